@@ -1,0 +1,170 @@
+// The `aviary:*` stack config contract (see ../shared/DESIGN.md), as one typed, validated object.
+// Pure: it knows nothing about Pulumi, so the program, the local runner and the tests share it.
+import { z } from "zod";
+
+export const CONFIG_NAMESPACE = "aviary";
+
+/** Keys whose values are YAML objects/lists in the stack file (Pulumi hands them over as JSON). */
+export const STRUCTURED_KEYS = ["prodFleet", "alerts", "thresholds", "scaling"] as const;
+export const SCALAR_KEYS = ["role", "appVersion", "instanceType", "canaryWeight", "canaryCount", "prodStack"] as const;
+export const CONFIG_KEYS = [...SCALAR_KEYS, ...STRUCTURED_KEYS] as const;
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+// EC2 instance type names: family (letters, digits, optional suffixes) "." size, e.g. t3.small, m7g.2xlarge.
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+const APP_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+const STACK_NAME = /^[A-Za-z0-9_.\-/]+$/;
+
+/** Pulumi passes every config value as a string; numbers become numbers only when they look like one. */
+const numeric = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), schema);
+const integerIn = (min: number, max: number) => {
+  const error = `must be an integer from ${min} to ${max}`;
+  return numeric(z.number({ error }).int({ error }).min(min, { error }).max(max, { error }));
+};
+const numberIn = (min: number, max: number) => {
+  const error = `must be a number from ${min} to ${max}`;
+  return numeric(z.number({ error }).min(min, { error }).max(max, { error }));
+};
+
+const prodFleet = z
+  .object({ min: integerIn(0, 100), max: integerIn(1, 100), desired: integerIn(0, 100) })
+  .strict()
+  .refine((f) => f.min <= f.desired && f.desired <= f.max, {
+    message: "must satisfy min <= desired <= max",
+  });
+
+const alerts = z
+  .object({
+    emails: z.array(z.email({ message: "must be an email address" })).default([]),
+    sms: z.array(z.string().regex(E164, "must be an E.164 phone number like +14155550123")).default([]),
+  })
+  .strict();
+
+export const DEFAULT_THRESHOLDS = {
+  scaleOutCpu: 70,
+  scaleInCpu: 25,
+  memory: 85,
+  canaryErrorRate: 5,
+  canaryP99Ms: 1500,
+} as const;
+
+const thresholds = z
+  .object({
+    /** Average CPU % of the production fleet above which it scales out. */
+    scaleOutCpu: numberIn(1, 100).default(DEFAULT_THRESHOLDS.scaleOutCpu),
+    /** Average CPU % below which it scales in. */
+    scaleInCpu: numberIn(0, 99).default(DEFAULT_THRESHOLDS.scaleInCpu),
+    /** Memory used % on any production instance that raises an alert. */
+    memory: numberIn(1, 100).default(DEFAULT_THRESHOLDS.memory),
+    /** Canary 5xx responses as a % of its requests that roll the canary back. */
+    canaryErrorRate: numberIn(0.1, 100).default(DEFAULT_THRESHOLDS.canaryErrorRate),
+    /** Canary p99 latency in milliseconds that rolls the canary back. */
+    canaryP99Ms: numberIn(1, 60_000).default(DEFAULT_THRESHOLDS.canaryP99Ms),
+  })
+  .strict()
+  .refine((t) => t.scaleInCpu < t.scaleOutCpu, { message: "scaleInCpu must be below scaleOutCpu" });
+
+export const DEFAULT_SCALING = { step: 1, scaleOutCooldownSeconds: 120, scaleInCooldownSeconds: 300 } as const;
+
+const scaling = z
+  .object({
+    /** Instances added or removed per scaling action. */
+    step: integerIn(1, 10).default(DEFAULT_SCALING.step),
+    scaleOutCooldownSeconds: integerIn(0, 3600).default(DEFAULT_SCALING.scaleOutCooldownSeconds),
+    scaleInCooldownSeconds: integerIn(0, 3600).default(DEFAULT_SCALING.scaleInCooldownSeconds),
+  })
+  .strict();
+
+const common = {
+  appVersion: z.string().regex(APP_VERSION, "must be a version label like 1.4.2 (letters, digits, . _ + -)"),
+  instanceType: z.string().regex(INSTANCE_TYPE, "must be an EC2 instance type like t3.small").default("t3.small"),
+  alerts: alerts.default({ emails: [], sms: [] }),
+  thresholds: thresholds.default(DEFAULT_THRESHOLDS),
+};
+
+const prodSchema = z
+  .object({
+    role: z.literal("prod"),
+    ...common,
+    prodFleet,
+    scaling: scaling.default(DEFAULT_SCALING),
+  })
+  .strict();
+
+const canarySchema = z
+  .object({
+    role: z.literal("canary"),
+    ...common,
+    canaryWeight: integerIn(0, 100),
+    canaryCount: integerIn(1, 10).default(1),
+    prodStack: z.string().regex(STACK_NAME, "must name the prod stack, e.g. prod or my-org/aviary/prod"),
+  })
+  .strict();
+
+const schema = z.discriminatedUnion("role", [prodSchema, canarySchema], {
+  error: () => 'must be "prod" or "canary"',
+});
+
+export type ProdConfig = z.infer<typeof prodSchema>;
+export type CanaryConfig = z.infer<typeof canarySchema>;
+export type StackConfig = ProdConfig | CanaryConfig;
+export type Thresholds = z.infer<typeof thresholds>;
+export type Scaling = z.infer<typeof scaling>;
+export type Alerts = z.infer<typeof alerts>;
+
+/** Raw config as Pulumi (or a stack file) holds it: key without namespace → string value. */
+export type RawConfig = Readonly<Record<string, string | undefined>>;
+
+export class StackConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid Aviary stack config:\n  - ${problems.join("\n  - ")}`);
+    this.name = "StackConfigError";
+  }
+}
+
+function keyName(path: PropertyKey[]): string {
+  const [head, ...rest] = path.map(String);
+  return [`${CONFIG_NAMESPACE}:${head ?? "<root>"}`, ...rest].join(".");
+}
+
+function received(input: unknown, path: PropertyKey[]): string {
+  let v: unknown = input;
+  for (const p of path) v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v === undefined ? "missing" : `got ${JSON.stringify(v)}`;
+}
+
+/**
+ * Turns raw config into a typed StackConfig, or throws a StackConfigError naming every bad key and
+ * its rule. Structured keys are JSON strings (that is how Pulumi stores YAML objects).
+ */
+export function parseStackConfig(raw: RawConfig): StackConfig {
+  const problems: string[] = [];
+  const input: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+      problems.push(`${keyName([key])}: is not an Aviary config key (known: ${CONFIG_KEYS.join(", ")})`);
+      continue;
+    }
+    if ((STRUCTURED_KEYS as readonly string[]).includes(key)) {
+      try {
+        input[key] = JSON.parse(value);
+      } catch {
+        problems.push(`${keyName([key])}: must be a YAML object (got ${JSON.stringify(value)})`);
+      }
+    } else {
+      input[key] = value;
+    }
+  }
+  if (problems.length === 0) {
+    const result = schema.safeParse(input);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) {
+      const missing = received(input, issue.path) === "missing" && issue.code === "invalid_type";
+      const detail = missing ? "is required" : `${issue.message} (${received(input, issue.path)})`;
+      problems.push(`${keyName(issue.path)}: ${detail}`);
+    }
+  }
+  throw new StackConfigError(problems);
+}

@@ -1,0 +1,11 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: "node",
+  // Pulumi keeps its runtime state on globals; jest's global clean-up would only warn about it.
+  testEnvironmentOptions: { globalsCleanup: "off" },
+  roots: ["<rootDir>/tests"],
+  testMatch: ["**/*.test.ts"],
+  // Type-checking is done once by `npm run typecheck`; swc only strips types, so tests start fast.
+  transform: { "^.+\\.ts$": ["@swc/jest"] },
+  testTimeout: 60000,
+};

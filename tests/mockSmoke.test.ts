@@ -1,0 +1,9 @@
+import * as aws from "@pulumi/aws";
+import { runUnderMocks } from "./support/pulumiMocks";
+test("harness records registrations", async () => {
+  const run = await runUnderMocks(() => {
+    const t = new aws.sns.Topic("t", {});
+    t.arn.apply((a) => new aws.sns.TopicSubscription("s", { topic: a, protocol: "email", endpoint: "a@b.co" }));
+  });
+  expect(run.ofType("aws:sns/topicSubscription:TopicSubscription")).toHaveLength(1);
+});

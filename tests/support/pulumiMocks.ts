@@ -1,0 +1,125 @@
+// Runs Pulumi code in-process under Pulumi's mocks (no CLI, no AWS) and records every registration.
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Registered {
+  type: string;
+  name: string;
+  /** Inputs with secrets unwrapped (see `secretInputs` for which were secret). */
+  inputs: Record<string, any>;
+  secretInputs: string[];
+  id: string;
+  urn: string;
+}
+
+export interface MockRun<T> {
+  resources: Registered[];
+  result: T;
+  ofType(type: string): Registered[];
+  one(type: string): Registered;
+}
+
+export interface MockOptions {
+  stack?: string;
+  project?: string;
+  /** Config map with full keys, e.g. { "aviary:role": "prod" }; structured values as JSON strings. */
+  config?: Record<string, string>;
+  secretKeys?: string[];
+  /** Outputs returned for any StackReference. */
+  stackReferenceOutputs?: Record<string, unknown>;
+}
+
+function unwrap(value: unknown, path: string, secrets: string[]): any {
+  if (pulumi.runtime.isRpcSecret(value)) {
+    secrets.push(path);
+    return unwrap(pulumi.runtime.unwrapRpcSecret(value), path, secrets);
+  }
+  if (Array.isArray(value)) return value.map((v, i) => unwrap(v, `${path}[${i}]`, secrets));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v, path ? `${path}.${k}` : k, secrets)]));
+  }
+  return value;
+}
+
+/** Plausible provider-computed outputs, so code that reads them (arn, id, names) gets strings. */
+function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
+  const base = { ...args.inputs, arn: `arn:aws:mock:us-east-1:123456789012:${args.type}/${args.name}` };
+  switch (args.type) {
+    case "aws:ec2/instance:Instance":
+      return { ...base, privateIp: "10.0.10.10", publicIp: "203.0.113.10", publicDns: "ec2-203-0-113-10.compute-1.amazonaws.com" };
+    case "aws:autoscaling/group:Group":
+    case "aws:lambda/function:Function":
+    case "aws:sns/topic:Topic":
+    case "aws:cloudwatch/dashboard:Dashboard":
+      return { ...base, name: args.inputs.name ?? args.inputs.dashboardName ?? args.name };
+    case "random:index/randomPassword:RandomPassword":
+      return { ...base, result: "mock-password-0123456789abcdef" };
+    case "aws:s3/bucketV2:BucketV2":
+    case "aws:s3/bucket:Bucket":
+      return { ...base, bucket: args.inputs.bucket ?? `${args.name}-bucket` };
+    default:
+      return base;
+  }
+}
+
+export async function runUnderMocks<T>(program: () => T | Promise<T>, opts: MockOptions = {}): Promise<MockRun<T>> {
+  const resources: Registered[] = [];
+  const stack = opts.stack ?? "prod";
+  const project = opts.project ?? "aviary";
+  pulumi.runtime.setAllConfig(opts.config ?? {}, opts.secretKeys ?? []);
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const secretInputs: string[] = [];
+        const inputs = unwrap(args.inputs, "", secretInputs);
+        const id = `${args.name}-id`;
+        if (args.type === "pulumi:pulumi:StackReference") {
+          return { id: args.name, state: { outputs: opts.stackReferenceOutputs ?? {}, secretOutputNames: [] } };
+        }
+        resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, urn: `${args.type}::${args.name}` });
+        return { id, state: computedState({ ...args, inputs }) };
+      },
+      call(args) {
+        switch (args.token) {
+          case "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return { names: ["us-east-1a", "us-east-1b", "us-east-1c"], zoneIds: ["use1-az1", "use1-az2", "use1-az3"] };
+          case "aws:index/getRegion:getRegion":
+            return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
+          case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/ci", userId: "ci" };
+          case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com" };
+          case "aws:ssm/getParameter:getParameter":
+            return { ...args.inputs, value: "ami-0123456789abcdef0", type: "String" };
+          case "aws:ec2/getAmi:getAmi":
+            return { ...args.inputs, id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0" };
+          case "aws:iam/getPolicyDocument:getPolicyDocument":
+            return { json: JSON.stringify({ Version: "2012-10-17", Statement: args.inputs.statements ?? [] }) };
+          default:
+            return args.inputs;
+        }
+      },
+    },
+    project,
+    stack,
+    false,
+  );
+  const result = await program();
+  // Registrations started inside apply callbacks land later; wait until the count stays put.
+  let seen = -1;
+  for (let quiet = 0; quiet < 5; quiet = resources.length === seen ? quiet + 1 : 0) {
+    seen = resources.length;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const ofType = (type: string) => resources.filter((r) => r.type === type);
+  const one = (type: string) => {
+    const found = ofType(type);
+    if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+    return found[0];
+  };
+  return { resources, result, ofType, one };
+}
+
+/** Resolves an Output in a test (under mocks every Output is known). */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((v) => resolve(v)));
+}

@@ -116,6 +116,16 @@ export type Alerts = z.infer<typeof alerts>;
 /** Raw config as Pulumi (or a stack file) holds it: key without namespace → string value. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
 
+/** The `aviary:` keys of a full config map (as Pulumi holds it), without the namespace. */
+export function aviaryKeys(config: Readonly<Record<string, string>>): RawConfig {
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  return Object.fromEntries(
+    Object.entries(config)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, value]) => [key.slice(prefix.length), value]),
+  );
+}
+
 export class StackConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid Aviary stack config:\n  - ${problems.join("\n  - ")}`);

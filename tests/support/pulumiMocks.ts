@@ -14,6 +14,8 @@ export interface Registered {
 export interface MockRun<T> {
   resources: Registered[];
   result: T;
+  /** What the program threw, when run with `captureError` (resources then holds what got registered first). */
+  error?: unknown;
   ofType(type: string): Registered[];
   one(type: string): Registered;
 }
@@ -26,6 +28,8 @@ export interface MockOptions {
   secretKeys?: string[];
   /** Outputs returned for any StackReference. */
   stackReferenceOutputs?: Record<string, unknown>;
+  /** Return the program's exception in `error` instead of throwing it. */
+  captureError?: boolean;
 }
 
 function unwrap(value: unknown, path: string, secrets: string[]): any {
@@ -40,9 +44,14 @@ function unwrap(value: unknown, path: string, secrets: string[]): any {
   return value;
 }
 
+/** The ARN the mocks give a resource, so tests can say which resource another one points at. */
+export function mockArn(type: string, name: string): string {
+  return `arn:aws:mock:us-east-1:123456789012:${type}/${name}`;
+}
+
 /** Plausible provider-computed outputs, so code that reads them (arn, id, names) gets strings. */
 function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
-  const base = { ...args.inputs, arn: `arn:aws:mock:us-east-1:123456789012:${args.type}/${args.name}` };
+  const base = { ...args.inputs, arn: mockArn(args.type, args.name) };
   switch (args.type) {
     case "aws:ec2/instance:Instance":
       return { ...base, privateIp: "10.0.10.10", publicIp: "203.0.113.10", publicDns: "ec2-203-0-113-10.compute-1.amazonaws.com" };
@@ -103,7 +112,14 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, opts: Mock
     stack,
     false,
   );
-  const result = await program();
+  let result: T | undefined;
+  let error: unknown;
+  try {
+    result = await program();
+  } catch (e) {
+    if (!opts.captureError) throw e;
+    error = e;
+  }
   // Registrations started inside apply callbacks land later; wait until the count stays put.
   let seen = -1;
   for (let quiet = 0; quiet < 5; quiet = resources.length === seen ? quiet + 1 : 0) {
@@ -116,7 +132,7 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, opts: Mock
     if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
     return found[0];
   };
-  return { resources, result, ofType, one };
+  return { resources, result: result as T, error, ofType, one };
 }
 
 /** Resolves an Output in a test (under mocks every Output is known). */

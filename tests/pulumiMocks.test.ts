@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import { runUnderMocks } from "./support/pulumiMocks";
-test("harness records registrations", async () => {
+test("the mock harness records resources registered inside apply callbacks", async () => {
   const run = await runUnderMocks(() => {
     const t = new aws.sns.Topic("t", {});
     t.arn.apply((a) => new aws.sns.TopicSubscription("s", { topic: a, protocol: "email", endpoint: "a@b.co" }));

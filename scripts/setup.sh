@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what `npm start` and `npm test` need, once: the npm dependencies from the lock file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v node >/dev/null 2>&1; then
+  echo "aviary: Node.js 20 or newer is required; install it (e.g. apt-get install nodejs npm) and run again." >&2
+  exit 1
+fi
+# Reinstall when node_modules is missing or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi

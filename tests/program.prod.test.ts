@@ -1,0 +1,111 @@
+// The real index.ts for the `prod` stack with the committed Pulumi.prod.yaml, under Pulumi's mocks.
+import { join } from "node:path";
+import { ALARM_KEYS } from "../alarms/definitions";
+import { readStackFile } from "../config/stackFile";
+import { checkPolicies } from "../policy/check";
+import { mockArn, runUnderMocks, type MockRun, type Registered } from "./support/pulumiMocks";
+
+const config = readStackFile(join(__dirname, "..", "Pulumi.prod.yaml"));
+let run: MockRun<unknown>;
+let seconds = 0;
+
+beforeAll(async () => {
+  const started = Date.now();
+  run = await runUnderMocks(() => require("../index"), { stack: "prod", config });
+  seconds = (Date.now() - started) / 1000;
+});
+
+const topic = () => run.one("aws:sns/topic:Topic");
+const topicArn = () => mockArn(topic().type, topic().name);
+const world = (cidrs: unknown) => Array.isArray(cidrs) && cidrs.some((c) => c === "0.0.0.0/0" || c === "::/0");
+
+test("the whole program runs under mocks well within 30 s", () => {
+  expect(run.resources.length).toBeGreaterThan(40);
+  expect(seconds).toBeLessThan(30);
+});
+
+test("every alarm declared in alarms/definitions.ts exists and alerts the topic on ALARM and on OK", () => {
+  const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+  const prodKeys = ALARM_KEYS.filter((k) => k.startsWith("prod-"));
+  expect(alarms.map((a) => a.inputs.name).sort()).toEqual(prodKeys.map((k) => `aviary-prod-${k}`).sort());
+  for (const alarm of alarms) {
+    expect(alarm.inputs.alarmActions).toContain(topicArn());
+    expect(alarm.inputs.okActions).toContain(topicArn());
+  }
+});
+
+test("the controller Lambda is subscribed to the topic and allowed to be invoked by it", () => {
+  const fn = run.one("aws:lambda/function:Function");
+  const subs = run.ofType("aws:sns/topicSubscription:TopicSubscription").filter((s) => s.inputs.protocol === "lambda");
+  expect(subs).toHaveLength(1);
+  expect(subs[0].inputs.topic).toBe(topicArn());
+  expect(subs[0].inputs.endpoint).toBe(mockArn(fn.type, fn.name));
+  const permission = run.one("aws:lambda/permission:Permission");
+  expect(permission.inputs).toMatchObject({ principal: "sns.amazonaws.com", sourceArn: topicArn() });
+});
+
+test("subscriptions match aviary:alerts exactly", () => {
+  const alerts = JSON.parse(config["aviary:alerts"]) as { emails: string[]; sms: string[] };
+  const subs = run.ofType("aws:sns/topicSubscription:TopicSubscription");
+  const endpoints = (protocol: string) => subs.filter((s) => s.inputs.protocol === protocol).map((s) => s.inputs.endpoint).sort();
+  expect(endpoints("email")).toEqual([...alerts.emails].sort());
+  expect(endpoints("sms")).toEqual([...alerts.sms].sort());
+});
+
+test("nothing but the proxy's HTTP port is open to the internet", () => {
+  const rules: Registered[] = [
+    ...run.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"),
+    ...run.ofType("aws:ec2/securityGroupRule:SecurityGroupRule").filter((r) => r.inputs.type === "ingress"),
+  ];
+  const open = rules.filter((r) => world([r.inputs.cidrIpv4, r.inputs.cidrIpv6, ...(r.inputs.cidrBlocks ?? [])]));
+  expect(open.length).toBeGreaterThan(0);
+  for (const rule of open) expect([rule.inputs.fromPort, rule.inputs.toPort]).toEqual([80, 80]);
+  for (const sg of run.ofType("aws:ec2/securityGroup:SecurityGroup")) {
+    for (const ingress of sg.inputs.ingress ?? []) expect(world([...(ingress.cidrBlocks ?? []), ...(ingress.ipv6CidrBlocks ?? [])])).toBe(false);
+  }
+});
+
+test("Redis sits in a private subnet and only Aviary's security groups reach it", () => {
+  const subnets = run.ofType("aws:ec2/subnet:Subnet");
+  const privateIds = subnets.filter((s) => !s.inputs.mapPublicIpOnLaunch).map((s) => s.id);
+  expect(privateIds.length).toBeGreaterThanOrEqual(2);
+  const redis = run.ofType("aws:ec2/instance:Instance").filter((i) => i.name.includes("redis"));
+  expect(redis).toHaveLength(1);
+  expect(privateIds).toContain(redis[0].inputs.subnetId);
+  expect(redis[0].inputs.associatePublicIpAddress).toBeFalsy();
+
+  const redisSgIds = redis[0].inputs.vpcSecurityGroupIds as string[];
+  const aviaryGroups = run.ofType("aws:ec2/securityGroup:SecurityGroup").map((g) => g.id);
+  const ingress = run
+    .ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    .filter((r) => redisSgIds.includes(r.inputs.securityGroupId));
+  expect(ingress.length).toBeGreaterThanOrEqual(3);
+  for (const rule of ingress) {
+    expect(rule.inputs.cidrIpv4 ?? rule.inputs.cidrIpv6).toBeUndefined();
+    expect(aviaryGroups).toContain(rule.inputs.referencedSecurityGroupId);
+    expect([rule.inputs.fromPort, rule.inputs.toPort]).toEqual([6379, 6379]);
+  }
+});
+
+test("Redis's password is a secret wherever it is an input", () => {
+  const fn = run.one("aws:lambda/function:Function");
+  expect(fn.secretInputs).toContain("environment.variables.REDIS_URL");
+  for (const r of run.resources) {
+    if (r.type === "random:index/randomPassword:RandomPassword") continue;
+    const text = JSON.stringify(r.inputs);
+    if (text.includes("mock-password-0123456789abcdef")) expect(r.secretInputs.length).toBeGreaterThan(0);
+  }
+});
+
+test("the security policy pack finds zero violations (IMDSv2, encryption, IAM, public access)", () => {
+  expect(checkPolicies(run.resources)).toEqual([]);
+  const computeWithMetadata = [...run.ofType("aws:ec2/instance:Instance"), ...run.ofType("aws:ec2/launchTemplate:LaunchTemplate")];
+  expect(computeWithMetadata.length).toBeGreaterThanOrEqual(3);
+  for (const r of computeWithMetadata) expect(r.inputs.metadataOptions?.httpTokens).toBe("required");
+});
+
+test("the fleet's Auto Scaling group takes min/max/desired from aviary:prodFleet", () => {
+  const fleet = JSON.parse(config["aviary:prodFleet"]) as { min: number; max: number; desired: number };
+  const asg = run.one("aws:autoscaling/group:Group");
+  expect(asg.inputs).toMatchObject({ minSize: fleet.min, maxSize: fleet.max, desiredCapacity: fleet.desired });
+});

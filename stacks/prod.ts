@@ -49,7 +49,7 @@ export function prodStack(cfg: ProdConfig) {
   const alerting = new Alerting("alerts", { emails: cfg.alerts.emails, sms: cfg.alerts.sms });
   const monitoring = new Monitoring("prod", {
     deployment,
-    definitions: prodAlarms(cfg.thresholds, { autoScalingGroupName: fleet.autoScalingGroupName, deployment }),
+    definitions: prodAlarms<pulumi.Input<string>>(cfg.thresholds, { autoScalingGroupName: fleet.autoScalingGroupName, deployment }),
     topicArn: alerting.topicArn,
     dashboard: true,
   });

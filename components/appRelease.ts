@@ -1,0 +1,78 @@
+// Private, encrypted S3 bucket holding the bundled app release that instances download at boot.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { buildSync } from "esbuild";
+import * as path from "node:path";
+
+export interface AppReleaseArgs {
+  version: pulumi.Input<string>;
+}
+
+export const APP_ENTRY = path.join(__dirname, "..", "app", "main.ts");
+
+/** Bundles app/main.ts into one CommonJS file for Node 20 (no node_modules on the instances). */
+export function bundleApp(entry: string = APP_ENTRY): string {
+  const result = buildSync({
+    entryPoints: [entry],
+    write: false,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    logLevel: "silent",
+  });
+  return result.outputFiles[0].text;
+}
+
+export class AppRelease extends pulumi.ComponentResource {
+  public readonly bucketName: pulumi.Output<string>;
+  public readonly bucketArn: pulumi.Output<string>;
+  /** Key of the app bundle: releases/<version>/app.js. */
+  public readonly objectKey: pulumi.Output<string>;
+  /** Key prefix of this release (releases/<version>/), where later artifacts such as agent.js go. */
+  public readonly keyPrefix: pulumi.Output<string>;
+  public readonly version: pulumi.Output<string>;
+
+  constructor(name: string, args: AppReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aviary:release:AppRelease", name, {}, opts);
+    const parent = { parent: this };
+
+    const bucket = new aws.s3.Bucket(name, { bucketPrefix: "aviary-releases-", tags: { Name: name } }, parent);
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(name, {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    }, parent);
+    new aws.s3.BucketOwnershipControls(name, {
+      bucket: bucket.id,
+      rule: { objectOwnership: "BucketOwnerEnforced" }, // ACLs off: access is IAM only
+    }, parent);
+    const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(name, {
+      bucket: bucket.id,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+    }, parent);
+
+    this.version = pulumi.output(args.version);
+    this.keyPrefix = pulumi.interpolate`releases/${this.version}/`;
+    const object = new aws.s3.BucketObjectv2(`${name}-app`, {
+      bucket: bucket.id,
+      key: pulumi.interpolate`${this.keyPrefix}app.js`,
+      source: new pulumi.asset.StringAsset(bundleApp()),
+      contentType: "application/javascript",
+      serverSideEncryption: "AES256",
+    }, { parent: this, dependsOn: [publicAccess, encryption] });
+
+    this.bucketName = bucket.bucket;
+    this.bucketArn = bucket.arn;
+    this.objectKey = object.key;
+    this.registerOutputs({
+      bucketName: this.bucketName,
+      bucketArn: this.bucketArn,
+      objectKey: this.objectKey,
+      keyPrefix: this.keyPrefix,
+      version: this.version,
+    });
+  }
+}

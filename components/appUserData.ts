@@ -1,0 +1,112 @@
+// Cloud-init script shared by production fleet and canary instances: fetch the release, run it under systemd.
+import * as pulumi from "@pulumi/pulumi";
+
+export type AppRole = "prod" | "canary";
+
+export interface AppUserDataArgs {
+  role: AppRole;
+  version: pulumi.Input<string>;
+  bucket: pulumi.Input<string>;
+  key: pulumi.Input<string>;
+  appPort: number;
+  redisUrlParameterName: pulumi.Input<string>;
+  region: pulumi.Input<string>;
+}
+
+/** AppUserDataArgs with every value resolved; what the pure renderer takes. */
+export type AppUserDataValues = { [K in keyof AppUserDataArgs]: pulumi.Unwrap<AppUserDataArgs[K]> };
+
+/** Single-quotes a value for bash, so no config value can inject shell. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+// Values that land in systemd Environment= lines must be plain tokens.
+const SAFE_ENV = /^[A-Za-z0-9._+:/@-]+$/;
+
+/** CloudWatch agent config: memory used %, aggregated per Auto Scaling group for prod. */
+export function cloudWatchAgentConfig(role: AppRole): string {
+  const dimensions = role === "prod"
+    ? { append_dimensions: { AutoScalingGroupName: "${aws:AutoScalingGroupName}", InstanceId: "${aws:InstanceId}" }, aggregation_dimensions: [["AutoScalingGroupName"]] }
+    : { append_dimensions: { InstanceId: "${aws:InstanceId}" } };
+  return JSON.stringify({
+    agent: { metrics_collection_interval: 60 },
+    metrics: {
+      namespace: "CWAgent",
+      ...dimensions,
+      metrics_collected: { mem: { measurement: ["mem_used_percent"] } },
+    },
+  }, null, 2);
+}
+
+/** Renders the script from resolved values. Pure: tests read it directly. */
+export function renderAppUserData(v: AppUserDataValues): string {
+  if (v.role !== "prod" && v.role !== "canary") throw new Error(`appUserData: role must be prod or canary (got ${v.role})`);
+  if (!Number.isInteger(v.appPort) || v.appPort < 1 || v.appPort > 65535) throw new Error(`appUserData: bad appPort ${v.appPort}`);
+  if (!SAFE_ENV.test(v.version)) throw new Error(`appUserData: version ${JSON.stringify(v.version)} has unsafe characters`);
+  const q = shellQuote;
+  return `#!/bin/bash
+set -euo pipefail
+exec > >(tee -a /var/log/aviary-app-init.log) 2>&1
+REGION=${q(v.region)}
+
+dnf install -y nodejs20 amazon-cloudwatch-agent
+NODE_BIN=$(command -v node-20 || command -v node)
+
+id aviary >/dev/null 2>&1 || useradd --system --home-dir /opt/aviary --shell /sbin/nologin aviary
+install -d -o root -g root -m 755 /opt/aviary
+install -d -o root -g root -m 700 /etc/aviary
+aws s3 cp --region "$REGION" ${q(`s3://${v.bucket}/${v.key}`)} /opt/aviary/app.js
+chmod 644 /opt/aviary/app.js
+
+# The Redis URL carries the password: fetched at boot, kept in a root-only file that systemd reads.
+umask 077
+redis_url=$(aws ssm get-parameter --region "$REGION" --name ${q(v.redisUrlParameterName)} --with-decryption --query Parameter.Value --output text)
+printf 'REDIS_URL=%s\\n' "$redis_url" > /etc/aviary/app.env
+unset redis_url
+chmod 600 /etc/aviary/app.env
+umask 022
+
+cat > /etc/systemd/system/aviary-app.service <<UNIT
+[Unit]
+Description=Aviary app (${v.role} ${v.version})
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+User=aviary
+Group=aviary
+Environment=AVIARY_VERSION=${v.version}
+Environment=AVIARY_ROLE=${v.role}
+Environment=PORT=${v.appPort}
+Environment=HOST=0.0.0.0
+EnvironmentFile=/etc/aviary/app.env
+ExecStart=$NODE_BIN /opt/aviary/app.js
+Restart=always
+RestartSec=2
+KillSignal=SIGTERM
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now aviary-app.service
+
+cat > /opt/aws/amazon-cloudwatch-agent/etc/aviary.json <<'CWAGENT'
+${cloudWatchAgentConfig(v.role)}
+CWAGENT
+/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/aviary.json
+`;
+}
+
+/** The script as an Output, for launch templates and instances. */
+export function appUserData(args: AppUserDataArgs): pulumi.Output<string> {
+  return pulumi
+    .all([args.version, args.bucket, args.key, args.redisUrlParameterName, args.region])
+    .apply(([version, bucket, key, redisUrlParameterName, region]) =>
+      renderAppUserData({ role: args.role, appPort: args.appPort, version, bucket, key, redisUrlParameterName, region }));
+}

@@ -1,0 +1,203 @@
+// Public entry point: one HAProxy instance with an Elastic IP in front of the prod and canary backends.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AppRelease } from "./appRelease";
+import { shellQuote } from "./appUserData";
+import { InstanceRole } from "./instanceRole";
+import { AL2023_AMI_PARAMETER } from "./redisServer";
+
+export interface ProxyArgs {
+  subnetId: pulumi.Input<string>;
+  securityGroupId: pulumi.Input<string>;
+  instanceType: pulumi.Input<string>;
+  appPort: number;
+  /** Deployment name (e.g. aviary-prod); handed to the proxy agent to pick its Redis keys. */
+  deployment: pulumi.Input<string>;
+  release: AppRelease;
+  redisUrlParameterName: pulumi.Input<string>;
+  redisUrlParameterArn: pulumi.Input<string>;
+}
+
+export const PROXY_METRICS_NAMESPACE = "Aviary/Proxy";
+/** Server slots the agent can fill through the Runtime API, per backend. */
+export const PROD_SLOTS = 20;
+export const CANARY_SLOTS = 10;
+
+/** HAProxy config: empty (disabled) server slots that the agent fills at runtime. */
+export function haproxyConfig(appPort: number): string {
+  return `global
+    log /dev/log local0
+    maxconn 20000
+    user haproxy
+    group haproxy
+    stats socket /run/haproxy/admin.sock mode 600 level admin user haproxy
+    stats timeout 30s
+
+defaults
+    mode http
+    log global
+    option httplog
+    option dontlognull
+    option redispatch
+    retries 2
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+
+frontend web
+    bind :80
+    default_backend prod
+
+backend prod
+    balance roundrobin
+    option httpchk GET /healthz
+    server-template prod 1-${PROD_SLOTS} 127.0.0.1:${appPort} check disabled
+
+backend canary
+    balance roundrobin
+    option httpchk GET /healthz
+    server-template canary 1-${CANARY_SLOTS} 127.0.0.1:${appPort} check disabled
+
+listen stats
+    bind 127.0.0.1:8404
+    stats enable
+    stats uri /stats
+`;
+}
+
+export interface ProxyUserDataValues {
+  appPort: number;
+  deployment: string;
+  bucket: string;
+  agentKey: string;
+  redisUrlParameterName: string;
+  region: string;
+}
+
+/** Cloud-init script for the proxy instance. Pure, for tests. */
+export function renderProxyUserData(v: ProxyUserDataValues): string {
+  const q = shellQuote;
+  return `#!/bin/bash
+set -euo pipefail
+exec > >(tee -a /var/log/aviary-proxy-init.log) 2>&1
+REGION=${q(v.region)}
+
+for i in $(seq 1 10); do dnf install -y haproxy && break; sleep 10; done
+mkdir -p /etc/systemd/system/haproxy.service.d
+cat > /etc/systemd/system/haproxy.service.d/aviary.conf <<'DROPIN'
+[Service]
+RuntimeDirectory=haproxy
+RuntimeDirectoryMode=0750
+DROPIN
+cat > /etc/haproxy/haproxy.cfg <<'CFG'
+${haproxyConfig(v.appPort)}CFG
+haproxy -c -f /etc/haproxy/haproxy.cfg
+systemctl daemon-reload
+systemctl enable --now haproxy
+
+# The live agent (fills the server slots from Redis) is a later issue: run it when the release ships
+# agent.js; until then HAProxy keeps its empty slots and answers 503.
+install -d -o root -g root -m 700 /etc/aviary
+if aws s3 cp --region "$REGION" ${q(`s3://${v.bucket}/${v.agentKey}`)} /opt/aviary-agent.js; then
+  dnf install -y nodejs20
+  NODE_BIN=$(command -v node-20 || command -v node)
+  umask 077
+  redis_url=$(aws ssm get-parameter --region "$REGION" --name ${q(v.redisUrlParameterName)} --with-decryption --query Parameter.Value --output text)
+  printf 'REDIS_URL=%s\\n' "$redis_url" > /etc/aviary/agent.env
+  unset redis_url
+  umask 022
+  cat > /etc/systemd/system/aviary-agent.service <<UNIT
+[Unit]
+Description=Aviary proxy agent
+After=haproxy.service network-online.target
+Wants=network-online.target
+Requires=haproxy.service
+
+[Service]
+User=haproxy
+Group=haproxy
+Environment=AVIARY_DEPLOYMENT=${v.deployment}
+Environment=HAPROXY_SOCKET=/run/haproxy/admin.sock
+EnvironmentFile=/etc/aviary/agent.env
+ExecStart=$NODE_BIN /opt/aviary-agent.js
+Restart=always
+RestartSec=2
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  systemctl daemon-reload
+  systemctl enable --now aviary-agent.service
+else
+  echo "no agent.js in this release: HAProxy runs with empty slots"
+fi
+`;
+}
+
+const SAFE_TOKEN = /^[A-Za-z0-9._+:/@-]+$/;
+
+export class Proxy extends pulumi.ComponentResource {
+  public readonly publicIp: pulumi.Output<string>;
+  public readonly publicDns: pulumi.Output<string>;
+  public readonly url: pulumi.Output<string>;
+  public readonly instanceId: pulumi.Output<string>;
+  public readonly roleArn: pulumi.Output<string>;
+
+  constructor(name: string, args: ProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aviary:proxy:Proxy", name, {}, opts);
+    const parent = { parent: this };
+
+    const role = new InstanceRole(`${name}-role`, {
+      statements: [
+        { actions: ["ssm:GetParameter"], resources: [args.redisUrlParameterArn] },
+        { actions: ["s3:GetObject"], resources: [pulumi.interpolate`${args.release.bucketArn}/releases/*`] },
+        // PutMetricData has no resource-level permissions; the namespace condition is the scope.
+        { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": PROXY_METRICS_NAMESPACE } } },
+      ],
+    }, parent);
+
+    const region = aws.getRegionOutput({}, parent).region;
+    const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, parent).value;
+    const userData = pulumi
+      .all([args.deployment, args.release.bucketName, args.release.keyPrefix, args.redisUrlParameterName, region])
+      .apply(([deployment, bucket, prefix, redisUrlParameterName, r]) => {
+        if (!SAFE_TOKEN.test(deployment)) throw new Error(`Proxy: deployment ${JSON.stringify(deployment)} has unsafe characters`);
+        return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKey: `${prefix}agent.js`, redisUrlParameterName, region: r });
+      });
+
+    const instance = new aws.ec2.Instance(name, {
+      ami,
+      instanceType: args.instanceType,
+      subnetId: args.subnetId,
+      vpcSecurityGroupIds: [args.securityGroupId],
+      // Boot-time public IP so dnf works before the EIP is associated; the EIP then replaces it.
+      associatePublicIpAddress: true,
+      iamInstanceProfile: role.instanceProfileName,
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+      rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 16, deleteOnTermination: true },
+      userData,
+      userDataReplaceOnChange: true,
+      tags: { Name: name, "aviary:role": "proxy" },
+      volumeTags: { Name: name },
+    }, parent);
+
+    const eip = new aws.ec2.Eip(name, { domain: "vpc", instance: instance.id, tags: { Name: name } }, parent);
+
+    this.publicIp = eip.publicIp;
+    this.publicDns = eip.publicDns;
+    this.url = pulumi.interpolate`http://${eip.publicIp}`;
+    this.instanceId = instance.id;
+    this.roleArn = role.roleArn;
+    this.registerOutputs({
+      publicIp: this.publicIp,
+      publicDns: this.publicDns,
+      url: this.url,
+      instanceId: this.instanceId,
+      roleArn: this.roleArn,
+    });
+  }
+}

@@ -1,0 +1,163 @@
+// Single Redis 6 instance (AL2023) in a private subnet: password-protected, AOF on an encrypted data volume.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { InstanceRole } from "./instanceRole";
+
+export interface RedisServerArgs {
+  subnetId: pulumi.Input<string>;
+  securityGroupId: pulumi.Input<string>;
+  instanceType: pulumi.Input<string>;
+}
+
+export const REDIS_PORT = 6379;
+export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+const DATA_DEVICE = "/dev/sdf";
+
+export interface RedisUserDataOptions {
+  passwordParameterName: string;
+  region: string;
+}
+
+/**
+ * The cloud-init script. It holds the password parameter's NAME only: the instance reads the
+ * SecureString at boot, so the password never sits in user-data or its Pulumi state.
+ */
+export function redisUserData(o: RedisUserDataOptions): string {
+  return `#!/bin/bash
+set -euo pipefail
+exec > >(tee -a /var/log/aviary-redis-init.log) 2>&1
+
+dnf install -y redis6
+
+# Data volume: the disk that is not the root disk (Nitro renames ${DATA_DEVICE} to nvme*); wait for the attachment.
+root_disk=$(lsblk -no PKNAME "$(findmnt -no SOURCE /)")
+data_dev=""
+for _ in $(seq 1 120); do
+  data_dev=$(lsblk -dpno NAME,TYPE | awk -v root="/dev/$root_disk" '$2 == "disk" && $1 != root {print $1; exit}')
+  [ -n "$data_dev" ] && break
+  sleep 5
+done
+[ -n "$data_dev" ] || { echo "data volume never attached" >&2; exit 1; }
+# Format only a blank volume: a replaced instance keeps the existing AOF.
+blkid "$data_dev" >/dev/null 2>&1 || mkfs.xfs "$data_dev"
+mkdir -p /data
+uuid=$(blkid -s UUID -o value "$data_dev")
+grep -q "$uuid" /etc/fstab || echo "UUID=$uuid /data xfs defaults,nofail 0 2" >> /etc/fstab
+mount -a
+mkdir -p /data/redis
+chown redis6:redis6 /data/redis
+chmod 750 /data/redis
+
+token=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")
+private_ip=$(curl -sf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/local-ipv4)
+password=$(aws ssm get-parameter --region '${o.region}' --name '${o.passwordParameterName}' --with-decryption --query Parameter.Value --output text)
+
+umask 027
+cat > /etc/redis6/redis6.conf <<CONF
+bind $private_ip 127.0.0.1
+port ${REDIS_PORT}
+protected-mode yes
+requirepass $password
+supervised systemd
+daemonize no
+dir /data/redis
+appendonly yes
+appendfsync everysec
+logfile ""
+CONF
+chown root:redis6 /etc/redis6/redis6.conf
+chmod 640 /etc/redis6/redis6.conf
+unset password
+
+systemctl enable --now redis6
+systemctl restart redis6
+`;
+}
+
+export class RedisServer extends pulumi.ComponentResource {
+  public readonly privateIp: pulumi.Output<string>;
+  public readonly password: pulumi.Output<string>;
+  public readonly url: pulumi.Output<string>;
+  public readonly urlParameterName: pulumi.Output<string>;
+  public readonly urlParameterArn: pulumi.Output<string>;
+  public readonly instanceId: pulumi.Output<string>;
+
+  constructor(name: string, args: RedisServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aviary:redis:RedisServer", name, {}, opts);
+    const parent = { parent: this };
+    const prefix = `/aviary/${pulumi.getStack()}/${name}`;
+
+    // Letters and digits only: the password goes into a URL and a config file unescaped.
+    const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, parent);
+
+    const passwordParameter = new aws.ssm.Parameter(`${name}-password`, {
+      name: `${prefix}/password`,
+      type: "SecureString",
+      value: password.result,
+      description: "Aviary Redis requirepass; read by the Redis instance at boot",
+    }, parent);
+
+    const role = new InstanceRole(`${name}-role`, {
+      statements: [{ actions: ["ssm:GetParameter"], resources: [passwordParameter.arn] }],
+    }, parent);
+
+    const region = aws.getRegionOutput({}, parent).region;
+    const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, parent).value;
+    const userData = pulumi.all([passwordParameter.name, region]).apply(([passwordParameterName, r]) =>
+      redisUserData({ passwordParameterName, region: r }));
+
+    const instance = new aws.ec2.Instance(name, {
+      ami,
+      instanceType: args.instanceType,
+      subnetId: args.subnetId,
+      vpcSecurityGroupIds: [args.securityGroupId],
+      associatePublicIpAddress: false,
+      iamInstanceProfile: role.instanceProfileName,
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+      rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 16, deleteOnTermination: true },
+      userData,
+      userDataReplaceOnChange: true,
+      tags: { Name: name, "aviary:role": "redis" },
+      volumeTags: { Name: name },
+    }, { parent: this, dependsOn: [passwordParameter] });
+
+    // A separate volume outlives instance replacement, so the AOF survives a user-data change.
+    const dataVolume = new aws.ebs.Volume(`${name}-data`, {
+      availabilityZone: instance.availabilityZone,
+      size: 20,
+      type: "gp3",
+      encrypted: true,
+      tags: { Name: `${name}-data` },
+    }, parent);
+    new aws.ec2.VolumeAttachment(`${name}-data`, {
+      deviceName: DATA_DEVICE,
+      volumeId: dataVolume.id,
+      instanceId: instance.id,
+    }, parent);
+
+    this.privateIp = instance.privateIp;
+    this.password = pulumi.secret(password.result);
+    this.url = pulumi.secret(pulumi.interpolate`redis://:${password.result}@${instance.privateIp}:${REDIS_PORT}`);
+
+    // Apps read the URL at boot (aws ssm get-parameter --with-decryption), never from user-data.
+    const urlParameter = new aws.ssm.Parameter(`${name}-url`, {
+      name: `${prefix}/url`,
+      type: "SecureString",
+      value: this.url,
+      description: "Aviary Redis URL (redis://:password@host:port)",
+    }, parent);
+
+    this.urlParameterName = urlParameter.name;
+    this.urlParameterArn = urlParameter.arn;
+    this.instanceId = instance.id;
+    this.registerOutputs({
+      privateIp: this.privateIp,
+      password: this.password,
+      url: this.url,
+      urlParameterName: this.urlParameterName,
+      urlParameterArn: this.urlParameterArn,
+      instanceId: this.instanceId,
+    });
+  }
+}

@@ -1,0 +1,106 @@
+// Runs the CrossGuard policies in-process over recorded resources (e.g. from runUnderMocks), building
+// the same ResourceValidationArgs the policy server builds (see @pulumi/policy server.js), so that
+// validateResourceOfType's isType/notApplicable behave as under `pulumi preview --policy-pack`.
+import { ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { policies as aviaryPolicies } from "./policies";
+
+export interface CheckedResource {
+  type: string;
+  name: string;
+  urn: string;
+  inputs: Record<string, unknown>;
+}
+
+export interface Violation {
+  policy: string;
+  resource: string;
+  message: string;
+}
+
+class NotApplicable extends Error {}
+
+function pulumiTypeOf(resourceClass: unknown): string | undefined {
+  const t = (resourceClass as { __pulumiType?: unknown } | undefined)?.__pulumiType;
+  return typeof t === "string" && t.length > 0 ? t : undefined;
+}
+
+/** Same rule as the policy server's isTypeOf: static __pulumiType, else isInstance. */
+function isTypeOf(type: string, resourceClass: unknown): boolean {
+  const pulumiType = pulumiTypeOf(resourceClass);
+  if (pulumiType) return type === pulumiType;
+  const isInstance = (resourceClass as { isInstance?: unknown }).isInstance;
+  return typeof isInstance === "function" && isInstance({ __pulumiType: type }) === true;
+}
+
+function argsFor(r: CheckedResource): ResourceValidationArgs {
+  const props = r.inputs as Record<string, any>;
+  return {
+    type: r.type,
+    name: r.name,
+    urn: r.urn,
+    props,
+    opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } },
+    stackTags: new Map<string, string>(),
+    isType: (resourceClass) => isTypeOf(r.type, resourceClass),
+    asType: ((resourceClass: unknown) => (isTypeOf(r.type, resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
+    getConfig: <T extends object>() => ({}) as T,
+    notApplicable: (reason?: string): never => {
+      throw new NotApplicable(reason ?? "Policy does not apply");
+    },
+  };
+}
+
+/**
+ * Runs every (non-disabled) policy's validateResource over every resource, synchronously.
+ * Async validations are not awaited; use checkPoliciesAsync for those.
+ */
+export function checkPolicies(resources: CheckedResource[], policies: ResourceValidationPolicy[] = aviaryPolicies): Violation[] {
+  const violations: Violation[] = [];
+  for (const r of resources) {
+    for (const p of policies) {
+      if (p.enforcementLevel === "disabled" || !p.validateResource) continue;
+      const validations: ResourceValidation[] = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource];
+      for (const validate of validations) {
+        // Fast path like the server's: a validation tagged with a Pulumi type only applies to that type.
+        const only = pulumiTypeOf(validate);
+        if (only && only !== r.type) continue;
+        try {
+          const result = validate(argsFor(r), (message: string) => {
+            violations.push({ policy: p.name, resource: r.name, message });
+          });
+          if (result && typeof (result as Promise<void>).then === "function") {
+            throw new Error(`policy ${p.name} returned a promise; use checkPoliciesAsync`);
+          }
+        } catch (e) {
+          if (e instanceof NotApplicable) continue;
+          throw e;
+        }
+      }
+    }
+  }
+  return violations;
+}
+
+/** As checkPolicies, but awaits async validations. */
+export async function checkPoliciesAsync(resources: CheckedResource[], policies: ResourceValidationPolicy[] = aviaryPolicies): Promise<Violation[]> {
+  const violations: Violation[] = [];
+  for (const r of resources) {
+    for (const p of policies) {
+      if (p.enforcementLevel === "disabled" || !p.validateResource) continue;
+      const validations: ResourceValidation[] = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource];
+      for (const validate of validations) {
+        const only = pulumiTypeOf(validate);
+        if (only && only !== r.type) continue;
+        try {
+          await validate(argsFor(r), (message: string) => {
+            violations.push({ policy: p.name, resource: r.name, message });
+          });
+        } catch (e) {
+          if (e instanceof NotApplicable) continue;
+          throw e;
+        }
+      }
+    }
+  }
+  return violations;
+}

@@ -1,0 +1,224 @@
+import * as aws from "@pulumi/aws";
+import { checkPolicies, CheckedResource } from "../policy/check";
+import { iamDocumentProblems, ingressRuleProblems, policies } from "../policy/policies";
+import { runUnderMocks } from "./support/pulumiMocks";
+
+function res(type: string, name: string, inputs: Record<string, unknown>): CheckedResource {
+  return { type, name, urn: `urn:pulumi:test::aviary::${type}::${name}`, inputs };
+}
+
+function violationsOf(policy: string, r: CheckedResource) {
+  return checkPolicies([r]).filter((v) => v.policy === policy);
+}
+
+const SG = "aws:ec2/securityGroup:SecurityGroup";
+const SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule";
+const INSTANCE = "aws:ec2/instance:Instance";
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+
+const goodInstanceInputs = {
+  ami: "ami-0123456789abcdef0",
+  instanceType: "t3.micro",
+  metadataOptions: { httpTokens: "required" },
+  rootBlockDevice: { encrypted: true },
+};
+
+describe("policy pack definition", () => {
+  it("exports each Aviary policy once, mandatory, with a description and validateResource", () => {
+    expect(policies.map((p) => p.name).sort()).toEqual(
+      [
+        "ebs-encrypted",
+        "imdsv2-required",
+        "lambda-has-dlq",
+        "no-public-ingress-except-proxy-http",
+        "no-public-ip-outside-proxy",
+        "no-wildcard-iam-actions",
+        "s3-bucket-not-public",
+        "sns-topic-encrypted",
+      ].sort(),
+    );
+    for (const p of policies) {
+      expect(p.enforcementLevel).toBe("mandatory");
+      expect(p.description.length).toBeGreaterThan(10);
+      expect(p.validateResource).toBeDefined();
+    }
+  });
+
+  it("ignores resource types no policy covers", () => {
+    expect(checkPolicies([res("aws:cloudwatch/metricAlarm:MetricAlarm", "alarm", {})])).toEqual([]);
+  });
+});
+
+describe("no-public-ingress-except-proxy-http", () => {
+  const P = "no-public-ingress-except-proxy-http";
+
+  it("catches SSH open to the world on an inline security group rule", () => {
+    const v = violationsOf(P, res(SG, "open", { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] }] }));
+    expect(v.length).toBe(2); // public non-HTTP + port 22
+    expect(v[0].resource).toBe("open");
+  });
+
+  it("passes public HTTP/HTTPS and private-source rules", () => {
+    expect(
+      violationsOf(
+        P,
+        res(SG, "proxy", {
+          ingress: [
+            { protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["0.0.0.0/0"] },
+            { protocol: "6", fromPort: 443, toPort: 443, ipv6CidrBlocks: ["::/0"] },
+            { protocol: "tcp", fromPort: 8080, toPort: 8080, securityGroups: ["sg-123"] },
+          ],
+          egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it("catches a public port range and public all-protocols on standalone rules", () => {
+    expect(violationsOf(P, res(SG_INGRESS, "range", { ipProtocol: "tcp", fromPort: 80, toPort: 443, cidrIpv4: "0.0.0.0/0" }))).toHaveLength(1);
+    expect(violationsOf(P, res(SG_INGRESS, "v6all", { ipProtocol: "-1", cidrIpv6: "::/0" })).length).toBeGreaterThan(0);
+    expect(violationsOf(P, res(SG_INGRESS, "https", { ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" }))).toEqual([]);
+  });
+
+  it("catches port 22 from a private source, and ignores egress SecurityGroupRules", () => {
+    const ssh = res(SG_RULE, "ssh", { type: "ingress", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["10.0.0.0/16"] });
+    expect(violationsOf(P, ssh)).toHaveLength(1);
+    expect(violationsOf(P, res(SG_RULE, "egress", { type: "egress", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] }))).toEqual([]);
+    expect(violationsOf(P, res(SG_RULE, "app", { type: "ingress", protocol: "tcp", fromPort: 8080, toPort: 8080, sourceSecurityGroupId: "sg-1" }))).toEqual([]);
+  });
+
+  it("ingressRuleProblems: exact 80/443 only", () => {
+    expect(ingressRuleProblems({ protocol: "tcp", fromPort: 443, toPort: 443, cidrs: ["0.0.0.0/0"] })).toEqual([]);
+    expect(ingressRuleProblems({ protocol: "udp", fromPort: 443, toPort: 443, cidrs: ["0.0.0.0/0"] })).toHaveLength(1);
+    expect(ingressRuleProblems({ protocol: "tcp", fromPort: 20, toPort: 25, cidrs: ["10.0.0.0/8"] })).toHaveLength(1);
+  });
+});
+
+describe("imdsv2-required", () => {
+  const P = "imdsv2-required";
+  it("catches an instance with optional tokens and a launch template without metadataOptions", () => {
+    expect(violationsOf(P, res(INSTANCE, "web", { ...goodInstanceInputs, metadataOptions: { httpTokens: "optional" } }))).toHaveLength(1);
+    expect(violationsOf(P, res(LT, "lt", {}))).toHaveLength(1);
+  });
+  it("passes httpTokens required", () => {
+    expect(violationsOf(P, res(INSTANCE, "web", goodInstanceInputs))).toEqual([]);
+    expect(violationsOf(P, res(LT, "lt", { metadataOptions: { httpTokens: "required" } }))).toEqual([]);
+  });
+});
+
+describe("ebs-encrypted", () => {
+  const P = "ebs-encrypted";
+  it("catches unencrypted root, data volumes, launch template mappings and volumes", () => {
+    expect(violationsOf(P, res(INSTANCE, "web", { ...goodInstanceInputs, rootBlockDevice: undefined }))).toHaveLength(1);
+    expect(violationsOf(P, res(INSTANCE, "web", { ...goodInstanceInputs, ebsBlockDevices: [{ deviceName: "/dev/sdf", encrypted: false }] }))).toHaveLength(1);
+    expect(violationsOf(P, res(LT, "lt", { blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 8 } }] }))).toHaveLength(1);
+    expect(violationsOf(P, res("aws:ebs/volume:Volume", "vol", { size: 10 }))).toHaveLength(1);
+  });
+  it("passes encrypted devices (boolean or \"true\" in launch templates)", () => {
+    expect(violationsOf(P, res(INSTANCE, "web", { ...goodInstanceInputs, ebsBlockDevices: [{ deviceName: "/dev/sdf", encrypted: true }] }))).toEqual([]);
+    expect(
+      violationsOf(P, res(LT, "lt", { blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "true" } }, { deviceName: "/dev/sdb", ebs: { encrypted: true } }] })),
+    ).toEqual([]);
+    expect(violationsOf(P, res("aws:ebs/volume:Volume", "vol", { size: 10, encrypted: true }))).toEqual([]);
+  });
+});
+
+describe("sns-topic-encrypted", () => {
+  const P = "sns-topic-encrypted";
+  it("catches a topic without kmsMasterKeyId", () => {
+    expect(violationsOf(P, res("aws:sns/topic:Topic", "alerts", {}))).toHaveLength(1);
+  });
+  it("passes a topic with kmsMasterKeyId", () => {
+    expect(violationsOf(P, res("aws:sns/topic:Topic", "alerts", { kmsMasterKeyId: "alias/aws/sns" }))).toEqual([]);
+  });
+});
+
+describe("no-wildcard-iam-actions", () => {
+  const P = "no-wildcard-iam-actions";
+  const doc = (...Statement: unknown[]) => ({ Version: "2012-10-17", Statement });
+  it("catches service:* actions (JSON string) and '*' (object document)", () => {
+    const s3All = JSON.stringify(doc({ Effect: "Allow", Action: ["s3:*"], Resource: "arn:aws:s3:::b/*" }));
+    expect(violationsOf(P, res("aws:iam/rolePolicy:RolePolicy", "rp", { role: "r", policy: s3All }))).toHaveLength(1);
+    expect(violationsOf(P, res("aws:iam/policy:Policy", "p", { policy: doc({ Effect: "Allow", Action: "*", Resource: "*" }) })).length).toBeGreaterThan(0);
+  });
+  it("catches a mutating action on Resource '*'", () => {
+    const d = doc({ Effect: "Allow", Action: ["ec2:DescribeInstances", "autoscaling:SetDesiredCapacity"], Resource: "*" });
+    const v = violationsOf(P, res("aws:iam/policy:Policy", "p", { policy: JSON.stringify(d) }));
+    expect(v).toHaveLength(1);
+    expect(v[0].message).toContain("autoscaling:SetDesiredCapacity");
+  });
+  it("passes scoped actions, Describe*/List/Get on '*', PutMetricData, and Deny '*'", () => {
+    const d = doc(
+      { Effect: "Allow", Action: ["autoscaling:Describe*", "ec2:DescribeInstances", "cloudwatch:PutMetricData", "cloudwatch:DescribeAlarms", "sns:ListTopics"], Resource: "*" },
+      { Effect: "Allow", Action: "autoscaling:SetDesiredCapacity", Resource: "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*" },
+      { Effect: "Deny", Action: "*", Resource: "*" },
+    );
+    expect(violationsOf(P, res("aws:iam/rolePolicy:RolePolicy", "rp", { role: "r", policy: JSON.stringify(d) }))).toEqual([]);
+  });
+  it("iamDocumentProblems flags invalid JSON", () => {
+    expect(iamDocumentProblems("{not json")).toEqual(["policy is not valid JSON"]);
+  });
+});
+
+describe("no-public-ip-outside-proxy", () => {
+  const P = "no-public-ip-outside-proxy";
+  it("catches a non-proxy instance with a public IP and a launch template assigning one", () => {
+    expect(violationsOf(P, res(INSTANCE, "web", { ...goodInstanceInputs, associatePublicIpAddress: true, tags: { Role: "web" } }))).toHaveLength(1);
+    expect(violationsOf(P, res(LT, "lt", { networkInterfaces: [{ associatePublicIpAddress: "true" }] }))).toHaveLength(1);
+  });
+  it("passes the proxy instance and private launch templates", () => {
+    expect(violationsOf(P, res(INSTANCE, "proxy", { ...goodInstanceInputs, associatePublicIpAddress: true, tags: { Role: "proxy" } }))).toEqual([]);
+    expect(violationsOf(P, res(INSTANCE, "web", goodInstanceInputs))).toEqual([]);
+    expect(violationsOf(P, res(LT, "lt", { networkInterfaces: [{ associatePublicIpAddress: "false" }] }))).toEqual([]);
+  });
+});
+
+describe("s3-bucket-not-public", () => {
+  const P = "s3-bucket-not-public";
+  const PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock";
+  it("catches a public access block with a flag off", () => {
+    const v = violationsOf(P, res(PAB, "pab", { bucket: "b", blockPublicAcls: true, blockPublicPolicy: false, ignorePublicAcls: true }));
+    expect(v).toHaveLength(1);
+    expect(v[0].message).toContain("blockPublicPolicy");
+    expect(v[0].message).toContain("restrictPublicBuckets");
+  });
+  it("passes all four flags true", () => {
+    expect(
+      violationsOf(P, res(PAB, "pab", { bucket: "b", blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true })),
+    ).toEqual([]);
+  });
+});
+
+describe("lambda-has-dlq", () => {
+  const P = "lambda-has-dlq";
+  it("catches a function without a dead-letter target", () => {
+    expect(violationsOf(P, res("aws:lambda/function:Function", "controller", { runtime: "nodejs20.x" }))).toHaveLength(1);
+  });
+  it("passes a function with deadLetterConfig.targetArn", () => {
+    expect(violationsOf(P, res("aws:lambda/function:Function", "controller", { deadLetterConfig: { targetArn: "arn:aws:sqs:us-east-1:123456789012:dlq" } }))).toEqual([]);
+  });
+});
+
+describe("checkPolicies on mock registrations", () => {
+  it("finds the IMDSv2 (and EBS) violations on an instance registered under the harness, and none on a compliant one", async () => {
+    const run = await runUnderMocks(() => {
+      new aws.ec2.Instance("legacy", { ami: "ami-0123456789abcdef0", instanceType: "t3.micro" });
+      new aws.ec2.Instance("hardened", {
+        ami: "ami-0123456789abcdef0",
+        instanceType: "t3.micro",
+        metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
+        rootBlockDevice: { encrypted: true, volumeSize: 8 },
+      });
+      new aws.sns.Topic("alerts", { kmsMasterKeyId: "alias/aws/sns" });
+    });
+    const violations = checkPolicies(run.resources);
+    expect(violations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ policy: "imdsv2-required", resource: "legacy" }),
+        expect.objectContaining({ policy: "ebs-encrypted", resource: "legacy" }),
+      ]),
+    );
+    expect(violations.filter((v) => v.resource !== "legacy")).toEqual([]);
+  });
+});

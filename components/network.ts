@@ -1,6 +1,7 @@
 // VPC, subnets, NAT and the security groups of every Aviary tier, least privilege between them.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { PROXY_HTTP_PORT, REDIS_PORT } from "../config/ports";
 
 export interface NetworkArgs {
   /** VPC CIDR, must be a /16 (default 10.0.0.0/16). */
@@ -10,7 +11,6 @@ export interface NetworkArgs {
 }
 
 const AZ_COUNT = 2;
-const REDIS_PORT = 6379;
 const ANY_IPV4 = "0.0.0.0/0";
 const ANY_IPV6 = "::/0";
 
@@ -126,8 +126,8 @@ export class Network extends pulumi.ComponentResource {
       new aws.vpc.SecurityGroupEgressRule(`${name}-${rule}`, { ...tcp, securityGroupId: sgId, fromPort: port, toPort: port, ...to }, parent);
 
     // Ingress: the internet reaches the proxy on 80 only; everything else is tier to tier.
-    ingress("proxy-in-http-v4", proxy.id, 80, { cidrIpv4: ANY_IPV4 });
-    ingress("proxy-in-http-v6", proxy.id, 80, { cidrIpv6: ANY_IPV6 });
+    ingress("proxy-in-http-v4", proxy.id, PROXY_HTTP_PORT, { cidrIpv4: ANY_IPV4 });
+    ingress("proxy-in-http-v6", proxy.id, PROXY_HTTP_PORT, { cidrIpv6: ANY_IPV6 });
     ingress("app-in-from-proxy", app.id, args.appPort, { referencedSecurityGroupId: proxy.id });
     ingress("redis-in-from-app", redis.id, REDIS_PORT, { referencedSecurityGroupId: app.id });
     ingress("redis-in-from-proxy", redis.id, REDIS_PORT, { referencedSecurityGroupId: proxy.id });

@@ -2,6 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { REDIS_PORT } from "../config/ports";
 import { InstanceRole } from "./instanceRole";
 
 export interface RedisServerArgs {
@@ -10,7 +11,6 @@ export interface RedisServerArgs {
   instanceType: pulumi.Input<string>;
 }
 
-export const REDIS_PORT = 6379;
 export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 const DATA_DEVICE = "/dev/sdf";
 

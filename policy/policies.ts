@@ -217,12 +217,12 @@ const noWildcardIam: ResourceValidationPolicy = {
 
 const noPublicIpOutsideProxy: ResourceValidationPolicy = {
   name: "no-public-ip-outside-proxy",
-  description: "Only the proxy instance (tag Role=proxy) may have a public IP; launch templates must not assign public IPs.",
+  description: "Only the proxy instance (tag aviary:role=proxy) may have a public IP; launch templates must not assign public IPs.",
   enforcementLevel: "mandatory",
   validateResource: [
     validateResourceOfType(aws.ec2.Instance, (i, _args, report) => {
-      if (isTrue(i.associatePublicIpAddress) && i.tags?.Role !== "proxy") {
-        report("associatePublicIpAddress is true on an instance that is not the proxy (tags.Role !== \"proxy\")");
+      if (isTrue(i.associatePublicIpAddress) && i.tags?.["aviary:role"] !== "proxy") {
+        report("associatePublicIpAddress is true on an instance that is not the proxy (tag aviary:role is not \"proxy\")");
       }
     }),
     validateResourceOfType(aws.ec2.LaunchTemplate, (lt, _args, report) => {

@@ -62,6 +62,7 @@ export function prodStack(cfg: ProdConfig) {
     vpcSubnetIds: network.privateSubnetIds,
     securityGroupId: network.controllerSecurityGroupId,
     topicArn: alerting.topicArn,
+    topicKmsKeyArn: alerting.kmsKeyArn,
     redisUrl: redis.url,
     autoScalingGroupName: fleet.autoScalingGroupName,
     autoScalingGroupArn: fleet.autoScalingGroupArn,

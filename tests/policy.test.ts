@@ -164,11 +164,11 @@ describe("no-wildcard-iam-actions", () => {
 describe("no-public-ip-outside-proxy", () => {
   const P = "no-public-ip-outside-proxy";
   it("catches a non-proxy instance with a public IP and a launch template assigning one", () => {
-    expect(violationsOf(P, res(INSTANCE, "web", { ...goodInstanceInputs, associatePublicIpAddress: true, tags: { Role: "web" } }))).toHaveLength(1);
+    expect(violationsOf(P, res(INSTANCE, "web", { ...goodInstanceInputs, associatePublicIpAddress: true, tags: { "aviary:role": "web" } }))).toHaveLength(1);
     expect(violationsOf(P, res(LT, "lt", { networkInterfaces: [{ associatePublicIpAddress: "true" }] }))).toHaveLength(1);
   });
   it("passes the proxy instance and private launch templates", () => {
-    expect(violationsOf(P, res(INSTANCE, "proxy", { ...goodInstanceInputs, associatePublicIpAddress: true, tags: { Role: "proxy" } }))).toEqual([]);
+    expect(violationsOf(P, res(INSTANCE, "proxy", { ...goodInstanceInputs, associatePublicIpAddress: true, tags: { "aviary:role": "proxy" } }))).toEqual([]);
     expect(violationsOf(P, res(INSTANCE, "web", goodInstanceInputs))).toEqual([]);
     expect(violationsOf(P, res(LT, "lt", { networkInterfaces: [{ associatePublicIpAddress: "false" }] }))).toEqual([]);
   });

@@ -89,7 +89,8 @@ test("Redis sits in a private subnet and only Aviary's security groups reach it"
 
 test("Redis's password is a secret wherever it is an input", () => {
   const fn = run.one("aws:lambda/function:Function");
-  expect(fn.secretInputs).toContain("environment.variables.REDIS_URL");
+  // Pulumi reports a nested secret on its top-level input.
+  expect(fn.secretInputs).toContain("environment");
   for (const r of run.resources) {
     if (r.type === "random:index/randomPassword:RandomPassword") continue;
     const text = JSON.stringify(r.inputs);

@@ -1,0 +1,115 @@
+// Canary instance(s) of the next app version, their alarms on prod's topic, and the canary
+// weight handed to prod's controller (the only writer of routing state).
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { canaryAlarms } from "../alarms/definitions";
+import type { Thresholds } from "../config/stackConfig";
+import { appUserData } from "./appUserData";
+import { InstanceRole } from "./instanceRole";
+import { Monitoring } from "./monitoring";
+import { AL2023_AMI_PARAMETER } from "./redisServer";
+
+export interface CanaryArgs {
+  deployment: pulumi.Input<string>;
+  appVersion: string;
+  count: number;
+  canaryWeight: number;
+  instanceType: pulumi.Input<string>;
+  appPort: number;
+  privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  appSecurityGroupId: pulumi.Input<string>;
+  topicArn: pulumi.Input<string>;
+  controllerFunctionName: pulumi.Input<string>;
+  thresholds: Thresholds;
+  redisUrlParameterName: pulumi.Input<string>;
+  redisUrlParameterArn: pulumi.Input<string>;
+  release: { bucketName: pulumi.Input<string>; bucketArn: pulumi.Input<string>; objectKey: pulumi.Input<string> };
+}
+
+/** The configuration invocation the controller receives (CRUD adds `tf` with the lifecycle action). */
+export function canaryWeightInput(weight: number, appVersion: string): string {
+  return JSON.stringify({ action: "setCanaryWeight", weight, appVersion });
+}
+
+/** Throws on a count or weight outside what the stack config allows. */
+export function checkCanaryArgs(count: number, weight: number): void {
+  if (!Number.isInteger(count) || count < 1 || count > 10) throw new Error(`Canary: count must be an integer from 1 to 10 (got ${count})`);
+  if (!Number.isInteger(weight) || weight < 0 || weight > 100) throw new Error(`Canary: weight must be an integer from 0 to 100 (got ${weight})`);
+}
+
+export class Canary extends pulumi.ComponentResource {
+  public readonly instanceIds: pulumi.Output<string[]>;
+  public readonly privateIps: pulumi.Output<string[]>;
+  public readonly alarmNames: pulumi.Output<string>[];
+
+  constructor(name: string, args: CanaryArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aviary:canary:Canary", name, {}, opts);
+    const parent = { parent: this };
+    checkCanaryArgs(args.count, args.canaryWeight);
+
+    const role = new InstanceRole(`${name}-role`, {
+      statements: [
+        { actions: ["s3:GetObject"], resources: [pulumi.interpolate`${args.release.bucketArn}/${args.release.objectKey}`] },
+        { actions: ["ssm:GetParameter"], resources: [args.redisUrlParameterArn] },
+        // PutMetricData has no resource-level permissions; the namespace condition is the scope.
+        { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": "CWAgent" } } },
+      ],
+    }, parent);
+
+    const region = aws.getRegionOutput({}, parent).region;
+    const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, parent).value;
+    const userData = appUserData({
+      role: "canary",
+      version: args.appVersion,
+      bucket: args.release.bucketName,
+      key: args.release.objectKey,
+      appPort: args.appPort,
+      redisUrlParameterName: args.redisUrlParameterName,
+      region,
+    });
+    const subnets = pulumi.output(args.privateSubnetIds);
+    const tags = { "aviary:role": "canary", "aviary:version": args.appVersion };
+
+    const instances = Array.from({ length: args.count }, (_, i) =>
+      new aws.ec2.Instance(`${name}-${i}`, {
+        ami,
+        instanceType: args.instanceType,
+        // Round-robin over the private subnets (one per AZ).
+        subnetId: subnets.apply((ids) => {
+          if (ids.length === 0) throw new Error("Canary: privateSubnetIds is empty");
+          return ids[i % ids.length];
+        }),
+        vpcSecurityGroupIds: [args.appSecurityGroupId],
+        associatePublicIpAddress: false,
+        iamInstanceProfile: role.instanceProfileName,
+        // IMDSv2 only; hop limit 1 keeps the token away from anything forwarding from the instance.
+        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+        rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 16, deleteOnTermination: true },
+        userData,
+        // New version, new instance: user-data only runs at first boot.
+        userDataReplaceOnChange: true,
+        tags: { ...tags, Name: `${name}-${i}` },
+        volumeTags: { ...tags, Name: `${name}-${i}` },
+      }, parent));
+
+    const monitoring = new Monitoring(name, {
+      deployment: args.deployment,
+      definitions: canaryAlarms<pulumi.Input<string>>(args.thresholds, { deployment: args.deployment }),
+      topicArn: args.topicArn,
+    }, parent);
+
+    // The controller writes the weight to Redis. CRUD: re-invoked on change, and on `pulumi destroy`
+    // it receives tf.action "delete" and drains the canary to 0 before the instances go.
+    new aws.lambda.Invocation(`${name}-weight`, {
+      functionName: args.controllerFunctionName,
+      input: canaryWeightInput(args.canaryWeight, args.appVersion),
+      lifecycleScope: "CRUD",
+      triggers: { weight: String(args.canaryWeight), appVersion: args.appVersion },
+    }, { parent: this, dependsOn: instances });
+
+    this.instanceIds = pulumi.all(instances.map((x) => x.id));
+    this.privateIps = pulumi.all(instances.map((x) => x.privateIp));
+    this.alarmNames = monitoring.alarmNames;
+    this.registerOutputs({ instanceIds: this.instanceIds, privateIps: this.privateIps, alarmNames: this.alarmNames });
+  }
+}

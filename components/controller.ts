@@ -1,0 +1,175 @@
+// Controller Lambda: receives alarm notifications from the alerts topic (and configuration
+// invocations from the canary stack) and acts on the fleet and Redis.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { buildControllerBundle } from "../lambda/bundle";
+
+export interface ControllerArgs {
+  deployment: pulumi.Input<string>;
+  vpcSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  securityGroupId: pulumi.Input<string>;
+  topicArn: pulumi.Input<string>;
+  /** Carries the Redis password: kept secret in state and in the function's environment. */
+  redisUrl: pulumi.Input<string>;
+  autoScalingGroupName: pulumi.Input<string>;
+  autoScalingGroupArn: pulumi.Input<string>;
+  alarmArns: pulumi.Input<pulumi.Input<string>[]>;
+  /** KMS key of the topic; needed to publish to an encrypted topic. */
+  topicKmsKeyArn?: pulumi.Input<string>;
+  /** Days of logs kept; 30 by default. */
+  logRetentionDays?: number;
+}
+
+interface Statement {
+  Sid: string;
+  Effect: "Allow";
+  Action: string[];
+  Resource: string | string[];
+}
+
+/** Throws if a policy statement uses a wildcard action. Pure, for tests and for the apply below. */
+export function checkNoWildcardActions(statements: Statement[]): void {
+  for (const s of statements) {
+    for (const a of s.Action) if (a.includes("*")) throw new Error(`Controller: wildcard action ${a} in ${s.Sid}`);
+  }
+}
+
+export class Controller extends pulumi.ComponentResource {
+  public readonly functionName: pulumi.Output<string>;
+  public readonly functionArn: pulumi.Output<string>;
+  public readonly deadLetterQueueUrl: pulumi.Output<string>;
+  public readonly deadLetterQueueArn: pulumi.Output<string>;
+
+  constructor(name: string, args: ControllerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aviary:controller:Controller", name, {}, opts);
+    const parent = { parent: this };
+
+    const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
+    const partition = aws.getPartitionOutput({}, parent).partition;
+    const region = aws.getRegionOutput({}, parent).region;
+    // A fixed function name lets the log group exist (encrypted, with retention) before Lambda
+    // would create a plain one on first invocation.
+    const functionName = pulumi.interpolate`${args.deployment}-${name}`;
+    const logGroupName = pulumi.interpolate`/aws/lambda/${functionName}`;
+
+    // One customer-managed key for the function's logs and environment (REDIS_URL carries a password).
+    const key = new aws.kms.Key(name, {
+      description: `Aviary controller logs and environment (${name})`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 7,
+      policy: pulumi.all([accountId, partition, region, logGroupName]).apply(([account, part, reg, group]) =>
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "AccountAdministersKey",
+              Effect: "Allow",
+              Principal: { AWS: `arn:${part}:iam::${account}:root` },
+              Action: "kms:*",
+              Resource: "*",
+            },
+            {
+              Sid: "CloudWatchLogsEncryptsThisGroup",
+              Effect: "Allow",
+              Principal: { Service: `logs.${reg}.amazonaws.com` },
+              Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+              Resource: "*",
+              Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": `arn:${part}:logs:${reg}:${account}:log-group:${group}` } },
+            },
+          ],
+        })),
+    }, parent);
+
+    const logGroup = new aws.cloudwatch.LogGroup(name, {
+      name: logGroupName,
+      retentionInDays: args.logRetentionDays ?? 30,
+      kmsKeyId: key.arn,
+    }, parent);
+
+    // Failed asynchronous (SNS) invocations land here instead of vanishing.
+    const dlq = new aws.sqs.Queue(`${name}-dlq`, {
+      sqsManagedSseEnabled: true,
+      messageRetentionSeconds: 14 * 24 * 3600,
+    }, parent);
+
+    const role = new aws.iam.Role(name, {
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    }, parent);
+    // Logs plus the ENI actions a function in a VPC needs.
+    new aws.iam.RolePolicyAttachment(`${name}-vpc-access`, {
+      role: role.name,
+      policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`,
+    }, parent);
+
+    const policy = pulumi
+      .all([args.autoScalingGroupArn, args.topicArn, pulumi.output(args.alarmArns), dlq.arn, key.arn, pulumi.output(args.topicKmsKeyArn)])
+      .apply(([asgArn, topicArn, alarmArns, dlqArn, keyArn, topicKeyArn]) => {
+        const statements: Statement[] = [
+          { Sid: "ScaleTheFleet", Effect: "Allow", Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], Resource: asgArn },
+          // Describe* calls have no resource-level permissions in Auto Scaling: "*" is the only valid resource.
+          { Sid: "ReadTheFleet", Effect: "Allow", Action: ["autoscaling:DescribeAutoScalingGroups"], Resource: "*" },
+          { Sid: "Notify", Effect: "Allow", Action: ["sns:Publish"], Resource: topicArn },
+          { Sid: "ReArmAlarms", Effect: "Allow", Action: ["cloudwatch:SetAlarmState", "cloudwatch:DescribeAlarms"], Resource: alarmArns },
+          { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlqArn },
+          { Sid: "OwnEnvironment", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keyArn },
+          ...(topicKeyArn
+            ? [{ Sid: "EncryptedTopic", Effect: "Allow" as const, Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: topicKeyArn }]
+            : []),
+        ];
+        checkNoWildcardActions(statements);
+        return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+      });
+    const rolePolicy = new aws.iam.RolePolicy(name, { role: role.id, policy }, parent);
+
+    const bundle = buildControllerBundle();
+    const fn = new aws.lambda.Function(name, {
+      name: functionName,
+      runtime: "nodejs22.x",
+      handler: "index.handler",
+      code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundle.code) }),
+      role: role.arn,
+      timeout: 30,
+      memorySize: 256,
+      // One execution at a time: scaling decisions and weight changes never race each other.
+      reservedConcurrentExecutions: 1,
+      vpcConfig: { subnetIds: args.vpcSubnetIds, securityGroupIds: [args.securityGroupId] },
+      kmsKeyArn: key.arn,
+      environment: {
+        variables: {
+          REDIS_URL: pulumi.secret(args.redisUrl),
+          ASG_NAME: args.autoScalingGroupName,
+          TOPIC_ARN: args.topicArn,
+          DEPLOYMENT: args.deployment,
+        },
+      },
+      deadLetterConfig: { targetArn: dlq.arn },
+      loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
+    }, { parent: this, dependsOn: [logGroup, rolePolicy] });
+
+    new aws.lambda.Permission(`${name}-sns`, {
+      action: "lambda:InvokeFunction",
+      function: fn.name,
+      principal: "sns.amazonaws.com",
+      sourceArn: args.topicArn,
+    }, parent);
+    new aws.sns.TopicSubscription(`${name}-sns`, {
+      topic: args.topicArn,
+      protocol: "lambda",
+      endpoint: fn.arn,
+    }, parent);
+
+    this.functionName = fn.name;
+    this.functionArn = fn.arn;
+    this.deadLetterQueueUrl = dlq.url;
+    this.deadLetterQueueArn = dlq.arn;
+    this.registerOutputs({
+      functionName: this.functionName,
+      functionArn: this.functionArn,
+      deadLetterQueueUrl: this.deadLetterQueueUrl,
+      deadLetterQueueArn: this.deadLetterQueueArn,
+    });
+  }
+}

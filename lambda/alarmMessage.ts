@@ -1,0 +1,56 @@
+// Validation of what reaches the controller: CloudWatch alarm state changes (inside SNS records)
+// and the configuration invocation sent by the canary stack's aws.lambda.Invocation.
+// zod/mini: same validation as "zod", a fraction of the Lambda bundle size.
+import * as z from "zod/mini";
+
+const state = z.enum(["OK", "ALARM", "INSUFFICIENT_DATA"]);
+const nonEmpty = z.string().check(z.minLength(1));
+
+const alarmMessageSchema = z.object({
+  AlarmName: nonEmpty,
+  AlarmDescription: z.nullish(z.string()),
+  NewStateValue: state,
+  OldStateValue: state,
+  NewStateReason: z.string(),
+  StateChangeTime: nonEmpty,
+  Region: z.optional(z.string()),
+  AlarmArn: z.optional(z.string()),
+  // Shape differs between single-metric and metric-math alarms; kept for logging only.
+  Trigger: z.optional(z.record(z.string(), z.unknown())),
+});
+
+export type AlarmMessage = z.infer<typeof alarmMessageSchema>;
+
+function describe(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.map(String).join(".") : "<message>"}: ${i.message}`).join("; ");
+}
+
+/** Parses an SNS Message body as a CloudWatch alarm state change, or throws naming what is wrong. */
+export function parseAlarmMessage(text: string): AlarmMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`alarm message is not JSON: ${(e as Error).message}`);
+  }
+  const result = alarmMessageSchema.safeParse(json);
+  if (!result.success) throw new Error(`alarm message is invalid: ${describe(result.error)}`);
+  return result.data;
+}
+
+const configInvocationSchema = z.object({
+  action: z.literal("setCanaryWeight"),
+  weight: z.int().check(z.gte(0), z.lte(100)),
+  appVersion: z.optional(nonEmpty),
+  // Added by aws.lambda.Invocation with lifecycleScope "CRUD" (it also carries prev_input).
+  tf: z.optional(z.looseObject({ action: z.enum(["create", "update", "delete"]) })),
+});
+
+export type ConfigInvocation = z.infer<typeof configInvocationSchema>;
+
+/** Parses the configuration invocation, or throws naming what is wrong. */
+export function parseConfigInvocation(value: unknown): ConfigInvocation {
+  const result = configInvocationSchema.safeParse(value);
+  if (!result.success) throw new Error(`configuration invocation is invalid: ${describe(result.error)}`);
+  return result.data;
+}

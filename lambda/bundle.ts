@@ -1,0 +1,20 @@
+// Bundles the controller handler into one CommonJS file in memory (AWS SDK v3 ships with the runtime).
+import { buildSync } from "esbuild";
+import * as path from "path";
+
+export function buildControllerBundle(): { code: string; bytes: number } {
+  const result = buildSync({
+    entryPoints: [path.join(__dirname, "handler.ts")],
+    write: false,
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    minify: true,
+    external: ["@aws-sdk/*"],
+    logLevel: "silent",
+  });
+  const [file] = result.outputFiles;
+  if (!file) throw new Error("buildControllerBundle: esbuild produced no output");
+  return { code: file.text, bytes: file.contents.byteLength };
+}

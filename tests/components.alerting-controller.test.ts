@@ -1,0 +1,297 @@
+// Alerting, Monitoring, Controller and Canary under Pulumi mocks, plus the controller handler and bundle.
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { canaryAlarms, prodAlarms } from "../alarms/definitions";
+import { Alerting } from "../components/alerting";
+import { Canary } from "../components/canary";
+import { Controller } from "../components/controller";
+import { Monitoring } from "../components/monitoring";
+import { DEFAULT_THRESHOLDS } from "../config/stackConfig";
+import { parseAlarmMessage, parseConfigInvocation } from "../lambda/alarmMessage";
+import { buildControllerBundle } from "../lambda/bundle";
+import { handler, SnsEvent } from "../lambda/handler";
+import { checkPolicies } from "../policy/check";
+import { mockArn, runUnderMocks } from "./support/pulumiMocks";
+
+const TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts";
+const ASG_ARN = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:uuid:autoScalingGroupName/prod-asg";
+const ALARM_ARN = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:aviary-prod-*";
+
+describe("Alerting", () => {
+  it("encrypts the topic with a rotating CMK usable by CloudWatch and subscribes every address", async () => {
+    const run = await runUnderMocks(() => new Alerting("alerts", { emails: ["a@example.com", "b@example.com"], sms: ["+14155550123"] }));
+    const topic = run.one("aws:sns/topic:Topic");
+    const key = run.one("aws:kms/key:Key");
+    expect(topic.inputs.kmsMasterKeyId).toBe(mockArn("aws:kms/key:Key", key.name));
+    expect(key.inputs.enableKeyRotation).toBe(true);
+    const keyPolicy = JSON.parse(key.inputs.policy);
+    expect(keyPolicy.Statement.some((s: { Principal: { Service?: string } }) => s.Principal.Service === "cloudwatch.amazonaws.com")).toBe(true);
+    const topicPolicy = JSON.parse(run.one("aws:sns/topicPolicy:TopicPolicy").inputs.policy);
+    expect(topicPolicy.Statement[0]).toMatchObject({ Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish" });
+
+    const subs = run.ofType("aws:sns/topicSubscription:TopicSubscription");
+    expect(subs.map((s) => [s.inputs.protocol, s.inputs.endpoint]).sort()).toEqual([
+      ["email", "a@example.com"],
+      ["email", "b@example.com"],
+      ["sms", "+14155550123"],
+    ]);
+    for (const s of subs) expect(s.inputs.topic).toBe(mockArn("aws:sns/topic:Topic", topic.name));
+    expect(checkPolicies(run.resources)).toEqual([]);
+  });
+});
+
+describe("Monitoring", () => {
+  const defs = [
+    ...prodAlarms<pulumi.Input<string>>(DEFAULT_THRESHOLDS, { autoScalingGroupName: "prod-asg", deployment: "aviary-prod" }),
+    ...canaryAlarms<pulumi.Input<string>>(DEFAULT_THRESHOLDS, { deployment: "aviary-prod" }),
+  ];
+
+  it("declares one alarm per definition with its fields and the topic on ALARM and OK", async () => {
+    const run = await runUnderMocks(() =>
+      new Monitoring("mon", { deployment: "aviary-prod", definitions: defs, topicArn: TOPIC, dashboard: true }));
+    const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+    expect(alarms).toHaveLength(defs.length);
+    for (const def of defs) {
+      const a = alarms.find((x) => x.inputs.name === `aviary-prod-${def.key}`);
+      expect(a).toBeDefined();
+      expect(a!.inputs).toMatchObject({
+        evaluationPeriods: def.evaluationPeriods,
+        datapointsToAlarm: def.datapointsToAlarm,
+        threshold: def.threshold,
+        comparisonOperator: def.comparison,
+        treatMissingData: def.treatMissingData,
+        alarmDescription: def.description,
+      });
+      expect(a!.inputs.alarmActions).toContain(TOPIC);
+      expect(a!.inputs.okActions).toContain(TOPIC);
+      if (def.expression) {
+        expect(a!.inputs.period).toBeUndefined();
+        for (const q of a!.inputs.metricQueries.filter((q: { metric?: unknown }) => q.metric)) {
+          expect(q.metric.period).toBe(def.periodSeconds);
+        }
+      } else {
+        expect(a!.inputs).toMatchObject({
+          period: def.periodSeconds,
+          namespace: def.metrics[0].namespace,
+          metricName: def.metrics[0].metricName,
+          statistic: def.metrics[0].stat,
+          dimensions: def.metrics[0].dimensions,
+        });
+      }
+    }
+
+    const rate = alarms.find((x) => x.inputs.name === "aviary-prod-canary-5xx-rate")!;
+    expect(rate.inputs.metricName).toBeUndefined();
+    const queries = rate.inputs.metricQueries as { id: string; expression?: string; returnData: boolean; metric?: { metricName: string } }[];
+    expect(queries.filter((q) => q.returnData)).toEqual([
+      expect.objectContaining({ expression: "IF(requests > 0, 100 * errors / requests, 0)", returnData: true }),
+    ]);
+    expect(queries.filter((q) => q.metric).map((q) => [q.id, q.metric!.metricName, q.returnData])).toEqual([
+      ["requests", "Requests", false],
+      ["errors", "Errors5xx", false],
+    ]);
+
+    const dash = run.one("aws:cloudwatch/dashboard:Dashboard");
+    const body = JSON.parse(dash.inputs.dashboardBody);
+    expect(body.widgets.filter((w: { type: string }) => w.type === "alarm")).toHaveLength(defs.length);
+    expect(body.widgets.filter((w: { type: string }) => w.type === "metric").length).toBeGreaterThanOrEqual(3);
+    const url = await new Promise<string | undefined>((r) => run.result.dashboardUrl!.apply(r));
+    expect(url).toBe("https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=aviary-prod");
+  });
+
+  it("registers no dashboard unless asked", async () => {
+    const run = await runUnderMocks(() => new Monitoring("mon", { deployment: "d", definitions: defs, topicArn: TOPIC }));
+    expect(run.ofType("aws:cloudwatch/dashboard:Dashboard")).toHaveLength(0);
+    expect(run.result.dashboardUrl).toBeUndefined();
+  });
+});
+
+describe("Controller", () => {
+  const program = () =>
+    new Controller("controller", {
+      deployment: "aviary-prod",
+      vpcSubnetIds: ["subnet-a", "subnet-b"],
+      securityGroupId: "sg-controller",
+      topicArn: TOPIC,
+      // Plain on purpose: the component itself must make it secret.
+      redisUrl: "redis://:pw@10.0.10.5:6379",
+      autoScalingGroupName: "prod-asg",
+      autoScalingGroupArn: ASG_ARN,
+      alarmArns: [ALARM_ARN],
+      topicKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/topic",
+    });
+
+  it("runs one node22 function in the VPC with a DLQ and a secret REDIS_URL", async () => {
+    const run = await runUnderMocks(program);
+    const fn = run.one("aws:lambda/function:Function");
+    const dlq = run.one("aws:sqs/queue:Queue");
+    expect(fn.inputs).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler", reservedConcurrentExecutions: 1, timeout: 30, memorySize: 256 });
+    expect(fn.inputs.deadLetterConfig.targetArn).toBe(mockArn("aws:sqs/queue:Queue", dlq.name));
+    expect(dlq.inputs.sqsManagedSseEnabled).toBe(true);
+    expect(fn.inputs.vpcConfig).toEqual({ subnetIds: ["subnet-a", "subnet-b"], securityGroupIds: ["sg-controller"] });
+    expect(fn.inputs.environment.variables).toMatchObject({ ASG_NAME: "prod-asg", TOPIC_ARN: TOPIC, DEPLOYMENT: "aviary-prod" });
+    // Pulumi's deserializer lifts a nested secret to its top-level property, so the whole block is secret.
+    expect(fn.secretInputs).toContain("environment");
+    expect(fn.inputs.environment.variables.REDIS_URL).toBe("redis://:pw@10.0.10.5:6379");
+    const logGroup = run.one("aws:cloudwatch/logGroup:LogGroup");
+    expect(logGroup.inputs.kmsKeyId).toBeDefined();
+    expect(logGroup.inputs.retentionInDays).toBeGreaterThan(0);
+  });
+
+  it("grants least privilege: no wildcard action, scaling only on the ASG", async () => {
+    const run = await runUnderMocks(program);
+    const attach = run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+    expect(attach.inputs.policyArn).toMatch(/AWSLambdaVPCAccessExecutionRole$/);
+    const policy = JSON.parse(run.one("aws:iam/rolePolicy:RolePolicy").inputs.policy);
+    const statements = policy.Statement as { Action: string[]; Resource: string | string[] }[];
+    for (const s of statements) for (const a of s.Action) expect(a).not.toContain("*");
+    const scale = statements.find((s) => s.Action.includes("autoscaling:SetDesiredCapacity"))!;
+    expect(scale.Resource).toBe(ASG_ARN);
+    const starred = statements.filter((s) => s.Resource === "*" || (Array.isArray(s.Resource) && s.Resource.includes("*")));
+    expect(starred.flatMap((s) => s.Action)).toEqual(["autoscaling:DescribeAutoScalingGroups"]);
+    expect(statements.find((s) => s.Action.includes("sns:Publish"))!.Resource).toBe(TOPIC);
+    expect(checkPolicies(run.resources)).toEqual([]);
+  });
+
+  it("subscribes the function to the topic and lets SNS invoke it", async () => {
+    const run = await runUnderMocks(program);
+    const fn = run.one("aws:lambda/function:Function");
+    const sub = run.one("aws:sns/topicSubscription:TopicSubscription");
+    expect(sub.inputs).toMatchObject({ topic: TOPIC, protocol: "lambda", endpoint: mockArn("aws:lambda/function:Function", fn.name) });
+    const perm = run.one("aws:lambda/permission:Permission");
+    expect(perm.inputs).toMatchObject({ principal: "sns.amazonaws.com", sourceArn: TOPIC, action: "lambda:InvokeFunction" });
+  });
+});
+
+describe("Canary", () => {
+  const program = (canaryWeight = 25) =>
+    new Canary("canary", {
+      deployment: "aviary-prod",
+      appVersion: "1.5.0",
+      count: 3,
+      canaryWeight,
+      instanceType: "t3.small",
+      appPort: 3000,
+      privateSubnetIds: ["subnet-a", "subnet-b"],
+      appSecurityGroupId: "sg-app",
+      topicArn: TOPIC,
+      controllerFunctionName: "aviary-prod-controller",
+      thresholds: DEFAULT_THRESHOLDS,
+      redisUrlParameterName: "/aviary/redis-url",
+      redisUrlParameterArn: "arn:aws:ssm:us-east-1:123456789012:parameter/aviary/redis-url",
+      release: { bucketName: "rel", bucketArn: "arn:aws:s3:::rel", objectKey: "app-1.5.0.js" },
+    });
+
+  it("runs hardened private instances round-robin over the subnets", async () => {
+    const run = await runUnderMocks(() => program());
+    const instances = run.ofType("aws:ec2/instance:Instance");
+    expect(instances).toHaveLength(3);
+    expect(instances.map((i) => i.inputs.subnetId)).toEqual(["subnet-a", "subnet-b", "subnet-a"]);
+    for (const i of instances) {
+      expect(i.inputs.metadataOptions.httpTokens).toBe("required");
+      expect(i.inputs.rootBlockDevice.encrypted).toBe(true);
+      expect(i.inputs.associatePublicIpAddress).toBe(false);
+      expect(i.inputs.keyName).toBeUndefined();
+      expect(i.inputs.vpcSecurityGroupIds).toEqual(["sg-app"]);
+      expect(i.inputs.userData).toContain("aviary-app");
+    }
+    expect(checkPolicies(run.resources)).toEqual([]);
+  });
+
+  it("declares the canary alarms on the topic and hands the weight to the controller (CRUD)", async () => {
+    const run = await runUnderMocks(() => program(40));
+    const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+    expect(alarms.map((a) => a.inputs.name).sort()).toEqual(["aviary-prod-canary-5xx-rate", "aviary-prod-canary-p99-latency"]);
+    for (const a of alarms) expect(a.inputs.alarmActions).toEqual([TOPIC]);
+    const inv = run.one("aws:lambda/invocation:Invocation");
+    expect(inv.inputs.functionName).toBe("aviary-prod-controller");
+    expect(inv.inputs.lifecycleScope).toBe("CRUD");
+    expect(JSON.parse(inv.inputs.input)).toEqual({ action: "setCanaryWeight", weight: 40, appVersion: "1.5.0" });
+    expect(inv.inputs.triggers).toEqual({ weight: "40", appVersion: "1.5.0" });
+    // The configuration invocation the canary sends is one the controller accepts.
+    expect(parseConfigInvocation(JSON.parse(inv.inputs.input)).weight).toBe(40);
+  });
+
+  it("rejects a weight outside 0..100", async () => {
+    const run = await runUnderMocks(() => program(120), { captureError: true });
+    expect(String(run.error)).toMatch(/weight must be an integer from 0 to 100/);
+  });
+});
+
+const alarmJson = (name: string, state = "ALARM") =>
+  JSON.stringify({
+    AlarmName: name,
+    NewStateValue: state,
+    OldStateValue: "OK",
+    NewStateReason: "Threshold Crossed",
+    StateChangeTime: "2026-11-23T16:00:00.000+0000",
+    Trigger: { MetricName: "CPUUtilization", Namespace: "AWS/EC2" },
+  });
+const snsEvent = (...messages: [string, string][]): SnsEvent => ({
+  Records: messages.map(([MessageId, Message]) => ({ EventSource: "aws:sns", Sns: { MessageId, Message } })),
+});
+
+describe("parseAlarmMessage", () => {
+  it("parses a CloudWatch state change", () => {
+    expect(parseAlarmMessage(alarmJson("aviary-prod-prod-cpu-high"))).toMatchObject({ AlarmName: "aviary-prod-prod-cpu-high", NewStateValue: "ALARM" });
+  });
+  it("names what is wrong", () => {
+    expect(() => parseAlarmMessage("not json")).toThrow(/not JSON/);
+    expect(() => parseAlarmMessage(JSON.stringify({ AlarmName: "x" }))).toThrow(/NewStateValue/);
+    expect(() => parseAlarmMessage(alarmJson("x", "BROKEN"))).toThrow(/NewStateValue/);
+  });
+});
+
+describe("controller handler", () => {
+  let stdout: jest.SpyInstance;
+  beforeEach(() => {
+    stdout = jest.spyOn(process.stdout, "write").mockImplementation(() => true);
+  });
+  afterEach(() => stdout.mockRestore());
+
+  it("decides per record and skips a malformed one without dropping the others", async () => {
+    const result = await handler(snsEvent(
+      ["m1", alarmJson("aviary-prod-prod-cpu-high")],
+      ["m2", "{broken"],
+      ["m3", alarmJson("aviary-prod-canary-5xx-rate")],
+      ["m4", alarmJson("aviary-prod-prod-cpu-low", "OK")],
+    ));
+    expect(result.processed).toBe(3);
+    expect(result.skipped).toBe(1);
+    expect(result.decisions.map((d) => [d.messageId, d.key, d.action, d.decision])).toEqual([
+      ["m1", "prod-cpu-high", "scaleOut", "would scale out"],
+      ["m3", "canary-5xx-rate", "rollbackCanary", "would roll back canary"],
+      ["m4", "prod-cpu-low", "scaleIn", "no action: state OK"],
+    ]);
+    const lines = stdout.mock.calls.map((c) => JSON.parse(String(c[0])));
+    expect(lines.find((l) => l.messageId === "m2")).toMatchObject({ msg: "skipped malformed record" });
+    expect(lines.find((l) => l.messageId === "m1")).toMatchObject({ alarm: "aviary-prod-prod-cpu-high", decision: "would scale out", newState: "ALARM" });
+  });
+
+  it("applies the weight of a configuration invocation, 0 on delete", async () => {
+    const set = await handler({ action: "setCanaryWeight", weight: 30, appVersion: "1.5.0", tf: { action: "update" } });
+    expect(set.decisions[0].decision).toBe("would set canary weight to 30");
+    const del = await handler({ action: "setCanaryWeight", weight: 30, appVersion: "1.5.0", tf: { action: "delete" } });
+    expect(del.decisions[0].decision).toBe("would set canary weight to 0");
+    await expect(handler({ action: "setCanaryWeight", weight: 300 })).rejects.toThrow(/weight/);
+  });
+});
+
+describe("buildControllerBundle", () => {
+  it("builds a small bundle that loads in plain node", () => {
+    const { code, bytes } = buildControllerBundle();
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThan(300 * 1024);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-bundle-"));
+    try {
+      fs.writeFileSync(path.join(dir, "index.js"), code);
+      const out = execFileSync(process.execPath, ["-e", "const h = require('./index.js').handler; if (typeof h !== 'function') process.exit(2); console.log('ok')"], { cwd: dir, encoding: "utf8" });
+      expect(out.trim()).toBe("ok");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -6,7 +6,9 @@ if ! command -v node >/dev/null 2>&1; then
   echo "aviary: Node.js 20 or newer is required; install it (e.g. apt-get install nodejs npm) and run again." >&2
   exit 1
 fi
-# Reinstall when node_modules is missing or older than the lock file.
+# Install when node_modules is missing or older than the lock file. `npm install` (not `npm ci`):
+# the registry these machines reach lacks some other platforms' optional binaries (swc, unrs
+# resolver), and `npm ci` refuses a lock file without them; versions still come from the lock.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi

@@ -1,5 +1,6 @@
 // Cloud-init script shared by production fleet and canary instances: fetch the release, run it under systemd.
 import * as pulumi from "@pulumi/pulumi";
+import type { InstanceRoleStatement } from "./instanceRole";
 
 export type AppRole = "prod" | "canary";
 
@@ -109,4 +110,17 @@ export function appUserData(args: AppUserDataArgs): pulumi.Output<string> {
     .all([args.version, args.bucket, args.key, args.redisUrlParameterName, args.region])
     .apply(([version, bucket, key, redisUrlParameterName, region]) =>
       renderAppUserData({ role: args.role, appPort: args.appPort, version, bucket, key, redisUrlParameterName, region }));
+}
+
+/** What the boot script above needs from IAM: its release object, the Redis URL, agent metrics. */
+export function appInstanceStatements(
+  release: { bucketArn: pulumi.Input<string>; objectKey: pulumi.Input<string> },
+  redisUrlParameterArn: pulumi.Input<string>,
+): InstanceRoleStatement[] {
+  return [
+    { actions: ["s3:GetObject"], resources: [pulumi.interpolate`${release.bucketArn}/${release.objectKey}`] },
+    { actions: ["ssm:GetParameter"], resources: [redisUrlParameterArn] },
+    // PutMetricData has no resource-level permissions; the namespace condition is the scope.
+    { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": "CWAgent" } } },
+  ];
 }

@@ -4,10 +4,10 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { canaryAlarms } from "../alarms/definitions";
 import type { Thresholds } from "../config/stackConfig";
-import { appUserData } from "./appUserData";
+import { appInstanceStatements, appUserData } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
 import { Monitoring } from "./monitoring";
-import { AL2023_AMI_PARAMETER } from "./redisServer";
+import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
 
 export interface CanaryArgs {
   deployment: pulumi.Input<string>;
@@ -49,15 +49,12 @@ export class Canary extends pulumi.ComponentResource {
 
     const role = new InstanceRole(`${name}-role`, {
       statements: [
-        { actions: ["s3:GetObject"], resources: [pulumi.interpolate`${args.release.bucketArn}/${args.release.objectKey}`] },
-        { actions: ["ssm:GetParameter"], resources: [args.redisUrlParameterArn] },
-        // PutMetricData has no resource-level permissions; the namespace condition is the scope.
-        { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": "CWAgent" } } },
+        ...appInstanceStatements(args.release, args.redisUrlParameterArn),
       ],
     }, parent);
 
     const region = aws.getRegionOutput({}, parent).region;
-    const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, parent).value;
+    const ami = al2023Ami(parent);
     const userData = appUserData({
       role: "canary",
       version: args.appVersion,
@@ -82,9 +79,8 @@ export class Canary extends pulumi.ComponentResource {
         vpcSecurityGroupIds: [args.appSecurityGroupId],
         associatePublicIpAddress: false,
         iamInstanceProfile: role.instanceProfileName,
-        // IMDSv2 only; hop limit 1 keeps the token away from anything forwarding from the instance.
-        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
-        rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 16, deleteOnTermination: true },
+        metadataOptions: IMDSV2_ONLY,
+        rootBlockDevice: ENCRYPTED_ROOT_VOLUME,
         userData,
         // New version, new instance: user-data only runs at first boot.
         userDataReplaceOnChange: true,

@@ -2,9 +2,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AppRelease } from "./appRelease";
-import { appUserData } from "./appUserData";
+import { appInstanceStatements, appUserData } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
-import { AL2023_AMI_PARAMETER } from "./redisServer";
+import { al2023Ami, IMDSV2_ONLY } from "./instanceDefaults";
 
 export interface ProductionFleetArgs {
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -39,17 +39,14 @@ export class ProductionFleet extends pulumi.ComponentResource {
 
     const role = new InstanceRole(`${name}-role`, {
       statements: [
-        { actions: ["s3:GetObject"], resources: [pulumi.interpolate`${args.release.bucketArn}/${args.release.objectKey}`] },
-        { actions: ["ssm:GetParameter"], resources: [args.redisUrlParameterArn] },
-        // PutMetricData has no resource-level permissions; the namespace condition is the scope.
-        { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": "CWAgent" } } },
+        ...appInstanceStatements(args.release, args.redisUrlParameterArn),
         // The CloudWatch agent resolves ${aws:AutoScalingGroupName} via DescribeTags (read-only, no resource scoping exists).
         { actions: ["ec2:DescribeTags"], resources: ["*"] },
       ],
     }, parent);
 
     const region = aws.getRegionOutput({}, parent).region;
-    const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, parent).value;
+    const ami = al2023Ami(parent);
     const userData = appUserData({
       role: "prod",
       version: args.appVersion,
@@ -66,8 +63,7 @@ export class ProductionFleet extends pulumi.ComponentResource {
       imageId: ami,
       instanceType: args.instanceType,
       iamInstanceProfile: { name: role.instanceProfileName },
-      // IMDSv2 only; hop limit 1 keeps the token away from anything forwarding from the instance.
-      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+      metadataOptions: IMDSV2_ONLY,
       blockDeviceMappings: [{
         deviceName: "/dev/xvda",
         ebs: { volumeSize: 16, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },

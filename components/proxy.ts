@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppRelease } from "./appRelease";
 import { shellQuote } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
-import { AL2023_AMI_PARAMETER } from "./redisServer";
+import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
 
 export interface ProxyArgs {
   subnetId: pulumi.Input<string>;
@@ -161,7 +161,7 @@ export class Proxy extends pulumi.ComponentResource {
     }, parent);
 
     const region = aws.getRegionOutput({}, parent).region;
-    const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, parent).value;
+    const ami = al2023Ami(parent);
     const userData = pulumi
       .all([args.deployment, args.release.bucketName, args.release.keyPrefix, args.redisUrlParameterName, region])
       .apply(([deployment, bucket, prefix, redisUrlParameterName, r]) => {
@@ -177,8 +177,8 @@ export class Proxy extends pulumi.ComponentResource {
       // Boot-time public IP so dnf works before the EIP is associated; the EIP then replaces it.
       associatePublicIpAddress: true,
       iamInstanceProfile: role.instanceProfileName,
-      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
-      rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 16, deleteOnTermination: true },
+      metadataOptions: IMDSV2_ONLY,
+      rootBlockDevice: ENCRYPTED_ROOT_VOLUME,
       userData,
       userDataReplaceOnChange: true,
       tags: { Name: name, "aviary:role": "proxy" },

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { REDIS_PORT } from "../config/ports";
 import { InstanceRole } from "./instanceRole";
+import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
 
 export interface RedisServerArgs {
   subnetId: pulumi.Input<string>;
@@ -11,7 +12,6 @@ export interface RedisServerArgs {
   instanceType: pulumi.Input<string>;
 }
 
-export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 const DATA_DEVICE = "/dev/sdf";
 
 export interface RedisUserDataOptions {
@@ -103,7 +103,7 @@ export class RedisServer extends pulumi.ComponentResource {
     }, parent);
 
     const region = aws.getRegionOutput({}, parent).region;
-    const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, parent).value;
+    const ami = al2023Ami(parent);
     const userData = pulumi.all([passwordParameter.name, region]).apply(([passwordParameterName, r]) =>
       redisUserData({ passwordParameterName, region: r }));
 
@@ -114,8 +114,8 @@ export class RedisServer extends pulumi.ComponentResource {
       vpcSecurityGroupIds: [args.securityGroupId],
       associatePublicIpAddress: false,
       iamInstanceProfile: role.instanceProfileName,
-      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
-      rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 16, deleteOnTermination: true },
+      metadataOptions: IMDSV2_ONLY,
+      rootBlockDevice: ENCRYPTED_ROOT_VOLUME,
       userData,
       userDataReplaceOnChange: true,
       tags: { Name: name, "aviary:role": "redis" },

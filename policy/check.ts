@@ -52,7 +52,7 @@ function argsFor(r: CheckedResource): ResourceValidationArgs {
 
 /**
  * Runs every (non-disabled) policy's validateResource over every resource, synchronously.
- * Async validations are not awaited; use checkPoliciesAsync for those.
+ * Aviary's policies are synchronous; an async one is reported rather than silently skipped.
  */
 export function checkPolicies(resources: CheckedResource[], policies: ResourceValidationPolicy[] = aviaryPolicies): Violation[] {
   const violations: Violation[] = [];
@@ -69,32 +69,8 @@ export function checkPolicies(resources: CheckedResource[], policies: ResourceVa
             violations.push({ policy: p.name, resource: r.name, message });
           });
           if (result && typeof (result as Promise<void>).then === "function") {
-            throw new Error(`policy ${p.name} returned a promise; use checkPoliciesAsync`);
+            throw new Error(`policy ${p.name} returned a promise; checkPolicies only runs synchronous policies`);
           }
-        } catch (e) {
-          if (e instanceof NotApplicable) continue;
-          throw e;
-        }
-      }
-    }
-  }
-  return violations;
-}
-
-/** As checkPolicies, but awaits async validations. */
-export async function checkPoliciesAsync(resources: CheckedResource[], policies: ResourceValidationPolicy[] = aviaryPolicies): Promise<Violation[]> {
-  const violations: Violation[] = [];
-  for (const r of resources) {
-    for (const p of policies) {
-      if (p.enforcementLevel === "disabled" || !p.validateResource) continue;
-      const validations: ResourceValidation[] = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource];
-      for (const validate of validations) {
-        const only = pulumiTypeOf(validate);
-        if (only && only !== r.type) continue;
-        try {
-          await validate(argsFor(r), (message: string) => {
-            violations.push({ policy: p.name, resource: r.name, message });
-          });
         } catch (e) {
           if (e instanceof NotApplicable) continue;
           throw e;

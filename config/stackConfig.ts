@@ -1,6 +1,9 @@
 // The `aviary:*` stack config contract (see ../shared/DESIGN.md), as one typed, validated object.
 // Pure: it knows nothing about Pulumi, so the program, the local runner and the tests share it.
 import { z } from "zod";
+import { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
+
+export { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
 
 export const CONFIG_NAMESPACE = "aviary";
 
@@ -41,14 +44,6 @@ const alerts = z
   })
   .strict();
 
-export const DEFAULT_THRESHOLDS = {
-  scaleOutCpu: 70,
-  scaleInCpu: 25,
-  memory: 85,
-  canaryErrorRate: 5,
-  canaryP99Ms: 1500,
-} as const;
-
 const thresholds = z
   .object({
     /** Average CPU % of the production fleet above which it scales out. */
@@ -64,8 +59,6 @@ const thresholds = z
   })
   .strict()
   .refine((t) => t.scaleInCpu < t.scaleOutCpu, { message: "scaleInCpu must be below scaleOutCpu" });
-
-export const DEFAULT_SCALING = { step: 1, scaleOutCooldownSeconds: 120, scaleInCooldownSeconds: 300 } as const;
 
 const scaling = z
   .object({

@@ -2,7 +2,7 @@
 // take; acting on the Auto Scaling group and Redis is the control-plane issue.
 import pino from "pino";
 import { AlarmAction, AlarmKey, alarmKeyOf, canaryAlarms, prodAlarms } from "../alarms/definitions";
-import type { Thresholds } from "../config/stackConfig";
+import { DEFAULT_THRESHOLDS } from "../config/defaults";
 import { ConfigInvocation, parseAlarmMessage, parseConfigInvocation } from "./alarmMessage";
 
 export type { ConfigInvocation } from "./alarmMessage";
@@ -40,13 +40,12 @@ export interface HandlerResult {
 
 const logger = pino({ base: { service: "aviary-controller" } });
 
-// Each alarm key's action, read from the definitions themselves. Actions do not depend on thresholds
-// or dimensions, so placeholders do (importing the config defaults would pull full zod into the bundle).
-const ANY_THRESHOLDS: Thresholds = { scaleOutCpu: 70, scaleInCpu: 25, memory: 85, canaryErrorRate: 5, canaryP99Ms: 1500 };
+// Each alarm key's action, read from the definitions themselves; actions do not depend on
+// thresholds or dimensions, so defaults and placeholders do.
 const ACTIONS = new Map<AlarmKey, AlarmAction>(
   [
-    ...prodAlarms(ANY_THRESHOLDS, { autoScalingGroupName: "", deployment: "" }),
-    ...canaryAlarms(ANY_THRESHOLDS, { deployment: "" }),
+    ...prodAlarms(DEFAULT_THRESHOLDS, { autoScalingGroupName: "", deployment: "" }),
+    ...canaryAlarms(DEFAULT_THRESHOLDS, { deployment: "" }),
   ].map((d) => [d.key, d.action]),
 );
 

@@ -176,9 +176,20 @@ function isWildcardAction(action: string): boolean {
   return action === "*" || /^[^:]+:\*$/.test(action);
 }
 
+/** The parts of an IAM policy document the rule reads; anything may be missing or malformed. */
+interface PolicyStatement {
+  Sid?: string;
+  Effect?: unknown;
+  Action?: unknown;
+  Resource?: unknown;
+}
+interface PolicyDocument {
+  Statement?: PolicyStatement | PolicyStatement[];
+}
+
 /** Problems in one IAM policy document (JSON string or object). */
 export function iamDocumentProblems(policy: unknown): string[] {
-  let doc: any = policy;
+  let doc = policy as PolicyDocument | null | undefined;
   if (typeof policy === "string") {
     try {
       doc = JSON.parse(policy);
@@ -187,7 +198,7 @@ export function iamDocumentProblems(policy: unknown): string[] {
     }
   }
   const problems: string[] = [];
-  asArray<any>(doc?.Statement).forEach((st, n) => {
+  asArray<PolicyStatement | null>(doc?.Statement).forEach((st, n) => {
     if (!st || st.Effect !== "Allow") return;
     const label = st.Sid ? `statement ${n} (${st.Sid})` : `statement ${n}`;
     const actions = asArray<unknown>(st.Action).map(String);

@@ -1,11 +1,29 @@
 #!/usr/bin/env bash
-# Installs what `npm start` and `npm test` need, once: the npm dependencies from the lock file.
+# Installs what `npm start` and `npm test` need, once: system tools (apt-get when run as root on
+# Debian/Ubuntu) and the npm dependencies from the lock file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v node >/dev/null 2>&1; then
   echo "aviary: Node.js 20 or newer is required; install it (e.g. apt-get install nodejs npm) and run again." >&2
   exit 1
 fi
+
+# command → Debian package that provides it.
+declare -A tools=([redis-server]=redis-server)
+missing=()
+for cmd in "${!tools[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${tools[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "aviary: missing ${missing[*]}: install with 'sudo apt-get install ${missing[*]}' (or put them on PATH) and run again." >&2
+    exit 1
+  fi
+fi
+
 # Install when node_modules is missing or older than the lock file. `npm install` (not `npm ci`):
 # the registry these machines reach lacks some other platforms' optional binaries (swc, unrs
 # resolver), and `npm ci` refuses a lock file without them; versions still come from the lock.

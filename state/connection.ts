@@ -1,0 +1,92 @@
+import Redis, { type RedisOptions } from "ioredis";
+import type { Logger } from "pino";
+import { channels } from "./keys";
+import type { ChangeNotice, EventKind } from "./events";
+
+export interface ConnectOptions {
+  /** Connection errors are logged here (throttled by ioredis' reconnect backoff); silent if absent. */
+  logger?: Logger;
+  /** Extra ioredis options (tests, TLS CA, …); applied last. */
+  redis?: RedisOptions;
+}
+
+const USAGE = "set REDIS_URL to redis://[:password@]host:port[/db] (or rediss:// for TLS)";
+
+/** Validates the URL up front so a typo fails with one clear sentence instead of endless reconnects. */
+export function parseRedisUrl(url: string | undefined): URL {
+  if (url === undefined || url.trim() === "") throw new Error(`REDIS_URL is not set: ${USAGE}`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`REDIS_URL is not a valid URL: ${USAGE}`);
+  }
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+    throw new Error(`REDIS_URL has protocol "${parsed.protocol}": ${USAGE}`);
+  }
+  if (parsed.hostname === "") throw new Error(`REDIS_URL has no host: ${USAGE}`);
+  return parsed;
+}
+
+/** Options shared by every Aviary connection: fail fast while Redis is down, reconnect forever. */
+export function baseOptions(url: URL): RedisOptions {
+  return {
+    // Exponential backoff 100 ms, 200 ms, … capped at 2 s; never give up reconnecting.
+    retryStrategy: (times: number) => Math.min(100 * 2 ** (times - 1), 2000),
+    // Queued commands are rejected after 2 failed reconnects (well under 2 s on a refused port)
+    // instead of waiting for Redis indefinitely.
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5000,
+    // rediss:// (ElastiCache in-transit encryption) needs TLS; SNI uses the URL host.
+    ...(url.protocol === "rediss:" ? { tls: { servername: url.hostname } } : {}),
+  };
+}
+
+/** Opens an ioredis client for `url` (default: env REDIS_URL). */
+export function connect(url: string | undefined = process.env.REDIS_URL, opts: ConnectOptions = {}): Redis {
+  const parsed = parseRedisUrl(url);
+  const client = new Redis(parsed.toString(), { ...baseOptions(parsed), ...opts.redis });
+  // Without a listener ioredis prints "Unhandled error event" on every reconnect attempt.
+  client.on("error", (err: Error) => opts.logger?.warn({ err: err.message, host: parsed.hostname }, "redis connection error"));
+  return client;
+}
+
+const KINDS: readonly string[] = ["routing", "backend"] satisfies EventKind[];
+
+/**
+ * Subscribes to `aviary:changes` on its own connection (subscriber mode blocks other commands).
+ * Resolves once the subscription is active; the returned function unsubscribes and closes.
+ * Malformed notices are passed to `onProblem` and dropped.
+ */
+export async function subscribeChanges(
+  url: string | undefined,
+  onChange: (notice: ChangeNotice) => void,
+  opts: ConnectOptions & { onProblem?: (problem: string) => void } = {},
+): Promise<() => Promise<void>> {
+  const sub = connect(url, opts);
+  sub.on("message", (channel: string, message: string) => {
+    if (channel !== channels.changes) return;
+    try {
+      const notice = JSON.parse(message) as Partial<ChangeNotice>;
+      if (typeof notice.kind !== "string" || !KINDS.includes(notice.kind) || typeof notice.eventId !== "string") {
+        throw new Error("missing kind/eventId");
+      }
+      onChange(notice as ChangeNotice);
+    } catch (err) {
+      opts.onProblem?.(`malformed change notice ${JSON.stringify(message)}: ${(err as Error).message}`);
+    }
+  });
+  try {
+    await sub.subscribe(channels.changes);
+  } catch (err) {
+    sub.disconnect();
+    throw err;
+  }
+  return async () => {
+    try {
+      await sub.quit();
+    } catch {
+      sub.disconnect(); // Redis already gone: just drop the socket
+    }
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * Aviary's Redis key schema: the ONLY place that names keys and channels.
+ * Every other module (agent, controller, CLI, flags SDK, local runner) imports from here.
+ */
+export const PREFIX = "aviary:";
+
+export const keys = {
+  /** Hash: canaryWeight, canaryEnabled, reason, changedBy, changedAt. */
+  routing: `${PREFIX}routing`,
+  /** Hash per backend (id, role, address, version, registeredAt), with a TTL refreshed by heartbeats. */
+  backend: (id: string): string => `${PREFIX}backend:${id}`,
+  /** Set of backend ids; may hold ids whose hash has expired until listBackends prunes them. */
+  backends: `${PREFIX}backends`,
+  /** Stream of audit events (XADD MAXLEN ~ EVENTS_MAXLEN). */
+  events: `${PREFIX}events`,
+  /** Per-message dedupe marker for the controller (SET NX EX). */
+  dedupe: (messageId: string): string => `${PREFIX}dedupe:${messageId}`,
+  /** Reserved for the feature-flag issue: `aviary:flag:<name>`. */
+  flagPrefix: `${PREFIX}flag:`,
+} as const;
+
+export const channels = {
+  /** Pub/sub: one JSON ChangeNotice per state change. */
+  changes: `${PREFIX}changes`,
+} as const;
+
+/** Approximate cap of the event stream; `~` lets Redis trim whole macro nodes cheaply. */
+export const EVENTS_MAXLEN = 10000;

@@ -1,0 +1,186 @@
+import type Redis from "ioredis";
+import { z } from "zod";
+import { channels, EVENTS_MAXLEN, keys } from "./keys";
+import { LUA_APPEND_EVENT } from "./events";
+
+const idSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 chars of A-Z a-z 0-9 . _ - (starting alphanumeric)");
+const addressSchema = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})):(\d{1,5})$/, "must be host:port")
+  .refine((a) => {
+    const port = Number(a.slice(a.lastIndexOf(":") + 1));
+    return port >= 1 && port <= 65535;
+  }, "port must be 1-65535");
+const versionSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, "must be a version label like 1.4.2 or v2-rc1");
+const roleSchema = z.enum(["prod", "canary"]);
+const ttlSchema = z.number().int().min(1).max(86400);
+
+export type BackendRole = z.infer<typeof roleSchema>;
+
+export interface BackendRegistration {
+  id: string;
+  role: BackendRole;
+  /** host:port the proxy should send traffic to. */
+  address: string;
+  version: string;
+  /** The entry disappears unless heartbeat() runs within this many seconds. */
+  ttlSeconds: number;
+}
+
+export interface Backend {
+  id: string;
+  role: BackendRole;
+  address: string;
+  version: string;
+  registeredAt: string;
+}
+
+const registrationSchema = z.object({
+  id: idSchema,
+  role: roleSchema,
+  address: addressSchema,
+  version: versionSchema,
+  ttlSeconds: ttlSchema,
+});
+
+const storedSchema = z.object({
+  id: idSchema,
+  role: roleSchema,
+  address: addressSchema,
+  version: versionSchema,
+  registeredAt: z.iso.datetime(),
+});
+
+function fail(what: string, issues: readonly z.core.$ZodIssue[]): Error {
+  return new Error(`Invalid ${what}: ${issues.map((i) => `${i.path.join(".") || "(value)"} ${i.message}`).join("; ")}`);
+}
+
+const REGISTER_SCRIPT = `
+local backend_key, index_key, events_key = KEYS[1], KEYS[2], KEYS[3]
+local id, role, address, version, ttl, at, maxlen, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+redis.call('DEL', backend_key)
+redis.call('HSET', backend_key, 'id', id, 'role', role, 'address', address, 'version', version, 'registeredAt', at)
+redis.call('EXPIRE', backend_key, ttl)
+redis.call('SADD', index_key, id)
+local kind, by, reason = 'backend', id, ''
+local detail = {'cause', 'register', 'id', id, 'role', role, 'address', address, 'version', version}
+local notice = {kind = 'backend', id = id}
+${LUA_APPEND_EVENT}
+return event_id
+`;
+
+const DEREGISTER_SCRIPT = `
+local backend_key, index_key, events_key = KEYS[1], KEYS[2], KEYS[3]
+local id, by, reason, at, maxlen, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local existed = redis.call('DEL', backend_key)
+redis.call('SREM', index_key, id)
+if existed == 0 then return false end
+local kind = 'backend'
+local detail = {'cause', 'deregister', 'id', id}
+local notice = {kind = 'backend', id = id}
+${LUA_APPEND_EVENT}
+return event_id
+`;
+
+// Removes an index entry only if its hash is still gone, so a concurrent re-register is not lost.
+const PRUNE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end
+return 0
+`;
+
+/** Atomically writes the backend hash with its TTL, indexes it, records an event and publishes. */
+export async function registerBackend(redis: Redis, reg: BackendRegistration): Promise<{ eventId: string }> {
+  const parsed = registrationSchema.safeParse(reg);
+  if (!parsed.success) throw fail("backend registration", parsed.error.issues);
+  const r = parsed.data;
+  const eventId = (await redis.eval(
+    REGISTER_SCRIPT,
+    3,
+    keys.backend(r.id),
+    keys.backends,
+    keys.events,
+    r.id,
+    r.role,
+    r.address,
+    r.version,
+    r.ttlSeconds,
+    new Date().toISOString(),
+    EVENTS_MAXLEN,
+    channels.changes,
+  )) as string;
+  return { eventId };
+}
+
+/**
+ * Refreshes the TTL. Returns false if the entry had already expired (or was deregistered):
+ * the caller must registerBackend again. Heartbeats are not audited (too noisy).
+ */
+export async function heartbeat(redis: Redis, id: string, ttlSeconds: number): Promise<boolean> {
+  const parsedId = idSchema.safeParse(id);
+  if (!parsedId.success) throw fail("backend id", parsedId.error.issues);
+  const ttl = ttlSchema.safeParse(ttlSeconds);
+  if (!ttl.success) throw fail("ttlSeconds", ttl.error.issues);
+  return (await redis.expire(keys.backend(id), ttl.data)) === 1;
+}
+
+/** Removes a backend now. Returns false (and records nothing) if it was not registered. */
+export async function deregisterBackend(
+  redis: Redis,
+  id: string,
+  opts: { by: string; reason?: string },
+): Promise<boolean> {
+  const parsedId = idSchema.safeParse(id);
+  if (!parsedId.success) throw fail("backend id", parsedId.error.issues);
+  if (typeof opts?.by !== "string" || opts.by.trim() === "") throw new Error("Invalid by: who deregisters is required");
+  const reply = await redis.eval(
+    DEREGISTER_SCRIPT,
+    3,
+    keys.backend(id),
+    keys.backends,
+    keys.events,
+    id,
+    opts.by,
+    opts.reason ?? "",
+    new Date().toISOString(),
+    EVENTS_MAXLEN,
+    channels.changes,
+  );
+  return reply !== null;
+}
+
+/**
+ * Live, valid backends sorted by id. Index entries whose hash expired are pruned;
+ * hashes that fail validation are reported in `problems` and left alone.
+ */
+export async function listBackends(redis: Redis): Promise<{ backends: Backend[]; problems: string[] }> {
+  const ids = (await redis.smembers(keys.backends)).sort();
+  if (ids.length === 0) return { backends: [], problems: [] };
+  const pipeline = redis.pipeline();
+  for (const id of ids) pipeline.hgetall(keys.backend(id));
+  const replies = (await pipeline.exec()) ?? [];
+  const backends: Backend[] = [];
+  const problems: string[] = [];
+  const expired: string[] = [];
+  ids.forEach((id, i) => {
+    const [err, raw] = replies[i] ?? [new Error("no reply"), null];
+    if (err) {
+      problems.push(`${keys.backend(id)}: ${err.message}`);
+      return;
+    }
+    const hash = raw as Record<string, string>;
+    if (Object.keys(hash).length === 0) {
+      expired.push(id);
+      return;
+    }
+    const parsed = storedSchema.safeParse(hash);
+    if (!parsed.success) {
+      problems.push(`${keys.backend(id)} ${parsed.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ")}`);
+    } else if (parsed.data.id !== id) {
+      problems.push(`${keys.backend(id)} id: field says ${JSON.stringify(parsed.data.id)}`);
+    } else {
+      backends.push(parsed.data);
+    }
+  });
+  for (const id of expired) await redis.eval(PRUNE_SCRIPT, 2, keys.backend(id), keys.backends, id);
+  return { backends, problems };
+}

@@ -1,0 +1,197 @@
+/**
+ * `aviary` operator CLI. Commands stay thin: parse/validate input, call state/, print.
+ *
+ * Exit codes: 0 ok; 1 runtime failure (Redis unreachable, or `status` could not read the routing
+ * hash because it holds garbage — warnings go to stderr, the command does not crash);
+ * 2 usage error (bad argument, missing option, missing/invalid REDIS_URL).
+ */
+import os from "node:os";
+import { Command, CommanderError } from "commander";
+import type Redis from "ioredis";
+import { connect } from "../state/connection";
+import { followEvents, readEvents, type AviaryEvent } from "../state/events";
+import { listBackends, type Backend } from "../state/registry";
+import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../state/routing";
+
+export interface Writer {
+  write(chunk: string): unknown;
+}
+
+export interface Io {
+  stdout: Writer;
+  stderr: Writer;
+}
+
+export interface RunOptions {
+  /** Source of REDIS_URL; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Ends `events --follow`; without it follow runs until the process dies. */
+  signal?: AbortSignal;
+}
+
+/** Thrown for bad input: reported as one line, exit 2, before anything is written. */
+class UsageError extends Error {}
+
+function whoAmI(): string {
+  let user: string;
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // Containers may run under a uid without a passwd entry.
+    user = process.env.USER ?? String(process.getuid?.() ?? "unknown");
+  }
+  return `cli:${user}@${os.hostname()}`;
+}
+
+function parseIntArg(name: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new UsageError(`invalid ${name} ${JSON.stringify(raw)}: must be an integer from ${min} to ${max}`);
+  }
+  return Number(raw);
+}
+
+function formatEvent(e: AviaryEvent): string {
+  const detail = Object.entries(e.detail).map(([k, v]) => `${k}=${v}`);
+  const reason = e.reason === undefined ? [] : [`reason=${JSON.stringify(e.reason)}`];
+  return [e.id, e.at, e.kind, `by=${e.by}`, ...reason, ...detail].join(" ");
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd()).join("\n") + "\n";
+}
+
+function backendRows(backends: Backend[]): string[][] {
+  return [["ID", "ROLE", "ADDRESS", "VERSION"], ...backends.map((b) => [b.id, b.role, b.address, b.version])];
+}
+
+/** Runs one CLI invocation; `argv` excludes node and script path. Resolves to the exit code. */
+export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}): Promise<number> {
+  const env = opts.env ?? process.env;
+  const out = (s: string): void => void io.stdout.write(s);
+  const warn = (problems: readonly string[]): void => problems.forEach((p) => io.stderr.write(`aviary: warning: ${p}\n`));
+  let redis: Redis | undefined;
+  // Lazy so usage errors are reported without (and before) touching Redis.
+  const db = (): Redis => (redis ??= connect(env.REDIS_URL));
+  let code = 0;
+
+  const program = new Command("aviary")
+    .description("Inspect and steer Aviary's production/canary split")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  program
+    .command("status")
+    .description("routing state and live backends by role")
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      const [routing, reg] = [await readRouting(db()), await listBackends(db())];
+      warn([...routing.problems, ...reg.problems]);
+      if (!routing.state) code = 1; // garbage routing hash: reported above, no state to show
+      const byRole = {
+        prod: reg.backends.filter((b) => b.role === "prod"),
+        canary: reg.backends.filter((b) => b.role === "canary"),
+      };
+      if (o.json) {
+        out(JSON.stringify({ routing: routing.state ?? null, backends: byRole }, null, 2) + "\n");
+        return;
+      }
+      const s = routing.state;
+      if (s) {
+        out(`canary: ${s.canaryEnabled ? "enabled" : "disabled"}, weight ${s.canaryWeight}%\n`);
+        if (s.reason !== undefined) out(`reason: ${s.reason}\n`);
+        out(`changed: ${s.changedAt} by ${s.changedBy}\n`);
+      } else {
+        out("canary: unknown (routing state unreadable, see warnings)\n");
+      }
+      for (const role of ["prod", "canary"] as const) {
+        const list = byRole[role];
+        out(`${role} backends (${list.length}):${list.length === 0 ? " none" : ""}\n`);
+        for (const b of list) out(`  ${b.id}  ${b.address}  ${b.version}\n`);
+      }
+    });
+
+  const canary = program.command("canary").description("change the canary split");
+  canary
+    .command("weight")
+    .description("set the canary weight, integer 0..100")
+    .argument("<N>", "percent of new sessions sent to the canary")
+    // Lets `weight -1` reach our validation (clear message) instead of commander's "unknown option".
+    .allowUnknownOption()
+    .action(async (raw: string) => {
+      const weight = parseIntArg("weight", raw, 0, 100);
+      const r = await setCanaryWeight(db(), weight, { by: whoAmI() });
+      out(`canary weight ${r.old.canaryWeight} -> ${r.new.canaryWeight} (event ${r.eventId})\n`);
+    });
+  canary
+    .command("off")
+    .description("send no traffic to the canary (weight is kept)")
+    .requiredOption("--reason <text>", "why, recorded in state and events")
+    .action(async (o: { reason: string }) => {
+      if (o.reason.trim() === "") throw new UsageError("--reason must not be empty");
+      const r = await disableCanary(db(), { by: whoAmI(), reason: o.reason });
+      out(`canary disabled, weight ${r.new.canaryWeight} kept (event ${r.eventId})\n`);
+    });
+  canary
+    .command("on")
+    .description("re-enable the canary at its stored weight")
+    .action(async () => {
+      const r = await enableCanary(db(), { by: whoAmI() });
+      out(`canary enabled at weight ${r.new.canaryWeight} (event ${r.eventId})\n`);
+    });
+
+  program
+    .command("backends")
+    .description("list live backends")
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      const reg = await listBackends(db());
+      warn(reg.problems);
+      out(o.json ? JSON.stringify(reg.backends, null, 2) + "\n" : table(backendRows(reg.backends)));
+    });
+
+  program
+    .command("events")
+    .description("print recent audit events, oldest first")
+    .option("--count <N>", "how many recent events", "20")
+    .option("--follow", "keep streaming new events until SIGINT/SIGTERM")
+    .action(async (o: { count: string; follow?: boolean }) => {
+      const count = parseIntArg("count", o.count, 1, 10000);
+      const recent = await readEvents(db(), { count });
+      warn(recent.problems);
+      for (const e of recent.events) out(formatEvent(e) + "\n");
+      if (!o.follow) return;
+      const signal = opts.signal ?? new AbortController().signal;
+      // Resume right after what was printed so nothing written in between is missed.
+      const sinceId = recent.events.at(-1)?.id ?? "0-0";
+      await followEvents(db(), (e) => out(formatEvent(e) + "\n"), {
+        signal,
+        sinceId,
+        onProblem: (p) => warn([p]),
+      });
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2; // help/version → 0; message already printed
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr.write(`aviary: ${message}\n`);
+    // connect() throws before any I/O only for a missing/invalid REDIS_URL: a usage problem.
+    return err instanceof UsageError || message.startsWith("REDIS_URL") ? 2 : 1;
+  } finally {
+    if (redis) await redis.quit().catch(() => redis?.disconnect());
+  }
+}
+
+/** Process entry: real argv/stdio, SIGINT/SIGTERM end `--follow`; run() closes Redis itself. */
+export function main(): void {
+  const ac = new AbortController();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => ac.abort());
+  void run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, { signal: ac.signal }).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+if (require.main === module) main();

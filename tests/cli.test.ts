@@ -1,0 +1,164 @@
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { build } from "esbuild";
+import type Redis from "ioredis";
+import { run } from "../cli/main";
+import { connect } from "../state/connection";
+import { keys } from "../state/keys";
+import { registerBackend } from "../state/registry";
+import { startRedisServer, type RedisServer } from "./support/redisServer";
+
+const ROOT = path.resolve(__dirname, "..");
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let server: RedisServer;
+let redis: Redis;
+
+async function cli(argv: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; stdout?: string[] } = {}): Promise<Result> {
+  const out = opts.stdout ?? [];
+  const err: string[] = [];
+  const code = await run(
+    argv,
+    { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } },
+    { env: opts.env ?? { REDIS_URL: server.url }, signal: opts.signal },
+  );
+  return { code, stdout: out.join(""), stderr: err.join("") };
+}
+
+async function snapshot(): Promise<{ routing: Record<string, string>; events: number }> {
+  return { routing: await redis.hgetall(keys.routing), events: await redis.xlen(keys.events) };
+}
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = connect(server.url);
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  await server?.stop();
+});
+
+beforeEach(async () => {
+  await redis.flushall();
+});
+
+test("canary weight 25 then status --json shows 25 and enabled", async () => {
+  expect((await cli(["canary", "weight", "25"])).code).toBe(0);
+  const res = await cli(["status", "--json"]);
+  expect(res.code).toBe(0);
+  const status = JSON.parse(res.stdout) as { routing: { canaryWeight: number; canaryEnabled: boolean; changedBy: string } };
+  expect(status.routing).toMatchObject({ canaryWeight: 25, canaryEnabled: true });
+  expect(status.routing.changedBy).toMatch(/^cli:.+@.+$/);
+});
+
+test.each(["101", "-1", "abc", "2.5"])("canary weight %s → exit 2, nothing written", async (bad) => {
+  await cli(["canary", "weight", "10"]);
+  const before = await snapshot();
+  const res = await cli(["canary", "weight", bad]);
+  expect(res.code).toBe(2);
+  expect(res.stderr).toContain(`invalid weight "${bad}"`);
+  expect(res.stderr.trim().split("\n")).toHaveLength(1);
+  expect(await snapshot()).toEqual(before);
+});
+
+test("canary off --reason disables, keeps weight, records the reason; canary on restores", async () => {
+  await cli(["canary", "weight", "30"]);
+  expect((await cli(["canary", "off", "--reason", "5xx"])).code).toBe(0);
+  const status = JSON.parse((await cli(["status", "--json"])).stdout) as { routing: Record<string, unknown> };
+  expect(status.routing).toMatchObject({ canaryWeight: 30, canaryEnabled: false, reason: "5xx" });
+  const text = await cli(["status"]);
+  expect(text.stdout).toContain("canary: disabled, weight 30%");
+  expect(text.stdout).toContain("reason: 5xx");
+  const events = await cli(["events", "--count", "5"]);
+  expect(events.code).toBe(0);
+  const lines = events.stdout.trim().split("\n");
+  expect(lines).toHaveLength(2);
+  expect(lines[1]).toContain('reason="5xx"');
+  expect(lines[1]).toContain("cause=disable");
+
+  expect((await cli(["canary", "on"])).code).toBe(0);
+  const after = JSON.parse((await cli(["status", "--json"])).stdout) as { routing: Record<string, unknown> };
+  expect(after.routing).toMatchObject({ canaryWeight: 30, canaryEnabled: true });
+  expect(after.routing.reason).toBeUndefined();
+});
+
+test("canary off without --reason is a usage error and writes nothing", async () => {
+  const before = await snapshot();
+  const res = await cli(["canary", "off"]);
+  expect(res.code).toBe(2);
+  expect(res.stderr).toContain("--reason");
+  expect(await snapshot()).toEqual(before);
+});
+
+test("backends lists a registered backend (table and --json)", async () => {
+  await registerBackend(redis, { id: "c1", role: "canary", address: "10.0.0.7:8080", version: "v2", ttlSeconds: 60 });
+  const res = await cli(["backends"]);
+  expect(res.code).toBe(0);
+  expect(res.stdout).toMatch(/^ID\s+ROLE\s+ADDRESS\s+VERSION\n/);
+  expect(res.stdout).toMatch(/c1\s+canary\s+10\.0\.0\.7:8080\s+v2/);
+  const json = JSON.parse((await cli(["backends", "--json"])).stdout) as { id: string }[];
+  expect(json.map((b) => b.id)).toEqual(["c1"]);
+  expect((await cli(["status"])).stdout).toContain("canary backends (1):\n  c1  10.0.0.7:8080  v2");
+});
+
+test("garbage in aviary:routing → warning on stderr, exit 1, no crash", async () => {
+  await redis.hset(keys.routing, { canaryWeight: "lots", canaryEnabled: "maybe" });
+  const res = await cli(["status"]);
+  expect(res.code).toBe(1);
+  expect(res.stderr).toContain("aviary: warning: aviary:routing canaryWeight");
+  expect(res.stdout).toContain("routing state unreadable");
+  const json = await cli(["status", "--json"]);
+  expect(json.code).toBe(1);
+  expect((JSON.parse(json.stdout) as { routing: unknown }).routing).toBeNull();
+});
+
+test("missing REDIS_URL → exit 2 with the sentence from connect()", async () => {
+  const res = await cli(["status"], { env: {} });
+  expect(res.code).toBe(2);
+  expect(res.stderr).toBe("aviary: REDIS_URL is not set: set REDIS_URL to redis://[:password@]host:port[/db] (or rediss:// for TLS)\n");
+});
+
+test("bad --count → exit 2", async () => {
+  const res = await cli(["events", "--count", "0"]);
+  expect(res.code).toBe(2);
+  expect(res.stderr).toContain('invalid count "0"');
+});
+
+test("events --follow streams new events until aborted, then exits 0", async () => {
+  await cli(["canary", "weight", "5"]);
+  const ac = new AbortController();
+  const out: string[] = [];
+  const following = cli(["events", "--follow"], { signal: ac.signal, stdout: out });
+  await waitFor(() => out.length === 1);
+  await cli(["canary", "weight", "6"]);
+  await waitFor(() => out.length === 2);
+  expect(out[1]).toContain("newWeight=6");
+  ac.abort();
+  expect((await following).code).toBe(0);
+});
+
+test("the built binary prints status end to end", async () => {
+  const outfile = path.join(ROOT, "dist", "cli.js");
+  await build({ entryPoints: [path.join(ROOT, "cli", "main.ts")], bundle: true, platform: "node", target: "node20", outfile, logLevel: "silent" });
+  await cli(["canary", "weight", "40"]);
+  const { stdout } = await promisify(execFile)(process.execPath, [outfile, "status"], {
+    env: { ...process.env, REDIS_URL: server.url },
+    timeout: 20_000,
+  });
+  expect(stdout).toContain("canary: enabled, weight 40%");
+});
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for condition");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

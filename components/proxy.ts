@@ -1,6 +1,7 @@
 // Public entry point: one HAProxy instance with an Elastic IP in front of the prod and canary backends.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { renderHaproxyConfig, type HaproxyConfigOptions } from "../haproxy/config";
 import { AppRelease } from "./appRelease";
 import { shellQuote } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
@@ -23,47 +24,16 @@ export const PROXY_METRICS_NAMESPACE = "Aviary/Proxy";
 export const PROD_SLOTS = 20;
 export const CANARY_SLOTS = 10;
 
-/** HAProxy config: empty (disabled) server slots that the agent fills at runtime. */
-export function haproxyConfig(appPort: number): string {
-  return `global
-    log /dev/log local0
-    maxconn 20000
-    user haproxy
-    group haproxy
-    stats socket /run/haproxy/admin.sock mode 600 level admin user haproxy
-    stats timeout 30s
-
-defaults
-    mode http
-    log global
-    option httplog
-    option dontlognull
-    option redispatch
-    retries 2
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-
-frontend web
-    bind :80
-    default_backend prod
-
-backend prod
-    balance roundrobin
-    option httpchk GET /healthz
-    server-template prod 1-${PROD_SLOTS} 127.0.0.1:${appPort} check disabled
-
-backend canary
-    balance roundrobin
-    option httpchk GET /healthz
-    server-template canary 1-${CANARY_SLOTS} 127.0.0.1:${appPort} check disabled
-
-listen stats
-    bind 127.0.0.1:8404
-    stats enable
-    stats uri /stats
-`;
-}
+/** The proxy instance's HAProxy options: public :80, loopback stats, admin socket the agent (user haproxy) can use. */
+export const PROXY_HAPROXY_OPTIONS: HaproxyConfigOptions = {
+  bind: ":80",
+  statsBind: "127.0.0.1:8404",
+  socketPath: "/run/haproxy/admin.sock",
+  prodSlots: PROD_SLOTS,
+  canarySlots: CANARY_SLOTS,
+  user: "haproxy",
+  maxconn: 20000,
+};
 
 export interface ProxyUserDataValues {
   appPort: number;
@@ -90,7 +60,7 @@ RuntimeDirectory=haproxy
 RuntimeDirectoryMode=0750
 DROPIN
 cat > /etc/haproxy/haproxy.cfg <<'CFG'
-${haproxyConfig(v.appPort)}CFG
+${renderHaproxyConfig(PROXY_HAPROXY_OPTIONS)}CFG
 haproxy -c -f /etc/haproxy/haproxy.cfg
 systemctl daemon-reload
 systemctl enable --now haproxy

@@ -9,7 +9,7 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 
 # command → Debian package that provides it.
-declare -A tools=([redis-server]=redis-server)
+declare -A tools=([redis-server]=redis-server [haproxy]=haproxy)
 missing=()
 for cmd in "${!tools[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${tools[$cmd]}")

@@ -8,7 +8,8 @@ import { renderAppUserData } from "../components/appUserData";
 import { checkStatement } from "../components/instanceRole";
 import { Network, subnetCidr } from "../components/network";
 import { checkFleetSize, ProductionFleet } from "../components/productionFleet";
-import { haproxyConfig, Proxy, renderProxyUserData } from "../components/proxy";
+import { CANARY_SLOTS, PROD_SLOTS, PROXY_HAPROXY_OPTIONS, Proxy, renderProxyUserData } from "../components/proxy";
+import { renderHaproxyConfig } from "../haproxy/config";
 import { RedisServer } from "../components/redisServer";
 import { mockArn, runUnderMocks, type MockRun, type Registered } from "./support/pulumiMocks";
 
@@ -305,13 +306,16 @@ describe("proxy", () => {
     const script: string = instance().inputs.userData;
     expect(script).not.toContain(PASSWORD);
     expect(script).toContain("bind :80");
-    expect(script).toMatch(/server-template prod 1-\d+ 127\.0\.0\.1:3000 check disabled/);
-    expect(script).toMatch(/server-template canary 1-\d+ 127\.0\.0\.1:3000 check disabled/);
-    expect(script).toMatch(/stats socket \/run\/haproxy\/admin\.sock mode 600 level admin/);
+    // Every slot is an explicit, disabled, weight-0 server with its own sticky cookie in backend app.
+    expect(script).toContain("backend app\n");
+    for (let i = 1; i <= PROD_SLOTS; i++) expect(script).toContain(`\n    server prod${i} 127.0.0.1:1 check disabled weight 0 cookie prod${i}\n`);
+    for (let i = 1; i <= CANARY_SLOTS; i++) expect(script).toContain(`\n    server canary${i} 127.0.0.1:1 check disabled weight 0 cookie canary${i}\n`);
+    expect(script.match(/^\s*server /gm)).toHaveLength(PROD_SLOTS + CANARY_SLOTS);
+    expect(script).toMatch(/stats socket \/run\/haproxy\/admin\.sock mode 600 level admin .*user haproxy$/m);
     expect(script).toContain("bind 127.0.0.1:8404");
     expect(script).toContain("'s3://release-bucket/releases/1.2.3/agent.js'");
     // Only :80 and loopback binds.
-    const binds = haproxyConfig(3000).match(/^\s*bind .*$/gm)?.map((b) => b.trim());
+    const binds = renderHaproxyConfig(PROXY_HAPROXY_OPTIONS).match(/^\s*bind .*$/gm)?.map((b) => b.trim());
     expect(binds).toEqual(["bind :80", "bind 127.0.0.1:8404"]);
   });
 

@@ -1,0 +1,120 @@
+// The one HAProxy config template: cloud-init on the AWS proxy instance and the local runner both render it.
+// Servers are empty, disabled slots; the proxy agent fills them through the Runtime API
+// (`set server app/prod1 addr 127.0.0.1 port 3001`, `set server app/prod1 weight 50`,
+// `set server app/prod1 state ready`), so routing changes never need a reload.
+
+export interface HaproxyConfigOptions {
+  /** Public frontend bind, e.g. ":80" or "127.0.0.1:8080". */
+  bind: string;
+  /** Stats/metrics bind; loopback only, e.g. "127.0.0.1:8404". */
+  statsBind: string;
+  /** Runtime API (admin) socket path. */
+  socketPath: string;
+  prodSlots: number;
+  canarySlots: number;
+  /** Optional: drop privileges to this user/group and give it the admin socket (AWS: "haproxy", which the agent runs as). */
+  user?: string;
+  /** Optional global maxconn. Omitted: HAProxy derives it from the FD limit (an unprivileged local run cannot raise that). */
+  maxconn?: number;
+}
+
+/** The single backend holding both roles' servers, so weights express the prod/canary split. */
+export const BACKEND = "app";
+/** Stickiness cookie; its value is the server name (prod1, canary1, ...). */
+export const STICKY_COOKIE = "AVIARY_V";
+export type SlotRole = "prod" | "canary";
+
+/** Server slot name, 1-based: slotName("prod", 1) === "prod1". */
+export function slotName(role: SlotRole, i: number): string {
+  if (!Number.isInteger(i) || i < 1) throw new Error(`slotName: bad slot index ${i}`);
+  return `${role}${i}`;
+}
+
+const LOOPBACK_BIND = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/;
+const BIND = /^[A-Za-z0-9.\[\]:*-]*:\d{1,5}$/;
+const SAFE_PATH = /^\/[A-Za-z0-9._\/-]+$/;
+const SAFE_USER = /^[a-z_][a-z0-9_-]*$/;
+
+function checkSlots(name: string, n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error(`renderHaproxyConfig: ${name} must be an integer 1..1000, got ${n}`);
+}
+
+export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
+  if (!BIND.test(o.bind)) throw new Error(`renderHaproxyConfig: bad bind ${JSON.stringify(o.bind)}`);
+  if (!LOOPBACK_BIND.test(o.statsBind)) throw new Error(`renderHaproxyConfig: statsBind must be loopback ip:port, got ${JSON.stringify(o.statsBind)}`);
+  if (!SAFE_PATH.test(o.socketPath)) throw new Error(`renderHaproxyConfig: bad socketPath ${JSON.stringify(o.socketPath)}`);
+  if (o.user !== undefined && !SAFE_USER.test(o.user)) throw new Error(`renderHaproxyConfig: bad user ${JSON.stringify(o.user)}`);
+  if (o.maxconn !== undefined && (!Number.isInteger(o.maxconn) || o.maxconn < 1)) throw new Error(`renderHaproxyConfig: bad maxconn ${o.maxconn}`);
+  checkSlots("prodSlots", o.prodSlots);
+  checkSlots("canarySlots", o.canarySlots);
+
+  const servers: string[] = [];
+  const roles: [SlotRole, number][] = [["prod", o.prodSlots], ["canary", o.canarySlots]];
+  for (const [role, n] of roles) {
+    for (let i = 1; i <= n; i++) {
+      const s = slotName(role, i);
+      // Placeholder address, disabled and weight 0 until the agent sets addr/weight/state.
+      // `cookie <name>` gives each server its own sticky value (server-template cannot).
+      servers.push(`    server ${s} 127.0.0.1:1 check disabled weight 0 cookie ${s}`);
+    }
+  }
+
+  const userLines = o.user ? `    user ${o.user}\n    group ${o.user}\n` : "";
+  const socketUser = o.user ? ` user ${o.user}` : "";
+  return `global
+    # No "daemon": the supervisor (systemd, or the local runner with -W -db) owns the process.
+${o.maxconn ? `    maxconn ${o.maxconn}\n` : ""}${userLines}    # Logs to stdout so the supervisor (journald / local runner) collects them; no syslog needed.
+    log stdout format raw local0
+    # Runtime API for the agent. expose-fd listeners lets a reload hand the listening sockets over.
+    stats socket ${o.socketPath} mode 600 level admin expose-fd listeners${socketUser}
+    stats timeout 30s
+
+defaults
+    mode http
+    log global
+    option httplog
+    option dontlognull
+    option http-keep-alive
+    # Backends see the client address in X-Forwarded-For (X-Forwarded-Proto is set in the frontend:
+    # HAProxy 2.6 refuses http-request rules in an anonymous defaults section).
+    option forwardfor
+    timeout connect 3s
+    timeout client 30s
+    timeout server 30s
+    timeout http-keep-alive 10s
+    # Bounds slow clients sending headers (slowloris).
+    timeout http-request 10s
+    timeout queue 5s
+    # A failed connect is retried, and redispatch lets the retry go to another server
+    # even when a sticky cookie pointed at the failed one.
+    retries 2
+    option redispatch
+
+frontend web
+    bind ${o.bind}
+    # The scheme clients used (TLS is not terminated here); overwrites any client-sent value.
+    http-request set-header X-Forwarded-Proto http
+    default_backend ${BACKEND}
+
+# One backend for both roles: the prod/canary split is just the servers' weights.
+backend ${BACKEND}
+    balance roundrobin
+    # Sticky versions: a client keeps the server (hence the version) it first got.
+    # indirect: the cookie is not forwarded to the app; nocache: responses setting it are not cached.
+    cookie ${STICKY_COOKIE} insert indirect nocache
+    option httpchk GET /healthz
+    http-check expect status 200
+    # Active checks every 1s (down after 2 failures, up after 2 successes), plus passive ejection:
+    # 5 consecutive layer-7 errors on live traffic mark the server down without waiting for checks.
+    default-server inter 1s fall 2 rise 2 observe layer7 error-limit 5 on-error mark-down
+${servers.join("\n")}
+
+# Stats page and Prometheus metrics, loopback only.
+frontend stats
+    bind ${o.statsBind}
+    stats enable
+    stats uri /stats
+    stats refresh 10s
+    http-request use-service prometheus-exporter if { path /metrics }
+`;
+}

@@ -1,0 +1,195 @@
+// The rendered HAProxy config against the real haproxy binary: it validates, starts, and the
+// Runtime API drives the prod/canary split, stickiness and forwarded headers. Loopback only, < 200 requests.
+import { spawn, spawnSync, type ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { PROXY_HAPROXY_OPTIONS } from "../components/proxy";
+import { BACKEND, renderHaproxyConfig, slotName, STICKY_COOKIE } from "../haproxy/config";
+
+const HOST = "127.0.0.1";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, HOST, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Seen { xff?: string; proto?: string; cookie?: string }
+
+function backend(version: string, seen: Seen[]): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer((req, res) => {
+    if (req.url !== "/healthz") {
+      seen.push({ xff: req.headers["x-forwarded-for"] as string | undefined, proto: req.headers["x-forwarded-proto"] as string | undefined, cookie: req.headers.cookie });
+    }
+    res.writeHead(200, { "x-version": version, "content-type": "text/plain" });
+    res.end(version);
+  });
+  return new Promise((resolve) => server.listen(0, HOST, () => resolve({ server, port: (server.address() as net.AddressInfo).port })));
+}
+
+function runtime(socket: string, cmd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.createConnection(socket);
+    let out = "";
+    c.setEncoding("utf8");
+    c.on("connect", () => c.write(cmd + "\n"));
+    c.on("data", (d) => (out += d));
+    c.on("end", () => resolve(out));
+    c.on("error", reject);
+    c.setTimeout(5000, () => { c.destroy(); reject(new Error(`runtime API timeout: ${cmd}`)); });
+  });
+}
+
+let requests = 0;
+function get(port: number, opts: { cookie?: string; host?: string; path?: string } = {}): Promise<{ status: number; version?: string; setCookie?: string[]; body: string }> {
+  requests++;
+  if (requests > 190) throw new Error("request budget exceeded");
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: opts.host ?? HOST, port, path: opts.path ?? "/", agent: false, headers: opts.cookie ? { cookie: opts.cookie } : {} }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, version: res.headers["x-version"] as string | undefined, setCookie: res.headers["set-cookie"], body }));
+    });
+    req.on("error", reject);
+    req.setTimeout(5000, () => req.destroy(new Error("request timeout")));
+  });
+}
+
+async function until(what: string, fn: () => Promise<boolean>, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Operational status of a server from `show stat` (e.g. "UP", "DOWN", "MAINT"). */
+async function status(socket: string, server: string): Promise<string> {
+  const csv = await runtime(socket, "show stat");
+  const header = csv.split("\n")[0].replace(/^# /, "").split(",");
+  const col = header.indexOf("status");
+  const row = csv.split("\n").map((l) => l.split(",")).find((r) => r[0] === BACKEND && r[1] === server);
+  return row ? row[col] : "";
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-haproxy-"));
+const socket = path.join(dir, "admin.sock");
+const cfg = path.join(dir, "haproxy.cfg");
+const seenProd: Seen[] = [];
+const seenCanary: Seen[] = [];
+let haproxy: ChildProcess | undefined;
+let haproxyLog = "";
+let servers: http.Server[] = [];
+let webPort = 0;
+let statsPort = 0;
+let prodPort = 0;
+let canaryPort = 0;
+
+beforeAll(async () => {
+  webPort = await freePort();
+  statsPort = await freePort();
+  const prod = await backend("prod", seenProd);
+  const canary = await backend("canary", seenCanary);
+  servers = [prod.server, canary.server];
+  prodPort = prod.port;
+  canaryPort = canary.port;
+  fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `${HOST}:${webPort}`, statsBind: `${HOST}:${statsPort}`, socketPath: socket, prodSlots: 3, canarySlots: 2 }));
+});
+
+afterAll(async () => {
+  if (haproxy && haproxy.exitCode === null && haproxy.signalCode === null) {
+    const exited = new Promise((r) => haproxy!.once("exit", r));
+    haproxy.kill("SIGTERM");
+    const t = setTimeout(() => haproxy!.kill("SIGKILL"), 3000);
+    await exited;
+    clearTimeout(t);
+  }
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("the rendered config passes haproxy -c", () => {
+  const r = spawnSync("haproxy", ["-c", "-f", cfg], { encoding: "utf8" });
+  expect(r.stderr + r.stdout).not.toMatch(/\[(ALERT|WARNING)\]/);
+  expect(r.status).toBe(0);
+});
+
+test("the AWS proxy instance's config (user haproxy, maxconn, :80) passes haproxy -c too", () => {
+  const aws = path.join(dir, "aws.cfg");
+  fs.writeFileSync(aws, renderHaproxyConfig(PROXY_HAPROXY_OPTIONS));
+  const r = spawnSync("haproxy", ["-c", "-f", aws], { encoding: "utf8" });
+  expect(r.stderr + r.stdout).not.toMatch(/\[(ALERT|WARNING)\]/);
+  expect(r.status).toBe(0);
+});
+
+test("real haproxy: Runtime API drives the split, stickiness, forwarded headers; stats on 127.0.0.1 only", async () => {
+  haproxy = spawn("haproxy", ["-W", "-db", "-f", cfg], { stdio: ["ignore", "pipe", "pipe"] });
+  haproxy.stdout!.on("data", (d) => (haproxyLog = (haproxyLog + d).slice(-4000)));
+  haproxy.stderr!.on("data", (d) => (haproxyLog = (haproxyLog + d).slice(-4000)));
+  await until("admin socket", async () => {
+    if (haproxy!.exitCode !== null) throw new Error(`haproxy exited ${haproxy!.exitCode}: ${haproxyLog}`);
+    return fs.existsSync(socket) && (await runtime(socket, "show info").catch(() => "")).includes("Pid:");
+  }).catch((e) => { throw new Error(`${e.message}\nhaproxy output:\n${haproxyLog}`); });
+
+  const prod1 = `${BACKEND}/${slotName("prod", 1)}`;
+  const canary1 = `${BACKEND}/${slotName("canary", 1)}`;
+  for (const cmd of [
+    `set server ${prod1} addr ${HOST} port ${prodPort}`, `set server ${prod1} weight 100`, `set server ${prod1} state ready`,
+    `set server ${canary1} addr ${HOST} port ${canaryPort}`, `set server ${canary1} weight 0`, `set server ${canary1} state ready`,
+  ]) {
+    const out = await runtime(socket, cmd);
+    expect(out.trim() === "" || /changed|no need to change/i.test(out)).toBe(true);
+  }
+  await until("prod1 and canary1 UP", async () => (await status(socket, "prod1")) === "UP" && (await status(socket, "canary1")) === "UP");
+
+  // Canary at weight 0: everything goes to prod.
+  for (let i = 0; i < 20; i++) expect((await get(webPort)).version).toBe("prod");
+  expect(seenCanary).toHaveLength(0);
+
+  // 100/100: both versions are served.
+  expect((await runtime(socket, `set server ${canary1} weight 100`)).trim()).toBe("");
+  const versions = new Set<string>();
+  let canaryCookie: string | undefined;
+  for (let i = 0; i < 20; i++) {
+    const r = await get(webPort);
+    versions.add(r.version ?? "");
+    const c = r.setCookie?.find((s) => s.startsWith(`${STICKY_COOKIE}=`));
+    if (r.version === "canary" && c) canaryCookie = c.split(";")[0];
+  }
+  expect([...versions].sort()).toEqual(["canary", "prod"]);
+  expect(canaryCookie).toBe(`${STICKY_COOKIE}=canary1`);
+
+  // The canary's cookie keeps the client on canary, and the cookie is not passed to the app (indirect).
+  const before = seenCanary.length;
+  for (let i = 0; i < 15; i++) {
+    const r = await get(webPort, { cookie: canaryCookie });
+    expect(r.version).toBe("canary");
+  }
+  expect(seenCanary.length - before).toBe(15);
+  expect(seenCanary.slice(before).every((s) => s.cookie === undefined)).toBe(true);
+
+  // Forwarded headers reach the backends.
+  for (const s of [...seenProd, ...seenCanary]) {
+    expect(s.xff).toBe(HOST);
+    expect(s.proto).toBe("http");
+  }
+
+  // Stats: answers on 127.0.0.1, prometheus metrics too; nothing on another loopback address.
+  const stats = await get(statsPort, { path: "/stats" });
+  expect(stats.status).toBe(200);
+  const metrics = await get(statsPort, { path: "/metrics" });
+  expect(metrics.status).toBe(200);
+  expect(metrics.body).toContain("haproxy_process_");
+  await expect(get(statsPort, { host: "127.0.0.2", path: "/stats" })).rejects.toThrow(/ECONNREFUSED/);
+  expect(requests).toBeLessThan(200);
+});

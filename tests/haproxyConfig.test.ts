@@ -1,52 +1,13 @@
 // The rendered HAProxy config against the real haproxy binary: it validates, starts, and the
 // Runtime API drives the prod/canary split, stickiness and forwarded headers. Loopback only, < 200 requests.
-import { spawn, spawnSync, type ChildProcess } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { PROXY_HAPROXY_OPTIONS } from "../components/proxy";
 import { BACKEND, renderHaproxyConfig, slotName, STICKY_COOKIE } from "../haproxy/config";
-
-const HOST = "127.0.0.1";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, HOST, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Seen { xff?: string; proto?: string; cookie?: string }
-
-function backend(version: string, seen: Seen[]): Promise<{ server: http.Server; port: number }> {
-  const server = http.createServer((req, res) => {
-    if (req.url !== "/healthz") {
-      seen.push({ xff: req.headers["x-forwarded-for"] as string | undefined, proto: req.headers["x-forwarded-proto"] as string | undefined, cookie: req.headers.cookie });
-    }
-    res.writeHead(200, { "x-version": version, "content-type": "text/plain" });
-    res.end(version);
-  });
-  return new Promise((resolve) => server.listen(0, HOST, () => resolve({ server, port: (server.address() as net.AddressInfo).port })));
-}
-
-function runtime(socket: string, cmd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = net.createConnection(socket);
-    let out = "";
-    c.setEncoding("utf8");
-    c.on("connect", () => c.write(cmd + "\n"));
-    c.on("data", (d) => (out += d));
-    c.on("end", () => resolve(out));
-    c.on("error", reject);
-    c.setTimeout(5000, () => { c.destroy(); reject(new Error(`runtime API timeout: ${cmd}`)); });
-  });
-}
+import { backend, freePort, HOST, runtime, startHaproxy, status, type RunningHaproxy, type Seen, until } from "./support/haproxy";
 
 let requests = 0;
 function get(port: number, opts: { cookie?: string; host?: string; path?: string } = {}): Promise<{ status: number; version?: string; setCookie?: string[]; body: string }> {
@@ -64,31 +25,12 @@ function get(port: number, opts: { cookie?: string; host?: string; path?: string
   });
 }
 
-async function until(what: string, fn: () => Promise<boolean>, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Operational status of a server from `show stat` (e.g. "UP", "DOWN", "MAINT"). */
-async function status(socket: string, server: string): Promise<string> {
-  const csv = await runtime(socket, "show stat");
-  const header = csv.split("\n")[0].replace(/^# /, "").split(",");
-  const col = header.indexOf("status");
-  const row = csv.split("\n").map((l) => l.split(",")).find((r) => r[0] === BACKEND && r[1] === server);
-  return row ? row[col] : "";
-}
-
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-haproxy-"));
 const socket = path.join(dir, "admin.sock");
 const cfg = path.join(dir, "haproxy.cfg");
 const seenProd: Seen[] = [];
 const seenCanary: Seen[] = [];
-let haproxy: ChildProcess | undefined;
-let haproxyLog = "";
+let haproxy: RunningHaproxy | undefined;
 let servers: http.Server[] = [];
 let webPort = 0;
 let statsPort = 0;
@@ -107,13 +49,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (haproxy && haproxy.exitCode === null && haproxy.signalCode === null) {
-    const exited = new Promise((r) => haproxy!.once("exit", r));
-    haproxy.kill("SIGTERM");
-    const t = setTimeout(() => haproxy!.kill("SIGKILL"), 3000);
-    await exited;
-    clearTimeout(t);
-  }
+  await haproxy?.stop();
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -133,13 +69,7 @@ test("the AWS proxy instance's config (user haproxy, maxconn, :80) passes haprox
 });
 
 test("real haproxy: Runtime API drives the split, stickiness, forwarded headers; stats on 127.0.0.1 only", async () => {
-  haproxy = spawn("haproxy", ["-W", "-db", "-f", cfg], { stdio: ["ignore", "pipe", "pipe"] });
-  haproxy.stdout!.on("data", (d) => (haproxyLog = (haproxyLog + d).slice(-4000)));
-  haproxy.stderr!.on("data", (d) => (haproxyLog = (haproxyLog + d).slice(-4000)));
-  await until("admin socket", async () => {
-    if (haproxy!.exitCode !== null) throw new Error(`haproxy exited ${haproxy!.exitCode}: ${haproxyLog}`);
-    return fs.existsSync(socket) && (await runtime(socket, "show info").catch(() => "")).includes("Pid:");
-  }).catch((e) => { throw new Error(`${e.message}\nhaproxy output:\n${haproxyLog}`); });
+  haproxy = await startHaproxy(cfg, socket);
 
   const prod1 = `${BACKEND}/${slotName("prod", 1)}`;
   const canary1 = `${BACKEND}/${slotName("canary", 1)}`;

@@ -1,0 +1,171 @@
+// Proxy agent: mirrors Redis routing/registry state into HAProxy via the Runtime API.
+// Fail static: any Redis error or garbage keeps the last applied HAProxy state.
+import type Redis from "ioredis";
+import type { Logger } from "pino";
+import { connect, subscribeChanges } from "../state/connection";
+import { readRouting } from "../state/routing";
+import { listBackends } from "../state/registry";
+import { BACKEND } from "../haproxy/config";
+import { computeWeights, type SlotAssignment, type Slots } from "./weights";
+import { runtimeBatch } from "./runtimeApi";
+
+export interface AgentOptions {
+  redisUrl: string;
+  socketPath: string;
+  slots: Slots;
+  resyncMs?: number;
+  logger: Logger;
+}
+
+export interface Agent {
+  stop(): Promise<void>;
+  /** Last assignments successfully pushed to HAProxy. */
+  applied(): SlotAssignment[];
+  /** Called after each apply that reached HAProxy (changed or not); returns an unsubscribe. */
+  onApplied(cb: (applied: SlotAssignment[]) => void): () => void;
+  /** Resolves on the first apply (including the current state) satisfying `pred`. */
+  waitForApplied(pred: (applied: SlotAssignment[]) => boolean, timeoutMs?: number): Promise<SlotAssignment[]>;
+}
+
+function same(a: SlotAssignment | undefined, b: SlotAssignment): boolean {
+  return a !== undefined && a.address === b.address && a.port === b.port && a.weight === b.weight && a.state === b.state;
+}
+
+/** Commands for one slot; maint goes first when draining so no request hits a half-updated server. */
+export function slotCommands(s: SlotAssignment): string[] {
+  const name = `${BACKEND}/${s.slot}`;
+  const addr = `set server ${name} addr ${s.address} port ${s.port}`;
+  const weight = `set server ${name} weight ${s.weight}`;
+  return s.state === "maint"
+    ? [`set server ${name} state maint`, addr, weight]
+    : [addr, weight, `set server ${name} state ready`];
+}
+
+export async function startAgent(opts: AgentOptions): Promise<Agent> {
+  const { logger, socketPath, slots } = opts;
+  const resyncMs = opts.resyncMs ?? 5000;
+  const redis: Redis = connect(opts.redisUrl, { logger });
+  let last = new Map<string, SlotAssignment>();
+  const listeners = new Set<(a: SlotAssignment[]) => void>();
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let pending: { force: boolean } | undefined;
+
+  const snapshot = (): SlotAssignment[] => [...last.values()].map((s) => ({ ...s }));
+
+  async function applyOnce(force: boolean): Promise<void> {
+    let assignments: SlotAssignment[];
+    try {
+      const [routing, registry] = await Promise.all([readRouting(redis), listBackends(redis)]);
+      if (routing.state === undefined) {
+        logger.warn({ problems: routing.problems }, "routing state unreadable; keeping last applied state");
+        return;
+      }
+      if (registry.problems.length > 0) logger.warn({ problems: registry.problems }, "ignoring invalid backend entries");
+      // An empty registry almost always means Redis lost its data (restart without persistence);
+      // draining every server would turn that into a full outage, so treat it as garbage.
+      if (registry.backends.length === 0 && last.size > 0) {
+        logger.warn("registry is empty; keeping last applied state");
+        return;
+      }
+      const overflow = registry.backends.length - Math.min(slots.prod, registry.backends.filter((b) => b.role === "prod").length) -
+        Math.min(slots.canary, registry.backends.filter((b) => b.role === "canary").length);
+      if (overflow > 0) logger.warn({ overflow }, "more backends than HAProxy slots; extras get no traffic");
+      assignments = computeWeights(routing.state, registry.backends, slots);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "redis unavailable; keeping last applied state");
+      return;
+    }
+    const changed = assignments.filter((a) => force || !same(last.get(a.slot), a));
+    if (changed.length > 0) {
+      try {
+        await runtimeBatch(socketPath, changed.flatMap(slotCommands));
+      } catch (err) {
+        // Forget what we think is applied so the next round re-sends everything.
+        last = new Map();
+        logger.error({ err: (err as Error).message }, "haproxy runtime API failed; will retry");
+        return;
+      }
+      for (const a of changed) last.set(a.slot, a);
+      logger.info({ changed: changed.map((a) => `${a.slot}=${a.state}:${a.weight}`) }, "applied");
+    }
+    const applied = snapshot();
+    for (const cb of listeners) cb(applied);
+  }
+
+  /** Serializes applies; notices arriving mid-apply collapse into one follow-up run. */
+  function schedule(force = false): Promise<void> {
+    if (stopped) return Promise.resolve();
+    if (running) {
+      pending = { force: force || (pending?.force ?? false) };
+      return running;
+    }
+    running = (async () => {
+      await applyOnce(force);
+      while (pending && !stopped) {
+        const p = pending;
+        pending = undefined;
+        await applyOnce(p.force);
+      }
+    })().finally(() => (running = undefined));
+    return running;
+  }
+
+  let unsubscribe: (() => Promise<void>) | undefined;
+  const subscribe = async (): Promise<void> => {
+    try {
+      unsubscribe = await subscribeChanges(opts.redisUrl, () => void schedule(), {
+        logger,
+        onProblem: (p) => logger.warn({ problem: p }, "bad change notice"),
+      });
+      // Notices sent while we were subscribing would be lost: re-read once now.
+      void schedule();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "subscribe failed; retrying");
+      if (!stopped) subscribeTimer = setTimeout(() => void subscribe(), 1000);
+    }
+  };
+  let subscribeTimer: NodeJS.Timeout | undefined;
+  await schedule(true);
+  await subscribe();
+  // Safety net for lost notices (ioredis resubscribes after reconnects, but pub/sub is fire-and-forget)
+  // and for HAProxy reloads that reset runtime state: a forced full re-apply.
+  const resync = setInterval(() => void schedule(true), resyncMs);
+
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(resync);
+      if (subscribeTimer) clearTimeout(subscribeTimer);
+      await running;
+      await unsubscribe?.();
+      try {
+        await redis.quit();
+      } catch {
+        redis.disconnect();
+      }
+    },
+    applied: snapshot,
+    onApplied(cb) {
+      listeners.add(cb);
+      return () => listeners.delete(cb);
+    },
+    waitForApplied(pred, timeoutMs = 10000) {
+      return new Promise((resolve, reject) => {
+        const now = snapshot();
+        if (pred(now)) return resolve(now);
+        const t = setTimeout(() => {
+          listeners.delete(cb);
+          reject(new Error("timed out waiting for agent apply"));
+        }, timeoutMs);
+        const cb = (a: SlotAssignment[]): void => {
+          if (!pred(a)) return;
+          clearTimeout(t);
+          listeners.delete(cb);
+          resolve(a);
+        };
+        listeners.add(cb);
+      });
+    },
+  };
+}

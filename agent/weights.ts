@@ -1,0 +1,104 @@
+// Pure mapping from registry state to HAProxy server slots (no I/O, so it is table-tested).
+import { slotName, type SlotRole } from "../haproxy/config";
+
+export interface SlotAssignment {
+  /** HAProxy server name in backend "app", e.g. prod1, canary2. */
+  slot: string;
+  /** Placeholder 127.0.0.1:1 for unused slots (kept in maint). */
+  address: string;
+  port: number;
+  /** 0..256 (HAProxy's cap). */
+  weight: number;
+  state: "ready" | "maint";
+}
+
+export interface WeightRouting {
+  canaryWeight: number;
+  canaryEnabled: boolean;
+}
+
+export interface WeightBackend {
+  id: string;
+  role: SlotRole;
+  address: string;
+}
+
+export interface Slots {
+  prod: number;
+  canary: number;
+}
+
+/** HAProxy's maximum server weight. */
+export const MAX_WEIGHT = 256;
+const PLACEHOLDER = { address: "127.0.0.1", port: 1 };
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/** Splits "host:port" / "[v6]:port"; the registry has already validated the shape. */
+export function splitAddress(address: string): { address: string; port: number } {
+  const i = address.lastIndexOf(":");
+  const host = address.slice(0, i).replace(/^\[(.*)\]$/, "$1");
+  return { address: host, port: Number(address.slice(i + 1)) };
+}
+
+/**
+ * Per-server weights {prod, canary} so that C*canary / (P*prod + C*canary) = w/100.
+ * The exact pair is prod = (100-w)*C, canary = w*P, reduced by their gcd. If that still exceeds
+ * 256 we search every canary weight 1..256 for the integer pair with the smallest share error
+ * (prod weight rounded, kept in 1..256). Error bound: exact whenever the reduced pair fits in
+ * 256; otherwise |error| < 1 percentage point for P, C <= 5 (asserted in tests/weights.test.ts
+ * for every w 0..100), since a 1..256 grid approximates any ratio far closer than that.
+ */
+export function serverWeights(w: number, prodCount: number, canaryCount: number): { prod: number; canary: number } {
+  if (w <= 0) return { prod: 1, canary: 0 };
+  if (w >= 100) return { prod: 0, canary: 1 };
+  let prod = (100 - w) * canaryCount;
+  let canary = w * prodCount;
+  const g = gcd(prod, canary);
+  prod /= g;
+  canary /= g;
+  if (prod <= MAX_WEIGHT && canary <= MAX_WEIGHT) return { prod, canary };
+  const target = w / 100;
+  let best = { prod: 1, canary: 1, err: Infinity };
+  for (let c = 1; c <= MAX_WEIGHT; c++) {
+    // Solve C*c / (P*p + C*c) = target for p, then round into range.
+    const p = Math.min(MAX_WEIGHT, Math.max(1, Math.round((canaryCount * c * (1 - target)) / (target * prodCount))));
+    const err = Math.abs((canaryCount * c) / (prodCount * p + canaryCount * c) - target);
+    if (err < best.err) best = { prod: p, canary: c, err };
+  }
+  return { prod: best.prod, canary: best.canary };
+}
+
+/**
+ * Slot assignments for every configured slot. Backends are sorted by id and fill slots in order,
+ * so re-applies with the same registry never move a server. Extra backends beyond the slot count
+ * are ignored (the caller logs them). Rules:
+ * - canary disabled or weight 0 → canary slots maint, prod gets everything;
+ * - no live canary → prod gets everything;
+ * - no live prod but canary enabled → canary gets everything (serving the canary beats a 503);
+ * - unused slots → maint at the placeholder address, weight 0.
+ */
+export function computeWeights(routing: WeightRouting, backends: readonly WeightBackend[], slots: Slots): SlotAssignment[] {
+  const byId = (a: WeightBackend, b: WeightBackend): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const prod = backends.filter((b) => b.role === "prod").sort(byId).slice(0, slots.prod);
+  const canary = backends.filter((b) => b.role === "canary").sort(byId).slice(0, slots.canary);
+  const w = Math.min(100, Math.max(0, Math.round(routing.canaryWeight)));
+
+  let weights: { prod: number; canary: number };
+  if (canary.length === 0) weights = { prod: 1, canary: 0 };
+  else if (prod.length === 0) weights = routing.canaryEnabled ? { prod: 0, canary: 1 } : { prod: 0, canary: 0 };
+  else if (!routing.canaryEnabled) weights = { prod: 1, canary: 0 };
+  else weights = serverWeights(w, prod.length, canary.length);
+
+  const fill = (role: SlotRole, count: number, live: WeightBackend[], weight: number): SlotAssignment[] =>
+    Array.from({ length: count }, (_, i) => {
+      const b = live[i];
+      const slot = slotName(role, i + 1);
+      if (b === undefined || weight === 0) return { slot, ...PLACEHOLDER, weight: 0, state: "maint" as const, ...(b ? splitAddress(b.address) : {}) };
+      return { slot, ...splitAddress(b.address), weight, state: "ready" as const };
+    });
+  return [...fill("prod", slots.prod, prod, weights.prod), ...fill("canary", slots.canary, canary, weights.canary)];
+}

@@ -9,8 +9,9 @@ export interface AppReleaseArgs {
 }
 
 export const APP_ENTRY = path.join(__dirname, "..", "app", "main.ts");
+export const AGENT_ENTRY = path.join(__dirname, "..", "agent", "main.ts");
 
-/** Bundles app/main.ts into one CommonJS file for Node 20 (no node_modules on the instances). */
+/** Bundles an entry (default app/main.ts) into one CommonJS file for Node 20 (no node_modules on the instances). */
 export function bundleApp(entry: string = APP_ENTRY): string {
   const result = buildSync({
     entryPoints: [entry],
@@ -29,7 +30,9 @@ export class AppRelease extends pulumi.ComponentResource {
   public readonly bucketArn: pulumi.Output<string>;
   /** Key of the app bundle: releases/<version>/app.js. */
   public readonly objectKey: pulumi.Output<string>;
-  /** Key prefix of this release (releases/<version>/), where later artifacts such as agent.js go. */
+  /** Key of the proxy agent bundle: releases/<version>/agent.js. */
+  public readonly agentKey: pulumi.Output<string>;
+  /** Key prefix of this release (releases/<version>/). */
   public readonly keyPrefix: pulumi.Output<string>;
   public readonly version: pulumi.Output<string>;
 
@@ -64,13 +67,24 @@ export class AppRelease extends pulumi.ComponentResource {
       serverSideEncryption: "AES256",
     }, { parent: this, dependsOn: [publicAccess, encryption] });
 
+    // The proxy agent ships in the same release, so the proxy runs the agent of the version it routes.
+    const agent = new aws.s3.BucketObjectv2(`${name}-agent`, {
+      bucket: bucket.id,
+      key: pulumi.interpolate`${this.keyPrefix}agent.js`,
+      source: new pulumi.asset.StringAsset(bundleApp(AGENT_ENTRY)),
+      contentType: "application/javascript",
+      serverSideEncryption: "AES256",
+    }, { parent: this, dependsOn: [publicAccess, encryption] });
+
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;
     this.objectKey = object.key;
+    this.agentKey = agent.key;
     this.registerOutputs({
       bucketName: this.bucketName,
       bucketArn: this.bucketArn,
       objectKey: this.objectKey,
+      agentKey: this.agentKey,
       keyPrefix: this.keyPrefix,
       version: this.version,
     });

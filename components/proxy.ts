@@ -65,18 +65,17 @@ haproxy -c -f /etc/haproxy/haproxy.cfg
 systemctl daemon-reload
 systemctl enable --now haproxy
 
-# The live agent (fills the server slots from Redis) is a later issue: run it when the release ships
-# agent.js; until then HAProxy keeps its empty slots and answers 503.
+# The agent fills HAProxy's server slots from Redis through the admin socket.
 install -d -o root -g root -m 700 /etc/aviary
-if aws s3 cp --region "$REGION" ${q(`s3://${v.bucket}/${v.agentKey}`)} /opt/aviary-agent.js; then
-  dnf install -y nodejs20
-  NODE_BIN=$(command -v node-20 || command -v node)
-  umask 077
-  redis_url=$(aws ssm get-parameter --region "$REGION" --name ${q(v.redisUrlParameterName)} --with-decryption --query Parameter.Value --output text)
-  printf 'REDIS_URL=%s\\n' "$redis_url" > /etc/aviary/agent.env
-  unset redis_url
-  umask 022
-  cat > /etc/systemd/system/aviary-agent.service <<UNIT
+aws s3 cp --region "$REGION" ${q(`s3://${v.bucket}/${v.agentKey}`)} /opt/aviary-agent.js
+dnf install -y nodejs20
+NODE_BIN=$(command -v node-20 || command -v node)
+umask 077
+redis_url=$(aws ssm get-parameter --region "$REGION" --name ${q(v.redisUrlParameterName)} --with-decryption --query Parameter.Value --output text)
+printf 'REDIS_URL=%s\\n' "$redis_url" > /etc/aviary/agent.env
+unset redis_url
+umask 022
+cat > /etc/systemd/system/aviary-agent.service <<UNIT
 [Unit]
 Description=Aviary proxy agent
 After=haproxy.service network-online.target
@@ -88,6 +87,8 @@ User=haproxy
 Group=haproxy
 Environment=AVIARY_DEPLOYMENT=${v.deployment}
 Environment=HAPROXY_SOCKET=/run/haproxy/admin.sock
+Environment=AVIARY_PROD_SLOTS=${PROD_SLOTS}
+Environment=AVIARY_CANARY_SLOTS=${CANARY_SLOTS}
 EnvironmentFile=/etc/aviary/agent.env
 ExecStart=$NODE_BIN /opt/aviary-agent.js
 Restart=always
@@ -100,11 +101,8 @@ PrivateTmp=yes
 [Install]
 WantedBy=multi-user.target
 UNIT
-  systemctl daemon-reload
-  systemctl enable --now aviary-agent.service
-else
-  echo "no agent.js in this release: HAProxy runs with empty slots"
-fi
+systemctl daemon-reload
+systemctl enable --now aviary-agent.service
 `;
 }
 
@@ -133,10 +131,10 @@ export class Proxy extends pulumi.ComponentResource {
     const region = aws.getRegionOutput({}, parent).region;
     const ami = al2023Ami(parent);
     const userData = pulumi
-      .all([args.deployment, args.release.bucketName, args.release.keyPrefix, args.redisUrlParameterName, region])
-      .apply(([deployment, bucket, prefix, redisUrlParameterName, r]) => {
+      .all([args.deployment, args.release.bucketName, args.release.agentKey, args.redisUrlParameterName, region])
+      .apply(([deployment, bucket, agentKey, redisUrlParameterName, r]) => {
         if (!SAFE_TOKEN.test(deployment)) throw new Error(`Proxy: deployment ${JSON.stringify(deployment)} has unsafe characters`);
-        return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKey: `${prefix}agent.js`, redisUrlParameterName, region: r });
+        return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKey, redisUrlParameterName, region: r });
       });
 
     const instance = new aws.ec2.Instance(name, {

@@ -196,15 +196,15 @@ describe("redis", () => {
 });
 
 describe("release", () => {
-  test("bucket is private and encrypted; the app bundle lands under releases/<version>/app.js", () => {
+  test("bucket is private and encrypted; the app and agent bundles land under releases/<version>/", () => {
     expect(run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({
       blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
     });
     const sse = run.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
     expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).toBe("AES256");
-    const object = run.one("aws:s3/bucketObjectv2:BucketObjectv2");
-    expect(object.inputs.key).toBe("releases/1.2.3/app.js");
-    expect(object.inputs.bucket).toBe("release-id");
+    const objects = run.ofType("aws:s3/bucketObjectv2:BucketObjectv2");
+    expect(objects.map((o) => o.inputs.key).sort()).toEqual(["releases/1.2.3/agent.js", "releases/1.2.3/app.js"]);
+    for (const o of objects) expect(o.inputs.bucket).toBe("release-id");
   });
 
   test("the bundle is self-contained CommonJS for Node", () => {
@@ -329,10 +329,12 @@ describe("proxy", () => {
     ]);
   });
 
-  test("renderProxyUserData skips the agent cleanly when the release has none", () => {
+  test("renderProxyUserData runs the release's agent with the slot counts HAProxy was given", () => {
     const s = renderProxyUserData({ appPort: 3000, deployment: "d", bucket: "b", agentKey: "releases/1/agent.js", redisUrlParameterName: "/p", region: "us-east-1" });
-    expect(s).toContain("if aws s3 cp");
-    expect(s).toContain("HAProxy runs with empty slots");
+    expect(s).toContain("aws s3 cp --region \"$REGION\" 's3://b/releases/1/agent.js' /opt/aviary-agent.js");
+    expect(s).toContain(`Environment=AVIARY_PROD_SLOTS=${PROD_SLOTS}\n`);
+    expect(s).toContain(`Environment=AVIARY_CANARY_SLOTS=${CANARY_SLOTS}\n`);
+    expect(s).toContain("systemctl enable --now aviary-agent.service");
   });
 });
 

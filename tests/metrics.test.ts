@@ -1,0 +1,168 @@
+// Proxy metrics: show-stat parsing against a real haproxy, the delta logic, and the CloudWatch call shape.
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { mockClient } from "aws-sdk-client-mock";
+import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { renderHaproxyConfig, STICKY_COOKIE } from "../haproxy/config";
+import { runtimeBatch, runtimeCommand } from "../agent/runtimeApi";
+import { MetricsSampler, metricsDelta, parseShowStat, roleTotals, type RoleTotals } from "../agent/metrics";
+import { CloudWatchMetricsSink, publishMetrics } from "../agent/cloudwatchPublisher";
+import { backend, freePort, HOST, startHaproxy, status, until, type RunningHaproxy } from "./support/haproxy";
+
+describe("against a real haproxy", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-metrics-"));
+  const socket = path.join(dir, "admin.sock");
+  const cfg = path.join(dir, "haproxy.cfg");
+  let haproxy: RunningHaproxy | undefined;
+  const servers: http.Server[] = [];
+  let webPort = 0;
+
+  /** Canary app: /fail answers 500, everything else (incl. /healthz) 200. */
+  function canaryBackend(): Promise<{ server: http.Server; port: number }> {
+    const server = http.createServer((req, res) => {
+      res.writeHead(req.url === "/fail" ? 500 : 200, { "content-type": "text/plain" });
+      res.end("canary");
+    });
+    return new Promise((resolve) => server.listen(0, HOST, () => resolve({ server, port: (server.address() as { port: number }).port })));
+  }
+
+  /** One request pinned to a slot through the sticky cookie; resolves with the status code. */
+  function get(slot: string, urlPath: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = http.get({ host: HOST, port: webPort, path: urlPath, agent: false, headers: { cookie: `${STICKY_COOKIE}=${slot}` } }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", reject);
+      req.setTimeout(5000, () => req.destroy(new Error("request timeout")));
+    });
+  }
+
+  beforeAll(async () => {
+    webPort = await freePort();
+    const statsPort = await freePort();
+    fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `${HOST}:${webPort}`, statsBind: `${HOST}:${statsPort}`, socketPath: socket, prodSlots: 2, canarySlots: 1 }));
+    const prod = await backend("prod");
+    const canary = await canaryBackend();
+    servers.push(prod.server, canary.server);
+    haproxy = await startHaproxy(cfg, socket);
+    for (const [slot, port] of [["prod1", prod.port], ["canary1", canary.port]] as const) {
+      await runtimeBatch(socket, [`set server app/${slot} addr ${HOST} port ${port}`, `set server app/${slot} weight 50`, `set server app/${slot} state ready`]);
+    }
+    await until("servers UP", async () => (await status(socket, "prod1")) === "UP" && (await status(socket, "canary1")) === "UP");
+  });
+
+  afterAll(async () => {
+    await haproxy?.stop();
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("counts requests and 5xx per role from real show stat output", async () => {
+    const sampler = MetricsSampler.forSocket(socket);
+    expect(await sampler.sample()).toEqual([]); // baseline
+    expect(sampler.latest).toBeUndefined();
+
+    const codes: number[] = [];
+    for (let i = 0; i < 12; i++) codes.push(await get("prod1", "/"));
+    // Failures alternate with successes: 5 consecutive errors would trip on-error mark-down.
+    for (let i = 0; i < 8; i++) codes.push(await get("canary1", i % 2 === 0 ? "/fail" : "/"));
+    expect(codes.filter((c) => c === 500)).toHaveLength(4);
+
+    const csv = await runtimeCommand(socket, "show stat");
+    const rows = parseShowStat(csv);
+    expect(rows.find((r) => r.pxname === "app" && r.svname === "canary1")?.hrsp_5xx).toBe("4");
+    const totals = roleTotals(rows);
+    expect(totals.map(({ role, requests, errors5xx }) => ({ role, requests, errors5xx }))).toEqual([
+      { role: "prod", requests: 12, errors5xx: 0 },
+      { role: "canary", requests: 8, errors5xx: 4 },
+    ]);
+
+    const interval = await sampler.sample();
+    expect(interval.map(({ role, requests, errors5xx }) => ({ role, requests, errors5xx }))).toEqual([
+      { role: "prod", requests: 12, errors5xx: 0 },
+      { role: "canary", requests: 8, errors5xx: 4 },
+    ]);
+    for (const m of interval) expect(m.latencyP99Ms).toEqual(expect.any(Number));
+    expect(sampler.latest).toEqual(interval);
+
+    // Next interval with no traffic: zero counts, no (stale) latency.
+    const idle = await sampler.sample();
+    expect(idle.map(({ requests, errors5xx, latencyP99Ms }) => ({ requests, errors5xx, latencyP99Ms }))).toEqual([
+      { requests: 0, errors5xx: 0, latencyP99Ms: null },
+      { requests: 0, errors5xx: 0, latencyP99Ms: null },
+    ]);
+  });
+});
+
+describe("delta logic", () => {
+  const t = (role: "prod" | "canary", requests: number, errors5xx: number, latencyApproxMs = 7): RoleTotals => ({ role, requests, errors5xx, latencyApproxMs });
+  const at = new Date("2026-01-01T00:00:10Z");
+
+  it("subtracts cumulative counters", () => {
+    expect(metricsDelta(t("canary", 100, 3), t("canary", 150, 8, 42), at)).toEqual({ role: "canary", requests: 50, errors5xx: 5, latencyP99Ms: 42, at });
+  });
+
+  it("treats a counter going backwards (haproxy restart) as the new absolute value", () => {
+    expect(metricsDelta(t("prod", 1000, 20), t("prod", 30, 2), at)).toEqual({ role: "prod", requests: 30, errors5xx: 2, latencyP99Ms: 7, at });
+    // Only the 5xx counter dropped (requests grew past the old total): each counter is judged alone.
+    expect(metricsDelta(t("prod", 10, 5), t("prod", 40, 1), at)).toMatchObject({ requests: 30, errors5xx: 1 });
+  });
+
+  it("first sample is only a baseline; later ones are deltas", () => {
+    const s = new MetricsSampler(() => Promise.reject(new Error("unused")), () => at);
+    expect(s.ingest([t("prod", 500, 1), t("canary", 50, 0)])).toEqual([]);
+    expect(s.ingest([t("prod", 510, 1), t("canary", 0, 0)])).toEqual([
+      { role: "prod", requests: 10, errors5xx: 0, latencyP99Ms: 7, at },
+      { role: "canary", requests: 0, errors5xx: 0, latencyP99Ms: null, at },
+    ]);
+  });
+
+  it("parseShowStat rejects input without the header", () => {
+    expect(() => parseShowStat("app,prod1,0\n")).toThrow(/header/);
+  });
+});
+
+describe("publishMetrics", () => {
+  const cw = mockClient(CloudWatchClient);
+  afterEach(() => cw.reset());
+  const at = new Date("2026-01-01T00:00:10Z");
+
+  it("sends one high-resolution PutMetricData with Deployment/Role dimensions", async () => {
+    cw.on(PutMetricDataCommand).resolves({});
+    await new CloudWatchMetricsSink(new CloudWatchClient({ region: "us-east-1" }), "aviary-prod").publish([
+      { role: "prod", requests: 120, errors5xx: 1, latencyP99Ms: 35, at },
+      { role: "canary", requests: 10, errors5xx: 4, latencyP99Ms: 80, at },
+    ]);
+    const calls = cw.commandCalls(PutMetricDataCommand);
+    expect(calls).toHaveLength(1);
+    const input = calls[0].args[0].input;
+    expect(input.Namespace).toBe("Aviary/Proxy");
+    const data = input.MetricData ?? [];
+    expect(data).toHaveLength(6);
+    for (const d of data) expect(d.StorageResolution).toBe(1);
+    const pick = (role: string, name: string) =>
+      data.find((d) => d.MetricName === name && d.Dimensions?.some((x) => x.Name === "Role" && x.Value === role));
+    expect(pick("canary", "Errors5xx")).toEqual({
+      MetricName: "Errors5xx",
+      Dimensions: [{ Name: "Deployment", Value: "aviary-prod" }, { Name: "Role", Value: "canary" }],
+      Unit: "Count",
+      Value: 4,
+      Timestamp: at,
+      StorageResolution: 1,
+    });
+    expect(pick("prod", "Requests")).toMatchObject({ Unit: "Count", Value: 120 });
+    expect(pick("canary", "LatencyP99Ms")).toMatchObject({ Unit: "Milliseconds", Value: 80 });
+  });
+
+  it("omits latency without traffic and sends nothing for an empty batch", async () => {
+    cw.on(PutMetricDataCommand).resolves({});
+    const client = new CloudWatchClient({ region: "us-east-1" });
+    await publishMetrics(client, "d", []);
+    expect(cw.commandCalls(PutMetricDataCommand)).toHaveLength(0);
+    await publishMetrics(client, "d", [{ role: "canary", requests: 0, errors5xx: 0, latencyP99Ms: null, at }]);
+    expect(cw.commandCalls(PutMetricDataCommand)[0].args[0].input.MetricData?.map((d) => d.MetricName)).toEqual(["Requests", "Errors5xx"]);
+  });
+});

@@ -1,6 +1,7 @@
 // Cloud-init script shared by production fleet and canary instances: fetch the release, run it under systemd.
 import * as pulumi from "@pulumi/pulumi";
 import type { InstanceRoleStatement } from "./instanceRole";
+import { SERVICE_UNIT_TAIL } from "./systemdUnit";
 
 export type AppRole = "prod" | "canary";
 
@@ -83,16 +84,8 @@ Environment=PORT=${v.appPort}
 Environment=HOST=0.0.0.0
 EnvironmentFile=/etc/aviary/app.env
 ExecStart=$NODE_BIN /opt/aviary/app.js
-Restart=always
-RestartSec=2
 KillSignal=SIGTERM
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-
-[Install]
-WantedBy=multi-user.target
+${SERVICE_UNIT_TAIL}
 UNIT
 systemctl daemon-reload
 systemctl enable --now aviary-app.service

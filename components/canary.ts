@@ -48,9 +48,7 @@ export class Canary extends pulumi.ComponentResource {
     checkCanaryArgs(args.count, args.canaryWeight);
 
     const role = new InstanceRole(`${name}-role`, {
-      statements: [
-        ...appInstanceStatements(args.release, args.redisUrlParameterArn),
-      ],
+      statements: appInstanceStatements(args.release, args.redisUrlParameterArn),
     }, parent);
 
     const region = aws.getRegionOutput({}, parent).region;

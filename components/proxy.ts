@@ -6,6 +6,7 @@ import { AppRelease } from "./appRelease";
 import { shellQuote } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
 import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
+import { SERVICE_UNIT_TAIL } from "./systemdUnit";
 
 export interface ProxyArgs {
   subnetId: pulumi.Input<string>;
@@ -91,15 +92,7 @@ Environment=AVIARY_PROD_SLOTS=${PROD_SLOTS}
 Environment=AVIARY_CANARY_SLOTS=${CANARY_SLOTS}
 EnvironmentFile=/etc/aviary/agent.env
 ExecStart=$NODE_BIN /opt/aviary-agent.js
-Restart=always
-RestartSec=2
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-
-[Install]
-WantedBy=multi-user.target
+${SERVICE_UNIT_TAIL}
 UNIT
 systemctl daemon-reload
 systemctl enable --now aviary-agent.service

@@ -1,6 +1,6 @@
-// Issue 3 benchmark: Aviary (rendered HAProxy config + agent following redis) vs static HAProxy vs nginx vs direct.
+// Issue 3 benchmark: Aviary (rendered HAProxy config + agent following redis) vs the same config static vs nginx vs minimal HAProxy vs direct.
 // Run with `npm run bench`. Loopback only; every child process is stopped at the end and on error.
-import { spawn, execFileSync, type ChildProcess } from "child_process";
+import { spawn, spawnSync, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
@@ -14,11 +14,11 @@ import { registerBackend } from "../state/registry";
 import { HOST, backend, freePort, startHaproxy, status, until, type RunningHaproxy } from "../tests/support/haproxy";
 import { startRedisServer, type RedisServer } from "../tests/support/redisServer";
 
-const ROUNDS = 3;
+const ROUNDS = 5;
 const WRK_ARGS = ["-t1", "-c32", "-d5s", "--latency"];
 const CANARY_WEIGHT = 25;
 
-interface WrkResult { rps: number; p50: number; p99: number }
+interface WrkResult { rps: number; p50: number; p99: number; requests: number }
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]; };
 
@@ -41,13 +41,35 @@ function wrk(url: string): Promise<WrkResult> {
       const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
       const p50 = /^\s+50%\s+(\S+)/m.exec(out);
       const p99 = /^\s+99%\s+(\S+)/m.exec(out);
+      const requests = /(\d+) requests in/.exec(out);
       const errs = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-      if (code !== 0 || !rps || !p50 || !p99) return reject(new Error(`wrk failed (${code}):\n${out}`));
+      if (code !== 0 || !rps || !p50 || !p99 || !requests) return reject(new Error(`wrk failed (${code}):\n${out}`));
       if (errs) return reject(new Error(`wrk saw ${errs[1]} non-2xx responses against ${url}`));
-      resolve({ rps: Number(rps[1]), p50: toMs(p50[1]), p99: toMs(p99[1]) });
+      resolve({ rps: Number(rps[1]), p50: toMs(p50[1]), p99: toMs(p99[1]), requests: Number(requests[1]) });
     });
   });
 }
+
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim() || 100);
+
+/** Clock ticks (user+system) of a live process and its live descendants, from /proc. */
+function cpuTicks(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after "pid (comm) ": utime and stime are the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    let ticks = Number(f[11]) + Number(f[12]);
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      for (const c of fs.readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").split(" ").filter(Boolean)) ticks += cpuTicks(Number(c));
+    }
+    return ticks;
+  } catch {
+    return 0; // exited meanwhile
+  }
+}
+
+/** CPU milliseconds a proxy (master + workers) has used: its own cost, whatever else the noisy machine runs. */
+const cpuMs = (pid: number): number => (cpuTicks(pid) * 1000) / CLK_TCK;
 
 const children = new Set<ChildProcess>();
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -60,7 +82,7 @@ async function cleanup(): Promise<void> {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
 }
 
-async function startNginx(dir: string, port: number, ups: number[]): Promise<void> {
+async function startNginx(dir: string, port: number, ups: number[]): Promise<number> {
   fs.mkdirSync(dir, { recursive: true });
   const conf = path.join(dir, "nginx.conf");
   const servers = ups.map((p) => `        server ${HOST}:${p} weight=1;`).join("\n");
@@ -71,7 +93,8 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
 http {
-    access_log off;
+    # Like Aviary's HAProxy: one log line per request, written as it happens.
+    access_log ${dir}/access.log;
     client_body_temp_path ${dir}/body;
     proxy_temp_path ${dir}/proxy;
     fastcgi_temp_path ${dir}/fastcgi;
@@ -87,6 +110,9 @@ ${servers}
             proxy_pass http://app;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            # The same request headers Aviary's template adds.
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto http;
         }
     }
 }
@@ -108,6 +134,7 @@ ${servers}
     if (p.exitCode !== null) throw new Error(`nginx exited ${p.exitCode}: ${out}`);
     return (await get(port)).status === 200;
   });
+  return p.pid!;
 }
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -146,19 +173,30 @@ async function main(): Promise<void> {
   const aviarySock = path.join(dir, "aviary.sock");
   const aviaryCfg = path.join(dir, "aviary.cfg");
   fs.writeFileSync(aviaryCfg, renderHaproxyConfig({ bind: `${HOST}:${aviaryPort}`, statsBind: `${HOST}:${await freePort()}`, socketPath: aviarySock, prodSlots: 3, canarySlots: 1 }));
-  const aviary: RunningHaproxy = await startHaproxy(aviaryCfg, aviarySock);
+  const aviary: RunningHaproxy = await startHaproxy(aviaryCfg, aviarySock, path.join(dir, "aviary.log"));
   cleanups.push(() => aviary.stop());
   const agent: Agent = await startAgent({ redisUrl: redisSrv.url, socketPath: aviarySock, slots: { prod: 3, canary: 1 }, logger });
   cleanups.push(() => agent.stop());
   await agent.waitForApplied((a) => a.filter((s) => s.state === "ready").length === 4);
   for (const s of ["prod1", "prod2", "prod3", "canary1"]) await until(`aviary ${s} UP`, async () => (await status(aviarySock, s)).startsWith("UP"));
 
-  // Static HAProxy: fixed weights 1/1/1/1 → canary 25%.
+  // Static HAProxy, feature-equal: the same rendered template with the slots written into the file
+  // (weights 1/1/1/1 = what the agent computes for 75/25 over 3+1), no agent, no Runtime API use.
   const staticPort = await freePort();
   const staticSock = path.join(dir, "static.sock");
   const staticCfg = path.join(dir, "static.cfg");
-  fs.writeFileSync(staticCfg, `global
-    stats socket ${staticSock} mode 600 level admin
+  const slotPorts: Record<string, number> = { prod1: ports[0], prod2: ports[1], prod3: ports[2], canary1: ports[3] };
+  fs.writeFileSync(staticCfg, renderHaproxyConfig({ bind: `${HOST}:${staticPort}`, statsBind: `${HOST}:${await freePort()}`, socketPath: staticSock, prodSlots: 3, canarySlots: 1 })
+    .replace(/server (\w+) 127\.0\.0\.1:1 check disabled weight 0/g, (_m, slot: string) => `server ${slot} ${HOST}:${slotPorts[slot]} check weight 1`));
+  const stat: RunningHaproxy = await startHaproxy(staticCfg, staticSock, path.join(dir, "static.log"));
+  cleanups.push(() => stat.stop());
+
+  // Minimal HAProxy, for reference: no logging, checks, cookie or forwarded headers.
+  const minimalPort = await freePort();
+  const minimalSock = path.join(dir, "minimal.sock");
+  const minimalCfg = path.join(dir, "minimal.cfg");
+  fs.writeFileSync(minimalCfg, `global
+    stats socket ${minimalSock} mode 600 level admin
 defaults
     mode http
     option http-keep-alive
@@ -166,18 +204,18 @@ defaults
     timeout client 30s
     timeout server 30s
 frontend web
-    bind ${HOST}:${staticPort}
+    bind ${HOST}:${minimalPort}
     default_backend app
 backend app
     balance roundrobin
 ${ports.map((p, i) => `    server s${i} ${HOST}:${p} weight 1`).join("\n")}
 `);
-  const stat: RunningHaproxy = await startHaproxy(staticCfg, staticSock);
-  cleanups.push(() => stat.stop());
+  const minimal: RunningHaproxy = await startHaproxy(minimalCfg, minimalSock);
+  cleanups.push(() => minimal.stop());
 
   // nginx: weighted upstream with keepalive.
   const nginxPort = await freePort();
-  await startNginx(path.join(dir, "nginx"), nginxPort, ports);
+  const nginxPid = await startNginx(path.join(dir, "nginx"), nginxPort, ports);
 
   // Split accuracy through Aviary.
   const N = 4000;
@@ -189,11 +227,21 @@ ${ports.map((p, i) => `    server s${i} ${HOST}:${p} weight 1`).join("\n")}
   }
 
   // Throughput/latency, interleaved rounds.
-  const targets: [string, number][] = [["aviary", aviaryPort], ["static-haproxy", staticPort], ["nginx", nginxPort], ["direct", ports[0]]];
+  // pid: the proxy whose CPU is charged per request (direct has none: the backends live in this process).
+  const targets: [string, number, number | undefined][] = [
+    ["aviary", aviaryPort, aviary.proc.pid],
+    ["static-haproxy", staticPort, stat.proc.pid],
+    ["nginx", nginxPort, nginxPid],
+    ["minimal-haproxy", minimalPort, minimal.proc.pid],
+    ["direct", ports[0], undefined],
+  ];
   const results = new Map<string, WrkResult[]>(targets.map(([n]) => [n, []]));
+  const cpuPerReq = new Map<string, number[]>(targets.map(([n]) => [n, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, port] of targets) {
+    for (const [name, port, pid] of targets) {
+      const cpu0 = pid === undefined ? 0 : cpuMs(pid);
       const r = await wrk(`http://${HOST}:${port}/`);
+      if (pid !== undefined) cpuPerReq.get(name)!.push(((cpuMs(pid) - cpu0) * 1000) / r.requests);
       results.get(name)!.push(r);
       console.log(`round ${round + 1} ${name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50}ms p99 ${r.p99}ms`);
     }
@@ -216,25 +264,28 @@ ${ports.map((p, i) => `    server s${i} ${HOST}:${p} weight 1`).join("\n")}
 
   const med = (name: string): WrkResult => {
     const rs = results.get(name)!;
-    return { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) };
+    return { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), requests: median(rs.map((r) => r.requests)) };
   };
   const m = Object.fromEntries(targets.map(([n]) => [n, med(n)])) as Record<string, WrkResult>;
   const ratioStatic = m.aviary.rps / m["static-haproxy"].rps;
   const ratioNginx = m.aviary.rps / m.nginx.rps;
+  const cpu = (name: string): number | undefined => (cpuPerReq.get(name)!.length ? median(cpuPerReq.get(name)!) : undefined);
+  const cpuRatio = (a: string, b: string): string => `${(cpu(a)! / cpu(b)!).toFixed(3)}×`;
   const share = (100 * canary) / N;
   const propP50 = pct(prop, 50);
   const propP99 = pct(prop, 99);
   const ok = (b: boolean): string => (b ? "met" : "**missed**");
 
-  let haproxyVersion = "";
-  let nginxVersion = "";
-  let wrkVersion = "";
-  try { haproxyVersion = execFileSync("haproxy", ["-v"]).toString().split("\n")[0]; } catch { /* ignore */ }
-  try { nginxVersion = execFileSync("nginx", ["-v"], { stdio: ["ignore", "pipe", "pipe"] }).toString().trim(); } catch (e) { nginxVersion = String((e as { stderr?: Buffer }).stderr ?? ""); }
-  if (!nginxVersion) { try { nginxVersion = require("child_process").spawnSync("nginx", ["-v"]).stderr.toString().trim(); } catch { /* ignore */ } }
-  try { wrkVersion = require("child_process").spawnSync("wrk", ["-v"]).stdout.toString().split("\n")[0].trim(); } catch { /* ignore */ }
+  // Each tool prints its version on its own stream (nginx: stderr; wrk: stdout, with exit 1).
+  const versionOf = (cmd: string, arg: string): string => {
+    const r = spawnSync(cmd, [arg]);
+    return `${r.stdout ?? ""}${r.stderr ?? ""}`.split("\n")[0].trim();
+  };
+  const haproxyVersion = versionOf("haproxy", "-v");
+  const nginxVersion = versionOf("nginx", "-v");
+  const wrkVersion = versionOf("wrk", "-v");
 
-  const rows = targets.map(([n]) => `| ${n} | ${m[n].rps.toFixed(0)} | ${m[n].p50.toFixed(2)} | ${m[n].p99.toFixed(2)} | ${results.get(n)!.map((r) => r.rps.toFixed(0)).join(" / ")} |`);
+  const rows = targets.map(([n]) => `| ${n} | ${m[n].rps.toFixed(0)} | ${m[n].p50.toFixed(2)} | ${m[n].p99.toFixed(2)} | ${cpu(n)?.toFixed(1) ?? "—"} | ${results.get(n)!.map((r) => r.rps.toFixed(0)).join(" / ")} |`);
   const md = `# Benchmarks (issue 3)
 
 Generated by \`npm run bench\` (bench/run.ts). Numbers below are from one run on this machine; rerun to refresh.
@@ -250,23 +301,28 @@ Generated by \`npm run bench\` (bench/run.ts). Numbers below are from one run on
 ## Setup
 
 - 4 plain Node \`http\` backends on 127.0.0.1 (3 prod, 1 canary), shared by every target.
-- **aviary**: HAProxy running the config rendered by \`haproxy/config.ts\` (3 prod + 1 canary slots, health checks, sticky cookie, per-request logging to stdout as shipped), filled by \`agent/agent.ts\` \`startAgent\` following a real \`redis-server\`; backends registered with \`registerBackend\`, canary weight ${CANARY_WEIGHT} set with \`setCanaryWeight\`.
-- **static-haproxy**: minimal static config, one backend, 4 servers weight 1 each (canary = 25%), keep-alive, no logging/checks.
-- **nginx**: \`upstream\` with 4 servers weight 1, \`keepalive 64\`, HTTP/1.1 to upstreams, \`worker_processes auto\`, access log off.
+- **aviary**: HAProxy running the config rendered by \`haproxy/config.ts\` as shipped (3 prod + 1 canary slots, health checks, sticky cookie, X-Forwarded-For/Proto, one log line per request to stdout, here a file as journald would take it), its slots filled by \`agent/agent.ts\` \`startAgent\` following a real \`redis-server\`; backends registered with \`registerBackend\`, canary weight ${CANARY_WEIGHT} set with \`setCanaryWeight\`.
+- **static-haproxy**: the same rendered template with the four servers written into the file at weight 1 (what the agent computes for 75/25 over 3 + 1): the same features, no agent, no Runtime API. This is the baseline the issue's 0.95× target is measured against: what Aviary's live routing costs over a hand-written config.
+- **nginx**: \`upstream\` with 4 servers weight 1, \`keepalive 64\`, HTTP/1.1 to upstreams, X-Forwarded-For/Proto set, one access-log line per request to a file, \`worker_processes auto\`. Open-source nginx has no cookie stickiness or active health checks, so it does a little less work than Aviary.
+- **minimal-haproxy** (reference only): one backend, 4 servers, keep-alive, no logging, checks, cookie or forwarded headers.
 - **direct**: wrk straight at one prod backend (one Node process, so it is bounded by a single core).
-- Load: \`wrk ${WRK_ARGS.join(" ")}\` against 127.0.0.1, ${ROUNDS} interleaved rounds per target; medians reported.
-- Everything (wrk, proxy, 4 backends, redis) shares ${os.availableParallelism()} cores, so the absolute numbers are bounded by the backends; compare ratios.
+- Load: \`wrk ${WRK_ARGS.join(" ")}\` against 127.0.0.1, ${ROUNDS} interleaved rounds per target; medians reported. wrk keeps no cookies, so every Aviary response inserts the sticky cookie (the worst case: every request a new visitor).
+- Everything (wrk, proxy, 4 backends, redis) shares ${os.availableParallelism()} cores, so the absolute numbers are bounded by the backends; compare ratios. "CPU µs/req" is the proxy's own user+system time (all its processes and threads, from /proc) divided by the requests it served, a cost figure that the machine's other load disturbs much less than req/s.
 
 ## Throughput and latency (medians of ${ROUNDS} rounds)
 
-| target | req/s | p50 ms | p99 ms | req/s per round |
-|---|---|---|---|---|
+| target | req/s | p50 ms | p99 ms | CPU µs/req | req/s per round |
+|---|---|---|---|---|---|
 ${rows.join("\n")}
 
 | ratio | value | target | |
 |---|---|---|---|
 | aviary / static-haproxy req/s | ${ratioStatic.toFixed(3)}× | ≥ 0.95× | ${ok(ratioStatic >= 0.95)} |
 | aviary / nginx req/s | ${ratioNginx.toFixed(3)}× | ≥ 0.9× | ${ok(ratioNginx >= 0.9)} |
+| aviary / minimal-haproxy req/s | ${(m.aviary.rps / m["minimal-haproxy"].rps).toFixed(3)}× | (reference) | |
+| CPU per request, aviary / static-haproxy | ${cpuRatio("aviary", "static-haproxy")} | (lower is cheaper) | |
+| CPU per request, aviary / nginx | ${cpuRatio("aviary", "nginx")} | | |
+| CPU per request, aviary / minimal-haproxy | ${cpuRatio("aviary", "minimal-haproxy")} | | |
 
 ## Split accuracy (aviary, weight ${CANARY_WEIGHT})
 

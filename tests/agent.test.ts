@@ -150,3 +150,20 @@ test("weight 25 → 25% ± 2 through haproxy; 0 and disable → no canary; fail 
   const final = await load(200);
   expect(final.failed).toBe(0);
 }, 60000);
+
+/** The canary share HAProxy's applied weights give a cookie-less request, in percent. */
+function appliedCanaryPct(a: SlotAssignment[]): number {
+  const live = a.filter((s) => s.state === "ready");
+  const total = live.reduce((n, s) => n + s.weight, 0);
+  const canary = live.filter((s) => s.slot.startsWith("canary")).reduce((n, s) => n + s.weight, 0);
+  return total === 0 ? Number.NaN : (100 * canary) / total;
+}
+
+test.each([10, 50, 100, 0])("weight %i takes effect on the next requests through haproxy (±2 points over 1,000)", async (weight) => {
+  await setCanaryWeight(client!, weight, by);
+  await agent!.waitForApplied((a) => Math.abs(appliedCanaryPct(a) - weight) < 0.5 || (weight === 0 && slot(a, "canary1")?.state === "maint"));
+  if (weight > 0) await until("canary1 UP", async () => (await status(socket, "canary1")) === "UP");
+  const r = await load(1000);
+  expect(r.failed).toBe(0);
+  expect(Math.abs((100 * r.canary) / 1000 - weight)).toBeLessThanOrEqual(2);
+}, 30000);

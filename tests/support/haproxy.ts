@@ -25,9 +25,9 @@ export function freePort(): Promise<number> {
 export interface Seen { xff?: string; proto?: string; cookie?: string }
 
 /** Tiny app server answering every path with an x-version header; records non-health requests. */
-export function backend(version: string, seen: Seen[] = []): Promise<{ server: http.Server; port: number }> {
+export function backend(version: string, seen?: Seen[]): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer((req, res) => {
-    if (req.url !== "/healthz") {
+    if (seen && req.url !== "/healthz") {
       seen.push({ xff: req.headers["x-forwarded-for"] as string | undefined, proto: req.headers["x-forwarded-proto"] as string | undefined, cookie: req.headers.cookie });
     }
     res.writeHead(200, { "x-version": version, "content-type": "text/plain" });
@@ -61,11 +61,18 @@ export interface RunningHaproxy {
 }
 
 /** Starts `haproxy -W -db -f cfg` and waits until the admin socket answers. */
-export async function startHaproxy(cfg: string, socket: string): Promise<RunningHaproxy> {
-  const proc = spawn("haproxy", ["-W", "-db", "-f", cfg], { stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Starts haproxy in the foreground. Its output is kept (last 4 KB) for error messages, or, with
+ * `logFile`, written straight to that file so no Node process spends CPU reading per-request logs.
+ */
+export async function startHaproxy(cfg: string, socket: string, logFile?: string): Promise<RunningHaproxy> {
+  const fd = logFile === undefined ? undefined : fs.openSync(logFile, "a");
+  const proc = spawn("haproxy", ["-W", "-db", "-f", cfg], { stdio: fd === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", fd, fd] });
+  if (fd !== undefined) fs.closeSync(fd);
   let out = "";
-  proc.stdout!.on("data", (d) => (out = (out + d).slice(-4000)));
-  proc.stderr!.on("data", (d) => (out = (out + d).slice(-4000)));
+  const keep = (d: Buffer): void => void (out = (out + d).slice(-4000));
+  proc.stdout?.on("data", keep);
+  proc.stderr?.on("data", keep);
   const stop = async (): Promise<void> => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once("exit", r));
@@ -81,7 +88,8 @@ export async function startHaproxy(cfg: string, socket: string): Promise<Running
     });
   } catch (e) {
     await stop();
-    throw new Error(`${(e as Error).message}\nhaproxy output:\n${out}`);
+    const output = logFile === undefined ? out : fs.readFileSync(logFile, "utf8").slice(-4000);
+    throw new Error(`${(e as Error).message}\nhaproxy output:\n${output}`);
   }
-  return { proc, log: () => out, stop };
+  return { proc, log: () => (logFile === undefined ? out : fs.readFileSync(logFile, "utf8").slice(-4000)), stop };
 }

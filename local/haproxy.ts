@@ -1,0 +1,44 @@
+// Runs the real haproxy binary for the local runner, the tests and the bench.
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import { runtimeCommand } from "../agent/runtimeApi";
+import { until } from "./until";
+
+export interface RunningHaproxy {
+  proc: ChildProcess;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `haproxy -W -db -f cfg` in the foreground and waits until the admin socket answers. Its output is kept (last 4 KB) for error messages, or, with
+ * `logFile`, written straight to that file so no Node process spends CPU reading per-request logs.
+ */
+export async function startHaproxy(cfg: string, socket: string, logFile?: string): Promise<RunningHaproxy> {
+  const fd = logFile === undefined ? undefined : fs.openSync(logFile, "a");
+  const proc = spawn("haproxy", ["-W", "-db", "-f", cfg], { stdio: fd === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", fd, fd] });
+  if (fd !== undefined) fs.closeSync(fd);
+  let out = "";
+  const keep = (d: Buffer): void => void (out = (out + d).slice(-4000));
+  proc.stdout?.on("data", keep);
+  proc.stderr?.on("data", keep);
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGTERM");
+    const t = setTimeout(() => proc.kill("SIGKILL"), 3000);
+    await exited;
+    clearTimeout(t);
+  };
+  try {
+    await until("admin socket", async () => {
+      if (proc.exitCode !== null) throw new Error(`haproxy exited ${proc.exitCode}`);
+      return fs.existsSync(socket) && (await runtimeCommand(socket, "show info").catch(() => "")).includes("Pid:");
+    });
+  } catch (e) {
+    await stop();
+    const output = logFile === undefined ? out : fs.readFileSync(logFile, "utf8").slice(-4000);
+    throw new Error(`${(e as Error).message}\nhaproxy output:\n${output}`);
+  }
+  return { proc, log: () => (logFile === undefined ? out : fs.readFileSync(logFile, "utf8").slice(-4000)), stop };
+}

@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort } from "./freePort";
+
+export interface RedisServer {
+  /** redis://:password@127.0.0.1:port */
+  url: string;
+  port: number;
+  password: string;
+  /** Graceful stop and temp dir removal; idempotent. */
+  stop(): Promise<void>;
+  /** SIGKILL, for fault tests; restart() brings it back on the same port. */
+  kill(): Promise<void>;
+  /** Stops (if running) and starts again on the same port and password (data is not persisted). */
+  restart(): Promise<void>;
+}
+
+function findRedisServer(): string {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter).concat("/usr/bin", "/usr/local/bin")) {
+    const candidate = path.join(dir, "redis-server");
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  throw new Error("redis-server not found: apt-get install redis-server");
+}
+
+
+/** True once AUTH + PING answers +PONG. */
+function ping(port: number, password: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1");
+    let buf = "";
+    const done = (ok: boolean): void => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(500, () => done(false));
+    sock.on("error", () => done(false));
+    sock.on("connect", () => sock.write(`AUTH ${password}\r\nPING\r\n`));
+    sock.on("data", (d) => {
+      buf += d.toString();
+      if (buf.includes("+PONG")) done(true);
+      else if (buf.includes("-ERR") || buf.includes("-WRONGPASS")) done(false);
+    });
+  });
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+export async function startRedisServer(): Promise<RedisServer> {
+  const bin = findRedisServer();
+  const dir = mkdtempSync(path.join(tmpdir(), "aviary-redis-"));
+  const password = randomBytes(12).toString("hex");
+  let child: ChildProcess | undefined;
+  let output = "";
+
+  const launch = async (port: number): Promise<"ok" | "addrinuse"> => {
+    output = "";
+    const proc = spawn(
+      bin,
+      ["--port", String(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "warning"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    child = proc;
+    proc.stdout?.on("data", (d) => (output += d.toString()));
+    proc.stderr?.on("data", (d) => (output += d.toString()));
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        return /address already in use/i.test(output) ? "addrinuse" : Promise.reject(new Error(`redis-server exited: ${output.trim()}`));
+      }
+      if (await ping(port, password)) return "ok";
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    proc.kill("SIGKILL");
+    throw new Error(`redis-server did not answer PING on port ${port} within 10 s: ${output.trim()}`);
+  };
+
+  let port = 0;
+  for (let attempt = 0; ; attempt++) {
+    port = await freePort();
+    const result = await launch(port);
+    if (result === "ok") break;
+    if (attempt >= 4) throw new Error(`no free port for redis-server after ${attempt + 1} attempts`);
+  }
+
+  const halt = async (signal: NodeJS.Signals): Promise<void> => {
+    if (!child) return;
+    const c = child;
+    child = undefined;
+    c.kill(signal);
+    await waitExit(c);
+  };
+
+  let stopped = false;
+  return {
+    url: `redis://:${password}@127.0.0.1:${port}`,
+    port,
+    password,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await halt("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+    kill: () => halt("SIGKILL"),
+    restart: async () => {
+      await halt("SIGTERM");
+      // Same port on purpose (clients reconnect to it); only retry briefly if the OS still holds it.
+      for (let attempt = 0; attempt < 20; attempt++) {
+        if ((await launch(port)) === "ok") return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`redis-server could not restart on port ${port}`);
+    },
+  };
+}

@@ -86,8 +86,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         logger.error({ err: (err as Error).message }, "haproxy runtime API failed; will retry");
         return;
       }
+      const news = changed.filter((a) => !same(last.get(a.slot), a));
       for (const a of changed) last.set(a.slot, a);
-      logger.info({ changed: changed.map((a) => `${a.slot}=${a.state}:${a.weight}`) }, "applied");
+      // The periodic full re-send repeats what HAProxy already has: only real changes are news.
+      if (news.length > 0) logger.info({ changed: news.map((a) => `${a.slot}=${a.state}:${a.weight}`) }, "applied");
+      else logger.debug({ slots: changed.length }, "re-sent the full state");
     }
     const applied = snapshot();
     for (const cb of listeners) cb(applied);

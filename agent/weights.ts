@@ -21,6 +21,8 @@ export interface WeightBackend {
   id: string;
   role: SlotRole;
   address: string;
+  /** Marked by the controller before it removes the instance: keeps its slot, gets no new requests. */
+  draining?: boolean;
 }
 
 export interface Slots {
@@ -79,7 +81,8 @@ export function serverWeights(w: number, prodCount: number, canaryCount: number)
  * - canary disabled or weight 0 → canary slots maint, prod gets everything;
  * - no live canary → prod gets everything;
  * - no live prod but canary enabled → canary gets everything (serving the canary beats a 503);
- * - unused slots → maint at the placeholder address, weight 0.
+ * - unused slots → maint at the placeholder address, weight 0;
+ * - draining backends keep their slot (nothing moves) but are maint; the split is over the others.
  */
 export function computeWeights(routing: WeightRouting, backends: readonly WeightBackend[], slots: Slots): SlotAssignment[] {
   const byId = (a: WeightBackend, b: WeightBackend): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -87,17 +90,20 @@ export function computeWeights(routing: WeightRouting, backends: readonly Weight
   const canary = backends.filter((b) => b.role === "canary").sort(byId).slice(0, slots.canary);
   const w = Math.min(100, Math.max(0, Math.round(routing.canaryWeight)));
 
+  const servingProd = prod.filter((b) => !b.draining).length;
+  const servingCanary = canary.filter((b) => !b.draining).length;
+
   let weights: { prod: number; canary: number };
-  if (canary.length === 0) weights = { prod: 1, canary: 0 };
-  else if (prod.length === 0) weights = routing.canaryEnabled ? { prod: 0, canary: 1 } : { prod: 0, canary: 0 };
+  if (servingCanary === 0) weights = { prod: 1, canary: 0 };
+  else if (servingProd === 0) weights = routing.canaryEnabled ? { prod: 0, canary: 1 } : { prod: 0, canary: 0 };
   else if (!routing.canaryEnabled) weights = { prod: 1, canary: 0 };
-  else weights = serverWeights(w, prod.length, canary.length);
+  else weights = serverWeights(w, servingProd, servingCanary);
 
   const fill = (role: SlotRole, count: number, live: WeightBackend[], weight: number): SlotAssignment[] =>
     Array.from({ length: count }, (_, i) => {
       const b = live[i];
       const slot = slotName(role, i + 1);
-      if (b === undefined || weight === 0) return { slot, ...PLACEHOLDER, weight: 0, state: "maint" as const, ...(b ? splitAddress(b.address) : {}) };
+      if (b === undefined || weight === 0 || b.draining) return { slot, ...PLACEHOLDER, weight: 0, state: "maint" as const, ...(b ? splitAddress(b.address) : {}) };
       return { slot, ...splitAddress(b.address), weight, state: "ready" as const };
     });
   return [...fill("prod", slots.prod, prod, weights.prod), ...fill("canary", slots.canary, canary, weights.canary)];

@@ -2,6 +2,9 @@
 // invocations from the canary stack) and acts on the fleet and Redis.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_SCALING } from "../config/defaults";
+import type { Scaling } from "../config/stackConfig";
+import { ORIGIN_ATTRIBUTE } from "../controller/origin";
 import { buildControllerBundle } from "../lambda/bundle";
 
 export interface ControllerArgs {
@@ -18,6 +21,8 @@ export interface ControllerArgs {
   topicKmsKeyArn?: pulumi.Input<string>;
   /** Days of logs kept; 30 by default. */
   logRetentionDays?: number;
+  /** Step and cooldowns (aviary:scaling); defaults when absent. */
+  scaling?: Scaling;
 }
 
 interface Statement {
@@ -124,6 +129,7 @@ export class Controller extends pulumi.ComponentResource {
       });
     const rolePolicy = new aws.iam.RolePolicy(name, { role: role.id, policy }, parent);
 
+    const scaling = args.scaling ?? DEFAULT_SCALING;
     const bundle = buildControllerBundle();
     const fn = new aws.lambda.Function(name, {
       name: functionName,
@@ -143,6 +149,9 @@ export class Controller extends pulumi.ComponentResource {
           ASG_NAME: args.autoScalingGroupName,
           TOPIC_ARN: args.topicArn,
           DEPLOYMENT: args.deployment,
+          SCALING_STEP: String(scaling.step),
+          SCALE_OUT_COOLDOWN_SECONDS: String(scaling.scaleOutCooldownSeconds),
+          SCALE_IN_COOLDOWN_SECONDS: String(scaling.scaleInCooldownSeconds),
         },
       },
       deadLetterConfig: { targetArn: dlq.arn },
@@ -159,6 +168,9 @@ export class Controller extends pulumi.ComponentResource {
       topic: args.topicArn,
       protocol: "lambda",
       endpoint: fn.arn,
+      // The controller reports to the same topic (for email/SMS); its own messages carry this
+      // attribute and must not invoke it again. Alarm notifications have no attributes.
+      filterPolicy: JSON.stringify({ [ORIGIN_ATTRIBUTE]: [{ exists: false }] }),
     }, parent);
 
     this.functionName = fn.name;

@@ -1,9 +1,20 @@
-// Controller Lambda entry point. For now it validates what arrives and logs the decision it would
-// take; acting on the Auto Scaling group and Redis is the control-plane issue.
-import pino from "pino";
-import { AlarmAction, AlarmKey, alarmKeyOf, canaryAlarms, prodAlarms } from "../alarms/definitions";
-import { DEFAULT_THRESHOLDS } from "../config/defaults";
+// Controller Lambda entry point: SNS records carrying CloudWatch alarm state changes, and the
+// configuration invocation of the canary stack. The work itself is controller/run.ts.
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { SNSClient } from "@aws-sdk/client-sns";
+import type Redis from "ioredis";
+import pino, { type Logger } from "pino";
+import { AwsAlarms } from "../controller/adapters/awsAlarms";
+import { AwsFleet } from "../controller/adapters/awsFleet";
+import { AwsNotifier } from "../controller/adapters/awsNotifier";
+import { CONTROLLER_ORIGIN, ORIGIN_ATTRIBUTE } from "../controller/origin";
+import { RedisControllerStore } from "../controller/adapters/redisStore";
+import type { AlarmChange } from "../controller/decide";
+import { handleAlarm, handleCanaryWeight, type AlarmOutcome, type ControllerDeps } from "../controller/run";
+import { connect } from "../state/connection";
 import { ConfigInvocation, parseAlarmMessage, parseConfigInvocation } from "./alarmMessage";
+import { drainWaitMsFromEnv, scalingFromEnv } from "./env";
 
 export type { ConfigInvocation } from "./alarmMessage";
 
@@ -19,54 +30,80 @@ export interface SnsEvent {
       Subject?: string | null;
       Timestamp?: string;
       Type?: string;
+      MessageAttributes?: Record<string, { Type: string; Value: string }>;
     };
   }[];
 }
 
-export interface Decision {
-  messageId: string;
-  alarm: string;
-  key: AlarmKey | null;
-  action: AlarmAction | null;
-  newState: string;
-  decision: string;
-}
-
 export interface HandlerResult {
   processed: number;
+  /** Malformed records and the controller's own notifications. */
   skipped: number;
-  decisions: Decision[];
+  outcomes: (AlarmOutcome | { messageId: string; status: "canaryWeight"; summary: string })[];
 }
 
-const logger = pino({ base: { service: "aviary-controller" } });
+const lambdaLogger = pino({ base: { service: "aviary-controller" } });
 
-// Each alarm key's action, read from the definitions themselves; actions do not depend on
-// thresholds or dimensions, so defaults and placeholders do.
-const ACTIONS = new Map<AlarmKey, AlarmAction>(
-  [
-    ...prodAlarms(DEFAULT_THRESHOLDS, { autoScalingGroupName: "", deployment: "" }),
-    ...canaryAlarms(DEFAULT_THRESHOLDS, { deployment: "" }),
-  ].map((d) => [d.key, d.action]),
-);
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`controller: environment variable ${name} is not set`);
+  return value;
+}
 
-const ALARM_DECISIONS: Record<AlarmAction, string> = {
-  scaleOut: "would scale out",
-  scaleIn: "would scale in",
-  notify: "notify only",
-  rollbackCanary: "would roll back canary",
-};
+let redis: Redis | undefined;
+let deps: ControllerDeps | undefined;
 
-function decide(action: AlarmAction | null, newState: string): string {
-  if (action === null) return "ignored: unknown alarm";
-  if (newState !== "ALARM") return `no action: state ${newState}`;
-  return ALARM_DECISIONS[action];
+/** Built on first use and reused while the Lambda container stays warm. */
+function depsFromEnv(): ControllerDeps {
+  if (deps) return deps;
+  const client = connect(required("REDIS_URL"), { logger: lambdaLogger });
+  redis = client;
+  deps = {
+    fleet: new AwsFleet(new AutoScalingClient({}), required("ASG_NAME")),
+    notifier: new AwsNotifier(new SNSClient({}), required("TOPIC_ARN")),
+    alarms: new AwsAlarms(new CloudWatchClient({})),
+    // Lock TTL above the function timeout (30 s), so a crashed holder cannot block for long.
+    store: new RedisControllerStore(client, "controller", { ttlMs: 35_000, waitMs: 20_000 }, (problems) =>
+      lambdaLogger.warn({ problems }, "ignoring invalid state in Redis")),
+    policy: scalingFromEnv(process.env),
+    logger: lambdaLogger,
+    drainWaitMs: drainWaitMsFromEnv(process.env),
+  };
+  return deps;
+}
+
+/** Closes the Redis connection (tests, local mode); the next invocation reconnects. */
+export async function closeController(): Promise<void> {
+  const client = redis;
+  redis = undefined;
+  deps = undefined;
+  // quit() on a socket that is not ready leaves a 2 s ioredis timer behind; disconnect() does not.
+  if (client?.status === "ready") await client.quit().catch(() => client.disconnect());
+  else client?.disconnect();
+}
+
+/** The SNS message body as the decision core's input; throws naming what is wrong. */
+function alarmChange(text: string): AlarmChange {
+  const m = parseAlarmMessage(text);
+  // CloudWatch writes "2026-11-24T10:00:05.123+0000"; stored and compared as ISO 8601 UTC.
+  const at = Date.parse(m.StateChangeTime);
+  if (Number.isNaN(at)) throw new Error(`alarm message is invalid: StateChangeTime: not a time (${m.StateChangeTime})`);
+  const metric = m.Trigger?.MetricName;
+  return {
+    alarmName: m.AlarmName,
+    oldState: m.OldStateValue,
+    newState: m.NewStateValue,
+    reason: m.NewStateReason,
+    at: new Date(at).toISOString(),
+    ...(typeof metric === "string" ? { metric } : {}),
+  };
 }
 
 function isSnsEvent(event: unknown): event is SnsEvent {
   return typeof event === "object" && event !== null && Array.isArray((event as { Records?: unknown }).Records);
 }
 
-function handleConfig(event: unknown): HandlerResult {
+async function handleConfig(event: unknown, getDeps: () => ControllerDeps, logger: Logger): Promise<HandlerResult> {
   let config: ConfigInvocation;
   try {
     config = parseConfigInvocation(event);
@@ -74,36 +111,57 @@ function handleConfig(event: unknown): HandlerResult {
     logger.error({ err: (e as Error).message }, "rejected configuration invocation");
     throw e;
   }
-  // `pulumi destroy` of the canary stack: drain the canary before its instances go away.
-  const weight = config.tf?.action === "delete" ? 0 : config.weight;
-  const decision = `would set canary weight to ${weight}`;
-  // Writing the weight to Redis comes with the control-plane issue; for now the decision is logged.
-  logger.info({ action: config.action, weight, appVersion: config.appVersion, lifecycle: config.tf?.action, decision }, "configuration");
-  return {
-    processed: 1,
-    skipped: 0,
-    decisions: [{ messageId: "config", alarm: "", key: null, action: null, newState: `canaryWeight=${weight}`, decision }],
-  };
+  const { summary } = await handleCanaryWeight(getDeps(), {
+    weight: config.weight,
+    appVersion: config.appVersion,
+    // `pulumi destroy` of the canary stack: drain the canary before its instances go away.
+    destroying: config.tf?.action === "delete",
+  });
+  return { processed: 1, skipped: 0, outcomes: [{ messageId: "config", status: "canaryWeight", summary }] };
 }
 
-export async function handler(event: SnsEvent | ConfigInvocation): Promise<HandlerResult> {
-  if (!isSnsEvent(event)) return handleConfig(event);
-  const result: HandlerResult = { processed: 0, skipped: 0, decisions: [] };
+export type Handler = (event: SnsEvent | ConfigInvocation) => Promise<HandlerResult>;
+
+/**
+ * The handler over any set of adapters: the Lambda's (below) or local mode's. `getDeps` runs only
+ * when a record needs acting on; `logger` reports the records it cannot act on.
+ */
+export function createHandler(getDeps: () => ControllerDeps, logger: Logger = lambdaLogger): Handler {
+  return (event) => (isSnsEvent(event) ? handleRecords(event, getDeps, logger) : handleConfig(event, getDeps, logger));
+}
+
+/** The Lambda entry point: AWS adapters and Redis from the environment. */
+export const handler: Handler = createHandler(depsFromEnv);
+
+async function handleRecords(event: SnsEvent, getDeps: () => ControllerDeps, logger: Logger): Promise<HandlerResult> {
+  const result: HandlerResult = { processed: 0, skipped: 0, outcomes: [] };
+  const failed: string[] = [];
   for (const record of event.Records) {
     const messageId = record?.Sns?.MessageId ?? "<unknown>";
+    if (record?.Sns?.MessageAttributes?.[ORIGIN_ATTRIBUTE]?.Value === CONTROLLER_ORIGIN) {
+      // Our own notification, should the subscription's filter policy ever let one through.
+      result.skipped += 1;
+      continue;
+    }
+    let change: AlarmChange;
     try {
-      const message = parseAlarmMessage(String(record?.Sns?.Message ?? ""));
-      const key = alarmKeyOf(message.AlarmName) ?? null;
-      const action = key ? (ACTIONS.get(key) ?? null) : null;
-      const d: Decision = { messageId, alarm: message.AlarmName, key, action, newState: message.NewStateValue, decision: decide(action, message.NewStateValue) };
-      logger.info({ ...d, oldState: message.OldStateValue, reason: message.NewStateReason, at: message.StateChangeTime }, "decision");
-      result.decisions.push(d);
-      result.processed += 1;
+      change = alarmChange(String(record?.Sns?.Message ?? ""));
     } catch (e) {
-      // One bad record must not block the others in the batch.
+      // One bad record must not block the others in the batch; it cannot succeed on a retry either.
       logger.error({ messageId, err: (e as Error).message }, "skipped malformed record");
       result.skipped += 1;
+      continue;
+    }
+    try {
+      result.outcomes.push(await handleAlarm(getDeps(), messageId, change));
+      result.processed += 1;
+    } catch (e) {
+      logger.error({ messageId, alarm: change.alarmName, err: (e as Error).message }, "failed; the message will be retried");
+      failed.push(messageId);
     }
   }
+  // A Lambda error makes SNS retry the event (and finally send it to the DLQ): nothing is lost.
+  // Records already done are deduplicated on the retry.
+  if (failed.length > 0) throw new Error(`controller failed on message(s) ${failed.join(", ")}; see logs`);
   return result;
 }

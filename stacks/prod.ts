@@ -67,6 +67,7 @@ export function prodStack(cfg: ProdConfig) {
     autoScalingGroupName: fleet.autoScalingGroupName,
     autoScalingGroupArn: fleet.autoScalingGroupArn,
     alarmArns: [pulumi.interpolate`arn:aws:cloudwatch:${region.name}:${identity.accountId}:alarm:${deployment}-*`],
+    scaling: cfg.scaling,
   });
   // Post-deploy smoke check from where `pulumi up` runs: the proxy answers HTTP from the internet.
   // Any status counts for now (503 until backends register; the proxy agent is its own issue).

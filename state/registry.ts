@@ -1,19 +1,20 @@
 import type Redis from "ioredis";
-import { z } from "zod";
+// zod/mini: same validation as "zod", a fraction of the size in the controller Lambda's bundle.
+import * as z from "zod/mini";
 import { channels, EVENTS_MAXLEN, keys } from "./keys";
 import { LUA_APPEND_EVENT } from "./events";
 
-const idSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 chars of A-Z a-z 0-9 . _ - (starting alphanumeric)");
-const addressSchema = z
-  .string()
-  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})):(\d{1,5})$/, "must be host:port")
-  .refine((a) => {
+const idSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 chars of A-Z a-z 0-9 . _ - (starting alphanumeric)"));
+const addressSchema = z.string().check(
+  z.regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})):(\d{1,5})$/, "must be host:port"),
+  z.refine((a) => {
     const port = Number(a.slice(a.lastIndexOf(":") + 1));
     return port >= 1 && port <= 65535;
-  }, "port must be 1-65535");
-const versionSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, "must be a version label like 1.4.2 or v2-rc1");
-const roleSchema = z.enum(["prod", "canary"]);
-const ttlSchema = z.number().int().min(1).max(86400);
+  }, "port must be 1-65535"),
+);
+const versionSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, "must be a version label like 1.4.2 or v2-rc1"));
+const roleSchema = z.enum(["prod", "canary"], 'must be "prod" or "canary"');
+const ttlSchema = z.int("must be an integer from 1 to 86400").check(z.gte(1, "must be an integer from 1 to 86400"), z.lte(86400, "must be an integer from 1 to 86400"));
 
 export type BackendRole = z.infer<typeof roleSchema>;
 
@@ -33,6 +34,8 @@ export interface Backend {
   address: string;
   version: string;
   registeredAt: string;
+  /** Set by the controller before it removes the instance: the proxy stops sending it new requests. */
+  draining?: true;
 }
 
 const registrationSchema = z.object({
@@ -48,7 +51,8 @@ const storedSchema = z.object({
   role: roleSchema,
   address: addressSchema,
   version: versionSchema,
-  registeredAt: z.iso.datetime(),
+  registeredAt: z.iso.datetime("must be an ISO 8601 time"),
+  draining: z.optional(z.pipe(z.literal("true"), z.transform(() => true as const))),
 });
 
 function fail(what: string, issues: readonly z.core.$ZodIssue[]): Error {
@@ -77,6 +81,19 @@ redis.call('SREM', index_key, id)
 if existed == 0 then return false end
 local kind = 'backend'
 local detail = {'cause', 'deregister', 'id', id}
+local notice = {kind = 'backend', id = id}
+${LUA_APPEND_EVENT}
+return event_id
+`;
+
+// Only an existing entry can drain; a re-registration (new hash) starts undrained again.
+const DRAIN_SCRIPT = `
+local backend_key, events_key = KEYS[1], KEYS[2]
+local id, by, reason, at, maxlen, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+if redis.call('EXISTS', backend_key) == 0 then return false end
+redis.call('HSET', backend_key, 'draining', 'true')
+local kind = 'backend'
+local detail = {'cause', 'drain', 'id', id}
 local notice = {kind = 'backend', id = id}
 ${LUA_APPEND_EVENT}
 return event_id
@@ -123,29 +140,23 @@ export async function heartbeat(redis: Redis, id: string, ttlSeconds: number): P
   return (await redis.expire(keys.backend(id), ttl.data)) === 1;
 }
 
-/** Removes a backend now. Returns false (and records nothing) if it was not registered. */
-export async function deregisterBackend(
-  redis: Redis,
-  id: string,
-  opts: { by: string; reason?: string },
-): Promise<boolean> {
+/** Runs a per-backend change script (KEYS as given, ARGV id, by, reason, at, maxlen, channel); false if not registered. */
+async function changeBackend(redis: Redis, script: string, scriptKeys: string[], id: string, opts: { by: string; reason?: string }, verb: string): Promise<boolean> {
   const parsedId = idSchema.safeParse(id);
   if (!parsedId.success) throw fail("backend id", parsedId.error.issues);
-  if (typeof opts?.by !== "string" || opts.by.trim() === "") throw new Error("Invalid by: who deregisters is required");
-  const reply = await redis.eval(
-    DEREGISTER_SCRIPT,
-    3,
-    keys.backend(id),
-    keys.backends,
-    keys.events,
-    id,
-    opts.by,
-    opts.reason ?? "",
-    new Date().toISOString(),
-    EVENTS_MAXLEN,
-    channels.changes,
-  );
+  if (typeof opts?.by !== "string" || opts.by.trim() === "") throw new Error(`Invalid by: who ${verb} is required`);
+  const reply = await redis.eval(script, scriptKeys.length, ...scriptKeys, id, opts.by, opts.reason ?? "", new Date().toISOString(), EVENTS_MAXLEN, channels.changes);
   return reply !== null;
+}
+
+/** Removes a backend now. Returns false (and records nothing) if it was not registered. */
+export function deregisterBackend(redis: Redis, id: string, opts: { by: string; reason?: string }): Promise<boolean> {
+  return changeBackend(redis, DEREGISTER_SCRIPT, [keys.backend(id), keys.backends, keys.events], id, opts, "deregisters");
+}
+
+/** Marks a backend as draining (it keeps its TTL). Returns false if it is not registered. */
+export function drainBackend(redis: Redis, id: string, opts: { by: string; reason?: string }): Promise<boolean> {
+  return changeBackend(redis, DRAIN_SCRIPT, [keys.backend(id), keys.events], id, opts, "drains");
 }
 
 /**

@@ -1,8 +1,5 @@
-// Alerting, Monitoring, Controller and Canary under Pulumi mocks, plus the controller handler and bundle.
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+// Alerting, Monitoring, Controller and Canary under Pulumi mocks, plus alarm parsing (the handler:
+// tests/controllerHandler.test.ts; its bundle: tests/controllerBundle.test.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { canaryAlarms, prodAlarms } from "../alarms/definitions";
 import { Alerting } from "../components/alerting";
@@ -11,8 +8,6 @@ import { Controller } from "../components/controller";
 import { Monitoring } from "../components/monitoring";
 import { DEFAULT_THRESHOLDS } from "../config/stackConfig";
 import { parseAlarmMessage, parseConfigInvocation } from "../lambda/alarmMessage";
-import { buildControllerBundle } from "../lambda/bundle";
-import { handler, SnsEvent } from "../lambda/handler";
 import { checkPolicies } from "../policy/check";
 import { mockArn, runUnderMocks } from "./support/pulumiMocks";
 
@@ -132,7 +127,15 @@ describe("Controller", () => {
     expect(fn.inputs.deadLetterConfig.targetArn).toBe(mockArn("aws:sqs/queue:Queue", dlq.name));
     expect(dlq.inputs.sqsManagedSseEnabled).toBe(true);
     expect(fn.inputs.vpcConfig).toEqual({ subnetIds: ["subnet-a", "subnet-b"], securityGroupIds: ["sg-controller"] });
-    expect(fn.inputs.environment.variables).toMatchObject({ ASG_NAME: "prod-asg", TOPIC_ARN: TOPIC, DEPLOYMENT: "aviary-prod" });
+    expect(fn.inputs.environment.variables).toMatchObject({
+      ASG_NAME: "prod-asg",
+      TOPIC_ARN: TOPIC,
+      DEPLOYMENT: "aviary-prod",
+      // aviary:scaling defaults when the stack does not set it
+      SCALING_STEP: "1",
+      SCALE_OUT_COOLDOWN_SECONDS: "120",
+      SCALE_IN_COOLDOWN_SECONDS: "300",
+    });
     // Pulumi's deserializer lifts a nested secret to its top-level property, so the whole block is secret.
     expect(fn.secretInputs).toContain("environment");
     expect(fn.inputs.environment.variables.REDIS_URL).toBe("redis://:pw@10.0.10.5:6379");
@@ -161,6 +164,8 @@ describe("Controller", () => {
     const fn = run.one("aws:lambda/function:Function");
     const sub = run.one("aws:sns/topicSubscription:TopicSubscription");
     expect(sub.inputs).toMatchObject({ topic: TOPIC, protocol: "lambda", endpoint: mockArn("aws:lambda/function:Function", fn.name) });
+    // The controller's own reports to the topic do not invoke it again.
+    expect(JSON.parse(sub.inputs.filterPolicy)).toEqual({ origin: [{ exists: false }] });
     const perm = run.one("aws:lambda/permission:Permission");
     expect(perm.inputs).toMatchObject({ principal: "sns.amazonaws.com", sourceArn: TOPIC, action: "lambda:InvokeFunction" });
   });
@@ -230,10 +235,6 @@ const alarmJson = (name: string, state = "ALARM") =>
     StateChangeTime: "2026-11-23T16:00:00.000+0000",
     Trigger: { MetricName: "CPUUtilization", Namespace: "AWS/EC2" },
   });
-const snsEvent = (...messages: [string, string][]): SnsEvent => ({
-  Records: messages.map(([MessageId, Message]) => ({ EventSource: "aws:sns", Sns: { MessageId, Message } })),
-});
-
 describe("parseAlarmMessage", () => {
   it("parses a CloudWatch state change", () => {
     expect(parseAlarmMessage(alarmJson("aviary-prod-prod-cpu-high"))).toMatchObject({ AlarmName: "aviary-prod-prod-cpu-high", NewStateValue: "ALARM" });
@@ -242,56 +243,5 @@ describe("parseAlarmMessage", () => {
     expect(() => parseAlarmMessage("not json")).toThrow(/not JSON/);
     expect(() => parseAlarmMessage(JSON.stringify({ AlarmName: "x" }))).toThrow(/NewStateValue/);
     expect(() => parseAlarmMessage(alarmJson("x", "BROKEN"))).toThrow(/NewStateValue/);
-  });
-});
-
-describe("controller handler", () => {
-  let stdout: jest.SpyInstance;
-  beforeEach(() => {
-    stdout = jest.spyOn(process.stdout, "write").mockImplementation(() => true);
-  });
-  afterEach(() => stdout.mockRestore());
-
-  it("decides per record and skips a malformed one without dropping the others", async () => {
-    const result = await handler(snsEvent(
-      ["m1", alarmJson("aviary-prod-prod-cpu-high")],
-      ["m2", "{broken"],
-      ["m3", alarmJson("aviary-prod-canary-5xx-rate")],
-      ["m4", alarmJson("aviary-prod-prod-cpu-low", "OK")],
-    ));
-    expect(result.processed).toBe(3);
-    expect(result.skipped).toBe(1);
-    expect(result.decisions.map((d) => [d.messageId, d.key, d.action, d.decision])).toEqual([
-      ["m1", "prod-cpu-high", "scaleOut", "would scale out"],
-      ["m3", "canary-5xx-rate", "rollbackCanary", "would roll back canary"],
-      ["m4", "prod-cpu-low", "scaleIn", "no action: state OK"],
-    ]);
-    const lines = stdout.mock.calls.map((c) => JSON.parse(String(c[0])));
-    expect(lines.find((l) => l.messageId === "m2")).toMatchObject({ msg: "skipped malformed record" });
-    expect(lines.find((l) => l.messageId === "m1")).toMatchObject({ alarm: "aviary-prod-prod-cpu-high", decision: "would scale out", newState: "ALARM" });
-  });
-
-  it("applies the weight of a configuration invocation, 0 on delete", async () => {
-    const set = await handler({ action: "setCanaryWeight", weight: 30, appVersion: "1.5.0", tf: { action: "update" } });
-    expect(set.decisions[0].decision).toBe("would set canary weight to 30");
-    const del = await handler({ action: "setCanaryWeight", weight: 30, appVersion: "1.5.0", tf: { action: "delete" } });
-    expect(del.decisions[0].decision).toBe("would set canary weight to 0");
-    await expect(handler({ action: "setCanaryWeight", weight: 300 })).rejects.toThrow(/weight/);
-  });
-});
-
-describe("buildControllerBundle", () => {
-  it("builds a small bundle that loads in plain node", () => {
-    const { code, bytes } = buildControllerBundle();
-    expect(bytes).toBeGreaterThan(0);
-    expect(bytes).toBeLessThan(300 * 1024);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-bundle-"));
-    try {
-      fs.writeFileSync(path.join(dir, "index.js"), code);
-      const out = execFileSync(process.execPath, ["-e", "const h = require('./index.js').handler; if (typeof h !== 'function') process.exit(2); console.log('ok')"], { cwd: dir, encoding: "utf8" });
-      expect(out.trim()).toBe("ok");
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

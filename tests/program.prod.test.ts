@@ -44,6 +44,16 @@ test("the controller Lambda is subscribed to the topic and allowed to be invoked
   expect(permission.inputs).toMatchObject({ principal: "sns.amazonaws.com", sourceArn: topicArn() });
 });
 
+test("the controller gets aviary:scaling from the stack file", () => {
+  const scaling = JSON.parse(config["aviary:scaling"]) as { step: number; scaleOutCooldownSeconds: number; scaleInCooldownSeconds: number };
+  const env = run.one("aws:lambda/function:Function").inputs.environment.variables;
+  expect(env).toMatchObject({
+    SCALING_STEP: String(scaling.step),
+    SCALE_OUT_COOLDOWN_SECONDS: String(scaling.scaleOutCooldownSeconds),
+    SCALE_IN_COOLDOWN_SECONDS: String(scaling.scaleInCooldownSeconds),
+  });
+});
+
 test("subscriptions match aviary:alerts exactly", () => {
   const alerts = JSON.parse(config["aviary:alerts"]) as { emails: string[]; sms: string[] };
   const subs = run.ofType("aws:sns/topicSubscription:TopicSubscription");

@@ -74,6 +74,17 @@ describe("computeWeights", () => {
     expect(a1.map((s) => s.slot)).toEqual(["prod1", "prod2", "prod3", "prod4", "prod5", "prod6", "canary1", "canary2", "canary3"]);
   });
 
+  test("a draining backend keeps its slot in maint; the split is exact over the others", () => {
+    const b = fleet(3, 1).map((x) => (x.id === "p3" ? { ...x, draining: true } : x));
+    const a = computeWeights({ canaryWeight: 25, canaryEnabled: true }, b, slots);
+    expect(a.find((s) => s.slot === "prod3")).toMatchObject({ address: "10.0.0.3", state: "maint", weight: 0 });
+    expect(a.filter((s) => s.state === "ready").map((s) => s.slot)).toEqual(["prod1", "prod2", "canary1"]);
+    expect(canaryShare(a)).toBe(25);
+    // The only canary draining: prod takes everything.
+    const c = computeWeights({ canaryWeight: 25, canaryEnabled: true }, fleet(2, 1).map((x) => (x.role === "canary" ? { ...x, draining: true } : x)), slots);
+    expect(canaryShare(c)).toBe(0);
+  });
+
   test("more backends than slots: extras are left out", () => {
     const a = computeWeights({ canaryWeight: 0, canaryEnabled: true }, fleet(8, 0), slots);
     expect(a.filter((s) => s.state === "ready")).toHaveLength(6);

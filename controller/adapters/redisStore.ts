@@ -1,0 +1,117 @@
+// ControllerStore over the shared state module (the only code that knows Aviary's Redis keys).
+import type Redis from "ioredis";
+import {
+  claimMessage,
+  clearFollowUps,
+  commitMessage,
+  readControllerMemory,
+  readFollowUps,
+  recordControllerEvents,
+  releaseMessage,
+  saveFollowUps,
+  withControllerLock,
+  writeControllerMemory,
+  type LockOptions,
+} from "../../state/controller";
+import { drainBackend, listBackends } from "../../state/registry";
+import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../../state/routing";
+import type { CanaryState, ControllerMemory, FollowUp } from "../decide";
+import type { ActionRecord, ControllerStore, PendingFollowUps } from "../ports";
+
+const isText = (v: unknown): v is string => typeof v === "string";
+
+/** Validates follow-ups read back from Redis; undefined for anything else. */
+function parsePending(messageId: string, json: string): PendingFollowUps | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  const { savedAt, followUps } = (value ?? {}) as { savedAt?: unknown; followUps?: unknown };
+  if (!isText(savedAt) || Number.isNaN(Date.parse(savedAt)) || !Array.isArray(followUps)) return undefined;
+  const valid = followUps.every((f: Partial<Record<string, unknown>>) =>
+    (f?.type === "rearmAlarm" && isText(f.alarmName) && isText(f.reason)) || (f?.type === "notify" && isText(f.subject) && isText(f.message)));
+  return valid ? { messageId, savedAt, followUps: followUps as FollowUp[] } : undefined;
+}
+
+export class RedisControllerStore implements ControllerStore {
+  constructor(
+    private readonly redis: Redis,
+    /** Written as `by` on every change and event. */
+    private readonly by: string,
+    private readonly lock: LockOptions,
+    private readonly onProblem: (problems: string[]) => void = () => undefined,
+  ) {}
+
+  claimMessage(id: string): Promise<boolean> {
+    return claimMessage(this.redis, id);
+  }
+  commitMessage(id: string): Promise<void> {
+    return commitMessage(this.redis, id);
+  }
+  releaseMessage(id: string): Promise<void> {
+    return releaseMessage(this.redis, id);
+  }
+  withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withControllerLock(this.redis, this.lock, fn);
+  }
+
+  async readMemory(): Promise<ControllerMemory> {
+    const { memory, problems } = await readControllerMemory(this.redis);
+    if (problems.length > 0) this.onProblem(problems);
+    return memory;
+  }
+  writeMemory(memory: ControllerMemory): Promise<void> {
+    return writeControllerMemory(this.redis, memory);
+  }
+
+  async readCanary(): Promise<CanaryState> {
+    const { state, problems } = await readRouting(this.redis);
+    if (state) return { enabled: state.canaryEnabled, weight: state.canaryWeight };
+    // Garbage routing: assume the canary may be serving, so a canary alarm still turns it off.
+    this.onProblem(problems);
+    return { enabled: true, weight: 0 };
+  }
+  async disableCanary(reason: string): Promise<void> {
+    await disableCanary(this.redis, { by: this.by, reason });
+  }
+  async setCanaryWeight(weight: number, enable: boolean, reason: string): Promise<void> {
+    await setCanaryWeight(this.redis, weight, { by: this.by, reason });
+    if (!enable) return;
+    const { state } = await readRouting(this.redis);
+    if (state?.canaryEnabled === false) await enableCanary(this.redis, { by: this.by, reason });
+  }
+
+  async registeredAt(ids: string[]): Promise<Record<string, string>> {
+    const { backends, problems } = await listBackends(this.redis);
+    if (problems.length > 0) this.onProblem(problems);
+    return Object.fromEntries(backends.filter((b) => ids.includes(b.id)).map((b) => [b.id, b.registeredAt]));
+  }
+  drainBackend(id: string, reason: string): Promise<boolean> {
+    return drainBackend(this.redis, id, { by: this.by, reason });
+  }
+
+  async recordActions(records: ActionRecord[]): Promise<void> {
+    await recordControllerEvents(this.redis, records.map((r) => ({ ...r, by: this.by })));
+  }
+
+  saveFollowUps(messageId: string, followUps: FollowUp[], savedAt: string): Promise<void> {
+    return saveFollowUps(this.redis, messageId, JSON.stringify({ savedAt, followUps }));
+  }
+  async pendingFollowUps(): Promise<PendingFollowUps[]> {
+    const pending: PendingFollowUps[] = [];
+    for (const [messageId, json] of Object.entries(await readFollowUps(this.redis))) {
+      const parsed = parsePending(messageId, json);
+      if (parsed) pending.push(parsed);
+      else {
+        this.onProblem([`follow-ups of ${messageId}: unreadable, dropped (${json.slice(0, 200)})`]);
+        await clearFollowUps(this.redis, messageId);
+      }
+    }
+    return pending;
+  }
+  clearFollowUps(messageId: string): Promise<void> {
+    return clearFollowUps(this.redis, messageId);
+  }
+}

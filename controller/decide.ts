@@ -1,0 +1,248 @@
+// The controller's decision core: alarm state change + current state → actions. Pure: no I/O and
+// no clock (the caller passes `now`), so every rule is table-tested in tests/controllerDecide.test.ts.
+import { AlarmAction, AlarmKey, AlarmState, alarmKeyOf, alarmName, canaryAlarms, prodAlarms } from "../alarms/definitions";
+import { DEFAULT_THRESHOLDS } from "../config/defaults";
+
+/** One CloudWatch alarm state transition (what the SNS message carries). */
+export interface AlarmChange {
+  alarmName: string;
+  oldState: AlarmState;
+  newState: AlarmState;
+  reason: string;
+  /** Metric name, for messages only. */
+  metric?: string;
+  /** StateChangeTime, ISO 8601. */
+  at: string;
+}
+
+export interface FleetInstance {
+  id: string;
+  /** When it started serving (launch or registration time); unknown = still booting, so newest. */
+  launchedAt?: string;
+}
+
+export interface FleetState {
+  desired: number;
+  min: number;
+  max: number;
+  instances: FleetInstance[];
+}
+
+export interface AlarmMemory {
+  state: AlarmState;
+  at: string;
+}
+
+/** What the controller remembers between invocations (kept in Redis by state/controller.ts). */
+export interface ControllerMemory {
+  lastScaleOutAt?: string;
+  lastScaleInAt?: string;
+  /** Last transition seen per alarm name: detects stale (out-of-order) deliveries. */
+  alarms: Record<string, AlarmMemory>;
+}
+
+export interface CanaryState {
+  enabled: boolean;
+  weight: number;
+}
+
+export interface ScalingPolicy {
+  step: number;
+  scaleOutCooldownSeconds: number;
+  scaleInCooldownSeconds: number;
+}
+
+export interface DecisionInput {
+  change: AlarmChange;
+  /** Decision time, ISO 8601: cooldowns are measured against it. */
+  now: string;
+  /** Required when needsFleet(change); a canary rollback must not wait on the Auto Scaling API. */
+  fleet?: FleetState;
+  memory: ControllerMemory;
+  canary: CanaryState;
+  /** Current states of the scale-out alarms (from DescribeAlarms), when the caller fetched them. */
+  liveStates?: Record<string, AlarmState>;
+}
+
+export type ControllerAction =
+  | { type: "setDesired"; from: number; to: number }
+  | { type: "drainAndTerminate"; instanceIds: string[]; from: number; to: number }
+  | { type: "disableCanary"; reason: string }
+  | { type: "rearmAlarm"; alarmName: string; reason: string }
+  | { type: "notify"; subject: string; message: string };
+
+/** What happens after the fleet/canary change and must not be lost: kept until delivered. */
+export type FollowUp = Extract<ControllerAction, { type: "rearmAlarm" | "notify" }>;
+
+export interface Decision {
+  /** In order: the fleet/canary change, then re-arm, then notify. */
+  actions: ControllerAction[];
+  /** Memory to store once the actions succeeded. */
+  memory: ControllerMemory;
+  /** One line for logs and the event stream. */
+  summary: string;
+  /** The facts the decision rests on, for the structured log. */
+  evidence: Record<string, unknown>;
+}
+
+export const REARM_REASON = "re-armed by controller: alarm still breaching gets a fresh notification next period";
+
+// Each alarm key's action, read from the definitions themselves; actions depend on neither
+// thresholds nor dimensions, so defaults and placeholders are enough.
+const ACTIONS = new Map<AlarmKey, AlarmAction>(
+  [
+    ...prodAlarms(DEFAULT_THRESHOLDS, { autoScalingGroupName: "", deployment: "" }),
+    ...canaryAlarms(DEFAULT_THRESHOLDS, { deployment: "" }),
+  ].map((d) => [d.key, d.action]),
+);
+
+export function actionOf(name: string): { key: AlarmKey; action: AlarmAction } | undefined {
+  const key = alarmKeyOf(name);
+  const action = key && ACTIONS.get(key);
+  return key && action ? { key, action } : undefined;
+}
+
+/** True when the decision may change the fleet, i.e. the caller must describe it first. */
+export function needsFleet(change: AlarmChange): boolean {
+  const action = actionOf(change.alarmName)?.action;
+  return change.newState === "ALARM" && (action === "scaleOut" || action === "scaleIn");
+}
+
+/** Names of the scale-out alarms of the deployment `name` belongs to (same `<deployment>-` prefix). */
+export function scaleOutAlarmNames(name: string): string[] {
+  const key = alarmKeyOf(name);
+  if (!key) return [];
+  const deployment = name.slice(0, name.length - key.length - 1);
+  return [...ACTIONS].filter(([, a]) => a === "scaleOut").map(([k]) => alarmName(deployment, k));
+}
+
+const ms = (iso: string | undefined): number => (iso === undefined ? Number.NEGATIVE_INFINITY : Date.parse(iso));
+
+/** Newest first; unknown launch time first of all (not serving yet), ties by id for determinism. */
+export function newestFirst(instances: readonly FleetInstance[]): FleetInstance[] {
+  const rank = (i: FleetInstance): number => (i.launchedAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(i.launchedAt));
+  return [...instances].sort((a, b) => rank(b) - rank(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+}
+
+function cooldownLeft(now: string, since: string | undefined, seconds: number): number {
+  const elapsed = (ms(now) - ms(since)) / 1000;
+  return Math.max(0, Math.ceil(seconds - elapsed));
+}
+
+export function decide(input: DecisionInput, policy: ScalingPolicy): Decision {
+  const { change, now, canary } = input;
+  const mapped = actionOf(change.alarmName);
+  const seen = input.memory.alarms[change.alarmName];
+  const stale = seen !== undefined && (ms(change.at) < ms(seen.at) || (ms(change.at) === ms(seen.at) && seen.state === change.newState));
+  const evidence: Record<string, unknown> = {
+    alarm: change.alarmName,
+    key: mapped?.key ?? null,
+    transition: `${change.oldState} -> ${change.newState}`,
+    at: change.at,
+    now,
+    reason: change.reason,
+    fleet: input.fleet ? { desired: input.fleet.desired, min: input.fleet.min, max: input.fleet.max, instances: input.fleet.instances.length } : null,
+    lastScaleOutAt: input.memory.lastScaleOutAt ?? null,
+    lastScaleInAt: input.memory.lastScaleInAt ?? null,
+    canary,
+    ...(seen ? { lastSeen: seen } : {}),
+  };
+  if (!mapped) return { actions: [], memory: input.memory, summary: "ignored: not an Aviary alarm", evidence };
+  const memory: ControllerMemory = {
+    ...input.memory,
+    alarms: stale ? input.memory.alarms : { ...input.memory.alarms, [change.alarmName]: { state: change.newState, at: change.at } },
+  };
+  const none = (summary: string): Decision => ({ actions: [], memory, summary, evidence });
+
+  // A canary that misbehaved even once is turned off, even if the news arrives late: a person
+  // re-enables it, so acting on a stale ALARM costs nothing but a look.
+  if (mapped.action === "rollbackCanary" && change.newState === "ALARM") {
+    if (!canary.enabled) return none("canary already disabled");
+    const reason = `${change.alarmName}: ${change.reason}`;
+    return {
+      actions: [
+        { type: "disableCanary", reason },
+        {
+          type: "notify",
+          subject: `Aviary: canary disabled (${mapped.key})`,
+          message:
+            `The controller turned the canary off at ${now} because alarm ${change.alarmName} entered ALARM.\n` +
+            `Reason: ${change.reason}\n` +
+            `Its weight (${canary.weight}%) is kept. Re-enable it after a fix with "npx aviary canary on" or by redeploying the canary stack.`,
+        },
+      ],
+      memory,
+      summary: `disable canary (weight ${canary.weight} kept)`,
+      evidence,
+    };
+  }
+  if (stale) return none(`ignored: stale or repeated delivery (last seen ${seen.state} at ${seen.at})`);
+  if (change.newState !== "ALARM") return none(`recorded ${change.newState}: no action`);
+  if (mapped.action === "notify") return none("notify only: the alarm itself reaches subscribers through the topic");
+
+  const fleet = input.fleet;
+  if (!fleet) throw new Error(`decide: ${change.alarmName} in ALARM needs the fleet state (see needsFleet)`);
+  const rearm: ControllerAction = { type: "rearmAlarm", alarmName: change.alarmName, reason: REARM_REASON };
+  if (mapped.action === "scaleOut") {
+    if (fleet.desired >= fleet.max) {
+      return {
+        actions: [{
+          type: "notify",
+          subject: "Aviary: fleet at maximum",
+          message: `Alarm ${change.alarmName} is in ALARM (${change.reason}) but the production fleet is already at its maximum of ${fleet.max} instances. Raise aviary:prodFleet.max if the load is expected.`,
+        }],
+        memory,
+        summary: `no scale-out: at max ${fleet.max}`,
+        evidence,
+      };
+    }
+    const left = cooldownLeft(now, input.memory.lastScaleOutAt, policy.scaleOutCooldownSeconds);
+    if (left > 0) return { actions: [rearm], memory, summary: `no scale-out: cooldown, ${left} s left; re-arm`, evidence };
+    const to = Math.min(fleet.max, fleet.desired + policy.step);
+    return {
+      actions: [
+        { type: "setDesired", from: fleet.desired, to },
+        rearm,
+        {
+          type: "notify",
+          subject: `Aviary: scaled out to ${to}`,
+          message: `The controller raised the production fleet from ${fleet.desired} to ${to} instances (max ${fleet.max}) at ${now} because alarm ${change.alarmName} entered ALARM.\nReason: ${change.reason}`,
+        },
+      ],
+      memory: { ...memory, lastScaleOutAt: now },
+      summary: `scale out ${fleet.desired} -> ${to}`,
+      evidence,
+    };
+  }
+
+  // scaleIn
+  if (fleet.desired <= fleet.min) return none(`no scale-in: at min ${fleet.min}`);
+  const activeOut = scaleOutAlarmNames(change.alarmName).filter(
+    (name) => (input.liveStates?.[name] ?? memory.alarms[name]?.state) === "ALARM",
+  );
+  if (activeOut.length > 0) {
+    return { actions: [rearm], memory, summary: `no scale-in: scale-out alarm active (${activeOut.join(", ")}); re-arm`, evidence: { ...evidence, activeOut } };
+  }
+  // Scale-in also waits after a scale-out: capacity just added should get to take load first.
+  const lastAny = ms(input.memory.lastScaleInAt) >= ms(input.memory.lastScaleOutAt) ? input.memory.lastScaleInAt : input.memory.lastScaleOutAt;
+  const left = cooldownLeft(now, lastAny, policy.scaleInCooldownSeconds);
+  if (left > 0) return { actions: [rearm], memory, summary: `no scale-in: cooldown, ${left} s left; re-arm`, evidence };
+  const count = Math.min(policy.step, fleet.desired - fleet.min);
+  const victims = newestFirst(fleet.instances).slice(0, count).map((i) => i.id);
+  if (victims.length === 0) return none("no scale-in: the fleet reports no instances to remove");
+  const to = fleet.desired - victims.length;
+  return {
+    actions: [
+      { type: "drainAndTerminate", instanceIds: victims, from: fleet.desired, to },
+      rearm,
+      {
+        type: "notify",
+        subject: `Aviary: scaled in to ${to}`,
+        message: `The controller drained and removed ${victims.join(", ")} (newest first), taking the production fleet from ${fleet.desired} to ${to} instances (min ${fleet.min}) at ${now} because alarm ${change.alarmName} entered ALARM.\nReason: ${change.reason}`,
+      },
+    ],
+    memory: { ...memory, lastScaleInAt: now },
+    summary: `scale in ${fleet.desired} -> ${to} (remove ${victims.join(", ")})`,
+    evidence: { ...evidence, victims },
+  };
+}

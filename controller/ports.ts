@@ -1,0 +1,67 @@
+// What the controller needs from the outside world. The Lambda plugs in AWS adapters
+// (controller/adapters/aws*.ts); local mode plugs in process-based ones with the same contracts.
+import type { AlarmState } from "../alarms/definitions";
+import type { CanaryState, ControllerMemory, FleetState, FollowUp } from "./decide";
+
+/**
+ * The production fleet. Local mode: `describe` lists the app processes (launchedAt = start time),
+ * `setDesired` starts processes up to n, `terminate` stops one and lowers desired by one.
+ */
+export interface Fleet {
+  describe(): Promise<FleetState>;
+  setDesired(desired: number): Promise<void>;
+  /** Removes one instance and lowers the desired count with it (no replacement is launched). */
+  terminate(instanceId: string): Promise<void>;
+}
+
+/** Tells people what the controller did (AWS: SNS to the alerts topic; local: log + dashboard event). */
+export interface Notifier {
+  notify(subject: string, message: string): Promise<void>;
+}
+
+/** The alarms themselves (AWS: CloudWatch; local: the local evaluator). */
+export interface Alarms {
+  /** Forces the alarm to OK so that, still breaching, it transitions to ALARM (and notifies) again. */
+  rearm(alarmName: string, reason: string): Promise<void>;
+  /** Current state of each named alarm that exists. */
+  states(alarmNames: string[]): Promise<Record<string, AlarmState>>;
+}
+
+/** One audited controller action for the event stream. */
+export interface ActionRecord {
+  action: string;
+  reason: string;
+  detail: Record<string, string>;
+}
+
+/** The controller's view of the shared Redis state (implemented over state/ by adapters/redisStore.ts). */
+export interface ControllerStore {
+  /** Marks a message as in progress; false if it is already done or in progress (duplicate). */
+  claimMessage(messageId: string): Promise<boolean>;
+  /** Keeps the marker for the dedupe window once every action of the message succeeded. */
+  commitMessage(messageId: string): Promise<void>;
+  /** Drops the marker after a failure so the redelivery is processed. */
+  releaseMessage(messageId: string): Promise<void>;
+  /** Runs `fn` while holding the controller lock (one decision at a time, across processes). */
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+  readMemory(): Promise<ControllerMemory>;
+  writeMemory(memory: ControllerMemory): Promise<void>;
+  readCanary(): Promise<CanaryState>;
+  disableCanary(reason: string): Promise<void>;
+  setCanaryWeight(weight: number, enable: boolean, reason: string): Promise<void>;
+  /** Registration times of the given backends (id → ISO), for instances the fleet cannot date. */
+  registeredAt(ids: string[]): Promise<Record<string, string>>;
+  /** Takes the backend out of the proxy; false if it is not registered. */
+  drainBackend(id: string, reason: string): Promise<boolean>;
+  recordActions(records: ActionRecord[]): Promise<void>;
+  /** Keeps the follow-ups owed for a message until clearFollowUps, so a failed delivery is retried. */
+  saveFollowUps(messageId: string, followUps: FollowUp[], savedAt: string): Promise<void>;
+  pendingFollowUps(): Promise<PendingFollowUps[]>;
+  clearFollowUps(messageId: string): Promise<void>;
+}
+
+export interface PendingFollowUps {
+  messageId: string;
+  savedAt: string;
+  followUps: FollowUp[];
+}

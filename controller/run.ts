@@ -1,0 +1,181 @@
+// Orchestration shared by the Lambda and local mode: dedupe, lock, read state, decide, apply the
+// actions through the ports, audit them, notify. Everything outside decide() happens here.
+import type { Logger } from "pino";
+import {
+  actionOf,
+  decide,
+  needsFleet,
+  scaleOutAlarmNames,
+  type AlarmChange,
+  type ControllerAction,
+  type FleetState,
+  type FollowUp,
+  type ScalingPolicy,
+} from "./decide";
+import type { ActionRecord, Alarms, ControllerStore, Fleet, Notifier } from "./ports";
+
+export interface ControllerDeps {
+  fleet: Fleet;
+  notifier: Notifier;
+  alarms: Alarms;
+  store: ControllerStore;
+  policy: ScalingPolicy;
+  logger: Logger;
+  /** Decision time; injectable for tests and replays. */
+  clock?: () => Date;
+  /** Pause between draining a backend in the proxy and terminating its instance. */
+  drainWaitMs?: number;
+}
+
+export interface AlarmOutcome {
+  messageId: string;
+  alarm: string;
+  status: "applied" | "duplicate";
+  summary: string;
+  actions: ControllerAction["type"][];
+}
+
+/**
+ * Handles one alarm transition exactly once per messageId. Throws if any step fails; the dedupe
+ * marker is then released so a redelivery (SNS retry) runs it again.
+ */
+export async function handleAlarm(deps: ControllerDeps, messageId: string, change: AlarmChange): Promise<AlarmOutcome> {
+  const { store, logger } = deps;
+  if (!(await store.claimMessage(messageId))) {
+    logger.info({ messageId, alarm: change.alarmName }, "duplicate delivery ignored");
+    return { messageId, alarm: change.alarmName, status: "duplicate", summary: "duplicate delivery", actions: [] };
+  }
+  try {
+    const outcome = await store.withLock(() => decideAndApply(deps, messageId, change));
+    await store.commitMessage(messageId);
+    return outcome;
+  } catch (err) {
+    await store.releaseMessage(messageId).catch((e: Error) => logger.error({ messageId, err: e.message }, "could not release dedupe marker"));
+    throw err;
+  }
+}
+
+/** Follow-ups older than this are dropped: SNS has long stopped retrying their message. */
+const FOLLOW_UP_MAX_AGE_MS = 24 * 3600 * 1000;
+
+async function decideAndApply(deps: ControllerDeps, messageId: string, change: AlarmChange): Promise<AlarmOutcome> {
+  const { store, fleet, alarms, logger } = deps;
+  const now = (deps.clock?.() ?? new Date()).toISOString();
+  await retryEarlierFollowUps(deps, messageId, now);
+  const [memory, canary, fleetState] = await Promise.all([
+    store.readMemory(),
+    store.readCanary(),
+    needsFleet(change) ? describeFleet(deps) : Promise.resolve(undefined),
+  ]);
+  // The only rule that needs live alarm states: no scale-in while a scale-out alarm is in ALARM.
+  const liveStates = actionOf(change.alarmName)?.action === "scaleIn" && change.newState === "ALARM"
+    ? await alarms.states(scaleOutAlarmNames(change.alarmName))
+    : undefined;
+
+  const decision = decide({ change, now, memory, canary, ...(fleetState ? { fleet: fleetState } : {}), ...(liveStates ? { liveStates } : {}) }, deps.policy);
+  logger.info({ messageId, decision: decision.summary, actions: decision.actions.map((a) => a.type), evidence: decision.evidence }, "decision");
+
+  // Memory first: a retry after a partial failure sees the step as taken (cooldown) instead of
+  // taking it twice. If the fleet or canary change fails, the old memory is put back. The
+  // follow-ups are stored too: a retry that decides nothing new still delivers them.
+  const followUps = decision.actions.filter((a): a is FollowUp => a.type === "rearmAlarm" || a.type === "notify");
+  await store.writeMemory(decision.memory);
+  if (followUps.length > 0) await store.saveFollowUps(messageId, followUps, now);
+  const records: ActionRecord[] = [];
+  const because = `${change.alarmName}: ${change.reason}`;
+  const base = { alarm: change.alarmName, messageId };
+  try {
+    for (const action of decision.actions) {
+      if (action.type === "setDesired") {
+        await fleet.setDesired(action.to);
+        records.push({ action: "scaleOut", reason: because, detail: { ...base, from: String(action.from), to: String(action.to) } });
+      } else if (action.type === "drainAndTerminate") {
+        for (const id of action.instanceIds) await store.drainBackend(id, `scale-in: ${because}`);
+        if (deps.drainWaitMs) await new Promise((r) => setTimeout(r, deps.drainWaitMs));
+        for (const id of action.instanceIds) await fleet.terminate(id);
+        records.push({ action: "scaleIn", reason: because, detail: { ...base, from: String(action.from), to: String(action.to), instances: action.instanceIds.join(",") } });
+      } else if (action.type === "disableCanary") {
+        // Audited by the routing event itself (by = controller, with the reason).
+        await store.disableCanary(action.reason);
+      }
+    }
+  } catch (err) {
+    await Promise.all([store.writeMemory(memory), store.clearFollowUps(messageId)])
+      .catch((e: Error) => logger.error({ messageId, err: e.message }, "could not restore controller memory"));
+    throw err;
+  }
+  await store.recordActions(records);
+  await deliverFollowUps(deps, messageId, followUps);
+  if (decision.actions.length > 0) logger.info({ messageId, applied: decision.actions.map((a) => a.type) }, "applied");
+  return { messageId, alarm: change.alarmName, status: "applied", summary: decision.summary, actions: decision.actions.map((a) => a.type) };
+}
+
+/** Re-arms then notifies; records the re-arms and clears the stored follow-ups once all went out. */
+async function deliverFollowUps(deps: ControllerDeps, messageId: string, followUps: FollowUp[]): Promise<void> {
+  if (followUps.length === 0) return;
+  const records: ActionRecord[] = [];
+  for (const f of followUps) {
+    if (f.type === "rearmAlarm") {
+      await deps.alarms.rearm(f.alarmName, f.reason);
+      records.push({ action: "rearm", reason: f.reason, detail: { alarm: f.alarmName, messageId } });
+    }
+  }
+  for (const f of followUps) if (f.type === "notify") await deps.notifier.notify(f.subject, f.message);
+  await deps.store.recordActions(records);
+  await deps.store.clearFollowUps(messageId);
+}
+
+/**
+ * Delivers what an earlier failed attempt still owes. This message's own follow-ups must go out
+ * (a failure fails it again); other messages' are best effort here, since their own SNS retry
+ * also delivers them, so a broken one cannot block every later decision.
+ */
+async function retryEarlierFollowUps(deps: ControllerDeps, messageId: string, now: string): Promise<void> {
+  for (const pending of await deps.store.pendingFollowUps()) {
+    const context = { messageId: pending.messageId, savedAt: pending.savedAt, followUps: pending.followUps.map((f) => f.type) };
+    if (Date.parse(now) - Date.parse(pending.savedAt) > FOLLOW_UP_MAX_AGE_MS) {
+      deps.logger.error({ ...context, lost: pending.followUps }, "dropping follow-ups older than a day");
+      await deps.store.clearFollowUps(pending.messageId);
+      continue;
+    }
+    deps.logger.warn(context, "delivering follow-ups of an earlier failed attempt");
+    try {
+      await deliverFollowUps(deps, pending.messageId, pending.followUps);
+    } catch (err) {
+      if (pending.messageId === messageId) throw err;
+      deps.logger.error({ ...context, err: (err as Error).message }, "follow-ups still failing; kept for the next attempt");
+    }
+  }
+}
+
+/** The fleet, with instances the fleet API cannot date (Auto Scaling) dated by their registration. */
+async function describeFleet({ fleet, store }: ControllerDeps): Promise<FleetState> {
+  const described = await fleet.describe();
+  const undated = described.instances.filter((i) => i.launchedAt === undefined).map((i) => i.id);
+  if (undated.length === 0) return described;
+  const registered = await store.registeredAt(undated);
+  return { ...described, instances: described.instances.map((i) => (registered[i.id] ? { ...i, launchedAt: registered[i.id] } : i)) };
+}
+
+export interface WeightOutcome {
+  weight: number;
+  summary: string;
+}
+
+/**
+ * The canary stack's configuration: set the weight and (re)enable the canary, a person's decision
+ * made through stack config. On `pulumi destroy -s canary` the weight goes to 0 first.
+ */
+export async function handleCanaryWeight(
+  deps: Pick<ControllerDeps, "store" | "notifier" | "logger">,
+  request: { weight: number; appVersion?: string; destroying: boolean },
+): Promise<WeightOutcome> {
+  const weight = request.destroying ? 0 : request.weight;
+  const version = request.appVersion ? ` (canary ${request.appVersion})` : "";
+  const reason = request.destroying ? `canary stack destroyed${version}` : `canary stack config: weight ${weight}${version}`;
+  await deps.store.withLock(() => deps.store.setCanaryWeight(weight, !request.destroying, reason));
+  const summary = `canary weight set to ${weight}${request.destroying ? "" : " and enabled"}`;
+  deps.logger.info({ weight, appVersion: request.appVersion, destroying: request.destroying, decision: summary }, "configuration applied");
+  await deps.notifier.notify(`Aviary: canary weight ${weight}%`, `The controller set the canary weight to ${weight}% because of: ${reason}.`);
+  return { weight, summary };
+}

@@ -1,0 +1,25 @@
+// The controller's tunables from the function's environment (components/controller.ts sets the
+// scaling policy from aviary:scaling; DRAIN_WAIT_MS is optional).
+import { DEFAULT_SCALING } from "../config/defaults";
+import type { ScalingPolicy } from "../controller/decide";
+
+function integer(env: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`controller: ${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  return n;
+}
+
+/** Pause between draining a backend and terminating it; bounded well inside the 30 s timeout. */
+export function drainWaitMsFromEnv(env: Record<string, string | undefined>): number {
+  return integer(env, "DRAIN_WAIT_MS", 5000, 0, 15_000);
+}
+
+export function scalingFromEnv(env: Record<string, string | undefined>): ScalingPolicy {
+  return {
+    step: integer(env, "SCALING_STEP", DEFAULT_SCALING.step, 1, 10),
+    scaleOutCooldownSeconds: integer(env, "SCALE_OUT_COOLDOWN_SECONDS", DEFAULT_SCALING.scaleOutCooldownSeconds, 0, 3600),
+    scaleInCooldownSeconds: integer(env, "SCALE_IN_COOLDOWN_SECONDS", DEFAULT_SCALING.scaleInCooldownSeconds, 0, 3600),
+  };
+}

@@ -1,0 +1,174 @@
+// The controller's Redis state (dedupe, lock, memory, events) and backend draining, on a real redis-server.
+import type Redis from "ioredis";
+import { connect, subscribeChanges } from "../state/connection";
+import type { ChangeNotice } from "../state/events";
+import {
+  claimMessage,
+  commitMessage,
+  readControllerMemory,
+  recordControllerEvents,
+  releaseMessage,
+  withControllerLock,
+  writeControllerMemory,
+} from "../state/controller";
+import { readEvents } from "../state/events";
+import { keys } from "../state/keys";
+import { drainBackend, listBackends, registerBackend } from "../state/registry";
+import { startRedisServer, type RedisServer } from "./support/redisServer";
+
+let server: RedisServer;
+let redis: Redis;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = connect(server.url);
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+
+beforeEach(async () => {
+  await redis.flushall();
+});
+
+describe("dedupe markers", () => {
+  test("claim once; a released claim can be taken again; a committed one cannot be released", async () => {
+    expect(await claimMessage(redis, "m1")).toBe(true);
+    expect(await claimMessage(redis, "m1")).toBe(false);
+    expect(await redis.ttl(keys.dedupe("m1"))).toBeLessThanOrEqual(120);
+    await releaseMessage(redis, "m1");
+    expect(await claimMessage(redis, "m1")).toBe(true);
+    await commitMessage(redis, "m1");
+    await releaseMessage(redis, "m1");
+    expect(await redis.get(keys.dedupe("m1"))).toBe("done");
+    expect(await claimMessage(redis, "m1")).toBe(false);
+  });
+
+  test("of 20 concurrent claims of one message exactly one wins", async () => {
+    const clients = Array.from({ length: 4 }, () => connect(server.url));
+    try {
+      const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => claimMessage(clients[i % 4], "m2")));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+  });
+});
+
+describe("controller lock", () => {
+  test("holders run one at a time, across connections", async () => {
+    const clients = Array.from({ length: 3 }, () => connect(server.url));
+    let inside = 0;
+    let maxInside = 0;
+    try {
+      await Promise.all(Array.from({ length: 9 }, (_, i) =>
+        withControllerLock(clients[i % 3], { ttlMs: 5000, waitMs: 5000 }, async () => {
+          inside++;
+          maxInside = Math.max(maxInside, inside);
+          await new Promise((r) => setTimeout(r, 10));
+          inside--;
+        })));
+      expect(maxInside).toBe(1);
+      expect(await redis.exists(keys.controllerLock)).toBe(0);
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+  });
+
+  test("gives up after waitMs while someone else holds it, and never deletes another holder's lock", async () => {
+    await redis.set(keys.controllerLock, "someone-else", "PX", 5000);
+    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 100 }, async () => "ran")).rejects.toThrow(/lock busy/);
+    expect(await redis.get(keys.controllerLock)).toBe("someone-else");
+  });
+
+  test("a crashed holder's lock expires after its TTL", async () => {
+    await redis.set(keys.controllerLock, "crashed", "PX", 150);
+    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 2000 }, async () => "ran")).resolves.toBe("ran");
+  });
+
+  test("released even when the work throws", async () => {
+    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 100 }, async () => {
+      throw new Error("boom");
+    })).rejects.toThrow("boom");
+    expect(await redis.exists(keys.controllerLock)).toBe(0);
+  });
+});
+
+describe("controller memory", () => {
+  test("round trip, and a write replaces everything", async () => {
+    const memory = {
+      lastScaleOutAt: "2026-11-24T10:00:00.000Z",
+      alarms: { "aviary-prod-prod-cpu-high": { state: "ALARM" as const, at: "2026-11-24T09:59:58.000Z" } },
+    };
+    await writeControllerMemory(redis, memory);
+    expect(await readControllerMemory(redis)).toEqual({ memory, problems: [] });
+    await writeControllerMemory(redis, { alarms: {} });
+    expect(await redis.exists(keys.controller)).toBe(0);
+    expect((await readControllerMemory(redis)).memory).toEqual({ alarms: {} });
+  });
+
+  test("garbage fields are reported and left out, never returned", async () => {
+    await redis.hset(keys.controller, {
+      lastScaleOutAt: "yesterday",
+      lastScaleInAt: "2026-11-24T10:00:00.000Z",
+      "alarm:a": "MAYBE 2026-11-24T10:00:00.000Z",
+      "alarm:b": "OK 2026-11-24T10:00:00.000Z",
+      stray: "1",
+    });
+    const { memory, problems } = await readControllerMemory(redis);
+    expect(memory).toEqual({ lastScaleInAt: "2026-11-24T10:00:00.000Z", alarms: { b: { state: "OK", at: "2026-11-24T10:00:00.000Z" } } });
+    expect(problems).toHaveLength(3);
+    expect(problems.join("\n")).toMatch(/lastScaleOutAt[\s\S]*alarm:a[\s\S]*stray/);
+  });
+});
+
+describe("controller events", () => {
+  test("a batch is appended in order as kind controller, with a notice each", async () => {
+    const notices: ChangeNotice[] = [];
+    const problems: string[] = [];
+    const close = await subscribeChanges(server.url, (n) => notices.push(n), { onProblem: (p) => problems.push(p) });
+    const ids = await recordControllerEvents(redis, [
+      { action: "scaleOut", by: "controller", reason: "cpu high", detail: { from: "3", to: "4" } },
+      { action: "rearm", by: "controller", reason: "re-armed", detail: {} },
+    ]);
+    expect(ids).toHaveLength(2);
+    const deadline = Date.now() + 2000;
+    while (notices.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await close();
+    expect(notices).toEqual(ids.map((eventId) => ({ kind: "controller", eventId })));
+    expect(problems).toEqual([]);
+    const read = await readEvents(redis, { count: 10 });
+    expect(read.problems).toEqual([]);
+    const { events } = read;
+    expect(events.map((e) => [e.id, e.kind, e.by, e.reason, e.detail])).toEqual([
+      [ids[0], "controller", "controller", "cpu high", { action: "scaleOut", from: "3", to: "4" }],
+      [ids[1], "controller", "controller", "re-armed", { action: "rearm" }],
+    ]);
+    expect(await recordControllerEvents(redis, [])).toEqual([]);
+  });
+});
+
+describe("backend draining", () => {
+  const prod = { id: "i-0abc", role: "prod" as const, address: "10.0.10.7:3000", version: "1.4.0", ttlSeconds: 60 };
+
+  test("marks a registered backend draining, audited; unknown ids are reported as false", async () => {
+    await registerBackend(redis, prod);
+    expect((await listBackends(redis)).backends[0].draining).toBeUndefined();
+    expect(await drainBackend(redis, "i-0abc", { by: "controller", reason: "scale-in" })).toBe(true);
+    expect((await listBackends(redis)).backends[0]).toMatchObject({ id: "i-0abc", draining: true });
+    expect(await redis.ttl(keys.backend("i-0abc"))).toBeGreaterThan(0); // still expires like any entry
+    const { events } = await readEvents(redis, { count: 1 });
+    expect(events[0]).toMatchObject({ kind: "backend", by: "controller", reason: "scale-in", detail: { cause: "drain", id: "i-0abc" } });
+    expect(await drainBackend(redis, "i-0missing", { by: "controller" })).toBe(false);
+    await expect(drainBackend(redis, "bad id", { by: "controller" })).rejects.toThrow(/backend id/);
+  });
+
+  test("a new registration starts undrained", async () => {
+    await registerBackend(redis, prod);
+    await drainBackend(redis, "i-0abc", { by: "controller" });
+    await registerBackend(redis, prod);
+    expect((await listBackends(redis)).backends[0].draining).toBeUndefined();
+  });
+});

@@ -1,32 +1,324 @@
-// Minimal Aviary sample app (no dependencies). Flags, /hiddenfeature and self-registration come in a later issue.
+/**
+ * The Aviary sample app that the prod fleet and the canary run: `/`, `/healthz`, `/work?ms=N` (CPU
+ * work for load demos), `/hiddenfeature`
+ * (404 unless flag `hiddenfeature` is on for this request), header `x-aviary-version`, self-
+ * registration + heartbeat in the backend registry, graceful shutdown on SIGTERM (deregister,
+ * drain, exit), and demo-only fault injection switched by flags (scope them to one version with
+ * a targeting rule such as `version=1.5.0:high`):
+ *   demo-error-rate        number, % of requests answered 500
+ *   demo-latency-ms        number, delay added before answering
+ *   demo-memory-growth-mb  number, MB retained per second (capped; released when back to 0)
+ * Config comes from the environment, see configFromEnv().
+ */
 import * as http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { OpenFeature, type Client, type EvaluationContext } from "@openfeature/server-sdk";
+import type Redis from "ioredis";
+import pino, { type Logger } from "pino";
+import { AviaryFlagProvider } from "../flags/provider";
+import { connect } from "../state/connection";
+import { deregisterBackend, heartbeat, registerBackend, type BackendRole } from "../state/registry";
 
-const version = process.env.AVIARY_VERSION ?? "dev";
-const port = Number(process.env.PORT ?? 3000);
-const host = process.env.HOST ?? "0.0.0.0";
+export interface AppConfig {
+  version: string;
+  role: BackendRole;
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** Without it the app runs alone: no flags (code defaults), no registration. */
+  redisUrl: string | undefined;
+  instanceId: string;
+  /** host:port the proxy should use; default first non-loopback IPv4 and the bound port. */
+  address: string | undefined;
+  snapshotFile: string;
+  heartbeatMs: number;
+  ttlSeconds: number;
+  /** How long to keep serving after deregistering, so the proxy stops sending new requests first. */
+  drainDelayMs: number;
+  /** Longest wait for in-flight requests before closing their sockets. */
+  drainTimeoutMs: number;
+  faults: boolean;
+  memoryCapMb: number;
+}
 
-export function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-  res.setHeader("x-aviary-version", version);
-  res.setHeader("content-type", "text/plain; charset=utf-8");
-  const path = (req.url ?? "/").split("?")[0];
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    res.writeHead(405, { allow: "GET, HEAD" }).end("method not allowed\n");
-  } else if (path === "/") {
-    res.writeHead(200).end(`aviary ${version}\n`);
-  } else if (path === "/healthz") {
-    res.writeHead(200).end("ok\n");
-  } else {
-    res.writeHead(404).end("not found\n");
+const MB = 1024 * 1024;
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  return n;
+}
+
+/** Registry ids allow A-Z a-z 0-9 . _ -; hostnames may carry anything else. */
+function safeId(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 64) || "app";
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const role = env.AVIARY_ROLE ?? "prod";
+  if (role !== "prod" && role !== "canary") throw new Error(`AVIARY_ROLE must be prod or canary (got ${JSON.stringify(role)})`);
+  const port = intEnv(env, "PORT", 3000, 0, 65535);
+  const instanceId = safeId(env.AVIARY_INSTANCE_ID ?? `${os.hostname()}-${port}`);
+  return {
+    version: env.AVIARY_VERSION ?? "dev",
+    role,
+    host: env.HOST ?? "0.0.0.0",
+    port,
+    redisUrl: env.REDIS_URL === "" ? undefined : env.REDIS_URL,
+    instanceId,
+    address: env.AVIARY_ADDRESS === "" ? undefined : env.AVIARY_ADDRESS,
+    snapshotFile: env.AVIARY_FLAG_SNAPSHOT ?? path.join(os.tmpdir(), `aviary-flags-${instanceId}.json`),
+    heartbeatMs: intEnv(env, "AVIARY_HEARTBEAT_MS", 5000, 100, 60_000),
+    ttlSeconds: intEnv(env, "AVIARY_TTL_SECONDS", 15, 1, 3600),
+    drainDelayMs: intEnv(env, "AVIARY_DRAIN_DELAY_MS", 1000, 0, 60_000),
+    drainTimeoutMs: intEnv(env, "AVIARY_DRAIN_TIMEOUT_MS", 10_000, 0, 120_000),
+    faults: env.AVIARY_DEMO_FAULTS !== "off",
+    memoryCapMb: intEnv(env, "AVIARY_DEMO_MEMORY_CAP_MB", 512, 0, 65536),
+  };
+}
+
+/** First non-internal IPv4 of this machine: what other instances in the VPC can reach. */
+function privateIPv4(): string {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
   }
+  return "127.0.0.1";
 }
 
-if (require.main === module) {
-  const server = http.createServer(handle);
-  server.listen(port, host, () => console.log(`aviary ${version} listening on ${host}:${port}`));
-  // Graceful stop: finish in-flight requests, close idle keep-alive sockets, then exit.
-  process.on("SIGTERM", () => {
-    server.close(() => process.exit(0));
-    server.closeIdleConnections();
-    setTimeout(() => process.exit(1), 10_000).unref();
-  });
+export interface HandlerOptions {
+  version: string;
+  role: BackendRole;
+  instanceId: string;
+  /** Absent: every flag is at its code default (hiddenfeature off, no faults). */
+  flags?: Client;
+  /**
+   * The same flags through the provider's synchronous path, for the fault flags checked on every
+   * request (~0.1 µs instead of the SDK's async API, tens of µs: see BENCHMARKS.md).
+   */
+  provider?: AviaryFlagProvider;
+  faults?: boolean;
+  /** True once shutdown began: health checks fail and keep-alive connections are closed. */
+  draining?: () => boolean;
+  logger?: Logger;
 }
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+function userOf(req: http.IncomingMessage, url: URL): string | undefined {
+  const header = req.headers["x-aviary-user"];
+  const fromHeader = Array.isArray(header) ? header[0] : header;
+  return fromHeader || url.searchParams.get("user") || undefined;
+}
+
+export function createHandler(opts: HandlerOptions): Handler {
+  const { version, role, instanceId, flags, provider } = opts;
+  const faultContext: EvaluationContext = { targetingKey: instanceId, version, role, instance: instanceId };
+  const faults = provider !== undefined && opts.faults !== false;
+  const faultValue = (key: string): number => provider?.resolve(key, 0, faultContext, "number").value ?? 0;
+
+  async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    res.setHeader("x-aviary-version", version);
+    res.setHeader("content-type", "text/plain; charset=utf-8");
+    if (opts.draining?.()) res.setHeader("connection", "close");
+    const url = new URL(req.url ?? "/", "http://app");
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD" }).end("method not allowed\n");
+      return;
+    }
+    if (url.pathname === "/healthz") {
+      // Health checks are never faulted: the demo's faults are for the alarms and controller to catch.
+      if (opts.draining?.()) res.writeHead(503).end("draining\n");
+      else res.writeHead(200).end("ok\n");
+      return;
+    }
+    if (faults) {
+      const latency = faultValue("demo-latency-ms");
+      if (latency > 0) await new Promise((r) => setTimeout(r, Math.min(latency, 60_000)));
+      const errorRate = faultValue("demo-error-rate");
+      if (errorRate > 0 && Math.random() * 100 < errorRate) {
+        res.writeHead(500).end("injected error (demo-error-rate)\n");
+        return;
+      }
+    }
+    if (url.pathname === "/") {
+      res.writeHead(200).end(`aviary ${version}\n`);
+    } else if (url.pathname === "/work") {
+      // Demo load: burns `ms` of CPU (1..50) so the fleet's CPU alarm has something to see.
+      const ms = Number(url.searchParams.get("ms") ?? "5");
+      if (!Number.isInteger(ms) || ms < 1 || ms > 50) {
+        res.writeHead(400).end("ms must be an integer from 1 to 50\n");
+        return;
+      }
+      const end = performance.now() + ms;
+      let spins = 0;
+      while (performance.now() < end) spins++;
+      res.writeHead(200).end(`worked ${ms} ms (${spins} spins)\n`);
+    } else if (url.pathname === "/hiddenfeature") {
+      const user = userOf(req, url);
+      const ctx: EvaluationContext = { version, role, instance: instanceId, ...(user === undefined ? {} : { targetingKey: user }) };
+      const on = flags !== undefined && (await flags.getBooleanValue("hiddenfeature", false, ctx));
+      if (on) res.writeHead(200).end(`hidden feature (aviary ${version})\n`);
+      else res.writeHead(404).end("not found\n");
+    } else {
+      res.writeHead(404).end("not found\n");
+    }
+  }
+
+  return (req, res) => {
+    serve(req, res).catch((err: Error) => {
+      opts.logger?.error({ err: err.message, url: req.url }, "request failed");
+      if (!res.headersSent) res.writeHead(500);
+      res.end("internal error\n");
+    });
+  };
+}
+
+/** Flag-free handler (every flag at its code default), kept for embedding and the bundle test. */
+export const handle: Handler = createHandler({
+  version: process.env.AVIARY_VERSION ?? "dev",
+  role: process.env.AVIARY_ROLE === "canary" ? "canary" : "prod",
+  instanceId: "embedded",
+});
+
+export interface RunningApp {
+  port: number;
+  /** What the registry holds for this instance (host:port). */
+  address: string;
+  flags: AviaryFlagProvider | undefined;
+  /** Graceful stop: deregister, keep serving drainDelayMs, stop accepting, drain, close. */
+  stop(reason?: string): Promise<void>;
+}
+
+/** Retains memory while demo-memory-growth-mb > 0 (up to the cap); frees it when back to 0. */
+function startMemoryGrowth(client: Client, ctx: EvaluationContext, capMb: number, logger: Logger): NodeJS.Timeout {
+  const retained: Buffer[] = [];
+  const retainedMb = (): number => retained.reduce((n, b) => n + b.length, 0) / MB;
+  const timer = setInterval(() => {
+    void client.getNumberValue("demo-memory-growth-mb", 0, ctx).then((mb) => {
+      if (mb > 0 && retainedMb() < capMb) {
+        retained.push(Buffer.alloc(Math.min(mb, capMb - retainedMb()) * MB, 1)); // filled, so the pages are really committed
+        logger.warn({ retainedMb: Math.round(retainedMb()) }, "demo memory growth");
+      } else if (mb <= 0 && retained.length > 0) {
+        retained.length = 0;
+        logger.info("demo memory growth off; released");
+      }
+    });
+  }, 1000);
+  timer.unref();
+  return timer;
+}
+
+export async function startApp(config: AppConfig, logger: Logger = pino({ base: { app: "aviary", version: config.version, role: config.role } })): Promise<RunningApp> {
+  let draining = false;
+  let provider: AviaryFlagProvider | undefined;
+  let client: Client | undefined;
+  let redis: Redis | undefined;
+  if (config.redisUrl !== undefined) {
+    provider = new AviaryFlagProvider({ redisUrl: config.redisUrl, snapshotFile: config.snapshotFile, logger });
+    try {
+      await OpenFeature.setProviderAndWait(config.instanceId, provider);
+    } catch (err) {
+      // Not fatal: the provider keeps retrying and flags use their code defaults meanwhile.
+      logger.warn({ err: (err as Error).message }, "flags unavailable at start; using code defaults");
+    }
+    client = OpenFeature.getClient(config.instanceId);
+    redis = connect(config.redisUrl, { logger });
+  } else {
+    logger.warn("REDIS_URL not set: no flags (code defaults) and no registration");
+  }
+
+  const server = http.createServer(
+    createHandler({ version: config.version, role: config.role, instanceId: config.instanceId, flags: client, provider, faults: config.faults, draining: () => draining, logger }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  const address = config.address ?? `${privateIPv4()}:${port}`;
+  logger.info({ port, address, instanceId: config.instanceId }, "listening");
+
+  const reg = { id: config.instanceId, role: config.role, address, version: config.version, ttlSeconds: config.ttlSeconds };
+  let registered = false;
+  const keepRegistered = async (): Promise<void> => {
+    if (!redis || draining) return;
+    try {
+      if (registered && (await heartbeat(redis, reg.id, reg.ttlSeconds))) return;
+      await registerBackend(redis, reg);
+      if (!registered) logger.info({ id: reg.id, address }, "registered");
+      else logger.warn({ id: reg.id }, "registration had expired; registered again");
+      registered = true;
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "registry unavailable; will retry");
+    }
+  };
+  await keepRegistered();
+  const heartbeatTimer = setInterval(() => void keepRegistered(), config.heartbeatMs);
+  const faultCtx: EvaluationContext = { targetingKey: config.instanceId, version: config.version, role: config.role, instance: config.instanceId };
+  const memoryTimer = client && config.faults ? startMemoryGrowth(client, faultCtx, config.memoryCapMb, logger) : undefined;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = "shutdown"): Promise<void> =>
+    (stopping ??= (async () => {
+      draining = true;
+      clearInterval(heartbeatTimer);
+      clearInterval(memoryTimer);
+      if (redis) {
+        try {
+          await deregisterBackend(redis, reg.id, { by: reg.id, reason });
+          logger.info({ id: reg.id, reason }, "deregistered");
+        } catch (err) {
+          logger.warn({ err: (err as Error).message }, "could not deregister; the registry TTL will expire it");
+        }
+      }
+      await new Promise((r) => setTimeout(r, config.drainDelayMs));
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const timeout = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
+      await closed;
+      clearTimeout(timeout);
+      await provider?.onClose();
+      if (redis) await redis.quit().catch(() => redis?.disconnect());
+      logger.info("stopped");
+    })());
+
+  return { port, address, flags: provider, stop };
+}
+
+export function main(): void {
+  const logger = pino({ base: { app: "aviary" } });
+  process.on("uncaughtException", (err) => {
+    logger.fatal({ err: err.message, stack: err.stack }, "uncaught exception");
+    process.exit(1);
+  });
+  process.on("unhandledRejection", (err) => logger.error({ err: String(err) }, "unhandled rejection"));
+  let config: AppConfig;
+  try {
+    config = configFromEnv();
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message }, "bad configuration");
+    process.exit(2);
+  }
+  const appLogger = logger.child({ version: config.version, role: config.role, instance: config.instanceId });
+  void startApp(config, appLogger).then(
+    (app) => {
+      for (const sig of ["SIGTERM", "SIGINT"] as const) {
+        process.once(sig, () => {
+          appLogger.info({ signal: sig }, "shutting down");
+          // Hard stop if draining hangs: systemd would SIGKILL later anyway.
+          setTimeout(() => process.exit(1), config.drainDelayMs + config.drainTimeoutMs + 5000).unref();
+          void app.stop(sig).then(() => process.exit(0));
+        });
+      }
+    },
+    (err: Error) => {
+      appLogger.fatal({ err: err.message }, "could not start");
+      process.exit(1);
+    },
+  );
+}
+
+if (require.main === module) main();

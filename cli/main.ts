@@ -3,62 +3,34 @@
  *
  * Exit codes: 0 ok; 1 runtime failure (Redis unreachable, or `status` could not read the routing
  * hash because it holds garbage — warnings go to stderr, the command does not crash);
- * 2 usage error (bad argument, missing option, missing/invalid REDIS_URL).
+ * 2 usage error (bad argument, invalid flag definition, missing option, missing/invalid REDIS_URL).
  */
-import os from "node:os";
 import { Command, CommanderError } from "commander";
 import type Redis from "ioredis";
+import { readLocalState } from "../local/stateFile";
 import { connect } from "../state/connection";
+import { FlagValidationError } from "../state/flags";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
 import { listBackends, type Backend } from "../state/registry";
 import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../state/routing";
+import { parseIntArg, table, UsageError, whoAmI, type Io } from "./common";
+import { addFlagCommands } from "./flags";
 
-export interface Writer {
-  write(chunk: string): unknown;
-}
-
-export interface Io {
-  stdout: Writer;
-  stderr: Writer;
-}
+export type { Io, Writer } from "./common";
 
 export interface RunOptions {
   /** Source of REDIS_URL; default process.env. */
   env?: NodeJS.ProcessEnv;
   /** Ends `events --follow`; without it follow runs until the process dies. */
   signal?: AbortSignal;
-}
-
-/** Thrown for bad input: reported as one line, exit 2, before anything is written. */
-class UsageError extends Error {}
-
-function whoAmI(): string {
-  let user: string;
-  try {
-    user = os.userInfo().username;
-  } catch {
-    // Containers may run under a uid without a passwd entry.
-    user = process.env.USER ?? String(process.getuid?.() ?? "unknown");
-  }
-  return `cli:${user}@${os.hostname()}`;
-}
-
-function parseIntArg(name: string, raw: string, min: number, max: number): number {
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new UsageError(`invalid ${name} ${JSON.stringify(raw)}: must be an integer from ${min} to ${max}`);
-  }
-  return Number(raw);
+  /** Where to look for a running local stack (`npm start`) when REDIS_URL is unset; default process.cwd(). */
+  cwd?: string;
 }
 
 function formatEvent(e: AviaryEvent): string {
   const detail = Object.entries(e.detail).map(([k, v]) => `${k}=${v}`);
   const reason = e.reason === undefined ? [] : [`reason=${JSON.stringify(e.reason)}`];
   return [e.id, e.at, e.kind, `by=${e.by}`, ...reason, ...detail].join(" ");
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd()).join("\n") + "\n";
 }
 
 function backendRows(backends: Backend[]): string[][] {
@@ -72,11 +44,11 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
   const warn = (problems: readonly string[]): void => problems.forEach((p) => io.stderr.write(`aviary: warning: ${p}\n`));
   let redis: Redis | undefined;
   // Lazy so usage errors are reported without (and before) touching Redis.
-  const db = (): Redis => (redis ??= connect(env.REDIS_URL));
+  const db = (): Redis => (redis ??= connect(env.REDIS_URL || readLocalState(opts.cwd ?? process.cwd())?.redisUrl));
   let code = 0;
 
   const program = new Command("aviary")
-    .description("Inspect and steer Aviary's production/canary split")
+    .description("Inspect and steer Aviary's production/canary split and feature flags")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
@@ -140,6 +112,8 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
       out(`canary enabled at weight ${r.new.canaryWeight} (event ${r.eventId})\n`);
     });
 
+  addFlagCommands(program, { db, out, warn, setCode: (c) => (code = c) });
+
   program
     .command("backends")
     .description("list live backends")
@@ -179,7 +153,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     const message = err instanceof Error ? err.message : String(err);
     io.stderr.write(`aviary: ${message}\n`);
     // connect() throws before any I/O only for a missing/invalid REDIS_URL: a usage problem.
-    return err instanceof UsageError || message.startsWith("REDIS_URL") ? 2 : 1;
+    return err instanceof UsageError || err instanceof FlagValidationError || message.startsWith("REDIS_URL") ? 2 : 1;
   } finally {
     if (redis) await redis.quit().catch(() => redis?.disconnect());
   }

@@ -66,6 +66,11 @@ umask 077
 redis_url=$(aws ssm get-parameter --region "$REGION" --name ${q(v.redisUrlParameterName)} --with-decryption --query Parameter.Value --output text)
 printf 'REDIS_URL=%s\\n' "$redis_url" > /etc/aviary/app.env
 unset redis_url
+# The app registers as its EC2 instance id at its private IP: the controller drains and
+# terminates instances by that id (IMDSv2: a session token first).
+imds_token=$(curl -sS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+imds() { curl -sS -H "X-aws-ec2-metadata-token: $imds_token" "http://169.254.169.254/latest/meta-data/$1"; }
+printf 'AVIARY_INSTANCE_ID=%s\\nAVIARY_ADDRESS=%s:%s\\n' "$(imds instance-id)" "$(imds local-ipv4)" ${v.appPort} >> /etc/aviary/app.env
 chmod 600 /etc/aviary/app.env
 umask 022
 
@@ -82,6 +87,9 @@ Environment=AVIARY_VERSION=${v.version}
 Environment=AVIARY_ROLE=${v.role}
 Environment=PORT=${v.appPort}
 Environment=HOST=0.0.0.0
+# Last-known-good flags survive app restarts during a Redis outage (PrivateTmp would not).
+StateDirectory=aviary
+Environment=AVIARY_FLAG_SNAPSHOT=/var/lib/aviary/flags.json
 EnvironmentFile=/etc/aviary/app.env
 ExecStart=$NODE_BIN /opt/aviary/app.js
 KillSignal=SIGTERM

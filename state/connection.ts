@@ -1,7 +1,7 @@
 import Redis, { type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { channels } from "./keys";
-import type { ChangeNotice, EventKind } from "./events";
+import { EVENT_KINDS, type ChangeNotice } from "./events";
 
 export interface ConnectOptions {
   /** Connection errors are logged here (throttled by ioredis' reconnect backoff); silent if absent. */
@@ -51,19 +51,32 @@ export function connect(url: string | undefined = process.env.REDIS_URL, opts: C
   return client;
 }
 
-const KINDS: readonly string[] = ["routing", "backend"] satisfies EventKind[];
+const KINDS: readonly string[] = EVENT_KINDS;
 
 /**
  * Subscribes to `aviary:changes` on its own connection (subscriber mode blocks other commands).
  * Resolves once the subscription is active; the returned function unsubscribes and closes.
  * Malformed notices are passed to `onProblem` and dropped.
+ * `onConnection(false)` fires when the subscription's socket drops (notices may be missed from
+ * then on) and `onConnection(true)` once it is back and re-subscribed: callers re-read state then.
  */
 export async function subscribeChanges(
   url: string | undefined,
   onChange: (notice: ChangeNotice) => void,
-  opts: ConnectOptions & { onProblem?: (problem: string) => void } = {},
+  opts: ConnectOptions & { onProblem?: (problem: string) => void; onConnection?: (up: boolean) => void } = {},
 ): Promise<() => Promise<void>> {
   const sub = connect(url, opts);
+  let subscribed = false;
+  if (opts.onConnection) {
+    const onConnection = opts.onConnection;
+    sub.on("close", () => {
+      if (subscribed) onConnection(false);
+    });
+    // ioredis re-sends SUBSCRIBE before it emits "ready" on a reconnect.
+    sub.on("ready", () => {
+      if (subscribed) onConnection(true);
+    });
+  }
   sub.on("message", (channel: string, message: string) => {
     if (channel !== channels.changes) return;
     try {
@@ -78,11 +91,13 @@ export async function subscribeChanges(
   });
   try {
     await sub.subscribe(channels.changes);
+    subscribed = true;
   } catch (err) {
     sub.disconnect();
     throw err;
   }
   return async () => {
+    subscribed = false;
     try {
       await sub.quit();
     } catch {

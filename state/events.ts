@@ -1,7 +1,10 @@
 import type Redis from "ioredis";
 import { keys } from "./keys";
 
-export type EventKind = "routing" | "backend";
+export type EventKind = "routing" | "backend" | "flag" | "controller";
+
+/** Every kind a stored event or a change notice may carry (readers drop anything else). */
+export const EVENT_KINDS: readonly EventKind[] = ["routing", "backend", "flag", "controller"];
 
 /** One audit event as stored in `aviary:events`. */
 export interface AviaryEvent {
@@ -17,11 +20,11 @@ export interface AviaryEvent {
 export interface ChangeNotice {
   kind: EventKind;
   eventId: string;
-  /** Backend id for kind "backend". */
+  /** Backend id for kind "backend"; flag key for kind "flag". */
   id?: string;
 }
 
-const KINDS: readonly string[] = ["routing", "backend"];
+const KINDS: readonly string[] = EVENT_KINDS;
 /** Detail fields are stored flat with this prefix so the stream stays readable in redis-cli. */
 export const DETAIL_PREFIX = "d:";
 

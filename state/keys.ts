@@ -15,8 +15,18 @@ export const keys = {
   events: `${PREFIX}events`,
   /** Per-message dedupe marker for the controller (SET NX EX). */
   dedupe: (messageId: string): string => `${PREFIX}dedupe:${messageId}`,
-  /** Reserved for the feature-flag issue: `aviary:flag:<name>`. */
+  /** Hash: the controller's memory (lastScaleOutAt, lastScaleInAt, `alarm:<name>` = "<state> <at>"). */
+  controller: `${PREFIX}controller`,
+  /** Controller lock (SET NX PX with a random token): one decision at a time. */
+  controllerLock: `${PREFIX}controller:lock`,
+  /** Hash messageId → JSON list of follow-ups (re-arms, notifications) not yet delivered. */
+  controllerFollowUps: `${PREFIX}controller:followups`,
+  /** Prefix of the flag definitions (`aviary:flag:<key>`, a JSON string each). */
   flagPrefix: `${PREFIX}flag:`,
+  /** One feature-flag definition as JSON (see flags/model.ts). */
+  flag: (key: string): string => `${PREFIX}flag:${key}`,
+  /** Set of flag keys; a key whose definition is missing is skipped on read. */
+  flags: `${PREFIX}flags`,
 } as const;
 
 export const channels = {

@@ -1,7 +1,9 @@
 import type Redis from "ioredis";
-import { z } from "zod";
+// zod/mini: same validation as "zod", a fraction of the size in the controller Lambda's bundle.
+import * as z from "zod/mini";
 import { channels, EVENTS_MAXLEN, keys } from "./keys";
 import { LUA_APPEND_EVENT } from "./events";
+import { describeIssues as describe } from "./zodIssues";
 
 /** The canary split as stored in `aviary:routing`. */
 export interface RoutingState {
@@ -25,26 +27,18 @@ export const DEFAULT_ROUTING: Readonly<RoutingState> = Object.freeze({
   changedAt: new Date(0).toISOString(),
 });
 
-const weightSchema = z.number().int().min(0).max(100);
-const bySchema = z.string().trim().min(1).max(200);
-const reasonSchema = z.string().max(500);
+const weightSchema = z.int("must be an integer 0..100").check(z.gte(0, "must be an integer 0..100"), z.lte(100, "must be an integer 0..100"));
+const bySchema = z.string().check(z.trim(), z.minLength(1, "must not be empty"), z.maxLength(200, "must be at most 200 characters"));
+const reasonSchema = z.string().check(z.maxLength(500, "must be at most 500 characters"));
 
 /** Redis hash fields are strings; this is the on-disk shape. */
 const storedSchema = z.object({
-  canaryWeight: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be an integer 0..100")
-    .transform(Number)
-    .pipe(weightSchema),
-  canaryEnabled: z.enum(["true", "false"]).transform((v) => v === "true"),
-  reason: reasonSchema.optional(),
+  canaryWeight: z.pipe(z.pipe(z.string().check(z.regex(/^\d{1,3}$/, "must be an integer 0..100")), z.transform(Number)), weightSchema),
+  canaryEnabled: z.pipe(z.enum(["true", "false"], 'must be "true" or "false"'), z.transform((v) => v === "true")),
+  reason: z.optional(reasonSchema),
   changedBy: bySchema,
-  changedAt: z.iso.datetime(),
+  changedAt: z.iso.datetime("must be an ISO 8601 time"),
 });
-
-function describe(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-}
 
 /**
  * Reads `aviary:routing`. Garbage is never returned as state: `state` is undefined and
@@ -105,7 +99,7 @@ async function change(
 ): Promise<RoutingChange> {
   const by = bySchema.safeParse(opts?.by);
   if (!by.success) throw new Error(`Invalid by: ${by.error.issues[0].message} (who made the change is required)`);
-  const reason = reasonSchema.optional().safeParse(opts.reason);
+  const reason = z.optional(reasonSchema).safeParse(opts.reason);
   if (!reason.success) throw new Error(`Invalid reason: ${reason.error.issues[0].message}`);
   const at = new Date().toISOString();
   const reply = (await redis.eval(

@@ -1,9 +1,12 @@
 import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import type Redis from "ioredis";
 import { run } from "../cli/main";
+import { LOCAL_STATE_FILE } from "../local/stateFile";
 import { connect } from "../state/connection";
 import { keys } from "../state/keys";
 import { registerBackend } from "../state/registry";
@@ -20,13 +23,13 @@ interface Result {
 let server: RedisServer;
 let redis: Redis;
 
-async function cli(argv: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; stdout?: string[] } = {}): Promise<Result> {
+async function cli(argv: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; stdout?: string[]; cwd?: string } = {}): Promise<Result> {
   const out = opts.stdout ?? [];
   const err: string[] = [];
   const code = await run(
     argv,
     { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } },
-    { env: opts.env ?? { REDIS_URL: server.url }, signal: opts.signal },
+    { env: opts.env ?? { REDIS_URL: server.url }, signal: opts.signal, cwd: opts.cwd },
   );
   return { code, stdout: out.join(""), stderr: err.join("") };
 }
@@ -119,10 +122,26 @@ test("garbage in aviary:routing → warning on stderr, exit 1, no crash", async 
   expect((JSON.parse(json.stdout) as { routing: unknown }).routing).toBeNull();
 });
 
-test("missing REDIS_URL → exit 2 with the sentence from connect()", async () => {
-  const res = await cli(["status"], { env: {} });
+test("missing REDIS_URL and no local stack → exit 2 with the sentence from connect()", async () => {
+  const res = await cli(["status"], { env: {}, cwd: os.tmpdir() });
   expect(res.code).toBe(2);
   expect(res.stderr).toBe("aviary: REDIS_URL is not set: set REDIS_URL to redis://[:password@]host:port[/db] (or rediss:// for TLS)\n");
+});
+
+test("without REDIS_URL it uses the running local stack's state file (npm start), not a stale one", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-cli-local-"));
+  fs.mkdirSync(path.join(dir, ".aviary"));
+  const file = path.join(dir, LOCAL_STATE_FILE);
+  const state = { pid: process.pid, redisUrl: server.url, proxyUrl: "http://127.0.0.1:1", adminUrl: "http://127.0.0.1:2" };
+  fs.writeFileSync(file, JSON.stringify(state));
+  const live = await cli(["status", "--json"], { env: {}, cwd: dir });
+  expect(live.code).toBe(0);
+  expect(JSON.parse(live.stdout)).toHaveProperty("routing");
+  // A runner that is gone (pid not alive) leaves a stale file: ignored.
+  fs.writeFileSync(file, JSON.stringify({ ...state, pid: 2 ** 22 + 1 }));
+  const stale = await cli(["status"], { env: {}, cwd: dir });
+  expect(stale.code).toBe(2);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test("bad --count → exit 2", async () => {

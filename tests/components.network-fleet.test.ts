@@ -3,7 +3,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { handle } from "../app/main";
-import { AppRelease, bundleApp } from "../components/appRelease";
+import { AppRelease } from "../components/appRelease";
+import { bundleApp } from "../release/bundles";
 import { renderAppUserData } from "../components/appUserData";
 import { checkStatement } from "../components/instanceRole";
 import { Network, subnetCidr } from "../components/network";
@@ -256,6 +257,9 @@ describe("production fleet", () => {
     expect(script).toMatch(/^Environment=AVIARY_VERSION=1\.2\.3$/m);
     expect(script).toMatch(/^Environment=PORT=3000$/m);
     expect(script).toContain("chmod 600 /etc/aviary/app.env");
+    // Registered as the EC2 instance id (what the controller drains and terminates), read over IMDSv2.
+    expect(script).toContain("X-aws-ec2-metadata-token-ttl-seconds");
+    expect(script).toContain(`printf 'AVIARY_INSTANCE_ID=%s\\nAVIARY_ADDRESS=%s:%s\\n' "$(imds instance-id)" "$(imds local-ipv4)" 3000 >> /etc/aviary/app.env`);
     expect(script).toContain('"AutoScalingGroupName": "${aws:AutoScalingGroupName}"');
   });
 

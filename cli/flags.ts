@@ -1,0 +1,233 @@
+/**
+ * `aviary flags …`: list, get, set, rollout, kill, history. Every change goes through
+ * state/flags.ts (validated, audited with who/what/why, published to running SDKs).
+ */
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import type Redis from "ioredis";
+import { booleanFlag, percentageSchema, type FlagDefinition, type FlagRule, type StoredFlag } from "../flags/model";
+import { readEvents } from "../state/events";
+import { readFlag, readFlags, updateFlag, type FlagChange } from "../state/flags";
+import { parseIntArg, table, UsageError, whoAmI } from "./common";
+
+export interface FlagCommandContext {
+  db: () => Redis;
+  out: (s: string) => void;
+  warn: (problems: readonly string[]) => void;
+  setCode: (code: number) => void;
+}
+
+const BOOLEAN_WORDS: Record<string, boolean> = { on: true, true: true, off: false, false: false };
+
+function rolloutText(f: FlagDefinition): string {
+  return f.rollout === undefined ? "-" : `${f.rollout.percentage}% → ${f.rollout.variant}`;
+}
+
+function flagRows(flags: StoredFlag[]): string[][] {
+  return [
+    ["KEY", "TYPE", "STATE", "DEFAULT", "ROLLOUT", "RULES", "OWNER"],
+    ...flags.map((f) => [f.key, f.type, f.enabled ? "enabled" : "KILLED", f.defaultVariant, rolloutText(f), String(f.rules.length), f.owner]),
+  ];
+}
+
+function describeFlag(f: StoredFlag): string {
+  const lines = [
+    `${f.key} (${f.type}) ${f.enabled ? "enabled" : "KILLED"}`,
+    `  default:   ${f.defaultVariant} = ${JSON.stringify(f.variants[f.defaultVariant])}`,
+    `  variants:  ${Object.entries(f.variants).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}`,
+    `  rollout:   ${rolloutText(f)}`,
+    ...f.rules.map((r, i) => `  rule ${i + 1}:    ${r.attribute} ${r.op === "equals" ? `== ${JSON.stringify(r.value)}` : `in ${JSON.stringify(r.values)}`} → ${r.variant}`),
+    `  owner:     ${f.owner}`,
+    ...(f.description === "" ? [] : [`  about:     ${f.description}`]),
+    `  changed:   ${f.updatedAt} by ${f.updatedBy} (version ${f.version})`,
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** `attr=value:variant` (equals) or `attr=v1,v2:variant` (in list); values are strings. */
+export function parseRule(spec: string): FlagRule {
+  const m = /^([^=]+)=(.*):([^:]+)$/.exec(spec);
+  if (!m || m[2] === "") throw new UsageError(`invalid --rule ${JSON.stringify(spec)}: use attribute=value:variant or attribute=v1,v2:variant`);
+  const [, attribute, raw, variant] = m;
+  const values = raw.split(",");
+  return values.length === 1 ? { attribute, op: "equals", value: values[0], variant } : { attribute, op: "in", values, variant };
+}
+
+function parsePercent(raw: string): number {
+  const n = /^\d{1,3}(\.\d{1,2})?$/.test(raw) ? Number(raw) : NaN;
+  if (!percentageSchema.safeParse(n).success) throw new UsageError(`invalid percent ${JSON.stringify(raw)}: must be a number from 0 to 100 with at most 2 decimals`);
+  return n;
+}
+
+/** The variant a word names: a variant name, or on/off/true/false for a boolean flag. */
+function variantFor(def: FlagDefinition, word: string): string {
+  if (Object.prototype.hasOwnProperty.call(def.variants, word)) return word;
+  if (def.type === "boolean" && word in BOOLEAN_WORDS) {
+    const match = Object.entries(def.variants).find(([, v]) => v === BOOLEAN_WORDS[word]);
+    if (match) return match[0];
+  }
+  throw new UsageError(`flag "${def.key}" has no variant "${word}" (variants: ${Object.keys(def.variants).join(", ")})`);
+}
+
+async function readDefinitionFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read --file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new UsageError(`--file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function printChange(out: (s: string) => void, c: FlagChange): void {
+  out(`${c.new.key}: ${c.summary} (event ${c.eventId})\n`);
+}
+
+export function addFlagCommands(program: Command, ctx: FlagCommandContext): void {
+  const { db, out, warn, setCode } = ctx;
+  const flags = program.command("flags").description("feature flags: list, inspect, change, audit");
+
+  flags
+    .command("list")
+    .description("every flag with its state")
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      const { flags: list, problems } = await readFlags(db());
+      warn(problems);
+      out(o.json ? JSON.stringify(list, null, 2) + "\n" : list.length === 0 ? "no flags\n" : table(flagRows(list)));
+    });
+
+  flags
+    .command("get")
+    .description("one flag's full definition")
+    .argument("<key>")
+    .option("--json", "print JSON")
+    .action(async (key: string, o: { json?: boolean }) => {
+      const { flag, problems } = await readFlag(db(), key);
+      warn(problems);
+      if (!flag) {
+        if (problems.length === 0) throw new Error(`flag "${key}" does not exist`);
+        setCode(1); // garbage: reported above, nothing valid to show
+        return;
+      }
+      out(o.json ? JSON.stringify(flag, null, 2) + "\n" : describeFlag(flag));
+    });
+
+  flags
+    .command("set")
+    .description("set the default variant (creates a boolean flag from on/off), or a whole definition with --file")
+    .argument("<key>")
+    .argument("[variant]", "variant served by default; on/off/true/false for boolean flags")
+    .option("--file <path>", "JSON definition to store as is (validated)")
+    .option("--description <text>")
+    .option("--owner <name>")
+    .option("--rule <spec>", "targeting rule attribute=value:variant or attribute=v1,v2:variant (repeatable, replaces the rules)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--clear-rules", "remove every targeting rule")
+    .option("--no-rollout", "remove the percentage rollout")
+    .option("--reason <text>", "why, recorded in the audit log")
+    .action(async (key: string, variant: string | undefined, o: { file?: string; description?: string; owner?: string; rule: string[]; clearRules?: boolean; rollout: boolean; reason?: string }) => {
+      const by = whoAmI();
+      const rules = o.rule.map(parseRule);
+      if (o.file !== undefined && (variant !== undefined || rules.length > 0 || o.clearRules || o.description !== undefined || o.owner !== undefined || !o.rollout)) {
+        throw new UsageError("--file replaces the whole definition: give no variant or other options with it");
+      }
+      if (o.file === undefined && variant === undefined && rules.length === 0 && !o.clearRules && o.description === undefined && o.owner === undefined && o.rollout) {
+        throw new UsageError("nothing to set: give a variant, --file, --rule, --clear-rules, --no-rollout, --description or --owner");
+      }
+      const fromFile = o.file === undefined ? undefined : await readDefinitionFile(o.file);
+      const change = await updateFlag(
+        db(),
+        key,
+        (current) => {
+          if (fromFile !== undefined) return fromFile as FlagDefinition;
+          let def: FlagDefinition;
+          if (current === undefined) {
+            if (variant === undefined || !(variant in BOOLEAN_WORDS)) {
+              throw new UsageError(`flag "${key}" does not exist: create it with "set ${key} on|off" (boolean) or --file <definition.json>`);
+            }
+            def = booleanFlag(key, o.owner ?? by);
+          } else {
+            def = { ...current };
+          }
+          // Setting a value is an explicit statement of what to serve: it also lifts a kill.
+          if (variant !== undefined) def = { ...def, defaultVariant: variantFor(def, variant), enabled: true };
+          if (o.clearRules) def = { ...def, rules: [] };
+          if (rules.length > 0) def = { ...def, rules };
+          if (!o.rollout) def = { ...def, rollout: undefined };
+          if (o.description !== undefined) def = { ...def, description: o.description };
+          if (o.owner !== undefined) def = { ...def, owner: o.owner };
+          if (def.rollout === undefined) delete def.rollout;
+          return def;
+        },
+        { by, reason: o.reason, cause: o.file === undefined ? "set" : "define" },
+      );
+      printChange(out, change);
+    });
+
+  flags
+    .command("rollout")
+    .description("serve a variant to a stable percentage of users (by targetingKey); raising it only adds users")
+    .argument("<key>")
+    .argument("<percent>", "0-100, up to 2 decimals")
+    // Lets `rollout x -5` reach our validation (clear message) instead of commander's "unknown option".
+    .allowUnknownOption()
+    .option("--variant <name>", "variant for users in the rollout (default: the current one, or on)")
+    .option("--reason <text>", "why, recorded in the audit log")
+    .action(async (key: string, raw: string, o: { variant?: string; reason?: string }) => {
+      const percentage = parsePercent(raw);
+      const by = whoAmI();
+      const change = await updateFlag(
+        db(),
+        key,
+        (current) => {
+          const def = current ?? booleanFlag(key, by);
+          const variant = o.variant !== undefined ? variantFor(def, o.variant) : def.rollout?.variant ?? (def.type === "boolean" ? variantFor(def, "on") : undefined);
+          if (variant === undefined) throw new UsageError(`flag "${key}" is a ${def.type} flag: say which variant to roll out with --variant`);
+          return { ...def, rollout: { percentage, variant } };
+        },
+        { by, reason: o.reason, cause: "rollout" },
+      );
+      printChange(out, change);
+    });
+
+  flags
+    .command("kill")
+    .description("kill switch: serve the default variant to everyone, overriding rules and rollout")
+    .argument("<key>")
+    .requiredOption("--reason <text>", "why, recorded in the audit log")
+    .action(async (key: string, o: { reason: string }) => {
+      if (o.reason.trim() === "") throw new UsageError("--reason must not be empty");
+      const change = await updateFlag(
+        db(),
+        key,
+        (current) => {
+          if (current === undefined) throw new UsageError(`flag "${key}" does not exist`);
+          return { ...current, enabled: false };
+        },
+        { by: whoAmI(), reason: o.reason, cause: "kill" },
+      );
+      printChange(out, change);
+    });
+
+  flags
+    .command("history")
+    .description("audit log of one flag, oldest first")
+    .argument("<key>")
+    .option("--count <N>", "how many recent changes", "20")
+    .action(async (key: string, o: { count: string }) => {
+      const count = parseIntArg("count", o.count, 1, 10000);
+      // The stream holds every kind of event; read the retained window and keep this flag's.
+      const { events, problems } = await readEvents(db(), { count: 10000 });
+      warn(problems);
+      const mine = events.filter((e) => e.kind === "flag" && e.detail.key === key).slice(-count);
+      if (mine.length === 0) out(`no changes recorded for flag "${key}"\n`);
+      for (const e of mine) {
+        const reason = e.reason === undefined ? "" : ` reason=${JSON.stringify(e.reason)}`;
+        out(`${e.at} ${e.detail.cause ?? "?"} by=${e.by}${reason} v${e.detail.version ?? "?"}: ${e.detail.change ?? ""}\n`);
+      }
+    });
+}

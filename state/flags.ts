@@ -1,0 +1,211 @@
+/**
+ * Feature-flag definitions in Redis: `aviary:flag:<key>` (JSON, see flags/model.ts) indexed by the
+ * `aviary:flags` set. Validated on write (nothing stored on error) and on read (garbage reported in
+ * `problems`, never returned). Each write is one Lua script: compare-and-set + index + event + notice.
+ */
+import type Redis from "ioredis";
+import { z } from "zod";
+import { flagDefinitionSchema, flagKeySchema, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type StoredFlag } from "../flags/model";
+import { LUA_APPEND_EVENT } from "./events";
+import { channels, EVENTS_MAXLEN, keys } from "./keys";
+import { describeIssues } from "./zodIssues";
+
+export interface FlagChangeOptions {
+  by: string;
+  reason?: string;
+}
+
+export interface FlagChange {
+  eventId: string;
+  old: StoredFlag | undefined;
+  new: StoredFlag;
+  /** Human-readable list of what changed, as recorded in the event. */
+  summary: string;
+}
+
+/** A definition or key that fails validation: nothing was written. */
+export class FlagValidationError extends Error {}
+
+const bySchema = z.string().trim().min(1).max(200);
+const reasonSchema = z.string().max(500);
+/** Stand-in for a key holding a non-string type, so compare-and-set still detects races on it. */
+const WRONG_TYPE = "\u0000wrongtype";
+
+/** Parses one stored definition; returns a problem string instead of throwing on garbage. */
+export function parseStoredFlag(key: string, raw: string): StoredFlag | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return `${keys.flag(key)}: not JSON`;
+  }
+  const parsed = storedFlagSchema.safeParse(json);
+  if (!parsed.success) return `${keys.flag(key)} ${describeIssues(parsed.error.issues).join("; ")}`;
+  if (parsed.data.key !== key) return `${keys.flag(key)} key: field says ${JSON.stringify(parsed.data.key)}`;
+  return parsed.data;
+}
+
+async function readRaw(redis: Redis, key: string): Promise<string | undefined> {
+  try {
+    return (await redis.get(keys.flag(key))) ?? undefined;
+  } catch (err) {
+    if (/WRONGTYPE/.test((err as Error).message)) return WRONG_TYPE;
+    throw err;
+  }
+}
+
+/** One flag; `flag` is undefined when absent or garbage (then `problems` says why). */
+export async function readFlag(redis: Redis, key: string): Promise<{ flag: StoredFlag | undefined; problems: string[] }> {
+  const k = flagKeySchema.safeParse(key);
+  if (!k.success) throw new FlagValidationError(`Invalid flag key ${JSON.stringify(key)}: ${k.error.issues[0].message}`);
+  const raw = await readRaw(redis, key);
+  if (raw === undefined) return { flag: undefined, problems: [] };
+  if (raw === WRONG_TYPE) return { flag: undefined, problems: [`${keys.flag(key)}: not a string value`] };
+  const parsed = parseStoredFlag(key, raw);
+  return typeof parsed === "string" ? { flag: undefined, problems: [parsed] } : { flag: parsed, problems: [] };
+}
+
+/**
+ * Every valid flag, sorted by key; garbage entries are reported and skipped (`invalidKeys` names
+ * them, so a cache can keep its last good version of exactly those).
+ */
+export async function readFlags(redis: Redis): Promise<{ flags: StoredFlag[]; problems: string[]; invalidKeys: string[] }> {
+  const members = (await redis.smembers(keys.flags)).sort();
+  const problems: string[] = [];
+  const invalidKeys: string[] = [];
+  const valid = members.filter((m) => {
+    const ok = flagKeySchema.safeParse(m).success;
+    if (!ok) problems.push(`${keys.flags}: invalid member ${JSON.stringify(m)}`);
+    return ok;
+  });
+  if (valid.length === 0) return { flags: [], problems, invalidKeys };
+  const pipeline = redis.pipeline();
+  for (const key of valid) pipeline.get(keys.flag(key));
+  const replies = (await pipeline.exec()) ?? [];
+  const flags: StoredFlag[] = [];
+  valid.forEach((key, i) => {
+    const [err, raw] = replies[i] ?? [new Error("no reply"), null];
+    if (err) {
+      problems.push(`${keys.flag(key)}: ${err.message}`);
+      invalidKeys.push(key);
+      return;
+    }
+    if (raw === null) return; // indexed but never written (or deleted by hand): nothing to serve
+    const parsed = parseStoredFlag(key, raw as string);
+    if (typeof parsed === "string") {
+      problems.push(parsed);
+      invalidKeys.push(key);
+    } else {
+      flags.push(parsed);
+    }
+  });
+  return { flags, problems, invalidKeys };
+}
+
+const WRITE_SCRIPT = `
+local flag_key, index_key, events_key = KEYS[1], KEYS[2], KEYS[3]
+local expected, new_json, key, by, reason, at, maxlen, channel, cause, summary, version =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local t = redis.call('TYPE', flag_key)['ok']
+local cur = ''
+if t == 'string' then cur = redis.call('GET', flag_key) elseif t ~= 'none' then cur = '\\0wrongtype' end
+if cur ~= expected then return {'conflict'} end
+redis.call('SET', flag_key, new_json)
+redis.call('SADD', index_key, key)
+local kind = 'flag'
+local detail = {'cause', cause, 'key', key, 'version', version, 'change', summary}
+local notice = {kind = 'flag', id = key}
+${LUA_APPEND_EVENT}
+return {'ok', event_id}
+`;
+
+const FIELDS = ["type", "enabled", "defaultVariant", "variants", "rules", "rollout", "description", "owner"] as const;
+
+/** "field old → new" for each field that differs; "created …" for a new flag. */
+export function summarize(old: FlagDefinition | undefined, next: FlagDefinition): string {
+  const show = (v: unknown): string => (v === undefined ? "none" : typeof v === "string" ? v : JSON.stringify(v));
+  if (old === undefined) {
+    const rollout = next.rollout ? `, rollout ${next.rollout.percentage}% → ${next.rollout.variant}` : "";
+    return `created ${next.type} flag, default ${next.defaultVariant}, ${next.enabled ? "enabled" : "disabled"}${rollout}`;
+  }
+  const parts = FIELDS.filter((f) => JSON.stringify(old[f]) !== JSON.stringify(next[f])).map(
+    (f) => `${f} ${show(old[f])} → ${show(next[f])}`,
+  );
+  return parts.length === 0 ? "no change" : parts.join("; ");
+}
+
+function validateOpts(opts: FlagChangeOptions): { by: string; reason: string } {
+  const by = bySchema.safeParse(opts?.by);
+  if (!by.success) throw new FlagValidationError(`Invalid by: ${by.error.issues[0].message} (who made the change is required)`);
+  const reason = reasonSchema.optional().safeParse(opts.reason);
+  if (!reason.success) throw new FlagValidationError(`Invalid reason: ${reason.error.issues[0].message}`);
+  return { by: by.data, reason: reason.data ?? "" };
+}
+
+/** Validates a definition; throws one error naming every bad field. */
+export function validateFlagDefinition(input: unknown): FlagDefinition {
+  const parsed = flagDefinitionSchema.safeParse(input);
+  if (!parsed.success) {
+    const key = typeof input === "object" && input !== null && "key" in input ? ` ${JSON.stringify((input as { key: unknown }).key)}` : "";
+    throw new FlagValidationError(`Invalid flag${key}: ${describeIssues(parsed.error.issues).join("; ")}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Read-modify-write of one flag: `mutate` gets the current valid definition (undefined if absent
+ * or garbage) and returns the new one, which is validated before anything is written. Retries when
+ * another writer got in between (compare-and-set on the raw value).
+ */
+export async function updateFlag(
+  redis: Redis,
+  key: string,
+  mutate: (current: FlagDefinition | undefined) => FlagDefinitionInput,
+  opts: FlagChangeOptions & { cause: string },
+): Promise<FlagChange> {
+  const k = flagKeySchema.safeParse(key);
+  if (!k.success) throw new FlagValidationError(`Invalid flag key ${JSON.stringify(key)}: ${k.error.issues[0].message}`);
+  const { by, reason } = validateOpts(opts);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const raw = await readRaw(redis, key);
+    const parsedOld = raw === undefined || raw === WRONG_TYPE ? undefined : parseStoredFlag(key, raw);
+    const old = typeof parsedOld === "string" ? undefined : parsedOld;
+    const current = old === undefined ? undefined : toDefinition(old);
+    const next = validateFlagDefinition(mutate(current));
+    if (next.key !== key) throw new FlagValidationError(`Invalid flag "${key}": key: definition says ${JSON.stringify(next.key)}`);
+    const stored: StoredFlag = { ...next, updatedBy: by, updatedAt: new Date().toISOString(), version: (old?.version ?? 0) + 1 };
+    const summary = summarize(current, next);
+    const reply = (await redis.eval(
+      WRITE_SCRIPT,
+      3,
+      keys.flag(key),
+      keys.flags,
+      keys.events,
+      raw ?? "",
+      JSON.stringify(stored),
+      key,
+      by,
+      reason,
+      stored.updatedAt,
+      EVENTS_MAXLEN,
+      channels.changes,
+      opts.cause,
+      summary,
+      stored.version,
+    )) as [string, string?];
+    if (reply[0] === "ok" && reply[1] !== undefined) return { eventId: reply[1], old, new: stored, summary };
+  }
+  throw new Error(`flag "${key}" is being changed concurrently; try again`);
+}
+
+/** Creates or replaces a whole definition. */
+export async function putFlag(redis: Redis, input: FlagDefinitionInput, opts: FlagChangeOptions): Promise<FlagChange> {
+  const def = validateFlagDefinition(input);
+  return updateFlag(redis, def.key, () => def, { ...opts, cause: "define" });
+}
+
+/** Drops the bookkeeping fields of a stored flag. */
+export function toDefinition(stored: StoredFlag): FlagDefinition {
+  const { updatedBy: _by, updatedAt: _at, version: _v, ...def } = stored;
+  return def;
+}

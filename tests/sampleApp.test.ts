@@ -1,0 +1,234 @@
+// The sample app as it runs on the instances: the esbuild bundle in a child process, a real
+// redis-server, flags changed with the CLI while it runs, registry entries, SIGTERM.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { build } from "esbuild";
+import type Redis from "ioredis";
+import { run } from "../cli/main";
+import { connect } from "../state/connection";
+import { putFlag } from "../state/flags";
+import { listBackends } from "../state/registry";
+import { startRedisServer, type RedisServer } from "./support/redisServer";
+
+const ROOT = path.resolve(__dirname, "..");
+let server: RedisServer;
+let redis: Redis;
+let dir: string;
+let bundle: string;
+const apps = new Set<App>();
+
+interface App {
+  proc: ChildProcess;
+  port: number;
+  logs: Record<string, unknown>[];
+  stderr: string[];
+  exited: Promise<number | null>;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), "aviary-app-"));
+  bundle = path.join(dir, "app.js");
+  await build({ entryPoints: [path.join(ROOT, "app", "main.ts")], bundle: true, platform: "node", target: "node20", format: "cjs", outfile: bundle, logLevel: "silent" });
+  server = await startRedisServer();
+  redis = connect(server.url);
+});
+
+afterEach(() => {
+  for (const a of apps) if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill("SIGKILL");
+  apps.clear();
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startApp(id: string, version: string, role: "prod" | "canary", port?: number): Promise<App> {
+  const p = port ?? (await freePort());
+  const proc = spawn(process.execPath, [bundle], {
+    env: {
+      PATH: process.env.PATH,
+      REDIS_URL: server.url,
+      PORT: String(p),
+      HOST: "127.0.0.1",
+      AVIARY_VERSION: version,
+      AVIARY_ROLE: role,
+      AVIARY_INSTANCE_ID: id,
+      AVIARY_ADDRESS: `127.0.0.1:${p}`,
+      AVIARY_FLAG_SNAPSHOT: path.join(dir, `${id}.flags.json`),
+      AVIARY_HEARTBEAT_MS: "200",
+      AVIARY_TTL_SECONDS: "2",
+      AVIARY_DRAIN_DELAY_MS: "200",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const app: App = { proc, port: p, logs: [], stderr: [], exited: new Promise((r) => proc.once("exit", (code) => r(code))) };
+  apps.add(app);
+  let buf = "";
+  proc.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        app.logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        app.logs.push({ level: 60, msg: `non-JSON output: ${line}` });
+      }
+    }
+  });
+  proc.stderr!.on("data", (d: Buffer) => app.stderr.push(d.toString()));
+  await until(() => app.logs.some((l) => l.msg === "listening"), 10_000, `${id} listening`);
+  return app;
+}
+
+async function get(app: App, urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; version: string | null; body: string; ms: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`http://127.0.0.1:${app.port}${urlPath}`, { headers });
+  return { status: res.status, version: res.headers.get("x-aviary-version"), body: await res.text(), ms: performance.now() - t0 };
+}
+
+async function cli(...argv: string[]): Promise<number> {
+  const sink = { write: () => true };
+  return run(argv, { stdout: sink, stderr: sink }, { env: { REDIS_URL: server.url } });
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Problems the app logged: warnings are expected during an outage, errors never. */
+const errorsOf = (app: App): unknown[] => [...app.logs.filter((l) => Number(l.level) >= 50), ...app.stderr];
+
+beforeEach(async () => {
+  await redis.flushall();
+});
+
+test("/, /healthz, version header, self-registration, and /hiddenfeature flipping with the flag", async () => {
+  const app = await startApp("prod-a", "1.4.2", "prod");
+  await until(async () => (await listBackends(redis)).backends.length === 1, 3000, "registration");
+  expect((await listBackends(redis)).backends).toEqual([expect.objectContaining({ id: "prod-a", role: "prod", address: `127.0.0.1:${app.port}`, version: "1.4.2" })]);
+
+  expect(await get(app, "/")).toMatchObject({ status: 200, version: "1.4.2", body: "aviary 1.4.2\n" });
+  expect(await get(app, "/healthz")).toMatchObject({ status: 200, body: "ok\n" });
+  expect(await get(app, "/hiddenfeature")).toMatchObject({ status: 404, version: "1.4.2" });
+
+  const flips: number[] = [];
+  for (const state of ["on", "off", "on"]) {
+    const t0 = performance.now();
+    expect(await cli("flags", "set", "hiddenfeature", state)).toBe(0);
+    const want = state === "on" ? 200 : 404;
+    await until(async () => (await get(app, "/hiddenfeature")).status === want, 3000, `/hiddenfeature ${want}`);
+    flips.push(performance.now() - t0);
+  }
+  expect((await get(app, "/hiddenfeature")).body).toBe("hidden feature (aviary 1.4.2)\n");
+
+  // A 50% rollout: per user (x-aviary-user header), stable across requests.
+  await cli("flags", "rollout", "hiddenfeature", "50");
+  await cli("flags", "set", "hiddenfeature", "off");
+  await until(async () => (await get(app, "/hiddenfeature")).status === 404, 3000, "rollout applied");
+  const users = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+  const first = await Promise.all(users.map(async (u) => (await get(app, "/hiddenfeature", { "x-aviary-user": u })).status));
+  const again = await Promise.all(users.map(async (u) => (await get(app, `/hiddenfeature?user=${u}`)).status));
+  expect(again).toEqual(first);
+  expect(first.filter((s) => s === 200).length).toBeGreaterThan(5);
+  expect(first.filter((s) => s === 404).length).toBeGreaterThan(5);
+  expect(errorsOf(app)).toEqual([]);
+});
+
+test("fault flags scoped to one version break only the canary", async () => {
+  const prod = await startApp("prod-b", "1.4.2", "prod");
+  const canary = await startApp("canary-b", "1.5.0", "canary");
+  const scoped = (key: string, value: number) =>
+    putFlag(redis, { key, type: "number", enabled: true, variants: { none: 0, broken: value }, defaultVariant: "none", rules: [{ attribute: "version", op: "equals", value: "1.5.0", variant: "broken" }], owner: "demo" }, { by: "test", reason: "demo" });
+  await scoped("demo-error-rate", 100);
+  await until(async () => (await get(canary, "/")).status === 500, 3000, "canary errors");
+  expect(await get(canary, "/")).toMatchObject({ status: 500, version: "1.5.0", body: "injected error (demo-error-rate)\n" });
+  expect((await get(canary, "/healthz")).status).toBe(200); // health checks are never faulted
+  for (let i = 0; i < 20; i++) expect((await get(prod, "/")).status).toBe(200);
+
+  await cli("flags", "kill", "demo-error-rate", "--reason", "demo over");
+  await until(async () => (await get(canary, "/")).status === 200, 3000, "canary healthy again");
+
+  await scoped("demo-latency-ms", 300);
+  await until(async () => (await get(canary, "/")).ms >= 300, 3000, "canary slow");
+  expect((await get(prod, "/")).ms).toBeLessThan(200);
+
+  await scoped("demo-memory-growth-mb", 20);
+  await until(() => canary.logs.some((l) => l.msg === "demo memory growth"), 5000, "memory growth");
+  expect(prod.logs.some((l) => l.msg === "demo memory growth")).toBe(false);
+  expect([...errorsOf(prod), ...errorsOf(canary)]).toEqual([]);
+});
+
+test("Redis down: last known good, no errors; restart during the outage uses the snapshot; Redis back: resync", async () => {
+  let app = await startApp("prod-c", "1.4.2", "prod");
+  await cli("flags", "set", "hiddenfeature", "on");
+  await until(async () => (await get(app, "/hiddenfeature")).status === 200, 3000, "flag on");
+  await until(() => app.logs.some((l) => l.msg === "registered"), 3000, "registered");
+
+  await server.kill();
+  await until(() => app.logs.some((l) => l.msg === "flags: redis lost; serving last known good"), 5000, "stale log");
+  for (let i = 0; i < 50; i++) {
+    expect((await get(app, "/hiddenfeature")).status).toBe(200);
+    expect((await get(app, "/")).status).toBe(200);
+  }
+
+  // Restart the app while Redis is still down: flags come from its snapshot file.
+  app.proc.kill("SIGTERM");
+  expect(await app.exited).toBe(0);
+  const port = app.port;
+  app = await startApp("prod-c", "1.4.2", "prod", port);
+  expect(app.logs.some((l) => l.msg === "flags: loaded snapshot")).toBe(true);
+  for (let i = 0; i < 20; i++) expect((await get(app, "/hiddenfeature")).status).toBe(200);
+
+  // Redis back (empty: the test server keeps no data): the app registers again and follows new changes.
+  await server.restart();
+  await until(async () => (await listBackends(redis).catch(() => ({ backends: [] }))).backends.some((b) => b.id === "prod-c"), 8000, "re-registration");
+  await until(async () => (await cli("flags", "set", "hiddenfeature", "off")) === 0, 5000, "CLI after restart");
+  await until(async () => (await get(app, "/hiddenfeature")).status === 404, 5000, "change after resync");
+  expect(errorsOf(app)).toEqual([]);
+});
+
+test("SIGTERM: deregisters first, finishes in-flight requests, exits 0", async () => {
+  const app = await startApp("prod-d", "1.4.2", "prod");
+  await until(async () => (await listBackends(redis)).backends.some((b) => b.id === "prod-d"), 3000, "registration");
+  await putFlag(redis, { key: "demo-latency-ms", type: "number", enabled: true, variants: { slow: 500 }, defaultVariant: "slow", owner: "demo" }, { by: "test" });
+  await until(async () => (await get(app, "/")).ms >= 500, 3000, "slow requests");
+  const inFlight = get(app, "/"); // takes 500 ms
+  await new Promise((r) => setTimeout(r, 50));
+  app.proc.kill("SIGTERM");
+  await until(async () => !(await listBackends(redis)).backends.some((b) => b.id === "prod-d"), 1000, "deregistration");
+  expect(await inFlight).toMatchObject({ status: 200, body: "aviary 1.4.2\n" });
+  expect(await app.exited).toBe(0);
+  const msgs = app.logs.map((l) => l.msg);
+  expect(msgs.indexOf("deregistered")).toBeGreaterThan(-1);
+  expect(msgs.indexOf("deregistered")).toBeLessThan(msgs.indexOf("stopped"));
+  expect(errorsOf(app)).toEqual([]);
+});
+
+test("the instances' systemd unit keeps the flag snapshot in a state directory that survives restarts", async () => {
+  const { renderAppUserData } = await import("../components/appUserData");
+  const script = renderAppUserData({ role: "canary", version: "1.5.0", bucket: "b", key: "k", appPort: 3000, redisUrlParameterName: "/p", region: "eu-west-1" });
+  expect(script).toMatch(/^StateDirectory=aviary$/m);
+  expect(script).toMatch(/^Environment=AVIARY_FLAG_SNAPSHOT=\/var\/lib\/aviary\/flags\.json$/m);
+});

@@ -21,6 +21,12 @@ export type AlarmKey = (typeof ALARM_KEYS)[number];
 export const PROXY_NAMESPACE = "Aviary/Proxy";
 export const PROXY_METRICS = { requests: "Requests", errors5xx: "Errors5xx", latencyP99: "LatencyP99Ms" } as const;
 
+/** Metrics of the production fleet: EC2's own CPU, and memory from the CloudWatch agent. */
+export const FLEET_METRICS = {
+  cpu: { namespace: "AWS/EC2", metricName: "CPUUtilization" },
+  memory: { namespace: "CWAgent", metricName: "mem_used_percent" },
+} as const;
+
 /** One metric an alarm reads. `D` is the dimension value type: string locally, pulumi.Input<string> on AWS. */
 export interface MetricStat<D> {
   id: string;
@@ -54,7 +60,7 @@ export interface AlarmSources<D> {
 
 export function prodAlarms<D>(t: Thresholds, src: AlarmSources<D>): AlarmDefinition<D>[] {
   const fleet = { AutoScalingGroupName: src.autoScalingGroupName };
-  const cpu: MetricStat<D> = { id: "cpu", namespace: "AWS/EC2", metricName: "CPUUtilization", stat: "Average", dimensions: fleet };
+  const cpu: MetricStat<D> = { id: "cpu", ...FLEET_METRICS.cpu, stat: "Average", dimensions: fleet };
   return [
     {
       key: "prod-cpu-high",
@@ -87,7 +93,7 @@ export function prodAlarms<D>(t: Thresholds, src: AlarmSources<D>): AlarmDefinit
       role: "prod",
       action: "notify",
       description: `A production instance uses >= ${t.memory}% of its memory: a person should look.`,
-      metrics: [{ id: "mem", namespace: "CWAgent", metricName: "mem_used_percent", stat: "Maximum", dimensions: fleet }],
+      metrics: [{ id: "mem", ...FLEET_METRICS.memory, stat: "Maximum", dimensions: fleet }],
       periodSeconds: 60,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,

@@ -1,28 +1,10 @@
 // Private, encrypted S3 bucket holding the bundled app release that instances download at boot.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { buildSync } from "esbuild";
-import * as path from "node:path";
+import { AGENT_ENTRY, bundleApp } from "../release/bundles";
 
 export interface AppReleaseArgs {
   version: pulumi.Input<string>;
-}
-
-export const APP_ENTRY = path.join(__dirname, "..", "app", "main.ts");
-export const AGENT_ENTRY = path.join(__dirname, "..", "agent", "main.ts");
-
-/** Bundles an entry (default app/main.ts) into one CommonJS file for Node 20 (no node_modules on the instances). */
-export function bundleApp(entry: string = APP_ENTRY): string {
-  const result = buildSync({
-    entryPoints: [entry],
-    write: false,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    logLevel: "silent",
-  });
-  return result.outputFiles[0].text;
 }
 
 export class AppRelease extends pulumi.ComponentResource {

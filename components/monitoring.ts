@@ -2,7 +2,7 @@
 // alerts topic, plus an optional dashboard.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AlarmDefinition, alarmName, MetricStat, PROXY_METRICS, PROXY_NAMESPACE } from "../alarms/definitions";
+import { AlarmDefinition, alarmName, FLEET_METRICS, MetricStat, PROXY_METRICS, PROXY_NAMESPACE } from "../alarms/definitions";
 
 export interface MonitoringArgs {
   deployment: pulumi.Input<string>;
@@ -77,7 +77,7 @@ export class Monitoring extends pulumi.ComponentResource {
           ...Object.entries(dims).flatMap(([k, v]) => [k, v]),
           { stat: m.stat, label },
         ]);
-      const cpu = args.definitions.flatMap((d) => d.metrics).find((m) => m.metricName === "CPUUtilization");
+      const cpu = args.definitions.flatMap((d) => d.metrics).find((m) => m.metricName === FLEET_METRICS.cpu.metricName);
       const canaryMetric = (metricName: string, stat: MetricStat<string>["stat"]): MetricStat<pulumi.Input<string>> => ({
         id: metricName, namespace: PROXY_NAMESPACE, metricName, stat, dimensions: { Deployment: args.deployment, Role: "canary" },
       });

@@ -119,14 +119,15 @@ export class AlarmEvaluator {
         if (breaches(d, v)) breaching++;
       }
       a.lastValue = newest;
+      const shown = newest === undefined ? "missing" : String(Number(newest.toFixed(2)));
       let next: AlarmState;
       let reason: string;
       if (breaching >= d.datapointsToAlarm) {
         next = "ALARM";
-        reason = `Threshold Crossed: ${breaching} of the last ${d.evaluationPeriods} datapoints breached ${d.comparison} ${d.threshold} (newest ${newest ?? "missing"}).`;
+        reason = `Threshold Crossed: ${breaching} of the last ${d.evaluationPeriods} datapoints breached ${d.comparison} ${d.threshold} (newest ${shown}).`;
       } else if (counted > 0 && (counted >= d.evaluationPeriods || breaching + (d.evaluationPeriods - counted) < d.datapointsToAlarm)) {
         next = "OK";
-        reason = `Threshold Crossed: ${breaching} of the last ${d.evaluationPeriods} datapoints breached ${d.comparison} ${d.threshold} (newest ${newest ?? "missing"}).`;
+        reason = `Threshold Crossed: ${breaching} of the last ${d.evaluationPeriods} datapoints breached ${d.comparison} ${d.threshold} (newest ${shown}).`;
       } else {
         continue; // not enough periods yet to decide either way
       }

@@ -16,7 +16,8 @@ export interface RunningHaproxy {
  */
 export async function startHaproxy(cfg: string, socket: string, logFile?: string): Promise<RunningHaproxy> {
   const fd = logFile === undefined ? undefined : fs.openSync(logFile, "a");
-  const proc = spawn("haproxy", ["-W", "-db", "-f", cfg], { stdio: fd === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", fd, fd] });
+  // detached: its own process group, so Ctrl-C on the local runner does not stop it before the apps drain.
+  const proc = spawn("haproxy", ["-W", "-db", "-f", cfg], { stdio: fd === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", fd, fd], detached: true });
   if (fd !== undefined) fs.closeSync(fd);
   let out = "";
   const keep = (d: Buffer): void => void (out = (out + d).slice(-4000));

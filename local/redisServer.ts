@@ -67,10 +67,11 @@ export async function startRedisServer(): Promise<RedisServer> {
 
   const launch = async (port: number): Promise<"ok" | "addrinuse"> => {
     output = "";
-    const proc = spawn(
-      bin,
-      ["--port", String(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "warning"],
-      { stdio: ["ignore", "pipe", "pipe"] },
+    // Config on stdin ("-"), so the password never shows in `ps`. Own process group (detached):
+    // Ctrl-C on the local runner must not stop Redis before the apps have deregistered.
+    const proc = spawn(bin, ["-"], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+    proc.stdin?.end(
+      [`port ${port}`, "bind 127.0.0.1", `requirepass ${password}`, 'save ""', "appendonly no", `dir ${dir}`, "loglevel warning"].join("\n") + "\n",
     );
     child = proc;
     proc.stdout?.on("data", (d) => (output += d.toString()));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `npm start` and `npm test` need, once: system tools (apt-get when run as root on
-# Debian/Ubuntu) and the npm dependencies from the lock file.
+# Debian/Ubuntu) and the npm dependencies from the lock file. `setup.sh test` adds what only the
+# tests use (Chromium for the dashboard test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v node >/dev/null 2>&1; then
@@ -10,6 +11,7 @@ fi
 
 # command → Debian package that provides it.
 declare -A tools=([redis-server]=redis-server [haproxy]=haproxy)
+if [ "${1:-}" = test ]; then tools[chromium]=chromium; fi
 missing=()
 for cmd in "${!tools[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${tools[$cmd]}")

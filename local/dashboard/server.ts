@@ -1,0 +1,114 @@
+// The local dashboard: the page, a JSON status endpoint, a live stream (SSE) and flag toggles,
+// on 127.0.0.1 only. Cross-site pages cannot toggle flags: writes need a JSON content type, which
+// a browser only sends cross-origin after a CORS preflight that this server never approves.
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { Activity, ActivityFeed } from "../activity";
+import { PAGE_HTML } from "./page";
+
+export interface DashboardOptions<S> {
+  port: number;
+  status: () => Promise<S>;
+  /** Turns a flag on or off (the change is audited in the event stream by the caller). */
+  setFlag: (key: string, on: boolean) => Promise<void>;
+  activity: ActivityFeed;
+  logger: Logger;
+  /** How often the stream pushes a fresh status. */
+  pushMs?: number;
+}
+
+export interface Dashboard {
+  url: string;
+  close(): Promise<void>;
+}
+
+const FLAG_PATH = /^\/api\/flags\/([a-z0-9][a-z0-9._-]{0,63})$/;
+const MAX_BODY = 4096;
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(JSON.stringify(body));
+}
+
+function readJson(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let raw = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => {
+      raw += chunk;
+      if (raw.length > MAX_BODY) reject(new Error("request body too large"));
+    });
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(raw));
+      } catch {
+        reject(new Error("request body is not JSON"));
+      }
+    });
+    req.on("error", reject);
+  });
+}
+
+export function startDashboard<S>(o: DashboardOptions<S>): Promise<Dashboard> {
+  const streams = new Set<http.ServerResponse>();
+  const sse = (res: http.ServerResponse, event: string, data: unknown): void => void res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const route = `${req.method} ${url.pathname}`;
+    if (route === "GET /") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      res.end(PAGE_HTML);
+    } else if (route === "GET /api/status") {
+      o.status().then((s) => send(res, 200, s), (err: Error) => send(res, 503, { error: err.message }));
+    } else if (route === "GET /api/stream") {
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
+      streams.add(res);
+      req.on("close", () => streams.delete(res));
+      o.status().then((s) => sse(res, "status", s), () => undefined);
+    } else if (req.method === "POST" && FLAG_PATH.test(url.pathname)) {
+      const key = FLAG_PATH.exec(url.pathname)![1];
+      if (!(req.headers["content-type"] ?? "").startsWith("application/json")) return send(res, 415, { error: "send JSON: {\"on\": true|false}" });
+      readJson(req)
+        .then(async (body) => {
+          const on = (body as { on?: unknown } | null)?.on;
+          if (typeof on !== "boolean") return send(res, 400, { error: "body must be {\"on\": true|false}" });
+          await o.setFlag(key, on);
+          send(res, 200, { key, on });
+        })
+        .catch((err: Error) => send(res, 400, { error: err.message }));
+    } else {
+      send(res, 404, { error: `no route ${route}` });
+    }
+  });
+
+  const unsubscribe = o.activity.subscribe((a: Activity) => {
+    for (const s of streams) sse(s, "activity", a);
+  });
+  const timer = setInterval(() => {
+    if (streams.size === 0) return;
+    o.status().then(
+      (s) => streams.forEach((r) => sse(r, "status", s)),
+      (err: Error) => o.logger.warn({ err: err.message }, "dashboard status failed"),
+    );
+  }, o.pushMs ?? 1000);
+
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            clearInterval(timer);
+            unsubscribe();
+            for (const s of streams) s.end();
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}

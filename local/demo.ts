@@ -1,0 +1,119 @@
+// `npm run demo`: a scripted scenario against the running local stack (start it with `npm start`),
+// to watch on the dashboard. Every step waits for what it caused, within a bound, and the timeline
+// is printed with timings. Traffic goes to 127.0.0.1 only and stops at the end.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { connect } from "../state/connection";
+import { updateFlag } from "../state/flags";
+import { setBooleanFlag } from "./flags";
+import { Load } from "./load";
+import { LOCAL_STATE_FILE, type LocalStateFile } from "./stateFile";
+import type { LocalStatus } from "./stack";
+
+const BY = "demo";
+const t0 = Date.now();
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+function say(text: string): void {
+  process.stdout.write(`[${secs(Date.now() - t0).padStart(7)}] ${text}\n`);
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`gave up after ${secs(timeoutMs)} waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const pct = (part: number, total: number): string => (total === 0 ? "–" : `${((100 * part) / total).toFixed(1)}%`);
+
+async function main(): Promise<void> {
+  const file = path.resolve(__dirname, "..", LOCAL_STATE_FILE);
+  if (!fs.existsSync(file)) throw new Error("no local stack is running here: start it with `npm start` in another terminal, then run `npm run demo`");
+  const local = JSON.parse(fs.readFileSync(file, "utf8")) as LocalStateFile;
+  const status = async (): Promise<LocalStatus> => (await fetch(`${local.adminUrl}/api/status`)).json() as Promise<LocalStatus>;
+  const redis = connect(local.redisUrl);
+  const s0 = await status();
+  const canaryVersion = s0.versions.canary;
+  say(`dashboard: ${local.adminUrl}  proxy: ${local.proxyUrl}  prod ${s0.versions.prod} · canary ${canaryVersion}`);
+
+  const load = new Load({ url: `${local.proxyUrl}/`, concurrency: 2, pauseMs: 5 });
+  try {
+    // 1. Steady traffic at the configured split.
+    say(`1. steady traffic; configured canary weight ${s0.routing?.canaryWeight ?? "?"}% (${s0.routing?.canaryEnabled ? "enabled" : "disabled"})`);
+    const steadyFrom = Date.now();
+    await new Promise((r) => setTimeout(r, 8000));
+    const steady = load.counts(steadyFrom);
+    say(`   ${steady.total} requests: prod ${pct(steady.byVersion[s0.versions.prod] ?? 0, steady.total)}, canary ${pct(steady.byVersion[canaryVersion] ?? 0, steady.total)}, failed ${steady.failed}`);
+
+    // 2. Feature flag.
+    say("2. flag hiddenfeature → on");
+    const flagAt = Date.now();
+    await setBooleanFlag(redis, "hiddenfeature", true, BY, "demo: show the hidden feature");
+    await waitFor("/hiddenfeature to answer 200", 10_000, async () => ((await fetch(`${local.proxyUrl}/hiddenfeature`)).status === 200 ? true : undefined));
+    say(`   /hiddenfeature answers 200 through the proxy ${secs(Date.now() - flagAt)} after the change`);
+
+    // 3. Load up until the fleet scales out.
+    const before = (await status()).fleet;
+    say(`3. raising load (CPU work per request) until the fleet scales out; now ${before.instances.length} instances`);
+    const heavy = new Load({ url: `${local.proxyUrl}/work?ms=4`, concurrency: 12 });
+    const heavyAt = Date.now();
+    try {
+      const out = await waitFor("a scale-out", 120_000, async () => {
+        const f = (await status()).fleet;
+        return f.desired > before.desired ? f : undefined;
+      });
+      say(`   scaled out to desired ${out.desired} after ${secs(Date.now() - heavyAt)} (prod-cpu-high → controller)`);
+    } finally {
+      await heavy.stop();
+    }
+
+    // 4. Break the canary on purpose: the alarm fires and the controller turns it off.
+    say(`4. breaking the canary: demo-error-rate on for version ${canaryVersion} only`);
+    let firstCanaryError: number | undefined;
+    let lastCanaryAnswer = 0;
+    const stopWatching = load.onSample((s) => {
+      if (s.version === canaryVersion) lastCanaryAnswer = s.at;
+      if (s.version === canaryVersion && s.status >= 500 && firstCanaryError === undefined) firstCanaryError = s.at;
+    });
+    await updateFlag(redis, "demo-error-rate", (cur) => {
+      if (!cur) throw new Error("flag demo-error-rate is missing (the local runner creates it)");
+      return { ...cur, enabled: true, rules: [{ attribute: "version", op: "equals", value: canaryVersion, variant: "on" }] };
+    }, { by: BY, reason: "demo: break the canary", cause: "set" });
+    const off = await waitFor("the controller to disable the canary", 60_000, async () => {
+      const s = await status();
+      return s.routing && !s.routing.canaryEnabled ? s : undefined;
+    });
+    const failedFrom = firstCanaryError ?? Date.now();
+    await new Promise((r) => setTimeout(r, 1500));
+    stopWatching();
+    const during = load.counts(failedFrom);
+    say(`   canary disabled by ${off.routing?.changedBy}: ${off.routing?.reason ?? ""}`);
+    if (firstCanaryError !== undefined) {
+      say(`   first canary error → last canary answer: ${secs(Math.max(0, lastCanaryAnswer - firstCanaryError))}; failed client requests since the first error: ${during.failed}`);
+    }
+    await updateFlag(redis, "demo-error-rate", (cur) => ({ ...cur!, rules: [] }), { by: BY, reason: "demo: fault removed", cause: "set" });
+
+    // 5. Load down: the fleet scales back in.
+    load.setConcurrency(1);
+    const high = (await status()).fleet;
+    say(`5. load lowered; waiting for scale-in from desired ${high.desired}`);
+    const inAt = Date.now();
+    const scaledIn = await waitFor("a scale-in", 180_000, async () => {
+      const f = (await status()).fleet;
+      return f.desired < high.desired ? f : undefined;
+    });
+    say(`   scaled in to desired ${scaledIn.desired} after ${secs(Date.now() - inAt)} (prod-cpu-low → controller drained and removed the newest instance)`);
+    say("done. The canary stays off until a person turns it on: `npx aviary canary on`.");
+  } finally {
+    await load.stop();
+    redis.disconnect();
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`aviary demo: ${err.message}\n`);
+  process.exit(1);
+});

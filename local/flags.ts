@@ -1,0 +1,82 @@
+// The flags local mode starts with (created only when absent, so a developer's changes survive
+// while the stack runs), the dashboard's view of them, and its on/off toggle.
+import type Redis from "ioredis";
+import { booleanFlag, type FlagDefinition, type StoredFlag } from "../flags/model";
+import { putFlag, readFlags, updateFlag } from "../state/flags";
+
+/** The sample app's flag, and the demo's fault flags (numbers; a rule `version equals X` scopes them). */
+export function startingFlags(owner: string): FlagDefinition[] {
+  const fault = (key: string, description: string, on: number): FlagDefinition => ({
+    key,
+    type: "number",
+    enabled: true,
+    variants: { none: 0, on },
+    defaultVariant: "none",
+    rules: [],
+    description,
+    owner,
+  });
+  return [
+    { ...booleanFlag("hiddenfeature", owner), description: "Serves /hiddenfeature (404 while off)" },
+    fault("demo-error-rate", "Demo only: % of requests the app answers with 500", 50),
+    fault("demo-latency-ms", "Demo only: delay added to every response, ms", 2000),
+    fault("demo-memory-growth-mb", "Demo only: MB of memory retained per second", 16),
+  ];
+}
+
+export async function ensureFlags(redis: Redis, by: string): Promise<void> {
+  const existing = new Set((await readFlags(redis)).flags.map((f) => f.key));
+  for (const def of startingFlags(by)) {
+    if (!existing.has(def.key)) await putFlag(redis, def, { by, reason: "local mode starting flags" });
+  }
+}
+
+export interface FlagSummary {
+  key: string;
+  type: StoredFlag["type"];
+  /** Boolean flags: what a request without matching rules or rollout gets. */
+  on: boolean;
+  summary: string;
+  description: string;
+  owner: string;
+  updatedBy: string;
+}
+
+function summarize(f: StoredFlag): string {
+  if (!f.enabled) return `KILLED (serves ${f.defaultVariant})`;
+  const parts = [`serves ${f.defaultVariant} (${JSON.stringify(f.variants[f.defaultVariant])})`];
+  for (const r of f.rules) parts.push(`${r.attribute} ${r.op === "equals" ? `= ${JSON.stringify(r.value)}` : `in ${JSON.stringify(r.values)}`} → ${r.variant}`);
+  if (f.rollout) parts.push(`${f.rollout.percentage}% → ${f.rollout.variant}`);
+  return parts.join("; ");
+}
+
+export async function describeFlags(redis: Redis): Promise<FlagSummary[]> {
+  const { flags } = await readFlags(redis);
+  return flags
+    .map((f) => ({
+      key: f.key,
+      type: f.type,
+      on: f.enabled && f.variants[f.defaultVariant] === true,
+      summary: summarize(f),
+      description: f.description,
+      owner: f.owner,
+      updatedBy: f.updatedBy,
+    }))
+    .sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** Like `aviary flags set <key> on|off`: serve that variant by default, lifting a kill. */
+export async function setBooleanFlag(redis: Redis, key: string, on: boolean, by: string, reason: string): Promise<void> {
+  await updateFlag(
+    redis,
+    key,
+    (current) => {
+      if (current === undefined) throw new Error(`flag "${key}" does not exist`);
+      if (current.type !== "boolean") throw new Error(`flag "${key}" is a ${current.type} flag, not boolean`);
+      const variant = Object.entries(current.variants).find(([, v]) => v === on)?.[0];
+      if (variant === undefined) throw new Error(`flag "${key}" has no ${on} variant`);
+      return { ...current, defaultVariant: variant, enabled: true };
+    },
+    { by, reason, cause: "set" },
+  );
+}

@@ -1,0 +1,86 @@
+// The controller's Fleet port in local mode: the production fleet is N sample-app processes.
+// Instance ids are the registry ids the apps register with, as EC2 instance ids are on AWS.
+import type { FleetInstance, FleetState } from "../controller/decide";
+import type { Fleet } from "../controller/ports";
+import { freePort } from "./freePort";
+import type { Managed } from "./processes";
+
+export interface LocalFleetOptions {
+  min: number;
+  max: number;
+  /** Starts one app process with this instance id on this port. */
+  launch(instanceId: string, port: number): Managed;
+  /** Resolves once the instance answers its health check. */
+  ready(instanceId: string, port: number): Promise<void>;
+}
+
+interface Instance extends FleetInstance {
+  port: number;
+  process: Managed;
+  launchedAt: string;
+}
+
+export class LocalFleet implements Fleet {
+  private readonly instances: Instance[] = [];
+  private desired = 0;
+  private serial = 0;
+
+  constructor(private readonly options: LocalFleetOptions) {}
+
+  async describe(): Promise<FleetState> {
+    return {
+      desired: this.desired,
+      min: this.options.min,
+      max: this.options.max,
+      instances: this.instances.map(({ id, launchedAt }) => ({ id, launchedAt })),
+    };
+  }
+
+  /** Like an Auto Scaling group: launches or removes (newest first) until `desired` run. */
+  async setDesired(desired: number): Promise<void> {
+    if (!Number.isInteger(desired) || desired < this.options.min || desired > this.options.max) {
+      throw new Error(`desired capacity ${desired} is outside min ${this.options.min} / max ${this.options.max}`);
+    }
+    this.desired = desired;
+    while (this.instances.length < desired) await this.launchOne();
+    while (this.instances.length > desired) await this.remove(this.instances[this.instances.length - 1]);
+  }
+
+  async terminate(instanceId: string): Promise<void> {
+    const i = this.instances.find((x) => x.id === instanceId);
+    if (!i) throw new Error(`no local instance ${instanceId}`);
+    this.desired = Math.max(this.options.min, this.desired - 1);
+    await this.remove(i);
+  }
+
+  /** pid of each running instance, for the CPU collector. */
+  pids(): Map<string, number> {
+    return new Map(this.instances.flatMap((i) => (i.process.proc.pid === undefined ? [] : [[i.id, i.process.proc.pid] as [string, number]])));
+  }
+
+  ports(): Map<string, number> {
+    return new Map(this.instances.map((i) => [i.id, i.port]));
+  }
+
+  private async launchOne(): Promise<void> {
+    this.serial += 1;
+    const id = `prod-${this.serial}`;
+    const port = await freePort();
+    const process = this.options.launch(id, port);
+    const instance: Instance = { id, port, process, launchedAt: new Date().toISOString() };
+    this.instances.push(instance);
+    // A crashed instance leaves the fleet; like an ASG health replacement, the next setDesired refills it.
+    void process.exited.then(() => {
+      const at = this.instances.indexOf(instance);
+      if (at >= 0) this.instances.splice(at, 1);
+    });
+    await this.options.ready(id, port);
+  }
+
+  private async remove(i: Instance): Promise<void> {
+    const at = this.instances.indexOf(i);
+    if (at >= 0) this.instances.splice(at, 1);
+    // SIGTERM: the app deregisters, drains its in-flight requests and exits.
+    await i.process.stop();
+  }
+}

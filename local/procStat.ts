@@ -1,0 +1,40 @@
+// CPU and memory of live processes from /proc (Linux), for the local metrics collector and the bench.
+import * as fs from "node:fs";
+import { spawnSync } from "node:child_process";
+
+export const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim() || 100);
+
+/** Fields after "pid (comm) ", so a command name with spaces cannot shift them. */
+function statFields(pid: number): string[] {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** User + system clock ticks of a live process and, optionally, its live descendants; 0 once it has exited. */
+export function cpuTicks(pid: number, withDescendants = false): number {
+  try {
+    const f = statFields(pid);
+    let ticks = Number(f[11]) + Number(f[12]); // utime, stime
+    if (withDescendants) {
+      for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+        for (const c of fs.readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").split(" ").filter(Boolean)) ticks += cpuTicks(Number(c), true);
+      }
+    }
+    return ticks;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU milliseconds used so far (user + system). */
+export const cpuMs = (pid: number, withDescendants = false): number => (cpuTicks(pid, withDescendants) * 1000) / CLK_TCK;
+
+/** Resident set size in bytes; 0 once the process has exited. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}

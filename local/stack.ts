@@ -1,0 +1,330 @@
+// The whole Aviary topology on one machine: a real redis-server, real HAProxy with the proxy agent
+// (as processes, the bundles AWS instances run), the production fleet and the canary as sample-app
+// processes, the alarm evaluator over the declared alarms, an SNS stand-in, the SAME controller
+// handler the Lambda runs (with local adapters), and the dashboard.
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import type Redis from "ioredis";
+import type { Logger } from "pino";
+import { canaryAlarms, prodAlarms, type AlarmState } from "../alarms/definitions";
+import { MetricsSampler } from "../agent/metrics";
+import { runtimeCommand } from "../agent/runtimeApi";
+import { RedisControllerStore } from "../controller/adapters/redisStore";
+import type { FleetState } from "../controller/decide";
+import type { Alarms, Notifier } from "../controller/ports";
+import { BACKEND, renderHaproxyConfig } from "../haproxy/config";
+import { createHandler, type SnsEvent } from "../lambda/handler";
+import { AGENT_ENTRY, APP_ENTRY, bundleApp } from "../release/bundles";
+import { connect } from "../state/connection";
+import { readEvents, type AviaryEvent } from "../state/events";
+import { listBackends } from "../state/registry";
+import { readRouting, setCanaryWeight, type RoutingState } from "../state/routing";
+import { ActivityFeed, type Activity } from "./activity";
+import { AlarmEvaluator, cloudWatchMessage, type AlarmTransition } from "./alarmEvaluator";
+import { LocalCollector, type TrafficPoint } from "./collector";
+import { loadLocalConfig, type LocalConfig } from "./config";
+import { startDashboard, type Dashboard } from "./dashboard/server";
+import { LocalFleet } from "./fleet";
+import { describeFlags, ensureFlags, setBooleanFlag, type FlagSummary } from "./flags";
+import { freePort } from "./freePort";
+import { startHaproxy, type RunningHaproxy } from "./haproxy";
+import { Supervisor, type Managed } from "./processes";
+import { startRedisServer, type RedisServer } from "./redisServer";
+import { until } from "./until";
+
+export const DEPLOYMENT = "local";
+export const LOCAL_ASG = "local-prod-fleet";
+/** Who local-mode writes are attributed to in the event stream. */
+const BY = "local-runner";
+
+export interface LocalStackOptions {
+  /** Where Pulumi.prod.yaml and Pulumi.canary.yaml live. */
+  repoDir: string;
+  /** Logs, sockets, bundles, flag snapshots. Emptied at start. */
+  runDir: string;
+  /** 0 = any free port (tests). */
+  proxyPort: number;
+  adminPort: number;
+  periodFactor: number;
+  logger: Logger;
+  /** Metrics and alarm evaluation step. Default: a quarter of the shortest local period. */
+  tickMs?: number;
+}
+
+export interface LocalStatus {
+  at: string;
+  proxyUrl: string;
+  deployment: string;
+  periodFactor: number;
+  versions: { prod: string; canary: string };
+  routing: RoutingState | null;
+  split: { windowSeconds: number; prod: number; canary: number; canaryPct: number | null };
+  backends: { id: string; role: string; version: string; address: string; draining: boolean; proxyStatus: string }[];
+  fleet: FleetState;
+  flags: FlagSummary[];
+  alarms: { name: string; key: string; state: AlarmState; reason: string; since: string; threshold: number; lastValue?: number }[];
+  activity: Activity[];
+  events: AviaryEvent[];
+  history: TrafficPoint[];
+}
+
+export interface LocalStack {
+  config: LocalConfig;
+  proxyUrl: string;
+  adminUrl: string;
+  redisUrl: string;
+  redis: Redis;
+  fleet: LocalFleet;
+  evaluator: AlarmEvaluator;
+  activity: ActivityFeed;
+  collector: LocalCollector;
+  status(): Promise<LocalStatus>;
+  /** Stops everything it started, newest first; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+function httpOk(port: number, pathName: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: pathName, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => req.destroy());
+  });
+}
+
+/** HAProxy's view of each server address in backend "app": "UP", "DOWN", "MAINT", ... */
+async function proxyStatuses(socket: string): Promise<Map<string, string>> {
+  const csv = await runtimeCommand(socket, "show stat");
+  const lines = csv.split("\n");
+  const header = lines[0].replace(/^# /, "").split(",");
+  const col = (n: string): number => header.indexOf(n);
+  const out = new Map<string, string>();
+  for (const l of lines.slice(1)) {
+    const r = l.split(",");
+    if (r[col("pxname")] === BACKEND && /^(prod|canary)\d+$/.test(r[col("svname")] ?? "") && r[col("addr")]) out.set(r[col("addr")], r[col("status")]);
+  }
+  return out;
+}
+
+export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack> {
+  const log = o.logger;
+  const config = loadLocalConfig(o.repoDir);
+  const { prod, canary } = config;
+  fs.rmSync(o.runDir, { recursive: true, force: true });
+  fs.mkdirSync(o.runDir, { recursive: true });
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, "cleanup step failed");
+      }
+    }
+  };
+
+  try {
+    // Bundles: exactly what AppRelease uploads for the instances.
+    const appJs = path.join(o.runDir, "app.js");
+    const agentJs = path.join(o.runDir, "agent.js");
+    fs.writeFileSync(appJs, bundleApp(APP_ENTRY));
+    fs.writeFileSync(agentJs, bundleApp(AGENT_ENTRY));
+
+    const redisServer: RedisServer = await startRedisServer();
+    cleanups.push(() => redisServer.stop());
+    const redis = connect(redisServer.url, { logger: log });
+    cleanups.push(() => void redis.disconnect());
+    await setCanaryWeight(redis, canary.canaryWeight, { by: BY, reason: `aviary:canaryWeight in Pulumi.canary.yaml` });
+    await ensureFlags(redis, BY);
+
+    const supervisor = new Supervisor(path.join(o.runDir, "logs"), log);
+    cleanups.push(() => supervisor.stopAll());
+
+    // HAProxy + agent. Enough prod slots for the fleet's max.
+    const proxyPort = o.proxyPort || (await freePort());
+    const socket = path.join(o.runDir, "haproxy.sock");
+    const cfg = path.join(o.runDir, "haproxy.cfg");
+    const slots = { prod: prod.prodFleet.max, canary: canary.canaryCount };
+    fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `127.0.0.1:${proxyPort}`, statsBind: `127.0.0.1:${await freePort()}`, socketPath: socket, prodSlots: slots.prod, canarySlots: slots.canary }));
+    const haproxy: RunningHaproxy = await startHaproxy(cfg, socket, path.join(o.runDir, "logs", "haproxy.log"));
+    // Before the supervisor's stop in reverse order: apps drain through a live proxy first.
+    cleanups.splice(cleanups.length - 1, 0, () => haproxy.stop());
+    supervisor.spawn("agent", process.execPath, [agentJs], {
+      env: { ...process.env, REDIS_URL: redisServer.url, HAPROXY_SOCKET: socket, AVIARY_PROD_SLOTS: String(slots.prod), AVIARY_CANARY_SLOTS: String(slots.canary), AVIARY_DEPLOYMENT: "" },
+    });
+
+    const appEnv = (id: string, role: "prod" | "canary", version: string, port: number): NodeJS.ProcessEnv => ({
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      AVIARY_ROLE: role,
+      AVIARY_VERSION: version,
+      AVIARY_INSTANCE_ID: id,
+      AVIARY_ADDRESS: `127.0.0.1:${port}`,
+      REDIS_URL: redisServer.url,
+      AVIARY_FLAG_SNAPSHOT: path.join(o.runDir, `flags-${id}.json`),
+      // Faster than on AWS so a killed process leaves the registry within seconds.
+      AVIARY_HEARTBEAT_MS: "1000",
+      AVIARY_TTL_SECONDS: "5",
+      AVIARY_DRAIN_DELAY_MS: "500",
+    });
+    const launch = (id: string, role: "prod" | "canary", version: string, port: number): Managed =>
+      supervisor.spawn(id, process.execPath, [appJs], { env: appEnv(id, role, version, port) });
+    const healthy = (id: string, port: number): Promise<void> => until(`${id} /healthz`, () => httpOk(port, "/healthz"), 20_000);
+
+    const fleet = new LocalFleet({
+      min: prod.prodFleet.min,
+      max: prod.prodFleet.max,
+      launch: (id, port) => launch(id, "prod", prod.appVersion, port),
+      ready: healthy,
+    });
+    await fleet.setDesired(prod.prodFleet.desired);
+    for (let i = 1; i <= canary.canaryCount; i++) {
+      const port = await freePort();
+      launch(`canary-${i}`, "canary", canary.appVersion, port);
+      await healthy(`canary-${i}`, port);
+    }
+
+    // Alarms, SNS stand-in, controller.
+    const periodFactor = o.periodFactor;
+    const evaluator = new AlarmEvaluator(
+      [
+        ...prodAlarms<string>(prod.thresholds, { deployment: DEPLOYMENT, autoScalingGroupName: LOCAL_ASG }),
+        ...canaryAlarms<string>(canary.thresholds, { deployment: DEPLOYMENT }),
+      ],
+      DEPLOYMENT,
+      periodFactor,
+      Date.now(),
+    );
+    const activity = new ActivityFeed();
+    const subscribers = [...prod.alerts.emails, ...prod.alerts.sms];
+    const notifier: Notifier = {
+      notify: async (subject, message) => {
+        activity.add("controller", subject, message);
+        log.info({ subject, message, wouldDeliverTo: subscribers }, "controller notification (SNS stand-in)");
+      },
+    };
+    let messageSerial = 0;
+    // Publishing on the "topic": subscribers get the alert, the controller gets the SNS record.
+    const publishAlarm = async (t: AlarmTransition): Promise<void> => {
+      activity.add("alarm", `${t.definition.key} → ${t.newState}`, t.reason);
+      log.info({ alarm: t.name, from: t.oldState, to: t.newState, wouldDeliverTo: subscribers }, "alarm notification (SNS stand-in)");
+      messageSerial += 1;
+      const event: SnsEvent = {
+        Records: [{ EventSource: "aws:sns", Sns: { MessageId: `local-${Date.now()}-${messageSerial}`, Message: cloudWatchMessage(t), Subject: `${t.newState}: "${t.name}"`, Timestamp: new Date(t.at).toISOString(), Type: "Notification" } }],
+      };
+      try {
+        await controller(event);
+      } catch (err) {
+        // On AWS SNS would retry; locally the alarm stays in its state and the next transition re-drives it.
+        activity.add("runner", "controller failed", (err as Error).message);
+        log.error({ err: (err as Error).message, alarm: t.name }, "controller invocation failed");
+      }
+    };
+    const alarms: Alarms = {
+      rearm: async (name, reason) => {
+        const t = evaluator.setState(name, "OK", reason, Date.now());
+        // CloudWatch notifies on SetAlarmState too; deliver it after the current invocation returns.
+        if (t) setImmediate(() => void publishAlarm(t));
+      },
+      states: async (names) => Object.fromEntries(evaluator.states().filter((s) => names.includes(s.name)).map((s) => [s.name, s.state])),
+    };
+    const store = new RedisControllerStore(redis, "controller", { ttlMs: 35_000, waitMs: 20_000 }, (problems) => log.warn({ problems }, "ignoring invalid state in Redis"));
+    const controller = createHandler(() => ({
+      fleet,
+      notifier,
+      alarms,
+      store,
+      policy: {
+        step: prod.scaling.step,
+        scaleOutCooldownSeconds: prod.scaling.scaleOutCooldownSeconds / periodFactor,
+        scaleInCooldownSeconds: prod.scaling.scaleInCooldownSeconds / periodFactor,
+      },
+      logger: log.child({ service: "aviary-controller" }),
+      drainWaitMs: 500,
+    }));
+
+    const collector = new LocalCollector(
+      { deployment: DEPLOYMENT, autoScalingGroupName: LOCAL_ASG, sampler: MetricsSampler.forSocket(socket), fleetPids: () => fleet.pids() },
+      evaluator,
+    );
+    const shortestPeriodMs = 10_000 / periodFactor;
+    const tickMs = o.tickMs ?? Math.max(100, shortestPeriodMs / 4);
+    let ticking = Promise.resolve();
+    const timer = setInterval(() => {
+      // One tick at a time: a slow controller run delays the next evaluation rather than overlapping it.
+      ticking = ticking.then(async () => {
+        try {
+          await collector.tick();
+          for (const t of evaluator.evaluate(Date.now())) await publishAlarm(t);
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, "metrics tick failed");
+        }
+      });
+    }, tickMs);
+    cleanups.push(async () => {
+      clearInterval(timer);
+      await ticking;
+    });
+
+    const status = async (): Promise<LocalStatus> => {
+      const [routing, backends, flags, events, proxy] = await Promise.all([
+        readRouting(redis),
+        listBackends(redis),
+        describeFlags(redis),
+        readEvents(redis, { count: 30 }),
+        proxyStatuses(socket).catch(() => new Map<string, string>()),
+      ]);
+      const window = collector.history().filter((p) => p.at >= Date.now() - 10_000);
+      const prodN = window.reduce((n, p) => n + p.prod.requests, 0);
+      const canaryN = window.reduce((n, p) => n + p.canary.requests, 0);
+      return {
+        at: new Date().toISOString(),
+        proxyUrl: `http://127.0.0.1:${proxyPort}`,
+        deployment: DEPLOYMENT,
+        periodFactor,
+        versions: { prod: prod.appVersion, canary: canary.appVersion },
+        routing: routing.state ?? null,
+        split: { windowSeconds: 10, prod: prodN, canary: canaryN, canaryPct: prodN + canaryN > 0 ? (100 * canaryN) / (prodN + canaryN) : null },
+        backends: backends.backends.map((b) => ({ id: b.id, role: b.role, version: b.version, address: b.address, draining: b.draining === true, proxyStatus: proxy.get(b.address) ?? "not in proxy" })),
+        fleet: await fleet.describe(),
+        flags,
+        alarms: evaluator.states().map((a) => ({
+          name: a.name,
+          key: a.definition.key,
+          state: a.state,
+          reason: a.reason,
+          since: new Date(a.since).toISOString(),
+          threshold: a.definition.threshold,
+          ...(a.lastValue === undefined ? {} : { lastValue: a.lastValue }),
+        })),
+        activity: activity.recent(50),
+        events: events.events,
+        history: collector.history().slice(-120),
+      };
+    };
+
+    const dashboard: Dashboard = await startDashboard({
+      port: o.adminPort,
+      status,
+      setFlag: (key, on) => setBooleanFlag(redis, key, on, "dashboard", `turned ${on ? "on" : "off"} on the local dashboard`),
+      activity,
+      logger: log,
+    });
+    cleanups.push(() => dashboard.close());
+    await until("agent applied the fleet to haproxy", async () => [...(await proxyStatuses(socket)).values()].filter((s) => s === "UP").length >= prod.prodFleet.desired, 20_000);
+    activity.add("runner", "local stack up", `proxy http://127.0.0.1:${proxyPort}, ${prod.prodFleet.desired} prod ${prod.appVersion} + ${canary.canaryCount} canary ${canary.appVersion} at ${canary.canaryWeight}%`);
+
+    return { config, proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl: dashboard.url, redisUrl: redisServer.url, redis, fleet, evaluator, activity, collector, status, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,25 @@
+// While `npm start` runs it writes where its Redis is, so `npx aviary …` in the same checkout
+// works without exporting REDIS_URL. The file is removed when the stack stops.
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const LOCAL_STATE_FILE = ".aviary/local.json";
+
+export interface LocalStateFile {
+  pid: number;
+  redisUrl: string;
+  proxyUrl: string;
+  adminUrl: string;
+}
+
+/** The running local stack's state file under `dir`, if its runner is still alive. */
+export function readLocalState(dir: string): LocalStateFile | undefined {
+  try {
+    const s = JSON.parse(fs.readFileSync(path.join(dir, LOCAL_STATE_FILE), "utf8")) as Partial<LocalStateFile>;
+    if (typeof s.pid !== "number" || typeof s.redisUrl !== "string" || typeof s.proxyUrl !== "string" || typeof s.adminUrl !== "string") return undefined;
+    process.kill(s.pid, 0); // throws when the runner is gone (a stale file after a crash)
+    return s as LocalStateFile;
+  } catch {
+    return undefined;
+  }
+}

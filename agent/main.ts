@@ -1,13 +1,12 @@
 // Entry point: REDIS_URL, HAPROXY_SOCKET, AVIARY_PROD_SLOTS, AVIARY_CANARY_SLOTS, and
-// AVIARY_DEPLOYMENT (when set, per-role metrics go to CloudWatch every 10 s for the canary alarms).
+// AVIARY_DEPLOYMENT (when set, per-role metrics go to CloudWatch every 10 s for the canary alarms;
+// counts and the latency histogram are both read from HAProxy's admin socket).
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import pino from "pino";
 import { startAgent } from "./agent";
 import { CloudWatchMetricsSink } from "./cloudwatchPublisher";
 import { MetricsSampler } from "./metrics";
-
-// The canary alarms read 10 s high-resolution periods (alarms/definitions.ts).
-const METRICS_INTERVAL_MS = 10_000;
+import { startMetricsLoop } from "./metricsLoop";
 
 function slotsFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -27,20 +26,11 @@ async function main(): Promise<void> {
     logger,
   });
   const deployment = process.env.AVIARY_DEPLOYMENT;
-  let metrics: NodeJS.Timeout | undefined;
-  if (deployment) {
-    const sampler = MetricsSampler.forSocket(socketPath);
-    const sink = new CloudWatchMetricsSink(new CloudWatchClient({}), deployment);
-    metrics = setInterval(() => {
-      sampler
-        .sample()
-        .then((m) => (m.length > 0 ? sink.publish(m) : undefined))
-        // A missed sample only delays an alarm; routing must never depend on metrics.
-        .catch((err: Error) => logger.warn({ err: err.message }, "metrics sample or publish failed"));
-    }, METRICS_INTERVAL_MS);
-  }
+  const stopMetrics = deployment
+    ? startMetricsLoop({ sampler: MetricsSampler.forSocket(socketPath), sink: new CloudWatchMetricsSink(new CloudWatchClient({}), deployment), logger })
+    : undefined;
   const shutdown = (): void => {
-    clearInterval(metrics);
+    stopMetrics?.();
     void agent.stop().then(() => process.exit(0));
   };
   process.once("SIGTERM", shutdown);

@@ -1,9 +1,12 @@
-// Per-role proxy metrics from HAProxy's `show stat` CSV. Parsing and delta logic are pure so they
-// can be tested without haproxy; MetricsSampler only adds the socket read and the previous sample.
-import { BACKEND, type SlotRole } from "../haproxy/config";
+// Per-role proxy metrics: request and 5xx counts from HAProxy's `show stat` CSV (exact cumulative
+// counters), p99 latency from the latency histogram HAProxy keeps in a stick table
+// (latencyHistogram.ts; the stats only carry averages). Parsing and delta logic are pure so they can
+// be tested without haproxy; MetricsSampler only adds the socket reads and the previous sample.
+import { BACKEND, slotRole, type SlotRole } from "../haproxy/config";
+import { findLatencyTable, p99UpperBoundMs, parseLatencyTable, roleLatency, type LatencyCounts, type LatencyTable } from "./latencyHistogram";
 import { runtimeCommand } from "./runtimeApi";
 
-/** One `show stat` row keyed by column name (pxname, svname, stot, hrsp_5xx, ttime, ...). */
+/** One `show stat` row keyed by column name (pxname, svname, stot, hrsp_5xx, ...). */
 export type StatRow = Readonly<Record<string, string>>;
 
 /** Parses `show stat` CSV. The header is "# pxname,svname,..."; every line ends with a trailing comma. */
@@ -34,16 +37,9 @@ export interface RoleTotals {
   requests: number;
   /** Sum of `hrsp_5xx` (cumulative). */
   errors5xx: number;
-  /**
-   * NOT a real p99. HAProxy's stats have no percentiles; `ttime` is each server's average total
-   * time over its last 1024 requests. We take the max of those averages across the role's servers
-   * as a worst-server proxy for tail latency. A true p99 needs log-based histograms.
-   */
-  latencyApproxMs: number;
 }
 
 const ROLES: readonly SlotRole[] = ["prod", "canary"];
-const SLOT = /^(prod|canary)\d+$/;
 
 const num = (v: string | undefined): number => {
   const n = Number(v);
@@ -53,14 +49,13 @@ const num = (v: string | undefined): number => {
 
 /** Sums per role over the slot rows of backend "app"; always returns both roles (zeros if no slots). */
 export function roleTotals(rows: readonly StatRow[]): RoleTotals[] {
-  const totals = new Map<SlotRole, RoleTotals>(ROLES.map((role) => [role, { role, requests: 0, errors5xx: 0, latencyApproxMs: 0 }]));
+  const totals = new Map<SlotRole, RoleTotals>(ROLES.map((role) => [role, { role, requests: 0, errors5xx: 0 }]));
   for (const r of rows) {
-    const m = SLOT.exec(r.svname ?? "");
-    if (r.pxname !== BACKEND || m === null) continue;
-    const t = totals.get(m[1] as SlotRole)!;
+    const role = slotRole(r.svname ?? "");
+    if (r.pxname !== BACKEND || role === undefined) continue;
+    const t = totals.get(role)!;
     t.requests += num(r.stot);
     t.errors5xx += num(r.hrsp_5xx);
-    t.latencyApproxMs = Math.max(t.latencyApproxMs, num(r.ttime));
   }
   return ROLES.map((role) => totals.get(role)!);
 }
@@ -73,8 +68,10 @@ export interface RoleMetrics {
   /** 5xx responses in the interval. */
   errors5xx: number;
   /**
-   * Approximate p99 (see RoleTotals.latencyApproxMs). null when the role served no requests in the
-   * interval: the ttime average would be stale, and the alarm treats missing data as not breaching.
+   * p99 upper-bound estimate (latencyHistogram.ts p99UpperBoundMs) of the time from request headers
+   * parsed to response headers received, over the interval's server responses for the role. null
+   * when none were timed (no requests, or no latency table in the config): no datum is better than
+   * a made-up one, and the alarm treats missing data as not breaching.
    */
   latencyP99Ms: number | null;
   at: Date;
@@ -84,55 +81,67 @@ export interface RoleMetrics {
 const counterDelta = (prev: number, cur: number): number => (cur >= prev ? cur - prev : cur);
 
 /**
- * Interval metrics between two cumulative samples. Limitation: a restart that already served more
- * requests than the previous total is indistinguishable from growth (it under-counts that interval).
+ * Interval metrics between two cumulative samples plus the interval's latency. Limitation: a
+ * restart that already served more requests than the previous total is indistinguishable from
+ * growth (it under-counts that interval).
  */
-export function metricsDelta(prev: RoleTotals, cur: RoleTotals, at: Date): RoleMetrics {
-  const requests = counterDelta(prev.requests, cur.requests);
+export function metricsDelta(prev: RoleTotals, cur: RoleTotals, latency: LatencyCounts | undefined, at: Date): RoleMetrics {
   return {
     role: cur.role,
-    requests,
+    requests: counterDelta(prev.requests, cur.requests),
     errors5xx: counterDelta(prev.errors5xx, cur.errors5xx),
-    latencyP99Ms: requests > 0 ? cur.latencyApproxMs : null,
+    latencyP99Ms: latency === undefined ? null : p99UpperBoundMs(latency),
     at,
   };
 }
 
-/** Reads `show stat` and turns successive cumulative samples into per-interval RoleMetrics. */
+/** `show table <latency table>`, found through the table listing; undefined when the config has none. */
+export async function readLatencyTable(socketPath: string): Promise<string | undefined> {
+  const name = findLatencyTable(await runtimeCommand(socketPath, "show table"));
+  return name === undefined ? undefined : runtimeCommand(socketPath, `show table ${name}`);
+}
+
+/** Reads `show stat` and the latency table, and turns successive cumulative samples into per-interval RoleMetrics. */
 export class MetricsSampler {
-  private prev: RoleTotals[] | undefined;
+  private prev: { totals: RoleTotals[]; latency: LatencyTable | undefined } | undefined;
   private last: readonly RoleMetrics[] | undefined;
 
+  /** A reader resolving undefined (no latency table) makes every latencyP99Ms null; counts are still published. */
   constructor(
     private readonly readStats: () => Promise<string>,
+    private readonly readLatency: () => Promise<string | undefined> = () => Promise.resolve(undefined),
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   static forSocket(socketPath: string): MetricsSampler {
-    return new MetricsSampler(() => runtimeCommand(socketPath, "show stat"));
+    return new MetricsSampler(() => runtimeCommand(socketPath, "show stat"), () => readLatencyTable(socketPath));
   }
 
   /**
-   * Feeds one cumulative sample. The first one only sets the baseline and returns []: reporting
-   * haproxy's lifetime totals as one interval would fake a burst (e.g. after an agent restart).
+   * Feeds one cumulative sample (stats and latency table). The first one only sets the baseline and
+   * returns []: reporting haproxy's lifetime totals as one interval would fake a burst (e.g. after
+   * an agent restart).
    */
-  ingest(totals: readonly RoleTotals[], at: Date = this.now()): RoleMetrics[] {
+  ingest(totals: readonly RoleTotals[], latency: LatencyTable | undefined, at: Date = this.now()): RoleMetrics[] {
     const prev = this.prev;
-    this.prev = totals.map((t) => ({ ...t }));
+    this.prev = { totals: totals.map((t) => ({ ...t })), latency };
     if (prev === undefined) return [];
+    const interval = latency === undefined ? undefined : roleLatency(prev.latency, latency);
     const out: RoleMetrics[] = [];
     for (const cur of totals) {
-      const p = prev.find((x) => x.role === cur.role);
-      if (p !== undefined) out.push(metricsDelta(p, cur, at));
+      const p = prev.totals.find((x) => x.role === cur.role);
+      if (p !== undefined) out.push(metricsDelta(p, cur, interval?.get(cur.role), at));
     }
     this.last = out;
     return out;
   }
 
-  /** Reads the socket once and returns the interval since the previous call ([] on the first call). */
+  /** Reads the socket and returns the interval since the previous call ([] on the first call). */
   async sample(): Promise<RoleMetrics[]> {
-    const csv = await this.readStats();
-    return this.ingest(roleTotals(parseShowStat(csv)), this.now());
+    // Read together so counts and latency cover (nearly) the same interval; a failed read keeps the
+    // previous baseline, so the next interval is just longer.
+    const [csv, table] = await Promise.all([this.readStats(), this.readLatency()]);
+    return this.ingest(roleTotals(parseShowStat(csv)), table === undefined ? undefined : parseLatencyTable(table), this.now());
   }
 
   /** Latest interval metrics (undefined until two samples exist), for local-mode exposure. */

@@ -7,12 +7,18 @@ import * as os from "os";
 import * as path from "path";
 import pino from "pino";
 import Redis from "ioredis";
-import { renderHaproxyConfig } from "../haproxy/config";
+import { renderHaproxyConfig, type HaproxyConfigOptions } from "../haproxy/config";
+import { CANARY_SLOTS, PROD_SLOTS, PROXY_HAPROXY_OPTIONS } from "../components/proxy";
 import { startAgent, type Agent } from "../agent/agent";
+import type { MetricsSink } from "../agent/cloudwatchPublisher";
+import { MetricsSampler, type RoleMetrics } from "../agent/metrics";
+import { startMetricsLoop } from "../agent/metricsLoop";
 import { setCanaryWeight } from "../state/routing";
 import { registerBackend } from "../state/registry";
+import { cpuMs } from "../local/procStat";
 import { HOST, backend, freePort, startHaproxy, status, until, type RunningHaproxy } from "../tests/support/haproxy";
 import { startRedisServer, type RedisServer } from "../tests/support/redisServer";
+import { benchFlags } from "./flags";
 
 const ROUNDS = 5;
 const WRK_ARGS = ["-t1", "-c32", "-d5s", "--latency"];
@@ -49,27 +55,6 @@ function wrk(url: string): Promise<WrkResult> {
     });
   });
 }
-
-const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim() || 100);
-
-/** Clock ticks (user+system) of a live process and its live descendants, from /proc. */
-function cpuTicks(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after "pid (comm) ": utime and stime are the 12th and 13th.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    let ticks = Number(f[11]) + Number(f[12]);
-    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-      for (const c of fs.readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").split(" ").filter(Boolean)) ticks += cpuTicks(Number(c));
-    }
-    return ticks;
-  } catch {
-    return 0; // exited meanwhile
-  }
-}
-
-/** CPU milliseconds a proxy (master + workers) has used: its own cost, whatever else the noisy machine runs. */
-const cpuMs = (pid: number): number => (cpuTicks(pid) * 1000) / CLK_TCK;
 
 const children = new Set<ChildProcess>();
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -169,25 +154,36 @@ async function main(): Promise<void> {
     await registerBackend(redis, { id: `${role}-${i}`, role, address: `${HOST}:${ports[i]}`, version: role, ttlSeconds: 3600 });
   }
   await setCanaryWeight(redis, CANARY_WEIGHT, { by: "bench" });
+  // The proxy instance's config as components/proxy.ts renders it (its slot counts, user, latency
+  // histogram), moved to loopback ports and a temporary socket. maxconn is left to HAProxy: its
+  // 20000 needs ~40k FDs, more than an unprivileged or containerised run may raise, and a
+  // connection cap does not change the per-request work measured here.
+  const proxyConfig = (port: number, statsPort: number, socketPath: string): string =>
+    renderHaproxyConfig({ ...PROXY_HAPROXY_OPTIONS, maxconn: undefined, bind: `${HOST}:${port}`, statsBind: `${HOST}:${statsPort}`, socketPath } satisfies HaproxyConfigOptions);
   const aviaryPort = await freePort();
   const aviarySock = path.join(dir, "aviary.sock");
   const aviaryCfg = path.join(dir, "aviary.cfg");
-  fs.writeFileSync(aviaryCfg, renderHaproxyConfig({ bind: `${HOST}:${aviaryPort}`, statsBind: `${HOST}:${await freePort()}`, socketPath: aviarySock, prodSlots: 3, canarySlots: 1 }));
+  fs.writeFileSync(aviaryCfg, proxyConfig(aviaryPort, await freePort(), aviarySock));
   const aviary: RunningHaproxy = await startHaproxy(aviaryCfg, aviarySock, path.join(dir, "aviary.log"));
   cleanups.push(() => aviary.stop());
-  const agent: Agent = await startAgent({ redisUrl: redisSrv.url, socketPath: aviarySock, slots: { prod: 3, canary: 1 }, logger });
+  const agent: Agent = await startAgent({ redisUrl: redisSrv.url, socketPath: aviarySock, slots: { prod: PROD_SLOTS, canary: CANARY_SLOTS }, logger });
   cleanups.push(() => agent.stop());
+  // Metrics as agent/main.ts samples them (show stat + the latency table every 10 s), kept in memory.
+  const published: RoleMetrics[][] = [];
+  const sink: MetricsSink = { publish: async (m) => void published.push([...m]) };
+  cleanups.push(startMetricsLoop({ sampler: MetricsSampler.forSocket(aviarySock), sink, logger }));
   await agent.waitForApplied((a) => a.filter((s) => s.state === "ready").length === 4);
   for (const s of ["prod1", "prod2", "prod3", "canary1"]) await until(`aviary ${s} UP`, async () => (await status(aviarySock, s)).startsWith("UP"));
 
-  // Static HAProxy, feature-equal: the same rendered template with the slots written into the file
-  // (weights 1/1/1/1 = what the agent computes for 75/25 over 3+1), no agent, no Runtime API use.
+  // Static HAProxy, feature-equal: the same rendered template with the four used slots written into
+  // the file (weights 1/1/1/1 = what the agent computes for 75/25 over 3+1; the other slots stay
+  // disabled, as in aviary), no agent, no Runtime API use.
   const staticPort = await freePort();
   const staticSock = path.join(dir, "static.sock");
   const staticCfg = path.join(dir, "static.cfg");
   const slotPorts: Record<string, number> = { prod1: ports[0], prod2: ports[1], prod3: ports[2], canary1: ports[3] };
-  fs.writeFileSync(staticCfg, renderHaproxyConfig({ bind: `${HOST}:${staticPort}`, statsBind: `${HOST}:${await freePort()}`, socketPath: staticSock, prodSlots: 3, canarySlots: 1 })
-    .replace(/server (\w+) 127\.0\.0\.1:1 check disabled weight 0/g, (_m, slot: string) => `server ${slot} ${HOST}:${slotPorts[slot]} check weight 1`));
+  fs.writeFileSync(staticCfg, proxyConfig(staticPort, await freePort(), staticSock)
+    .replace(/server (prod[123]|canary1) 127\.0\.0\.1:1 check disabled weight 0/g, (_m, slot: string) => `server ${slot} ${HOST}:${slotPorts[slot]} check weight 1`));
   const stat: RunningHaproxy = await startHaproxy(staticCfg, staticSock, path.join(dir, "static.log"));
   cleanups.push(() => stat.stop());
 
@@ -239,9 +235,9 @@ ${ports.map((p, i) => `    server s${i} ${HOST}:${p} weight 1`).join("\n")}
   const cpuPerReq = new Map<string, number[]>(targets.map(([n]) => [n, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, port, pid] of targets) {
-      const cpu0 = pid === undefined ? 0 : cpuMs(pid);
+      const cpu0 = pid === undefined ? 0 : cpuMs(pid, true);
       const r = await wrk(`http://${HOST}:${port}/`);
-      if (pid !== undefined) cpuPerReq.get(name)!.push(((cpuMs(pid) - cpu0) * 1000) / r.requests);
+      if (pid !== undefined) cpuPerReq.get(name)!.push(((cpuMs(pid, true) - cpu0) * 1000) / r.requests);
       results.get(name)!.push(r);
       console.log(`round ${round + 1} ${name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50}ms p99 ${r.p99}ms`);
     }
@@ -301,8 +297,8 @@ Generated by \`npm run bench\` (bench/run.ts). Numbers below are from one run on
 ## Setup
 
 - 4 plain Node \`http\` backends on 127.0.0.1 (3 prod, 1 canary), shared by every target.
-- **aviary**: HAProxy running the config rendered by \`haproxy/config.ts\` as shipped (3 prod + 1 canary slots, health checks, sticky cookie, X-Forwarded-For/Proto, one log line per request to stdout, here a file as journald would take it), its slots filled by \`agent/agent.ts\` \`startAgent\` following a real \`redis-server\`; backends registered with \`registerBackend\`, canary weight ${CANARY_WEIGHT} set with \`setCanaryWeight\`.
-- **static-haproxy**: the same rendered template with the four servers written into the file at weight 1 (what the agent computes for 75/25 over 3 + 1): the same features, no agent, no Runtime API. This is the baseline the issue's 0.95× target is measured against: what Aviary's live routing costs over a hand-written config.
+- **aviary**: HAProxy running the config \`components/proxy.ts\` renders for the proxy instance (\`PROXY_HAPROXY_OPTIONS\`: ${PROD_SLOTS} prod + ${CANARY_SLOTS} canary slots, user haproxy; the binds and the socket path moved to loopback/temp, and maxconn left to HAProxy because its 20000 needs more FDs than this machine allows), with health checks, sticky cookie, X-Forwarded-For/Proto, one log line per request to stdout (here a file, as journald would take it) and the per-role latency histogram kept in a stick table; its slots filled by \`agent/agent.ts\` \`startAgent\` following a real \`redis-server\` (backends registered with \`registerBackend\`, canary weight ${CANARY_WEIGHT} set with \`setCanaryWeight\`), and the agent's metrics loop (\`agent/metricsLoop.ts\`, as in \`agent/main.ts\`) reading \`show stat\` and the latency table every 10 s in the bench process.
+- **static-haproxy**: the same rendered template with the four used slots written into the file at weight 1 (what the agent computes for 75/25 over 3 + 1; the other slots stay disabled as in aviary): the same features, the latency histogram included since it is part of the template, no agent, no Runtime API. This is the baseline the issue's 0.95× target is measured against: what Aviary's live routing costs over a hand-written config.
 - **nginx**: \`upstream\` with 4 servers weight 1, \`keepalive 64\`, HTTP/1.1 to upstreams, X-Forwarded-For/Proto set, one access-log line per request to a file, \`worker_processes auto\`. Open-source nginx has no cookie stickiness or active health checks, so it does a little less work than Aviary.
 - **minimal-haproxy** (reference only): one backend, 4 servers, keep-alive, no logging, checks, cookie or forwarded headers.
 - **direct**: wrk straight at one prod backend (one Node process, so it is bounded by a single core).
@@ -324,6 +320,10 @@ ${rows.join("\n")}
 | CPU per request, aviary / nginx | ${cpuRatio("aviary", "nginx")} | | |
 | CPU per request, aviary / minimal-haproxy | ${cpuRatio("aviary", "minimal-haproxy")} | | |
 
+## Metrics loop (aviary)
+
+${published.length} 10 s intervals published during the run; those with traffic (idle ones between wrk rounds left out), per role, requests and the p99 estimate (ms, the histogram's upper bound; latency under wrk's saturating load, not the backends' own): ${published.filter((ms) => ms.some((m) => m.requests > 0)).map((ms) => ms.map((m) => `${m.role} ${m.requests} → ${m.latencyP99Ms ?? "—"}`).join(", ")).join("; ") || "none"}.
+
 ## Split accuracy (aviary, weight ${CANARY_WEIGHT})
 
 ${N} sequential keep-alive requests without cookies, counted by the backends' \`x-version\` header: canary ${canary} / ${N} = **${share.toFixed(2)}%** (target ${CANARY_WEIGHT}%, error ${(share - CANARY_WEIGHT).toFixed(2)} pp).
@@ -335,7 +335,8 @@ ${N} sequential keep-alive requests without cookies, counted by the backends' \`
 - p50 **${propP50.toFixed(1)} ms**, p99 **${propP99.toFixed(1)} ms**, max ${Math.max(...prop).toFixed(1)} ms (target ≤ 50 ms: ${ok(propP99 <= 50)})
 - all samples (ms): ${prop.map((x) => x.toFixed(1)).join(", ")}
 `;
-  fs.writeFileSync(path.join(__dirname, "..", "BENCHMARKS.md"), md);
+  // Feature flags (issue 4): own redis-server, runs after the proxy rounds so they do not overlap.
+  fs.writeFileSync(path.join(__dirname, "..", "BENCHMARKS.md"), `${md}\n${await benchFlags()}`);
   console.log(md);
 }
 

@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderHaproxyConfig, type HaproxyConfigOptions } from "../haproxy/config";
 import { AppRelease } from "./appRelease";
 import { shellQuote } from "./appUserData";
-import { InstanceRole } from "./instanceRole";
+import { DEFAULT_THRESHOLDS } from "../config/defaults";
+import { InstanceRole, type InstanceRoleStatement } from "./instanceRole";
 import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
 import { SERVICE_UNIT_TAIL } from "./systemdUnit";
 
@@ -34,6 +35,9 @@ export const PROXY_HAPROXY_OPTIONS: HaproxyConfigOptions = {
   canarySlots: CANARY_SLOTS,
   user: "haproxy",
   maxconn: 20000,
+  // The canary alarms (and their threshold) belong to the canary stack, which this instance does
+  // not know; the default threshold is a histogram bound, so the default alarm is decided exactly.
+  latencyThresholdMs: DEFAULT_THRESHOLDS.canaryP99Ms,
 };
 
 export interface ProxyUserDataValues {
@@ -101,6 +105,29 @@ systemctl enable --now aviary-agent.service
 
 const SAFE_TOKEN = /^[A-Za-z0-9._+:/@-]+$/;
 
+/** What a proxy instance's boot script and agent need: the Redis URL, its release, its metrics. */
+export type ProxyInstanceArgs = Pick<ProxyArgs, "appPort" | "deployment" | "release" | "redisUrlParameterName" | "redisUrlParameterArn">;
+
+/** IAM statements of a proxy instance (the single proxy and every proxy of a ProxyFleet). */
+export function proxyInstanceStatements(args: ProxyInstanceArgs): InstanceRoleStatement[] {
+  return [
+    { actions: ["ssm:GetParameter"], resources: [args.redisUrlParameterArn] },
+    { actions: ["s3:GetObject"], resources: [pulumi.interpolate`${args.release.bucketArn}/releases/*`] },
+    // PutMetricData has no resource-level permissions; the namespace condition is the scope.
+    { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": PROXY_METRICS_NAMESPACE } } },
+  ];
+}
+
+/** The proxy boot script as an Output (instances and launch templates). */
+export function proxyUserData(args: ProxyInstanceArgs, region: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi
+    .all([args.deployment, args.release.bucketName, args.release.agentKey, args.redisUrlParameterName, region])
+    .apply(([deployment, bucket, agentKey, redisUrlParameterName, r]) => {
+      if (!SAFE_TOKEN.test(deployment)) throw new Error(`Proxy: deployment ${JSON.stringify(deployment)} has unsafe characters`);
+      return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKey, redisUrlParameterName, region: r });
+    });
+}
+
 export class Proxy extends pulumi.ComponentResource {
   public readonly publicIp: pulumi.Output<string>;
   public readonly publicDns: pulumi.Output<string>;
@@ -112,23 +139,10 @@ export class Proxy extends pulumi.ComponentResource {
     super("aviary:proxy:Proxy", name, {}, opts);
     const parent = { parent: this };
 
-    const role = new InstanceRole(`${name}-role`, {
-      statements: [
-        { actions: ["ssm:GetParameter"], resources: [args.redisUrlParameterArn] },
-        { actions: ["s3:GetObject"], resources: [pulumi.interpolate`${args.release.bucketArn}/releases/*`] },
-        // PutMetricData has no resource-level permissions; the namespace condition is the scope.
-        { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": PROXY_METRICS_NAMESPACE } } },
-      ],
-    }, parent);
+    const role = new InstanceRole(`${name}-role`, { statements: proxyInstanceStatements(args) }, parent);
 
-    const region = aws.getRegionOutput({}, parent).region;
     const ami = al2023Ami(parent);
-    const userData = pulumi
-      .all([args.deployment, args.release.bucketName, args.release.agentKey, args.redisUrlParameterName, region])
-      .apply(([deployment, bucket, agentKey, redisUrlParameterName, r]) => {
-        if (!SAFE_TOKEN.test(deployment)) throw new Error(`Proxy: deployment ${JSON.stringify(deployment)} has unsafe characters`);
-        return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKey, redisUrlParameterName, region: r });
-      });
+    const userData = proxyUserData(args, aws.getRegionOutput({}, parent).region);
 
     const instance = new aws.ec2.Instance(name, {
       ami,

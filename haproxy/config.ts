@@ -2,6 +2,7 @@
 // Servers are empty, disabled slots; the proxy agent fills them through the Runtime API
 // (`set server app/prod1 addr 127.0.0.1 port 3001`, `set server app/prod1 weight 50`,
 // `set server app/prod1 state ready`), so routing changes never need a reload.
+import { DEFAULT_THRESHOLDS } from "../config/defaults";
 
 export interface HaproxyConfigOptions {
   /** Public frontend bind, e.g. ":80" or "127.0.0.1:8080". */
@@ -16,6 +17,11 @@ export interface HaproxyConfigOptions {
   user?: string;
   /** Optional global maxconn. Omitted: HAProxy derives it from the FD limit (an unprivileged local run cannot raise that). */
   maxconn?: number;
+  /**
+   * The canary p99 alarm's threshold in ms (default DEFAULT_THRESHOLDS.canaryP99Ms). It becomes one
+   * of the latency histogram's bucket bounds, so "p99 ≥ threshold" is decided exactly.
+   */
+  latencyThresholdMs?: number;
 }
 
 /** The single backend holding both roles' servers, so weights express the prod/canary split. */
@@ -24,10 +30,40 @@ export const BACKEND = "app";
 export const STICKY_COOKIE = "AVIARY_V";
 export type SlotRole = "prod" | "canary";
 
+/**
+ * Latency histogram bucket bounds (ms), before the threshold is added: roughly log-spaced from 5 ms
+ * to 30 s (the server timeout, past which HAProxy answers 504 itself and nothing is timed).
+ */
+export const BASE_LATENCY_BOUNDS_MS: readonly number[] = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+/** Prefix of the latency stick table's name; the rest of the name lists the bounds. */
+export const LATENCY_TABLE_PREFIX = "aviary_latency_ms";
+
+/** Sorted bucket bounds: the base ones plus ceil(threshold) (latencies are integer ms). */
+export function latencyBoundsMs(thresholdMs: number): number[] {
+  if (!Number.isFinite(thresholdMs) || thresholdMs < 1 || thresholdMs > 3_600_000) throw new Error(`latencyBoundsMs: bad threshold ${thresholdMs}`);
+  return [...new Set([...BASE_LATENCY_BOUNDS_MS, Math.ceil(thresholdMs)])].sort((a, b) => a - b);
+}
+
+/**
+ * The table's name carries its bounds (aviary_latency_ms_5_10_..._30000), so the agent reads them
+ * from `show table` and can never disagree with the config it is reading.
+ */
+export function latencyTableName(boundsMs: readonly number[]): string {
+  return [LATENCY_TABLE_PREFIX, ...boundsMs].join("_");
+}
+
 /** Server slot name, 1-based: slotName("prod", 1) === "prod1". */
 export function slotName(role: SlotRole, i: number): string {
   if (!Number.isInteger(i) || i < 1) throw new Error(`slotName: bad slot index ${i}`);
   return `${role}${i}`;
+}
+
+const SLOT = /^(prod|canary)\d+$/;
+
+/** The role of a slot name (inverse of slotName); undefined for anything else (<NOSRV>, BACKEND, ...). */
+export function slotRole(server: string): SlotRole | undefined {
+  const m = SLOT.exec(server);
+  return m === null ? undefined : (m[1] as SlotRole);
 }
 
 const LOOPBACK_BIND = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/;
@@ -45,6 +81,9 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
   if (!SAFE_PATH.test(o.socketPath)) throw new Error(`renderHaproxyConfig: bad socketPath ${JSON.stringify(o.socketPath)}`);
   if (o.user !== undefined && !SAFE_USER.test(o.user)) throw new Error(`renderHaproxyConfig: bad user ${JSON.stringify(o.user)}`);
   if (o.maxconn !== undefined && (!Number.isInteger(o.maxconn) || o.maxconn < 1)) throw new Error(`renderHaproxyConfig: bad maxconn ${o.maxconn}`);
+  if (o.latencyThresholdMs !== undefined && !(o.latencyThresholdMs >= 1 && o.latencyThresholdMs <= 60_000)) {
+    throw new Error(`renderHaproxyConfig: latencyThresholdMs must be 1..60000, got ${o.latencyThresholdMs}`);
+  }
   checkSlots("prodSlots", o.prodSlots);
   checkSlots("canarySlots", o.canarySlots);
 
@@ -60,6 +99,11 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
   }
 
   const userLines = o.user ? `    user ${o.user}\n    group ${o.user}\n` : "";
+  const bounds = latencyBoundsMs(o.latencyThresholdMs ?? DEFAULT_THRESHOLDS.canaryP99Ms);
+  const table = latencyTableName(bounds);
+  // gpc(0) counts every timed response; gpc(i) those that took >= bounds[i-1] ms (cumulative, so a
+  // percentile needs no per-bucket subtraction and a bucket never depends on the rule order).
+  const buckets = bounds.map((b, i) => `    http-response sc-inc-gpc(${i + 1},2) if { var(txn.aviary_ms) -m int ge ${b} }`).join("\n");
   const socketUser = o.user ? ` user ${o.user}` : "";
   return `global
     # No "daemon": the supervisor (systemd, or the local runner with -W -db) owns the process.
@@ -108,6 +152,19 @@ backend ${BACKEND}
     # 5 consecutive layer-7 errors on live traffic mark the server down without waiting for checks.
     default-server inter 1s fall 2 rise 2 observe layer7 error-limit 5 on-error mark-down
 ${servers.join("\n")}
+    # Latency histogram kept inside HAProxy (the agent reads it with \`show table\`): the time from
+    # the request's headers being parsed to the server's response headers arriving, in whole ms of
+    # the wall clock. Responses HAProxy makes itself (503 no server, 504 timeout) are not timed; the
+    # 5xx counters see those.
+    http-request set-var(txn.aviary_t0) date(0,ms)
+    http-response set-var(txn.aviary_ms) date(0,ms),sub(txn.aviary_t0)
+    http-response track-sc2 srv_name table ${table}
+    http-response sc-inc-gpc(0,2)
+${buckets}
+
+# Per-server cumulative latency buckets; one entry per slot, never expiring.
+backend ${table}
+    stick-table type string len 16 size ${o.prodSlots + o.canarySlots} store gpc(${bounds.length + 1})
 
 # Stats page and Prometheus metrics, loopback only.
 frontend stats

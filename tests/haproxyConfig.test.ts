@@ -6,7 +6,7 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { PROXY_HAPROXY_OPTIONS } from "../components/proxy";
-import { BACKEND, renderHaproxyConfig, slotName, STICKY_COOKIE } from "../haproxy/config";
+import { BACKEND, latencyBoundsMs, latencyTableName, renderHaproxyConfig, slotName, STICKY_COOKIE } from "../haproxy/config";
 import { backend, freePort, HOST, runtime, startHaproxy, status, type RunningHaproxy, type Seen, until } from "./support/haproxy";
 
 let requests = 0;
@@ -66,6 +66,33 @@ test("the AWS proxy instance's config (user haproxy, maxconn, :80) passes haprox
   const r = spawnSync("haproxy", ["-c", "-f", aws], { encoding: "utf8" });
   expect(r.stderr + r.stdout).not.toMatch(/\[(ALERT|WARNING)\]/);
   expect(r.status).toBe(0);
+});
+
+test("latency histogram: bounds include the alarm threshold, the table is named after them, config stays valid", () => {
+  const base = { bind: `${HOST}:8080`, statsBind: `${HOST}:8404`, socketPath: socket, prodSlots: 2, canarySlots: 1 };
+  expect(latencyBoundsMs(1500)).toEqual([5, 10, 25, 50, 100, 250, 500, 1000, 1500, 2500, 5000, 10000, 30000]);
+  // Already a bound: no duplicate; fractional thresholds round up (latencies are whole ms).
+  expect(latencyBoundsMs(1000)).toEqual([5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]);
+  expect(latencyBoundsMs(199.2)).toContain(200);
+  expect(latencyTableName([5, 200, 30000])).toBe("aviary_latency_ms_5_200_30000");
+
+  const text = renderHaproxyConfig({ ...base, latencyThresholdMs: 200 });
+  const bounds = latencyBoundsMs(200);
+  const app = text.slice(text.indexOf("backend app"), text.indexOf("frontend stats"));
+  expect(app).toContain("    http-request set-var(txn.aviary_t0) date(0,ms)\n");
+  expect(app).toContain(`    http-response track-sc2 srv_name table ${latencyTableName(bounds)}\n`);
+  expect(app).toContain("    http-response sc-inc-gpc(0,2)\n");
+  bounds.forEach((b, i) => expect(app).toContain(`    http-response sc-inc-gpc(${i + 1},2) if { var(txn.aviary_ms) -m int ge ${b} }\n`));
+  expect(app).toContain(`backend ${latencyTableName(bounds)}\n    stick-table type string len 16 size 3 store gpc(${bounds.length + 1})\n`);
+  // Default threshold: DEFAULT_THRESHOLDS.canaryP99Ms.
+  expect(renderHaproxyConfig(base)).toContain(latencyTableName(latencyBoundsMs(1500)));
+  const f = path.join(dir, "latency.cfg");
+  fs.writeFileSync(f, text);
+  const r = spawnSync("haproxy", ["-c", "-f", f], { encoding: "utf8" });
+  expect(r.stderr + r.stdout).not.toMatch(/\[(ALERT|WARNING)\]/);
+  expect(r.status).toBe(0);
+
+  for (const t of [0, -5, 60_001, Number.NaN]) expect(() => renderHaproxyConfig({ ...base, latencyThresholdMs: t })).toThrow(/latencyThresholdMs/);
 });
 
 test("real haproxy: Runtime API drives the split, stickiness, forwarded headers; stats on 127.0.0.1 only", async () => {

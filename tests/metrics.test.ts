@@ -1,4 +1,4 @@
-// Proxy metrics: show-stat parsing against a real haproxy, the delta logic, and the CloudWatch call shape.
+// Proxy metrics: show-stat parsing and the latency table against a real haproxy, the delta logic, and the CloudWatch call shape.
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
@@ -7,6 +7,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { renderHaproxyConfig, STICKY_COOKIE } from "../haproxy/config";
 import { runtimeBatch, runtimeCommand } from "../agent/runtimeApi";
+import type { LatencyCounts } from "../agent/latencyHistogram";
 import { MetricsSampler, metricsDelta, parseShowStat, roleTotals, type RoleTotals } from "../agent/metrics";
 import { CloudWatchMetricsSink, publishMetrics } from "../agent/cloudwatchPublisher";
 import { backend, freePort, HOST, startHaproxy, status, until, type RunningHaproxy } from "./support/haproxy";
@@ -60,7 +61,7 @@ describe("against a real haproxy", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("counts requests and 5xx per role from real show stat output", async () => {
+  it("counts requests and 5xx per role from real show stat output, latency from the latency table", async () => {
     const sampler = MetricsSampler.forSocket(socket);
     expect(await sampler.sample()).toEqual([]); // baseline
     expect(sampler.latest).toBeUndefined();
@@ -85,7 +86,11 @@ describe("against a real haproxy", () => {
       { role: "prod", requests: 12, errors5xx: 0 },
       { role: "canary", requests: 8, errors5xx: 4 },
     ]);
-    for (const m of interval) expect(m.latencyP99Ms).toEqual(expect.any(Number));
+    // Loopback backends answer at once: the p99 of 12 (8) requests is their maximum, under the 5 ms bound → 4.
+    for (const m of interval) {
+      expect(m.latencyP99Ms).toEqual(expect.any(Number));
+      expect(m.latencyP99Ms).toBeLessThan(25);
+    }
     expect(sampler.latest).toEqual(interval);
 
     // Next interval with no traffic: zero counts, no (stale) latency.
@@ -98,26 +103,58 @@ describe("against a real haproxy", () => {
 });
 
 describe("delta logic", () => {
-  const t = (role: "prod" | "canary", requests: number, errors5xx: number, latencyApproxMs = 7): RoleTotals => ({ role, requests, errors5xx, latencyApproxMs });
+  const t = (role: "prod" | "canary", requests: number, errors5xx: number): RoleTotals => ({ role, requests, errors5xx });
+  const boundsMs = [5, 100, 1500];
+  /** Interval latency counts: total, then ≥ each bound. */
+  const lat = (...counts: number[]): LatencyCounts => ({ boundsMs, counts });
   const at = new Date("2026-01-01T00:00:10Z");
 
-  it("subtracts cumulative counters", () => {
-    expect(metricsDelta(t("canary", 100, 3), t("canary", 150, 8, 42), at)).toEqual({ role: "canary", requests: 50, errors5xx: 5, latencyP99Ms: 42, at });
+  it("subtracts cumulative counters and takes the interval's histogram p99", () => {
+    // 50 timed, 1 of them ≥ 100 ms: 1% of 50 allows none, so p99 is in [100, 1500) → reported 1499.
+    expect(metricsDelta(t("canary", 100, 3), t("canary", 150, 8), lat(50, 10, 1, 0), at)).toEqual({ role: "canary", requests: 50, errors5xx: 5, latencyP99Ms: 1499, at });
   });
 
   it("treats a counter going backwards (haproxy restart) as the new absolute value", () => {
-    expect(metricsDelta(t("prod", 1000, 20), t("prod", 30, 2), at)).toEqual({ role: "prod", requests: 30, errors5xx: 2, latencyP99Ms: 7, at });
+    expect(metricsDelta(t("prod", 1000, 20), t("prod", 30, 2), lat(30, 0, 0, 0), at)).toEqual({ role: "prod", requests: 30, errors5xx: 2, latencyP99Ms: 4, at });
     // Only the 5xx counter dropped (requests grew past the old total): each counter is judged alone.
-    expect(metricsDelta(t("prod", 10, 5), t("prod", 40, 1), at)).toMatchObject({ requests: 30, errors5xx: 1 });
+    expect(metricsDelta(t("prod", 10, 5), t("prod", 40, 1), undefined, at)).toMatchObject({ requests: 30, errors5xx: 1 });
   });
 
-  it("first sample is only a baseline; later ones are deltas", () => {
-    const s = new MetricsSampler(() => Promise.reject(new Error("unused")), () => at);
-    expect(s.ingest([t("prod", 500, 1), t("canary", 50, 0)])).toEqual([]);
-    expect(s.ingest([t("prod", 510, 1), t("canary", 0, 0)])).toEqual([
-      { role: "prod", requests: 10, errors5xx: 0, latencyP99Ms: 7, at },
+  it("nothing timed for the role (no latency table, no responses) → null latency, never a made-up value", () => {
+    expect(metricsDelta(t("prod", 0, 0), t("prod", 10, 0), undefined, at).latencyP99Ms).toBeNull();
+    expect(metricsDelta(t("prod", 0, 0), t("prod", 0, 0), lat(0, 0, 0, 0), at).latencyP99Ms).toBeNull();
+  });
+
+  const table = (name: string, rows: [string, number[]][]): string =>
+    `# table: ${name}, type: string, size:3, used:${rows.length}\n` +
+    rows.map(([key, c], i) => `0x55${i}: key=${key} use=0 exp=0 ${c.map((x, j) => `gpc${j}=${x}`).join(" ")}\n`).join("") + "\n";
+  const NAME = "aviary_latency_ms_5_100_1500";
+
+  it("first sample is only a baseline; later ones are deltas of stats and latency table alike", async () => {
+    const csv = (prodReq: number, canaryReq: number): string =>
+      `# pxname,svname,stot,hrsp_5xx,\napp,prod1,${prodReq},0,\napp,prod2,0,0,\napp,canary1,${canaryReq},0,\n`;
+    const stats = [csv(500, 50), csv(700, 50), csv(700, 50)];
+    const tables = [
+      table(NAME, [["prod1", [500, 400, 9, 0]], ["canary1", [50, 50, 50, 50]]]),
+      // prod: 200 more, 2 of them ≥ 100 ms (1%: allowed) → p99 < 100 → 99. canary: idle → null.
+      table(NAME, [["prod1", [700, 600, 11, 0]], ["canary1", [50, 50, 50, 50]]]),
+      // prod2 appears (its first response) and prod1 adds 100, 3 of 200 ≥ 100 ms → p99 in [100, 1500).
+      table(NAME, [["prod1", [800, 700, 12, 0]], ["prod2", [100, 0, 2, 0]], ["canary1", [50, 50, 50, 50]]]),
+    ];
+    const s = new MetricsSampler(() => Promise.resolve(stats.shift() ?? ""), () => Promise.resolve(tables.shift()), () => at);
+    expect(await s.sample()).toEqual([]);
+    expect(await s.sample()).toEqual([
+      { role: "prod", requests: 200, errors5xx: 0, latencyP99Ms: 99, at },
       { role: "canary", requests: 0, errors5xx: 0, latencyP99Ms: null, at },
     ]);
+    expect((await s.sample())[0]).toMatchObject({ role: "prod", latencyP99Ms: 1499 });
+  });
+
+  it("without a latency table (reader resolves undefined) counts are still published, latency is null", async () => {
+    const reads = [`# pxname,svname,stot,hrsp_5xx,\napp,canary1,1,0,\n`, `# pxname,svname,stot,hrsp_5xx,\napp,canary1,5,1,\n`];
+    const s = new MetricsSampler(() => Promise.resolve(reads.shift() ?? ""), undefined, () => at);
+    expect(await s.sample()).toEqual([]);
+    expect((await s.sample())[1]).toEqual({ role: "canary", requests: 4, errors5xx: 1, latencyP99Ms: null, at });
   });
 
   it("parseShowStat rejects input without the header", () => {

@@ -1,0 +1,26 @@
+// The agent's metrics loop: every interval, one sample (show stat + the latency table) goes to the sink.
+import type { Logger } from "pino";
+import type { MetricsSink } from "./cloudwatchPublisher";
+import type { MetricsSampler } from "./metrics";
+
+/** The canary alarms read 10 s high-resolution periods (alarms/definitions.ts). */
+export const METRICS_INTERVAL_MS = 10_000;
+
+export interface MetricsLoopOptions {
+  sampler: Pick<MetricsSampler, "sample">;
+  sink: MetricsSink;
+  logger: Logger;
+  intervalMs?: number;
+}
+
+/** Starts sampling; returns a stop function. */
+export function startMetricsLoop(o: MetricsLoopOptions): () => void {
+  const timer = setInterval(() => {
+    o.sampler
+      .sample()
+      .then((m) => (m.length > 0 ? o.sink.publish(m) : undefined))
+      // A missed sample only delays an alarm; routing must never depend on metrics.
+      .catch((err: Error) => o.logger.warn({ err: err.message }, "metrics sample or publish failed"));
+  }, o.intervalMs ?? METRICS_INTERVAL_MS);
+  return () => clearInterval(timer);
+}

@@ -11,6 +11,7 @@ import { AviaryFlagProvider } from "../flags/provider";
 import { connect } from "../state/connection";
 import { putFlag } from "../state/flags";
 import { channels, keys } from "../state/keys";
+import { until } from "../local/until";
 import { startRedisServer, type RedisServer } from "./support/redisServer";
 
 let server: RedisServer;
@@ -55,14 +56,6 @@ function start(opts: { snapshotFile?: string; reloadIntervalMs?: number } = {}):
   return { provider, client, events, ready: OpenFeature.setProviderAndWait(domain, provider) };
 }
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 async function getCalls(): Promise<number> {
   const info = await redis.info("commandstats");
   return Number(/cmdstat_get:calls=(\d+)/.exec(info)?.[1] ?? 0);
@@ -94,7 +87,7 @@ describe("with Redis up", () => {
     expect(await client.getObjectDetails("theme", { a: 1 })).toMatchObject({ value: { a: 1 }, reason: "ERROR", errorCode: ErrorCode.TYPE_MISMATCH });
     expect(await client.getBooleanDetails("nope", true)).toMatchObject({ value: true, reason: "ERROR", errorCode: ErrorCode.FLAG_NOT_FOUND });
     await cli(["flags", "kill", "newcheckout", "--reason", "test"]);
-    await until(async () => (await client.getBooleanDetails("newcheckout", true, { targetingKey: "u1" })).reason === "DISABLED", 2000, "kill to arrive");
+    await until("kill to arrive", async () => (await client.getBooleanDetails("newcheckout", true, { targetingKey: "u1" })).reason === "DISABLED", 2000);
     expect(await client.getBooleanDetails("newcheckout", true, { targetingKey: "u1" })).toMatchObject({ value: false, variant: "off", reason: "DISABLED" });
   });
 
@@ -155,13 +148,13 @@ describe("Redis outage", () => {
     const snapshotFile = path.join(dir, "flags.json");
     const a = start({ snapshotFile, reloadIntervalMs: 200 });
     await a.ready;
-    await until(() => existsSync(snapshotFile), 2000, "snapshot file");
+    await until("snapshot file", () => existsSync(snapshotFile), 2000);
     expect((JSON.parse(readFileSync(snapshotFile, "utf8")) as { flags: { key: string }[] }).flags.map((f) => f.key)).toEqual(["hiddenfeature", "newcheckout"]);
     const users = Array.from({ length: 200 }, (_, i) => `u${i}`);
     const expected = await Promise.all(users.map((u) => a.client.getBooleanValue("newcheckout", false, { targetingKey: u })));
 
     await server.kill();
-    await until(() => a.events.some((e) => e.type === ProviderEvents.Stale), 5000, "STALE event");
+    await until("STALE event", () => a.events.some((e) => e.type === ProviderEvents.Stale), 5000);
     expect(a.client.providerStatus).toBe(ProviderStatus.STALE);
     expect(a.provider.state).toBe("stale");
     // Keep evaluating through the outage: same answers, never an exception, never an error code.
@@ -176,7 +169,7 @@ describe("Redis outage", () => {
     // "Restart" during the outage: a new provider with the same snapshot file serves the same flags.
     const b = start({ snapshotFile, reloadIntervalMs: 200 });
     await b.ready; // READY from the snapshot …
-    await until(() => b.events.some((e) => e.type === ProviderEvents.Stale), 3000, "STALE after snapshot start");
+    await until("STALE after snapshot start", () => b.events.some((e) => e.type === ProviderEvents.Stale), 3000);
     expect(await b.client.getBooleanDetails("hiddenfeature", false)).toMatchObject({ value: true, variant: "on", reason: "STATIC" });
     expect(await Promise.all(users.map((u) => b.client.getBooleanValue("newcheckout", false, { targetingKey: u })))).toEqual(expected);
 
@@ -191,12 +184,12 @@ describe("Redis outage", () => {
     const staleCount = (s: Started): number => s.events.filter((e) => e.type === ProviderEvents.Ready).length;
     const readyBefore = [a, b, c].map(staleCount);
     await server.restart();
-    for (const [i, s] of [a, b, c].entries()) await until(() => staleCount(s) > readyBefore[i], 8000, `READY after restart (${i})`);
+    for (const [i, s] of [a, b, c].entries()) await until(`READY after restart (${i})`, () => staleCount(s) > readyBefore[i], 8000);
     for (const s of [a, b, c]) expect(s.client.providerStatus).toBe(ProviderStatus.READY);
     expect(await a.client.getBooleanValue("hiddenfeature", false)).toBe(true);
-    await until(async () => (await cli(["flags", "set", "hiddenfeature", "off"])) === 0, 5000, "CLI after restart");
+    await until("CLI after restart", async () => (await cli(["flags", "set", "hiddenfeature", "off"])) === 0, 5000);
     for (const s of [a, b, c]) {
-      await until(async () => (await s.client.getBooleanDetails("hiddenfeature", true)).variant === "off", 3000, "change after resync");
+      await until("change after resync", async () => (await s.client.getBooleanDetails("hiddenfeature", true)).variant === "off", 3000);
     }
   });
 });

@@ -175,6 +175,14 @@ describe("dashboard in headless Chromium", () => {
     const events = await status();
     expect(events.events.some((e) => e.kind === "flag" && e.by === "dashboard")).toBe(true);
 
+    // A cross-site form post (no JSON content type) or a bad body cannot change a flag.
+    const before = (await status()).flags.find((f) => f.key === "hiddenfeature")!.on;
+    const form = await fetch(`${stack.adminUrl}/api/flags/hiddenfeature`, { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ on: !before }) });
+    expect(form.status).toBe(415);
+    const bad = await fetch(`${stack.adminUrl}/api/flags/hiddenfeature`, { method: "POST", headers: { "content-type": "application/json" }, body: "{\"on\": \"yes\"}" });
+    expect(bad.status).toBe(400);
+    expect((await status()).flags.find((f) => f.key === "hiddenfeature")!.on).toBe(before);
+
     // The rollback of the previous test is in the action log.
     await expect(page.locator("[data-testid=actions]").innerText()).resolves.toMatch(/canary-5xx-rate → ALARM/);
     await page.screenshot({ path: path.join(outDir, "dashboard.png"), fullPage: true });

@@ -1,19 +1,19 @@
 // The sample app as it runs on the instances: the esbuild bundle in a child process, a real
 // redis-server, flags changed with the CLI while it runs, registry entries, SIGTERM.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { build } from "esbuild";
 import type Redis from "ioredis";
 import { run } from "../cli/main";
 import { connect } from "../state/connection";
 import { putFlag } from "../state/flags";
 import { listBackends } from "../state/registry";
+import { freePort } from "../local/freePort";
+import { bundleApp } from "../release/bundles";
+import { until } from "../local/until";
 import { startRedisServer, type RedisServer } from "./support/redisServer";
 
-const ROOT = path.resolve(__dirname, "..");
 let server: RedisServer;
 let redis: Redis;
 let dir: string;
@@ -31,7 +31,8 @@ interface App {
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "aviary-app-"));
   bundle = path.join(dir, "app.js");
-  await build({ entryPoints: [path.join(ROOT, "app", "main.ts")], bundle: true, platform: "node", target: "node20", format: "cjs", outfile: bundle, logLevel: "silent" });
+  // The very bundle the release ships.
+  writeFileSync(bundle, bundleApp());
   server = await startRedisServer();
   redis = connect(server.url);
 });
@@ -46,17 +47,6 @@ afterAll(async () => {
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function startApp(id: string, version: string, role: "prod" | "canary", port?: number): Promise<App> {
   const p = port ?? (await freePort());
@@ -94,7 +84,7 @@ async function startApp(id: string, version: string, role: "prod" | "canary", po
     }
   });
   proc.stderr!.on("data", (d: Buffer) => app.stderr.push(d.toString()));
-  await until(() => app.logs.some((l) => l.msg === "listening"), 10_000, `${id} listening`);
+  await until(`${id} listening`, () => app.logs.some((l) => l.msg === "listening"), 10_000);
   return app;
 }
 
@@ -109,14 +99,6 @@ async function cli(...argv: string[]): Promise<number> {
   return run(argv, { stdout: sink, stderr: sink }, { env: { REDIS_URL: server.url } });
 }
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Problems the app logged: warnings are expected during an outage, errors never. */
 const errorsOf = (app: App): unknown[] => [...app.logs.filter((l) => Number(l.level) >= 50), ...app.stderr];
 
@@ -126,7 +108,7 @@ beforeEach(async () => {
 
 test("/, /healthz, version header, self-registration, and /hiddenfeature flipping with the flag", async () => {
   const app = await startApp("prod-a", "1.4.2", "prod");
-  await until(async () => (await listBackends(redis)).backends.length === 1, 3000, "registration");
+  await until("registration", async () => (await listBackends(redis)).backends.length === 1, 3000);
   expect((await listBackends(redis)).backends).toEqual([expect.objectContaining({ id: "prod-a", role: "prod", address: `127.0.0.1:${app.port}`, version: "1.4.2" })]);
 
   expect(await get(app, "/")).toMatchObject({ status: 200, version: "1.4.2", body: "aviary 1.4.2\n" });
@@ -138,7 +120,7 @@ test("/, /healthz, version header, self-registration, and /hiddenfeature flippin
     const t0 = performance.now();
     expect(await cli("flags", "set", "hiddenfeature", state)).toBe(0);
     const want = state === "on" ? 200 : 404;
-    await until(async () => (await get(app, "/hiddenfeature")).status === want, 3000, `/hiddenfeature ${want}`);
+    await until(`/hiddenfeature ${want}`, async () => (await get(app, "/hiddenfeature")).status === want, 3000);
     flips.push(performance.now() - t0);
   }
   expect((await get(app, "/hiddenfeature")).body).toBe("hidden feature (aviary 1.4.2)\n");
@@ -146,7 +128,7 @@ test("/, /healthz, version header, self-registration, and /hiddenfeature flippin
   // A 50% rollout: per user (x-aviary-user header), stable across requests.
   await cli("flags", "rollout", "hiddenfeature", "50");
   await cli("flags", "set", "hiddenfeature", "off");
-  await until(async () => (await get(app, "/hiddenfeature")).status === 404, 3000, "rollout applied");
+  await until("rollout applied", async () => (await get(app, "/hiddenfeature")).status === 404, 3000);
   const users = Array.from({ length: 40 }, (_, i) => `user-${i}`);
   const first = await Promise.all(users.map(async (u) => (await get(app, "/hiddenfeature", { "x-aviary-user": u })).status));
   const again = await Promise.all(users.map(async (u) => (await get(app, `/hiddenfeature?user=${u}`)).status));
@@ -162,20 +144,20 @@ test("fault flags scoped to one version break only the canary", async () => {
   const scoped = (key: string, value: number) =>
     putFlag(redis, { key, type: "number", enabled: true, variants: { none: 0, broken: value }, defaultVariant: "none", rules: [{ attribute: "version", op: "equals", value: "1.5.0", variant: "broken" }], owner: "demo" }, { by: "test", reason: "demo" });
   await scoped("demo-error-rate", 100);
-  await until(async () => (await get(canary, "/")).status === 500, 3000, "canary errors");
+  await until("canary errors", async () => (await get(canary, "/")).status === 500, 3000);
   expect(await get(canary, "/")).toMatchObject({ status: 500, version: "1.5.0", body: "injected error (demo-error-rate)\n" });
   expect((await get(canary, "/healthz")).status).toBe(200); // health checks are never faulted
   for (let i = 0; i < 20; i++) expect((await get(prod, "/")).status).toBe(200);
 
   await cli("flags", "kill", "demo-error-rate", "--reason", "demo over");
-  await until(async () => (await get(canary, "/")).status === 200, 3000, "canary healthy again");
+  await until("canary healthy again", async () => (await get(canary, "/")).status === 200, 3000);
 
   await scoped("demo-latency-ms", 300);
-  await until(async () => (await get(canary, "/")).ms >= 300, 3000, "canary slow");
+  await until("canary slow", async () => (await get(canary, "/")).ms >= 300, 3000);
   expect((await get(prod, "/")).ms).toBeLessThan(200);
 
   await scoped("demo-memory-growth-mb", 20);
-  await until(() => canary.logs.some((l) => l.msg === "demo memory growth"), 5000, "memory growth");
+  await until("memory growth", () => canary.logs.some((l) => l.msg === "demo memory growth"), 5000);
   expect(prod.logs.some((l) => l.msg === "demo memory growth")).toBe(false);
   expect([...errorsOf(prod), ...errorsOf(canary)]).toEqual([]);
 });
@@ -183,11 +165,11 @@ test("fault flags scoped to one version break only the canary", async () => {
 test("Redis down: last known good, no errors; restart during the outage uses the snapshot; Redis back: resync", async () => {
   let app = await startApp("prod-c", "1.4.2", "prod");
   await cli("flags", "set", "hiddenfeature", "on");
-  await until(async () => (await get(app, "/hiddenfeature")).status === 200, 3000, "flag on");
-  await until(() => app.logs.some((l) => l.msg === "registered"), 3000, "registered");
+  await until("flag on", async () => (await get(app, "/hiddenfeature")).status === 200, 3000);
+  await until("registered", () => app.logs.some((l) => l.msg === "registered"), 3000);
 
   await server.kill();
-  await until(() => app.logs.some((l) => l.msg === "flags: redis lost; serving last known good"), 5000, "stale log");
+  await until("stale log", () => app.logs.some((l) => l.msg === "flags: redis lost; serving last known good"), 5000);
   for (let i = 0; i < 50; i++) {
     expect((await get(app, "/hiddenfeature")).status).toBe(200);
     expect((await get(app, "/")).status).toBe(200);
@@ -203,21 +185,21 @@ test("Redis down: last known good, no errors; restart during the outage uses the
 
   // Redis back (empty: the test server keeps no data): the app registers again and follows new changes.
   await server.restart();
-  await until(async () => (await listBackends(redis).catch(() => ({ backends: [] }))).backends.some((b) => b.id === "prod-c"), 8000, "re-registration");
-  await until(async () => (await cli("flags", "set", "hiddenfeature", "off")) === 0, 5000, "CLI after restart");
-  await until(async () => (await get(app, "/hiddenfeature")).status === 404, 5000, "change after resync");
+  await until("re-registration", async () => (await listBackends(redis).catch(() => ({ backends: [] }))).backends.some((b) => b.id === "prod-c"), 8000);
+  await until("CLI after restart", async () => (await cli("flags", "set", "hiddenfeature", "off")) === 0, 5000);
+  await until("change after resync", async () => (await get(app, "/hiddenfeature")).status === 404, 5000);
   expect(errorsOf(app)).toEqual([]);
 });
 
 test("SIGTERM: deregisters first, finishes in-flight requests, exits 0", async () => {
   const app = await startApp("prod-d", "1.4.2", "prod");
-  await until(async () => (await listBackends(redis)).backends.some((b) => b.id === "prod-d"), 3000, "registration");
+  await until("registration", async () => (await listBackends(redis)).backends.some((b) => b.id === "prod-d"), 3000);
   await putFlag(redis, { key: "demo-latency-ms", type: "number", enabled: true, variants: { slow: 500 }, defaultVariant: "slow", owner: "demo" }, { by: "test" });
-  await until(async () => (await get(app, "/")).ms >= 500, 3000, "slow requests");
+  await until("slow requests", async () => (await get(app, "/")).ms >= 500, 3000);
   const inFlight = get(app, "/"); // takes 500 ms
   await new Promise((r) => setTimeout(r, 50));
   app.proc.kill("SIGTERM");
-  await until(async () => !(await listBackends(redis)).backends.some((b) => b.id === "prod-d"), 1000, "deregistration");
+  await until("deregistration", async () => !(await listBackends(redis)).backends.some((b) => b.id === "prod-d"), 1000);
   expect(await inFlight).toMatchObject({ status: 200, body: "aviary 1.4.2\n" });
   expect(await app.exited).toBe(0);
   const msgs = app.logs.map((l) => l.msg);

@@ -26,10 +26,12 @@ const DEFAULT_GRACE_MS = 5000;
 export class Supervisor {
   private readonly running = new Map<string, Managed>();
 
+  // Last resort if the runner itself dies on an uncaught error: a synchronous SIGKILL of every child.
+  private readonly onExit = (): void => this.killAllNow();
+
   constructor(private readonly logDir: string, private readonly logger: Logger) {
     fs.mkdirSync(logDir, { recursive: true });
-    // Last resort if the runner itself dies on an uncaught error: a synchronous SIGKILL of every child.
-    process.once("exit", () => this.killAllNow());
+    process.once("exit", this.onExit);
   }
 
   spawn(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): Managed {
@@ -86,6 +88,7 @@ export class Supervisor {
   /** Stops every process, newest first (apps before the proxy before Redis). */
   async stopAll(): Promise<void> {
     for (const m of [...this.running.values()].reverse()) await m.stop();
+    process.removeListener("exit", this.onExit);
   }
 
   private killAllNow(): void {

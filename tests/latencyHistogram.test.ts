@@ -159,7 +159,7 @@ describe("against a real haproxy", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("a canary answering 1 in 50 requests after 300 ms: its p99 is at least 300 ms, prod's stays small", async () => {
+  it("a canary answering 1 in 50 requests after 300 ms: its p99 is at least 300 ms, prod's stays below that", async () => {
     const sampler = MetricsSampler.forSocket(socket);
     expect(await sampler.sample()).toEqual([]);
     await Promise.all([load("prod1", 400, () => 0), load("canary1", 400, (i) => (i % 50 === 0 ? 300 : 0))]);
@@ -168,7 +168,8 @@ describe("against a real haproxy", () => {
     // 2% took ≥ 250 ms and none ≥ 500 ms: p99 is in [250, 500), reported as its upper bound 499.
     expect(role(m, "canary").latencyP99Ms).toBe(499);
     expect(role(m, "prod").requests).toBe(400);
-    expect(role(m, "prod").latencyP99Ms).toBeLessThan(100);
+    // Below the canary's slow bucket; not tighter, since a loaded CI machine stalls loopback requests too.
+    expect(role(m, "prod").latencyP99Ms).toBeLessThan(250);
   });
 
   it.each([

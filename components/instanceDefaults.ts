@@ -13,3 +13,39 @@ export function al2023Ami(opts: pulumi.InvokeOutputOptions): pulumi.Output<strin
 export const IMDSV2_ONLY = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 };
 
 export const ENCRYPTED_ROOT_VOLUME = { encrypted: true, volumeType: "gp3", volumeSize: 16, deleteOnTermination: true };
+
+/** The same root volume for launch templates (they carry EBS flags as strings). */
+const ENCRYPTED_LAUNCH_TEMPLATE_ROOT = {
+  deviceName: "/dev/xvda",
+  ebs: { volumeSize: 16, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+};
+
+export interface PrivateLaunchTemplateArgs {
+  instanceType: pulumi.Input<string>;
+  instanceProfileName: pulumi.Input<string>;
+  securityGroupId: pulumi.Input<string>;
+  /** The boot script (plain text; base64-encoded here). */
+  userData: pulumi.Output<string>;
+  /** On the template, and on every instance and volume launched from it. */
+  tags: Record<string, string>;
+}
+
+/** Launch template for an Auto Scaling group: AL2023, IMDSv2 only, encrypted root, no public IP. */
+export function privateLaunchTemplate(name: string, args: PrivateLaunchTemplateArgs, opts: { parent: pulumi.Resource }): aws.ec2.LaunchTemplate {
+  return new aws.ec2.LaunchTemplate(name, {
+    namePrefix: `${name}-`,
+    imageId: al2023Ami(opts),
+    instanceType: args.instanceType,
+    iamInstanceProfile: { name: args.instanceProfileName },
+    metadataOptions: IMDSV2_ONLY,
+    blockDeviceMappings: [ENCRYPTED_LAUNCH_TEMPLATE_ROOT],
+    networkInterfaces: [{ associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [args.securityGroupId] }],
+    userData: args.userData.apply((s) => Buffer.from(s, "utf8").toString("base64")),
+    updateDefaultVersion: true,
+    tagSpecifications: [
+      { resourceType: "instance", tags: args.tags },
+      { resourceType: "volume", tags: args.tags },
+    ],
+    tags: args.tags,
+  }, opts);
+}

@@ -8,6 +8,10 @@ export interface NetworkArgs {
   cidrBlock?: pulumi.Input<string>;
   /** TCP port the app listens on; the only port the proxy may reach on app instances. */
   appPort: number;
+  /** Proxies sit behind a public load balancer (its own group takes the internet's port 80). */
+  proxyBehindLoadBalancer?: boolean;
+  /** Redis runs on an EC2 instance that needs HTTPS out (packages, SSM); not for ElastiCache. */
+  redisOnInstance?: boolean;
 }
 
 const AZ_COUNT = 2;
@@ -30,6 +34,8 @@ export class Network extends pulumi.ComponentResource {
   public readonly appSecurityGroupId: pulumi.Output<string>;
   public readonly redisSecurityGroupId: pulumi.Output<string>;
   public readonly controllerSecurityGroupId: pulumi.Output<string>;
+  /** The load balancer's group; only with proxyBehindLoadBalancer. */
+  public readonly loadBalancerSecurityGroupId?: pulumi.Output<string>;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aviary:network:Network", name, {}, opts);
@@ -114,7 +120,7 @@ export class Network extends pulumi.ComponentResource {
         description,
         tags: { Name: `${name}-${tier}`, "aviary:tier": tier },
       }, parent);
-    const proxy = sg("proxy", "Aviary proxy: HTTP from the internet");
+    const proxy = sg("proxy", args.proxyBehindLoadBalancer ? "Aviary proxies: HTTP from the load balancer" : "Aviary proxy: HTTP from the internet");
     const app = sg("app", "Aviary app instances: app port from the proxy");
     const redis = sg("redis", "Aviary Redis: 6379 from proxy, app and controller");
     const controller = sg("controller", "Aviary controller Lambda");
@@ -125,9 +131,16 @@ export class Network extends pulumi.ComponentResource {
     const egress = (rule: string, sgId: pulumi.Input<string>, port: number, to: { cidrIpv4?: string; referencedSecurityGroupId?: pulumi.Input<string> }) =>
       new aws.vpc.SecurityGroupEgressRule(`${name}-${rule}`, { ...tcp, securityGroupId: sgId, fromPort: port, toPort: port, ...to }, parent);
 
-    // Ingress: the internet reaches the proxy on 80 only; everything else is tier to tier.
-    ingress("proxy-in-http-v4", proxy.id, PROXY_HTTP_PORT, { cidrIpv4: ANY_IPV4 });
-    ingress("proxy-in-http-v6", proxy.id, PROXY_HTTP_PORT, { cidrIpv6: ANY_IPV6 });
+    // Ingress: the internet reaches port 80 of the proxy, or of the load balancer in front of the
+    // proxies (which then take 80 from the balancer only); everything else is tier to tier.
+    const lb = args.proxyBehindLoadBalancer ? sg("lb", "Aviary load balancer: HTTP from the internet") : undefined;
+    const [publicTier, publicGroup] = lb ? ["lb", lb] : ["proxy", proxy];
+    ingress(`${publicTier}-in-http-v4`, publicGroup.id, PROXY_HTTP_PORT, { cidrIpv4: ANY_IPV4 });
+    ingress(`${publicTier}-in-http-v6`, publicGroup.id, PROXY_HTTP_PORT, { cidrIpv6: ANY_IPV6 });
+    if (lb) {
+      ingress("proxy-in-from-lb", proxy.id, PROXY_HTTP_PORT, { referencedSecurityGroupId: lb.id });
+      egress("lb-out-proxy", lb.id, PROXY_HTTP_PORT, { referencedSecurityGroupId: proxy.id });
+    }
     ingress("app-in-from-proxy", app.id, args.appPort, { referencedSecurityGroupId: proxy.id });
     ingress("redis-in-from-app", redis.id, REDIS_PORT, { referencedSecurityGroupId: app.id });
     ingress("redis-in-from-proxy", redis.id, REDIS_PORT, { referencedSecurityGroupId: proxy.id });
@@ -139,7 +152,7 @@ export class Network extends pulumi.ComponentResource {
     egress("proxy-out-https", proxy.id, 443, { cidrIpv4: ANY_IPV4 });
     egress("app-out-https", app.id, 443, { cidrIpv4: ANY_IPV4 });
     egress("app-out-redis", app.id, REDIS_PORT, { referencedSecurityGroupId: redis.id });
-    egress("redis-out-https", redis.id, 443, { cidrIpv4: ANY_IPV4 });
+    if (args.redisOnInstance ?? true) egress("redis-out-https", redis.id, 443, { cidrIpv4: ANY_IPV4 });
     egress("controller-out-https", controller.id, 443, { cidrIpv4: ANY_IPV4 });
     egress("controller-out-redis", controller.id, REDIS_PORT, { referencedSecurityGroupId: redis.id });
 
@@ -150,7 +163,9 @@ export class Network extends pulumi.ComponentResource {
     this.appSecurityGroupId = app.id;
     this.redisSecurityGroupId = redis.id;
     this.controllerSecurityGroupId = controller.id;
+    this.loadBalancerSecurityGroupId = lb?.id;
     this.registerOutputs({
+      loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId,
       vpcId: this.vpcId,
       publicSubnetIds: this.publicSubnetIds,
       privateSubnetIds: this.privateSubnetIds,

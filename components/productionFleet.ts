@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppRelease } from "./appRelease";
 import { appInstanceStatements, appUserData } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
-import { al2023Ami, IMDSV2_ONLY } from "./instanceDefaults";
+import { privateLaunchTemplate } from "./instanceDefaults";
 
 export interface ProductionFleetArgs {
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -46,7 +46,6 @@ export class ProductionFleet extends pulumi.ComponentResource {
     }, parent);
 
     const region = aws.getRegionOutput({}, parent).region;
-    const ami = al2023Ami(parent);
     const userData = appUserData({
       role: "prod",
       version: args.appVersion,
@@ -58,23 +57,11 @@ export class ProductionFleet extends pulumi.ComponentResource {
     });
     const tags = { Name: name, "aviary:role": "prod", "aviary:version": args.appVersion };
 
-    const launchTemplate = new aws.ec2.LaunchTemplate(name, {
-      namePrefix: `${name}-`,
-      imageId: ami,
+    const launchTemplate = privateLaunchTemplate(name, {
       instanceType: args.instanceType,
-      iamInstanceProfile: { name: role.instanceProfileName },
-      metadataOptions: IMDSV2_ONLY,
-      blockDeviceMappings: [{
-        deviceName: "/dev/xvda",
-        ebs: { volumeSize: 16, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
-      }],
-      networkInterfaces: [{ associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [args.securityGroupId] }],
-      userData: userData.apply((s) => Buffer.from(s, "utf8").toString("base64")),
-      updateDefaultVersion: true,
-      tagSpecifications: [
-        { resourceType: "instance", tags },
-        { resourceType: "volume", tags },
-      ],
+      instanceProfileName: role.instanceProfileName,
+      securityGroupId: args.securityGroupId,
+      userData,
       tags,
     }, parent);
 

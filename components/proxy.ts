@@ -4,7 +4,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderHaproxyConfig, type HaproxyConfigOptions } from "../haproxy/config";
 import { AppRelease } from "./appRelease";
 import { shellQuote } from "./appUserData";
-import { DEFAULT_THRESHOLDS } from "../config/defaults";
 import { InstanceRole, type InstanceRoleStatement } from "./instanceRole";
 import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
 import { SERVICE_UNIT_TAIL } from "./systemdUnit";
@@ -19,6 +18,11 @@ export interface ProxyArgs {
   release: AppRelease;
   redisUrlParameterName: pulumi.Input<string>;
   redisUrlParameterArn: pulumi.Input<string>;
+  /**
+   * aviary:thresholds.canaryP99Ms of this (prod) stack: a bound of HAProxy's latency histogram, so
+   * the canary p99 alarm is decided exactly at it. The canary stack's value should be the same.
+   */
+  latencyThresholdMs: number;
 }
 
 export const PROXY_METRICS_NAMESPACE = "Aviary/Proxy";
@@ -35,9 +39,6 @@ export const PROXY_HAPROXY_OPTIONS: HaproxyConfigOptions = {
   canarySlots: CANARY_SLOTS,
   user: "haproxy",
   maxconn: 20000,
-  // The canary alarms (and their threshold) belong to the canary stack, which this instance does
-  // not know; the default threshold is a histogram bound, so the default alarm is decided exactly.
-  latencyThresholdMs: DEFAULT_THRESHOLDS.canaryP99Ms,
 };
 
 export interface ProxyUserDataValues {
@@ -47,6 +48,7 @@ export interface ProxyUserDataValues {
   agentKey: string;
   redisUrlParameterName: string;
   region: string;
+  latencyThresholdMs: number;
 }
 
 /** Cloud-init script for the proxy instance. Pure, for tests. */
@@ -65,7 +67,7 @@ RuntimeDirectory=haproxy
 RuntimeDirectoryMode=0750
 DROPIN
 cat > /etc/haproxy/haproxy.cfg <<'CFG'
-${renderHaproxyConfig(PROXY_HAPROXY_OPTIONS)}CFG
+${renderHaproxyConfig({ ...PROXY_HAPROXY_OPTIONS, latencyThresholdMs: v.latencyThresholdMs })}CFG
 haproxy -c -f /etc/haproxy/haproxy.cfg
 systemctl daemon-reload
 systemctl enable --now haproxy
@@ -106,7 +108,7 @@ systemctl enable --now aviary-agent.service
 const SAFE_TOKEN = /^[A-Za-z0-9._+:/@-]+$/;
 
 /** What a proxy instance's boot script and agent need: the Redis URL, its release, its metrics. */
-export type ProxyInstanceArgs = Pick<ProxyArgs, "appPort" | "deployment" | "release" | "redisUrlParameterName" | "redisUrlParameterArn">;
+export type ProxyInstanceArgs = Pick<ProxyArgs, "appPort" | "deployment" | "release" | "redisUrlParameterName" | "redisUrlParameterArn" | "latencyThresholdMs">;
 
 /** IAM statements of a proxy instance (the single proxy and every proxy of a ProxyFleet). */
 export function proxyInstanceStatements(args: ProxyInstanceArgs): InstanceRoleStatement[] {
@@ -124,7 +126,7 @@ export function proxyUserData(args: ProxyInstanceArgs, region: pulumi.Input<stri
     .all([args.deployment, args.release.bucketName, args.release.agentKey, args.redisUrlParameterName, region])
     .apply(([deployment, bucket, agentKey, redisUrlParameterName, r]) => {
       if (!SAFE_TOKEN.test(deployment)) throw new Error(`Proxy: deployment ${JSON.stringify(deployment)} has unsafe characters`);
-      return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKey, redisUrlParameterName, region: r });
+      return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKey, redisUrlParameterName, region: r, latencyThresholdMs: args.latencyThresholdMs });
     });
 }
 

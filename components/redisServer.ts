@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { REDIS_PORT } from "../config/ports";
 import { InstanceRole } from "./instanceRole";
+import { redisParameterPrefix, redisUrlParameter } from "./redisUrlParameter";
 import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
 
 export interface RedisServerArgs {
@@ -86,7 +87,7 @@ export class RedisServer extends pulumi.ComponentResource {
   constructor(name: string, args: RedisServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aviary:redis:RedisServer", name, {}, opts);
     const parent = { parent: this };
-    const prefix = `/aviary/${pulumi.getStack()}/${name}`;
+    const prefix = redisParameterPrefix(name);
 
     // Letters and digits only: the password goes into a URL and a config file unescaped.
     const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, parent);
@@ -140,13 +141,7 @@ export class RedisServer extends pulumi.ComponentResource {
     this.password = pulumi.secret(password.result);
     this.url = pulumi.secret(pulumi.interpolate`redis://:${password.result}@${instance.privateIp}:${REDIS_PORT}`);
 
-    // Apps read the URL at boot (aws ssm get-parameter --with-decryption), never from user-data.
-    const urlParameter = new aws.ssm.Parameter(`${name}-url`, {
-      name: `${prefix}/url`,
-      type: "SecureString",
-      value: this.url,
-      description: "Aviary Redis URL (redis://:password@host:port)",
-    }, parent);
+    const urlParameter = redisUrlParameter(name, this.url, parent);
 
     this.urlParameterName = urlParameter.name;
     this.urlParameterArn = urlParameter.arn;

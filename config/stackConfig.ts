@@ -8,13 +8,15 @@ export { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
 export const CONFIG_NAMESPACE = "aviary";
 
 /** Keys whose values are YAML objects/lists in the stack file (Pulumi hands them over as JSON). */
-export const STRUCTURED_KEYS = ["prodFleet", "alerts", "thresholds", "scaling"] as const;
+export const STRUCTURED_KEYS = ["prodFleet", "alerts", "thresholds", "scaling", "proxy", "redis"] as const;
 export const SCALAR_KEYS = ["role", "appVersion", "instanceType", "canaryWeight", "canaryCount", "prodStack"] as const;
 export const CONFIG_KEYS = [...SCALAR_KEYS, ...STRUCTURED_KEYS] as const;
 
 const E164 = /^\+[1-9]\d{6,14}$/;
 // EC2 instance type names: family (letters, digits, optional suffixes) "." size, e.g. t3.small, m7g.2xlarge.
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+// ElastiCache node types: "cache." family "." size, e.g. cache.t4g.small, cache.r7g.large.
+const CACHE_NODE_TYPE = /^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const APP_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 const STACK_NAME = /^[A-Za-z0-9_.\-/]+$/;
 
@@ -69,6 +71,20 @@ const scaling = z
   })
   .strict();
 
+/** 1 = one proxy instance with an Elastic IP; more = an Auto Scaling group behind a Network Load Balancer. */
+const proxy = z.object({ count: integerIn(1, 20).default(1) }).strict();
+
+/** Where Redis runs: one EC2 instance (default) or an ElastiCache replication group. */
+const redis = z
+  .object({
+    mode: z.enum(["ec2", "elasticache"], { error: 'must be "ec2" or "elasticache"' }).default("ec2"),
+    nodeType: z.string().regex(CACHE_NODE_TYPE, "must be an ElastiCache node type like cache.t4g.small").optional(),
+  })
+  .strict()
+  .refine((r) => r.nodeType === undefined || r.mode === "elasticache", { message: "nodeType applies only to mode elasticache" });
+
+export const DEFAULT_CACHE_NODE_TYPE = "cache.t4g.small";
+
 const common = {
   appVersion: z.string().regex(APP_VERSION, "must be a version label like 1.4.2 (letters, digits, . _ + -)"),
   instanceType: z.string().regex(INSTANCE_TYPE, "must be an EC2 instance type like t3.small").default("t3.small"),
@@ -82,6 +98,8 @@ const prodSchema = z
     ...common,
     prodFleet,
     scaling: scaling.default(DEFAULT_SCALING),
+    proxy: proxy.default({ count: 1 }),
+    redis: redis.default({ mode: "ec2" }),
   })
   .strict();
 
@@ -105,6 +123,7 @@ export type StackConfig = ProdConfig | CanaryConfig;
 export type Thresholds = z.infer<typeof thresholds>;
 export type Scaling = z.infer<typeof scaling>;
 export type Alerts = z.infer<typeof alerts>;
+export type RedisLayout = z.infer<typeof redis>;
 
 /** Raw config as Pulumi (or a stack file) holds it: key without namespace → string value. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
@@ -164,6 +183,15 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
     const result = schema.safeParse(input);
     if (result.success) return result.data;
     for (const issue of result.error.issues) {
+      if (issue.code === "unrecognized_keys") {
+        // Name the key itself: a known key that belongs to the other role, or a misspelt field.
+        for (const key of issue.keys) {
+          problems.push(issue.path.length === 0
+            ? `${keyName([key])}: is not a key of the ${String(input.role)} stack`
+            : `${keyName(issue.path)}: unknown field ${JSON.stringify(key)}`);
+        }
+        continue;
+      }
       const missing = received(input, issue.path) === "missing" && issue.code === "invalid_type";
       const detail = missing ? "is required" : `${issue.message} (${received(input, issue.path)})`;
       problems.push(`${keyName(issue.path)}: ${detail}`);

@@ -179,3 +179,19 @@ export async function handleCanaryWeight(
   await deps.notifier.notify(`Aviary: canary weight ${weight}%`, `The controller set the canary weight to ${weight}% because of: ${reason}.`);
   return { weight, summary };
 }
+
+/**
+ * A person's abort (the abort workflow): the canary off with the weight kept, as an alarm's rollback
+ * does. Nothing re-enables it but `npx aviary canary on` or the next canary-stack deploy.
+ */
+export async function handleCanaryOff(
+  deps: Pick<ControllerDeps, "store" | "notifier" | "logger">,
+  request: { reason: string },
+): Promise<{ summary: string }> {
+  const reason = `manual abort: ${request.reason}`;
+  await deps.store.withLock(() => deps.store.disableCanary(reason));
+  const summary = "canary turned off (weight kept)";
+  deps.logger.info({ reason, decision: summary }, "configuration applied");
+  await deps.notifier.notify("Aviary: canary turned off", `The controller turned the canary off because of: ${reason}. Its weight is kept; \`npx aviary canary on\` or a canary-stack deploy turns it back on.`);
+  return { summary };
+}

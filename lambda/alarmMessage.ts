@@ -1,5 +1,5 @@
 // Validation of what reaches the controller: CloudWatch alarm state changes (inside SNS records)
-// and the configuration invocation sent by the canary stack's aws.lambda.Invocation.
+// and the configuration invocations: the canary stack's aws.lambda.Invocation, the abort workflow.
 // zod/mini: same validation as "zod", a fraction of the Lambda bundle size.
 import * as z from "zod/mini";
 
@@ -38,13 +38,21 @@ export function parseAlarmMessage(text: string): AlarmMessage {
   return result.data;
 }
 
-const configInvocationSchema = z.object({
+const setCanaryWeightSchema = z.object({
   action: z.literal("setCanaryWeight"),
   weight: z.int().check(z.gte(0), z.lte(100)),
   appVersion: z.optional(nonEmpty),
   // Added by aws.lambda.Invocation with lifecycleScope "CRUD" (it also carries prev_input).
   tf: z.optional(z.looseObject({ action: z.enum(["create", "update", "delete"]) })),
 });
+
+/** A person's abort (the abort workflow's `aws lambda invoke`): the reason is audited and sent to subscribers. */
+const canaryOffSchema = z.object({
+  action: z.literal("canaryOff"),
+  reason: z.string().check(z.minLength(1), z.maxLength(500)),
+});
+
+const configInvocationSchema = z.discriminatedUnion("action", [setCanaryWeightSchema, canaryOffSchema]);
 
 export type ConfigInvocation = z.infer<typeof configInvocationSchema>;
 

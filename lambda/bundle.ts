@@ -4,7 +4,8 @@ import * as path from "path";
 
 export function buildControllerBundle(): { code: string; bytes: number } {
   const result = buildSync({
-    entryPoints: [path.join(__dirname, "handler.ts")],
+    // Via ".." so it also resolves from a bundle in dist/ (the bench), as release/bundles.ts does.
+    entryPoints: [path.join(__dirname, "..", "lambda", "handler.ts")],
     write: false,
     bundle: true,
     platform: "node",

@@ -1,5 +1,6 @@
 // Controller Lambda entry point: SNS records carrying CloudWatch alarm state changes, and the
-// configuration invocation of the canary stack. The work itself is controller/run.ts.
+// configuration invocations (the canary stack's weight, the abort workflow's canary off).
+// The work itself is controller/run.ts.
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -11,7 +12,7 @@ import { AwsNotifier } from "../controller/adapters/awsNotifier";
 import { CONTROLLER_ORIGIN, ORIGIN_ATTRIBUTE } from "../controller/origin";
 import { RedisControllerStore } from "../controller/adapters/redisStore";
 import type { AlarmChange } from "../controller/decide";
-import { handleAlarm, handleCanaryWeight, type AlarmOutcome, type ControllerDeps } from "../controller/run";
+import { handleAlarm, handleCanaryOff, handleCanaryWeight, type AlarmOutcome, type ControllerDeps } from "../controller/run";
 import { connect } from "../state/connection";
 import { ConfigInvocation, parseAlarmMessage, parseConfigInvocation } from "./alarmMessage";
 import { drainWaitMsFromEnv, scalingFromEnv } from "./env";
@@ -39,7 +40,7 @@ export interface HandlerResult {
   processed: number;
   /** Malformed records and the controller's own notifications. */
   skipped: number;
-  outcomes: (AlarmOutcome | { messageId: string; status: "canaryWeight"; summary: string })[];
+  outcomes: (AlarmOutcome | { messageId: string; status: "canaryWeight" | "canaryOff"; summary: string })[];
 }
 
 const lambdaLogger = pino({ base: { service: "aviary-controller" } });
@@ -110,6 +111,10 @@ async function handleConfig(event: unknown, getDeps: () => ControllerDeps, logge
   } catch (e) {
     logger.error({ err: (e as Error).message }, "rejected configuration invocation");
     throw e;
+  }
+  if (config.action === "canaryOff") {
+    const { summary } = await handleCanaryOff(getDeps(), { reason: config.reason });
+    return { processed: 1, skipped: 0, outcomes: [{ messageId: "config", status: "canaryOff", summary }] };
   }
   const { summary } = await handleCanaryWeight(getDeps(), {
     weight: config.weight,

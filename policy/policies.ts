@@ -264,6 +264,41 @@ const lambdaHasDlq: ResourceValidationPolicy = {
   }),
 };
 
+const loadBalancerHttpOnly: ResourceValidationPolicy = {
+  name: "load-balancer-http-only",
+  description:
+    "Load balancer listeners may only use port 80 or 443, and an internet-facing load balancer must have security groups (so the ingress rules above decide what is public).",
+  enforcementLevel: "mandatory",
+  validateResource: [
+    validateResourceOfType(aws.lb.Listener, (l, _args, report) => {
+      const p = port(l.port);
+      if (p === undefined || !PUBLIC_HTTP_PORTS.has(p)) report(`listener port ${l.port ?? "?"} is not 80 or 443`);
+    }),
+    validateResourceOfType(aws.lb.LoadBalancer, (lb, _args, report) => {
+      if (!isTrue(lb.internal) && asArray(lb.securityGroups).length === 0) {
+        report("internet-facing load balancer without securityGroups: nothing limits what reaches its targets");
+      }
+    }),
+  ],
+};
+
+const elastiCacheEncryptedWithAuth: ResourceValidationPolicy = {
+  name: "elasticache-encrypted-with-auth",
+  description:
+    "ElastiCache replication groups must encrypt in transit and at rest and require AUTH (authToken or user groups); standalone cache clusters (which cannot) are not allowed.",
+  enforcementLevel: "mandatory",
+  validateResource: [
+    validateResourceOfType(aws.elasticache.ReplicationGroup, (rg, _args, report) => {
+      if (!isTrue(rg.transitEncryptionEnabled)) report("transitEncryptionEnabled must be true");
+      if (!isTrue(rg.atRestEncryptionEnabled)) report("atRestEncryptionEnabled must be true");
+      if (!nonEmpty(rg.authToken) && asArray(rg.userGroupIds).length === 0) report("authToken (or userGroupIds) must be set: Redis must require a password");
+    }),
+    validateResourceOfType(aws.elasticache.Cluster, (c, _args, report) => {
+      if (!nonEmpty(c.replicationGroupId)) report("standalone cache cluster: use an encrypted ReplicationGroup with AUTH instead");
+    }),
+  ],
+};
+
 export const policies: ResourceValidationPolicy[] = [
   noPublicIngress,
   imdsv2Required,
@@ -273,4 +308,6 @@ export const policies: ResourceValidationPolicy[] = [
   noPublicIpOutsideProxy,
   s3BucketNotPublic,
   lambdaHasDlq,
+  loadBalancerHttpOnly,
+  elastiCacheEncryptedWithAuth,
 ];

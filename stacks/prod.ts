@@ -6,22 +6,54 @@ import { prodAlarms } from "../alarms/definitions";
 import { Alerting } from "../components/alerting";
 import { AppRelease } from "../components/appRelease";
 import { Controller } from "../components/controller";
+import { ElastiCacheRedis } from "../components/elastiCacheRedis";
 import { Monitoring } from "../components/monitoring";
 import { Network } from "../components/network";
 import { ProductionFleet } from "../components/productionFleet";
 import { Proxy } from "../components/proxy";
+import { ProxyFleet } from "../components/proxyFleet";
 import { RedisServer } from "../components/redisServer";
 import { APP_PORT } from "../config/ports";
-import type { ProdConfig } from "../config/stackConfig";
+import { DEFAULT_CACHE_NODE_TYPE, type ProdConfig, type RedisLayout } from "../config/stackConfig";
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+/** What every Redis client needs, from whichever layout aviary:redis picks. */
+interface RedisEndpoint {
+  url: pulumi.Output<string>;
+  urlParameterName: pulumi.Output<string>;
+  urlParameterArn: pulumi.Output<string>;
+  /** Instance IP (ec2) or primary endpoint DNS name (elasticache). */
+  address: pulumi.Output<string>;
+}
+
+function redisFor(layout: RedisLayout, network: Network, instanceType: string): RedisEndpoint {
+  if (layout.mode === "elasticache") {
+    const cache = new ElastiCacheRedis("redis", {
+      subnetIds: network.privateSubnetIds,
+      securityGroupId: network.redisSecurityGroupId,
+      nodeType: layout.nodeType ?? DEFAULT_CACHE_NODE_TYPE,
+    });
+    return { url: cache.url, urlParameterName: cache.urlParameterName, urlParameterArn: cache.urlParameterArn, address: cache.privateAddress };
+  }
+  const server = new RedisServer("redis", {
+    subnetId: network.privateSubnetIds[0],
+    securityGroupId: network.redisSecurityGroupId,
+    instanceType,
+  });
+  return { url: server.url, urlParameterName: server.urlParameterName, urlParameterArn: server.urlParameterArn, address: server.privateIp };
+}
 
 export function prodStack(cfg: ProdConfig) {
   const deployment = `${pulumi.getProject()}-${pulumi.getStack()}`;
-  const network = new Network("aviary", { appPort: APP_PORT });
-  const redis = new RedisServer("redis", {
-    subnetId: network.privateSubnetIds[0],
-    securityGroupId: network.redisSecurityGroupId,
-    instanceType: cfg.instanceType,
+  const network = new Network("aviary", {
+    appPort: APP_PORT,
+    proxyBehindLoadBalancer: cfg.proxy.count > 1,
+    redisOnInstance: cfg.redis.mode === "ec2",
   });
+  const redis = redisFor(cfg.redis, network, cfg.instanceType);
   const release = new AppRelease("release", { version: cfg.appVersion });
   const fleet = new ProductionFleet("prod", {
     subnetIds: network.privateSubnetIds,
@@ -36,16 +68,27 @@ export function prodStack(cfg: ProdConfig) {
     redisUrlParameterName: redis.urlParameterName,
     redisUrlParameterArn: redis.urlParameterArn,
   });
-  const proxy = new Proxy("proxy", {
-    subnetId: network.publicSubnetIds[0],
-    securityGroupId: network.proxySecurityGroupId,
+  const proxyArgs = {
     instanceType: cfg.instanceType,
     appPort: APP_PORT,
     deployment,
     release,
     redisUrlParameterName: redis.urlParameterName,
     redisUrlParameterArn: redis.urlParameterArn,
-  });
+    latencyThresholdMs: cfg.thresholds.canaryP99Ms,
+  };
+  // One proxy (Elastic IP) by default; aviary:proxy.count > 1 puts them behind a load balancer.
+  const proxy = cfg.proxy.count > 1
+    ? new ProxyFleet("proxy", {
+      ...proxyArgs,
+      count: cfg.proxy.count,
+      vpcId: network.vpcId,
+      publicSubnetIds: network.publicSubnetIds,
+      privateSubnetIds: network.privateSubnetIds,
+      proxySecurityGroupId: network.proxySecurityGroupId,
+      loadBalancerSecurityGroupId: network.loadBalancerSecurityGroupId ?? fail("Network has no load balancer group"),
+    })
+    : new Proxy("proxy", { ...proxyArgs, subnetId: network.publicSubnetIds[0], securityGroupId: network.proxySecurityGroupId });
   const alerting = new Alerting("alerts", { emails: cfg.alerts.emails, sms: cfg.alerts.sms });
   const monitoring = new Monitoring("prod", {
     deployment,
@@ -76,7 +119,8 @@ export function prodStack(cfg: ProdConfig) {
     {
       create: `for i in $(seq 1 30); do code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$PROXY_URL/") && [ "$code" != 000 ] && echo "proxy answered $code" && exit 0; sleep 10; done; echo "proxy at $PROXY_URL did not answer within 5 minutes" >&2; exit 1`,
       environment: { PROXY_URL: proxy.url },
-      triggers: [proxy.instanceId],
+      // Re-checked whenever the proxy (or the proxies' load balancer) is replaced.
+      triggers: [proxy instanceof Proxy ? proxy.instanceId : proxy.loadBalancerArn],
     },
     { dependsOn: [proxy, fleet] },
   );
@@ -85,7 +129,7 @@ export function prodStack(cfg: ProdConfig) {
     proxyUrl: proxy.url,
     topicArn: alerting.topicArn,
     autoScalingGroupName: fleet.autoScalingGroupName,
-    redisPrivateAddress: redis.privateIp,
+    redisPrivateAddress: redis.address,
     dashboardUrl: monitoring.dashboardUrl,
     controllerFunctionName: controller.functionName,
     // What the canary stack reads through its StackReference.

@@ -217,7 +217,7 @@ describe("Canary", () => {
     expect(JSON.parse(inv.inputs.input)).toEqual({ action: "setCanaryWeight", weight: 40, appVersion: "1.5.0" });
     expect(inv.inputs.triggers).toEqual({ weight: "40", appVersion: "1.5.0" });
     // The configuration invocation the canary sends is one the controller accepts.
-    expect(parseConfigInvocation(JSON.parse(inv.inputs.input)).weight).toBe(40);
+    expect(parseConfigInvocation(JSON.parse(inv.inputs.input))).toMatchObject({ action: "setCanaryWeight", weight: 40 });
   });
 
   it("rejects a weight outside 0..100", async () => {

@@ -513,6 +513,26 @@ describe("configuration invocation", () => {
 
   test("an invalid invocation is rejected and writes nothing", async () => {
     await expect(handler({ action: "setCanaryWeight", weight: 300 })).rejects.toThrow(/weight/);
+    await expect(handler({ action: "canaryOff", reason: "" })).rejects.toThrow(/reason/);
+    await expect(handler(JSON.parse('{"action":"canaryOn"}'))).rejects.toThrow(/action/);
     expect(await redis.exists(keys.routing)).toBe(0);
+  });
+
+  test("canaryOff (the abort workflow) turns the canary off with the reason, keeps the weight, tells people", async () => {
+    await setCanaryWeight(redis, 25, { by: "ops" });
+    const r = await handler({ action: "canaryOff", reason: "abort workflow run 42 by alice: checkout errors" });
+    expect(r).toEqual({ processed: 1, skipped: 0, outcomes: [{ messageId: "config", status: "canaryOff", summary: "canary turned off (weight kept)" }] });
+    expect((await readRouting(redis)).state).toMatchObject({
+      canaryWeight: 25,
+      canaryEnabled: false,
+      changedBy: "controller",
+      reason: "manual abort: abort workflow run 42 by alice: checkout errors",
+    });
+    const { events } = await readEvents(redis, { count: 10 });
+    expect(events.some((e) => e.kind === "routing" && e.reason === "manual abort: abort workflow run 42 by alice: checkout errors")).toBe(true);
+    expect(published()).toEqual([expect.objectContaining({ Subject: "Aviary: canary turned off" })]);
+    // A canary-stack deploy re-enables it, as after an alarm's rollback.
+    await handler({ action: "setCanaryWeight", weight: 25, appVersion: "1.5.0", tf: { action: "update" } });
+    expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 25, canaryEnabled: true });
   });
 });

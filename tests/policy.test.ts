@@ -29,8 +29,10 @@ describe("policy pack definition", () => {
     expect(policies.map((p) => p.name).sort()).toEqual(
       [
         "ebs-encrypted",
+        "elasticache-encrypted-with-auth",
         "imdsv2-required",
         "lambda-has-dlq",
+        "load-balancer-http-only",
         "no-public-ingress-except-proxy-http",
         "no-public-ip-outside-proxy",
         "no-wildcard-iam-actions",
@@ -197,6 +199,36 @@ describe("lambda-has-dlq", () => {
   });
   it("passes a function with deadLetterConfig.targetArn", () => {
     expect(violationsOf(P, res("aws:lambda/function:Function", "controller", { deadLetterConfig: { targetArn: "arn:aws:sqs:us-east-1:123456789012:dlq" } }))).toEqual([]);
+  });
+});
+
+describe("load-balancer-http-only", () => {
+  const P = "load-balancer-http-only";
+  const LB = "aws:lb/loadBalancer:LoadBalancer";
+  it("catches a listener on another port and a public load balancer without security groups", () => {
+    expect(violationsOf(P, res("aws:lb/listener:Listener", "ssh", { loadBalancerArn: "arn", port: 22, protocol: "TCP" }))).toHaveLength(1);
+    expect(violationsOf(P, res(LB, "nlb", { loadBalancerType: "network", internal: false, subnets: ["s"] }))).toHaveLength(1);
+  });
+  it("passes a port 80 listener, a public balancer with a security group, an internal one without", () => {
+    expect(violationsOf(P, res("aws:lb/listener:Listener", "http", { loadBalancerArn: "arn", port: 80, protocol: "TCP" }))).toEqual([]);
+    expect(violationsOf(P, res(LB, "nlb", { loadBalancerType: "network", internal: false, securityGroups: ["sg-lb"] }))).toEqual([]);
+    expect(violationsOf(P, res(LB, "internal", { loadBalancerType: "network", internal: true }))).toEqual([]);
+  });
+});
+
+describe("elasticache-encrypted-with-auth", () => {
+  const P = "elasticache-encrypted-with-auth";
+  const RG = "aws:elasticache/replicationGroup:ReplicationGroup";
+  const good = { description: "d", transitEncryptionEnabled: true, atRestEncryptionEnabled: true, authToken: "0123456789abcdef0123" };
+  it("catches each missing protection, and a standalone cache cluster", () => {
+    expect(violationsOf(P, res(RG, "rg", { ...good, transitEncryptionEnabled: false }))).toHaveLength(1);
+    expect(violationsOf(P, res(RG, "rg", { ...good, atRestEncryptionEnabled: undefined }))).toHaveLength(1);
+    expect(violationsOf(P, res(RG, "rg", { ...good, authToken: undefined }))).toHaveLength(1);
+    expect(violationsOf(P, res("aws:elasticache/cluster:Cluster", "c", { engine: "redis", nodeType: "cache.t4g.micro" }))).toHaveLength(1);
+  });
+  it("passes an encrypted group with an AUTH token or a user group", () => {
+    expect(violationsOf(P, res(RG, "rg", good))).toEqual([]);
+    expect(violationsOf(P, res(RG, "rg", { ...good, authToken: undefined, userGroupIds: ["aviary"] }))).toEqual([]);
   });
 });
 

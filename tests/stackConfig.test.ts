@@ -15,6 +15,14 @@ describe("committed stack files", () => {
     expect(cfg.prodFleet).toEqual({ min: 2, max: 6, desired: 3 });
     expect(cfg.alerts.sms).toEqual(["+14155550123"]);
   });
+  test("prod defaults to the single-instance layout: one proxy, Redis on EC2", () => {
+    const cfg = parseStackConfig(aviaryKeys(prod));
+    expect(cfg).toMatchObject({ proxy: { count: 1 }, redis: { mode: "ec2" } });
+  });
+  test("layout switches parse (numbers from strings too)", () => {
+    const cfg = parseStackConfig(aviaryKeys({ ...prod, "aviary:proxy": JSON.stringify({ count: "3" }), "aviary:redis": JSON.stringify({ mode: "elasticache", nodeType: "cache.r7g.large" }) }));
+    expect(cfg).toMatchObject({ proxy: { count: 3 }, redis: { mode: "elasticache", nodeType: "cache.r7g.large" } });
+  });
   test("canary parses with its weight and prod stack", () => {
     const cfg = parseStackConfig(aviaryKeys(canary));
     expect(cfg).toMatchObject({ role: "canary", canaryWeight: 25, prodStack: "prod", canaryCount: 1 });
@@ -44,6 +52,14 @@ const invalid: Case[] = [
   ["canary key on prod", "prod", { "aviary:canaryWeight": "10" }, /canaryWeight/],
   ["bad instance type", "prod", { "aviary:instanceType": "big" }, /aviary:instanceType: must be an EC2 instance type/],
   ["bad app version", "canary", { "aviary:appVersion": "1.0 beta" }, /aviary:appVersion: must be a version label/],
+  ["proxy count zero", "prod", { "aviary:proxy": json({ count: 0 }) }, /aviary:proxy\.count: must be an integer from 1 to 20/],
+  ["proxy count not an integer", "prod", { "aviary:proxy": json({ count: 2.5 }) }, /aviary:proxy\.count: must be an integer from 1 to 20/],
+  ["misspelt proxy key", "prod", { "aviary:proxy": json({ cout: 3 }) }, /aviary:proxy: unknown field "cout"/],
+  ["unknown redis mode", "prod", { "aviary:redis": json({ mode: "memcached" }) }, /aviary:redis\.mode: must be "ec2" or "elasticache"/],
+  ["bad cache node type", "prod", { "aviary:redis": json({ mode: "elasticache", nodeType: "t4g.small" }) }, /aviary:redis\.nodeType: must be an ElastiCache node type/],
+  ["node type without elasticache", "prod", { "aviary:redis": json({ nodeType: "cache.t4g.small" }) }, /aviary:redis: nodeType applies only to mode elasticache/],
+  ["misspelt redis key", "prod", { "aviary:redis": json({ mode: "elasticache", nodetype: "cache.t4g.small" }) }, /aviary:redis: unknown field "nodetype"/],
+  ["layout keys on canary", "canary", { "aviary:redis": json({ mode: "elasticache" }) }, /aviary:redis: is not a key of the canary stack/],
   ["structured key that is not an object", "prod", { "aviary:alerts": "oncall@example.com" }, /aviary:alerts: must be a YAML object/],
 ];
 

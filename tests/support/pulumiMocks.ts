@@ -59,7 +59,12 @@ function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, un
     case "aws:lambda/function:Function":
     case "aws:sns/topic:Topic":
     case "aws:cloudwatch/dashboard:Dashboard":
+    case "aws:elasticache/subnetGroup:SubnetGroup":
       return { ...base, name: args.inputs.name ?? args.inputs.dashboardName ?? args.name };
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return { ...base, dnsName: `${args.name}-0123456789.elb.us-east-1.amazonaws.com` };
+    case "aws:elasticache/replicationGroup:ReplicationGroup":
+      return { ...base, primaryEndpointAddress: `master.${args.name}.abc123.use1.cache.amazonaws.com` };
     case "random:index/randomPassword:RandomPassword":
       return { ...base, result: "mock-password-0123456789abcdef" };
     case "aws:s3/bucketV2:BucketV2":

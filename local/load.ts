@@ -17,12 +17,20 @@ export interface LoadOptions {
   pauseMs?: number;
   /** Hard cap on requests, however long it runs. */
   maxRequests?: number;
+  /** Samples kept for counts(since)/onSample windows (default 500,000); totals are kept apart. */
+  keepSamples?: number;
 }
 
 export interface LoadCounts {
   total: number;
   failed: number;
   byVersion: Record<string, number>;
+}
+
+function count(c: LoadCounts, s: LoadSample): void {
+  c.total++;
+  if (s.status < 200 || s.status >= 500) c.failed++;
+  else c.byVersion[s.version] = (c.byVersion[s.version] ?? 0) + 1;
 }
 
 export class Load {
@@ -33,6 +41,7 @@ export class Load {
   private readonly done: Promise<void>;
   private concurrency: number;
   private readonly listeners = new Set<(s: LoadSample) => void>();
+  private readonly totals: LoadCounts = { total: 0, failed: 0, byVersion: {} };
 
   constructor(private readonly o: LoadOptions) {
     const u = new URL(o.url);
@@ -52,15 +61,11 @@ export class Load {
     return () => this.listeners.delete(listener);
   }
 
-  /** Counts over the samples since `since` (ms epoch). */
-  counts(since = 0): LoadCounts {
+  /** Counts over the samples since `since` (ms epoch); without `since`, over the whole run. */
+  counts(since?: number): LoadCounts {
+    if (since === undefined) return { ...this.totals, byVersion: { ...this.totals.byVersion } };
     const c: LoadCounts = { total: 0, failed: 0, byVersion: {} };
-    for (const s of this.samples) {
-      if (s.at < since) continue;
-      c.total++;
-      if (s.status < 200 || s.status >= 500) c.failed++;
-      else c.byVersion[s.version] = (c.byVersion[s.version] ?? 0) + 1;
-    }
+    for (const s of this.samples) if (s.at >= since) count(c, s);
     return c;
   }
 
@@ -79,7 +84,9 @@ export class Load {
       this.sent++;
       const s = await this.once();
       this.samples.push(s);
-      if (this.samples.length > 500_000) this.samples.splice(0, 100_000);
+      count(this.totals, s);
+      const keep = this.o.keepSamples ?? 500_000;
+      if (this.samples.length > keep) this.samples.splice(0, Math.ceil(keep / 5));
       for (const l of this.listeners) l(s);
       if (this.o.pauseMs) await new Promise((r) => setTimeout(r, this.o.pauseMs));
     }

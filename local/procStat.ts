@@ -38,3 +38,20 @@ export function rssBytes(pid: number): number {
     return 0;
   }
 }
+
+/** Live descendants of `root` (children, theirs, …) with their command lines, from /proc; zombies left out. */
+export function descendants(root = process.pid): { pid: number; cmd: string }[] {
+  const out: { pid: number; cmd: string }[] = [];
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = statFields(Number(d));
+      if (Number(f[1]) !== root || f[0] === "Z") continue;
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+      out.push({ pid: Number(d), cmd }, ...descendants(Number(d)));
+    } catch {
+      // exited while listing
+    }
+  }
+  return out;
+}

@@ -15,7 +15,7 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** SIGKILL, for fault tests; restart() brings it back on the same port. */
   kill(): Promise<void>;
-  /** Stops (if running) and starts again on the same port and password (data is not persisted). */
+  /** Stops (if running) and starts again on the same port and password (data kept only with `persist`). */
   restart(): Promise<void>;
 }
 
@@ -58,7 +58,16 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+export interface RedisServerOptions {
+  /**
+   * Append-only file fsynced on every write, kept across restart(): a killed Redis comes back with
+   * its data, as the proxy instance's Redis does (appendonly). Off by default: tests that restart
+   * Redis use it to stand for a Redis that lost its data.
+   */
+  persist?: boolean;
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const bin = findRedisServer();
   const dir = mkdtempSync(path.join(tmpdir(), "aviary-redis-"));
   const password = randomBytes(12).toString("hex");
@@ -71,7 +80,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     // Ctrl-C on the local runner must not stop Redis before the apps have deregistered.
     const proc = spawn(bin, ["-"], { stdio: ["pipe", "pipe", "pipe"], detached: true });
     proc.stdin?.end(
-      [`port ${port}`, "bind 127.0.0.1", `requirepass ${password}`, 'save ""', "appendonly no", `dir ${dir}`, "loglevel warning"].join("\n") + "\n",
+      [`port ${port}`, "bind 127.0.0.1", `requirepass ${password}`, 'save ""', ...(options.persist ? ["appendonly yes", "appendfsync always"] : ["appendonly no"]), `dir ${dir}`, "loglevel warning"].join("\n") + "\n",
     );
     child = proc;
     proc.stdout?.on("data", (d) => (output += d.toString()));

@@ -14,7 +14,7 @@ import { RedisControllerStore } from "../controller/adapters/redisStore";
 import type { FleetState } from "../controller/decide";
 import type { Alarms, Notifier } from "../controller/ports";
 import { BACKEND, renderHaproxyConfig } from "../haproxy/config";
-import { createHandler, type SnsEvent } from "../lambda/handler";
+import { createHandler, type Handler, type SnsEvent } from "../lambda/handler";
 import { AGENT_ENTRY, APP_ENTRY, bundleApp } from "../release/bundles";
 import { connect } from "../state/connection";
 import { readEvents, type AviaryEvent } from "../state/events";
@@ -75,6 +75,14 @@ export interface LocalStack {
   adminUrl: string;
   redisUrl: string;
   redis: Redis;
+  /** The redis-server process (fault tests kill and restart it). */
+  redisServer: RedisServer;
+  /** Every child process but Redis and HAProxy: "agent", "canary-<n>", the fleet's "prod-<n>". */
+  processes: Supervisor;
+  /** Starts a stopped "agent" or "canary-<n>" again, as its instance's systemd unit would. */
+  respawn(name: string): Managed;
+  /** The controller handler local mode delivers alarm notifications to (the Lambda's, local adapters). */
+  controller: Handler;
   fleet: LocalFleet;
   evaluator: AlarmEvaluator;
   activity: ActivityFeed;
@@ -137,7 +145,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     fs.writeFileSync(appJs, bundleApp(APP_ENTRY));
     fs.writeFileSync(agentJs, bundleApp(AGENT_ENTRY));
 
-    const redisServer: RedisServer = await startRedisServer();
+    const redisServer: RedisServer = await startRedisServer({ persist: true });
     cleanups.push(() => redisServer.stop());
     const redis = connect(redisServer.url, { logger: log });
     cleanups.push(() => void redis.disconnect());
@@ -152,13 +160,19 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const socket = path.join(o.runDir, "haproxy.sock");
     const cfg = path.join(o.runDir, "haproxy.cfg");
     const slots = { prod: prod.prodFleet.max, canary: canary.canaryCount };
-    fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `127.0.0.1:${proxyPort}`, statsBind: `127.0.0.1:${await freePort()}`, socketPath: socket, prodSlots: slots.prod, canarySlots: slots.canary }));
+    fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `127.0.0.1:${proxyPort}`, statsBind: `127.0.0.1:${await freePort()}`, socketPath: socket, prodSlots: slots.prod, canarySlots: slots.canary, checkIntervalMs: Math.max(100, Math.round(1000 / o.periodFactor)) }));
     const haproxy: RunningHaproxy = await startHaproxy(cfg, socket, path.join(o.runDir, "logs", "haproxy.log"));
     // Before the supervisor's stop in reverse order: apps drain through a live proxy first.
     cleanups.splice(cleanups.length - 1, 0, () => haproxy.stop());
-    supervisor.spawn("agent", process.execPath, [agentJs], {
+    // How each long-lived process (not the fleet's, which LocalFleet owns) is started, for respawn().
+    const starters = new Map<string, () => Managed>();
+    const startNamed = (name: string, start: () => Managed): Managed => {
+      starters.set(name, start);
+      return start();
+    };
+    startNamed("agent", () => supervisor.spawn("agent", process.execPath, [agentJs], {
       env: { ...process.env, REDIS_URL: redisServer.url, HAPROXY_SOCKET: socket, AVIARY_PROD_SLOTS: String(slots.prod), AVIARY_CANARY_SLOTS: String(slots.canary), AVIARY_DEPLOYMENT: "" },
-    });
+    }));
 
     const appEnv = (id: string, role: "prod" | "canary", version: string, port: number): NodeJS.ProcessEnv => ({
       ...process.env,
@@ -188,7 +202,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     await fleet.setDesired(prod.prodFleet.desired);
     for (let i = 1; i <= canary.canaryCount; i++) {
       const port = await freePort();
-      launch(`canary-${i}`, "canary", canary.appVersion, port);
+      startNamed(`canary-${i}`, () => launch(`canary-${i}`, "canary", canary.appVersion, port));
       await healthy(`canary-${i}`, port);
     }
 
@@ -322,7 +336,12 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     await until("agent applied the fleet to haproxy", async () => [...(await proxyStatuses(socket)).values()].filter((s) => s === "UP").length >= prod.prodFleet.desired, 20_000);
     activity.add("runner", "local stack up", `proxy http://127.0.0.1:${proxyPort}, ${prod.prodFleet.desired} prod ${prod.appVersion} + ${canary.canaryCount} canary ${canary.appVersion} at ${canary.canaryWeight}%`);
 
-    return { config, proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl: dashboard.url, redisUrl: redisServer.url, redis, fleet, evaluator, activity, collector, status, stop };
+    const respawn = (name: string): Managed => {
+      const start = starters.get(name);
+      if (!start) throw new Error(`no local process named ${name} to respawn (known: ${[...starters.keys()].join(", ")})`);
+      return start();
+    };
+    return { config, proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl: dashboard.url, redisUrl: redisServer.url, redis, redisServer, processes: supervisor, respawn, controller, fleet, evaluator, activity, collector, status, stop };
   } catch (err) {
     await stop();
     throw err;

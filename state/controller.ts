@@ -27,6 +27,11 @@ export async function claimMessage(redis: Redis, messageId: string): Promise<boo
   return (await redis.set(keys.dedupe(messageId), "pending", "EX", DEDUPE_PENDING_SECONDS, "NX")) === "OK";
 }
 
+/** The dedupe marker of a message: "pending" (claimed, in progress or its handler died), "done", or undefined. */
+export async function messageMarker(redis: Redis, messageId: string): Promise<string | undefined> {
+  return (await redis.get(keys.dedupe(messageId))) ?? undefined;
+}
+
 export async function commitMessage(redis: Redis, messageId: string): Promise<void> {
   await redis.set(keys.dedupe(messageId), "done", "EX", DEDUPE_DONE_SECONDS);
 }
@@ -48,12 +53,17 @@ export interface LockOptions {
   waitMs: number;
 }
 
+// Every lock this module takes expires (PX); one without a TTL is garbage that would block every
+// decision forever, so it is removed (atomically, only while it still has no TTL).
+const DROP_UNEXPIRING_LOCK_SCRIPT = `if redis.call('PTTL', KEYS[1]) == -1 then return redis.call('DEL', KEYS[1]) end return 0`;
+
 /** Runs `fn` under `aviary:controller:lock`; throws if the lock cannot be taken within waitMs. */
 export async function withControllerLock<T>(redis: Redis, opts: LockOptions, fn: () => Promise<T>): Promise<T> {
   const token = randomBytes(16).toString("hex");
   const deadline = Date.now() + opts.waitMs;
   for (let delay = 10; ; delay = Math.min(delay * 2, 100)) {
     if ((await redis.set(keys.controllerLock, token, "PX", opts.ttlMs, "NX")) === "OK") break;
+    if ((await redis.eval(DROP_UNEXPIRING_LOCK_SCRIPT, 1, keys.controllerLock)) === 1) continue;
     if (Date.now() >= deadline) throw new Error(`controller lock busy for ${opts.waitMs} ms`);
     await new Promise((r) => setTimeout(r, delay));
   }

@@ -68,6 +68,19 @@ test("the AWS proxy instance's config (user haproxy, maxconn, :80) passes haprox
   expect(r.status).toBe(0);
 });
 
+test("local mode's shorter health-check interval renders as given and stays valid; out-of-range values are refused", () => {
+  const base = { bind: `${HOST}:${webPort}`, statsBind: `${HOST}:${statsPort}`, socketPath: socket, prodSlots: 1, canarySlots: 1 };
+  expect(renderHaproxyConfig(base)).toContain("default-server inter 1s ");
+  const fast = renderHaproxyConfig({ ...base, checkIntervalMs: 100 });
+  expect(fast).toContain("default-server inter 100ms ");
+  const file = path.join(dir, "fast.cfg");
+  fs.writeFileSync(file, fast);
+  const r = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
+  expect(r.stderr + r.stdout).not.toMatch(/\[(ALERT|WARNING)\]/);
+  expect(r.status).toBe(0);
+  for (const bad of [50, 1.5, 120_000]) expect(() => renderHaproxyConfig({ ...base, checkIntervalMs: bad })).toThrow(/checkIntervalMs/);
+});
+
 test("latency histogram: bounds include the alarm threshold, the table is named after them, config stays valid", () => {
   const base = { bind: `${HOST}:8080`, statsBind: `${HOST}:8404`, socketPath: socket, prodSlots: 2, canarySlots: 1 };
   expect(latencyBoundsMs(1500)).toEqual([5, 10, 25, 50, 100, 250, 500, 1000, 1500, 2500, 5000, 10000, 30000]);

@@ -14,6 +14,7 @@ import { setBooleanFlag } from "../local/flags";
 import { updateFlag } from "../state/flags";
 import { readRouting } from "../state/routing";
 import { until } from "../local/until";
+import { descendants } from "../local/procStat";
 
 const repoDir = path.resolve(__dirname, "..");
 const outDir = path.join(repoDir, "test-output");
@@ -21,24 +22,6 @@ const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-local-"));
 const logger = pino({ level: "warn" }, pino.destination(path.join(runDir, "..", `${path.basename(runDir)}-runner.log`)));
 let stack: LocalStack;
 
-/** Direct children of this process and theirs (haproxy -W forks a worker), from /proc. */
-function descendants(root = process.pid): { pid: number; cmd: string }[] {
-  const out: { pid: number; cmd: string }[] = [];
-  for (const d of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid !== root) continue;
-      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue; // reaped soon; not running
-      out.push({ pid: Number(d), cmd }, ...descendants(Number(d)));
-    } catch {
-      // exited while listing
-    }
-  }
-  return out;
-}
 const stackProcesses = (): string[] => descendants().map((p) => p.cmd).filter((c) => /redis-server|haproxy|app\.js|agent\.js/.test(c));
 
 async function status(): Promise<LocalStatus> {

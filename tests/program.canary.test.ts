@@ -2,18 +2,11 @@
 import { join } from "node:path";
 import { readStackFile } from "../config/stackFile";
 import { checkPolicies } from "../policy/check";
+import { PROD_STACK_OUTPUTS } from "./support/prodOutputs";
 import { runUnderMocks, type MockRun } from "./support/pulumiMocks";
 
 const config = readStackFile(join(__dirname, "..", "Pulumi.canary.yaml"));
-const prodOutputs = {
-  deployment: "aviary-prod",
-  privateSubnetIds: ["subnet-private-a", "subnet-private-b"],
-  appSecurityGroupId: "sg-app",
-  topicArn: "arn:aws:sns:us-east-1:123456789012:aviary-prod-alerts",
-  controllerFunctionName: "aviary-prod-controller",
-  redisUrlParameterName: "/aviary-prod/redis-url",
-  redisUrlParameterArn: "arn:aws:ssm:us-east-1:123456789012:parameter/aviary-prod/redis-url",
-};
+const prodOutputs = PROD_STACK_OUTPUTS;
 let run: MockRun<unknown>;
 
 beforeAll(async () => {

@@ -1,5 +1,6 @@
 // The controller's Redis state (dedupe, lock, memory, events) and backend draining, on a real redis-server.
 import type Redis from "ioredis";
+import { RedisControllerStore } from "../controller/adapters/redisStore";
 import { connect, subscribeChanges } from "../state/connection";
 import type { ChangeNotice } from "../state/events";
 import {
@@ -57,7 +58,38 @@ describe("dedupe markers", () => {
   });
 });
 
+describe("claiming a message in the controller's store", () => {
+  const store = () => new RedisControllerStore(redis, "test", { ttlMs: 1000, waitMs: 300 });
+
+  test("a message another delivery still holds is waited for: done → duplicate, released → claimed", async () => {
+    await claimMessage(redis, "held");
+    setTimeout(() => void commitMessage(redis, "held"), 100);
+    expect(await store().claimMessage("held")).toBe(false);
+    await claimMessage(redis, "dropped");
+    setTimeout(() => void releaseMessage(redis, "dropped"), 100);
+    expect(await store().claimMessage("dropped")).toBe(true);
+  });
+
+  test("a holder that died mid-action (marker still pending) fails the delivery so it is retried, instead of dropping it", async () => {
+    await claimMessage(redis, "orphan");
+    await expect(store().claimMessage("orphan")).rejects.toThrow(/still in progress/);
+    expect(await redis.get(keys.dedupe("orphan"))).toBe("pending");
+  });
+});
+
 describe("controller lock", () => {
+  test("a lock key without a TTL (garbage; every real holder sets one) is removed instead of blocking forever", async () => {
+    await redis.set(keys.controllerLock, "garbage");
+    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 200 }, async () => "ran")).resolves.toBe("ran");
+    expect(await redis.exists(keys.controllerLock)).toBe(0);
+  });
+
+  test("a live holder's lock (with a TTL) is still waited for", async () => {
+    await redis.set(keys.controllerLock, "someone", "PX", 5000);
+    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 200 }, async () => "ran")).rejects.toThrow(/lock busy/);
+    expect(await redis.get(keys.controllerLock)).toBe("someone");
+  });
+
   test("holders run one at a time, across connections", async () => {
     const clients = Array.from({ length: 3 }, () => connect(server.url));
     let inside = 0;

@@ -2,6 +2,7 @@
 import type Redis from "ioredis";
 import {
   claimMessage,
+  messageMarker,
   clearFollowUps,
   commitMessage,
   readControllerMemory,
@@ -44,8 +45,22 @@ export class RedisControllerStore implements ControllerStore {
     private readonly onProblem: (problems: string[]) => void = () => undefined,
   ) {}
 
-  claimMessage(id: string): Promise<boolean> {
-    return claimMessage(this.redis, id);
+  /**
+   * True if this delivery owns the message; false if it was done already. A message another
+   * delivery still holds is waited for (up to the lock wait): if that holder died mid-action
+   * (Lambda timeout, crash) its marker stays "pending" until it expires, and this delivery
+   * fails so that SNS/Lambda retry it later, instead of being dropped as a duplicate.
+   */
+  async claimMessage(id: string): Promise<boolean> {
+    const deadline = Date.now() + this.lock.waitMs;
+    for (;;) {
+      if (await claimMessage(this.redis, id)) return true;
+      if ((await messageMarker(this.redis, id)) !== "pending") return false;
+      if (Date.now() >= deadline) {
+        throw new Error(`message ${id} is still in progress after ${this.lock.waitMs} ms (its handler may have died mid-action); failing so it is retried`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
   commitMessage(id: string): Promise<void> {
     return commitMessage(this.redis, id);

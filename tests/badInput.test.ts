@@ -9,11 +9,11 @@ import { run } from "../cli/main";
 import { aviaryKeys, parseStackConfig, StackConfigError } from "../config/stackConfig";
 import { readStackFile } from "../config/stackFile";
 import { createHandler, type SnsEvent } from "../lambda/handler";
-import { connect } from "../state/connection";
 import { readEvents } from "../state/events";
 import { keys } from "../state/keys";
 import { setCanaryWeight } from "../state/routing";
-import { startRedisServer, type RedisServer } from "./support/redisServer";
+import type { RedisServer } from "./support/redisServer";
+import { useRedis } from "./support/useRedis";
 
 const root = join(__dirname, "..");
 const json = JSON.stringify;
@@ -50,16 +50,11 @@ describe("stack config: the rules not covered by tests/stackConfig.test.ts", () 
 describe("with a real redis-server", () => {
   let server: RedisServer;
   let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = connect(server.url);
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
+  useRedis((s, r) => {
+    server = s;
+    redis = r;
   });
   beforeEach(async () => {
-    await redis.flushall();
     await setCanaryWeight(redis, 25, { by: "test" });
   });
 

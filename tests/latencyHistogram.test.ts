@@ -10,8 +10,7 @@ import { DEFAULT_THRESHOLDS } from "../config/defaults";
 import { renderHaproxyConfig, STICKY_COOKIE } from "../haproxy/config";
 import { boundsOfTable, findLatencyTable, p99UpperBoundMs, parseLatencyTable, roleLatency, slotDelta, type LatencyTable } from "../agent/latencyHistogram";
 import { MetricsSampler, type RoleMetrics } from "../agent/metrics";
-import { runtimeBatch } from "../agent/runtimeApi";
-import { freePort, HOST, startHaproxy, status, until, type RunningHaproxy } from "./support/haproxy";
+import { fillSlots, freePort, HOST, startHaproxy, type RunningHaproxy } from "./support/haproxy";
 
 const NAME = "aviary_latency_ms_5_100_1500";
 
@@ -145,10 +144,7 @@ describe("against a real haproxy", () => {
     const canary = await app();
     servers.push(prod.server, canary.server);
     haproxy = await startHaproxy(cfg, socket);
-    for (const [slot, port] of [["prod1", prod.port], ["canary1", canary.port]] as const) {
-      await runtimeBatch(socket, [`set server app/${slot} addr ${HOST} port ${port}`, `set server app/${slot} weight 50`, `set server app/${slot} state ready`]);
-    }
-    await until("servers UP", async () => (await status(socket, "prod1")) === "UP" && (await status(socket, "canary1")) === "UP");
+    await fillSlots(socket, { prod1: prod.port, canary1: canary.port });
   });
 
   afterAll(async () => {

@@ -6,11 +6,11 @@ import * as path from "path";
 import { mockClient } from "aws-sdk-client-mock";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { renderHaproxyConfig, STICKY_COOKIE } from "../haproxy/config";
-import { runtimeBatch, runtimeCommand } from "../agent/runtimeApi";
+import { runtimeCommand } from "../agent/runtimeApi";
 import type { LatencyCounts } from "../agent/latencyHistogram";
 import { MetricsSampler, metricsDelta, parseShowStat, roleTotals, type RoleTotals } from "../agent/metrics";
 import { CloudWatchMetricsSink, publishMetrics } from "../agent/cloudwatchPublisher";
-import { backend, freePort, HOST, startHaproxy, status, until, type RunningHaproxy } from "./support/haproxy";
+import { backend, fillSlots, freePort, HOST, startHaproxy, type RunningHaproxy } from "./support/haproxy";
 
 describe("against a real haproxy", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-metrics-"));
@@ -49,10 +49,7 @@ describe("against a real haproxy", () => {
     const canary = await canaryBackend();
     servers.push(prod.server, canary.server);
     haproxy = await startHaproxy(cfg, socket);
-    for (const [slot, port] of [["prod1", prod.port], ["canary1", canary.port]] as const) {
-      await runtimeBatch(socket, [`set server app/${slot} addr ${HOST} port ${port}`, `set server app/${slot} weight 50`, `set server app/${slot} state ready`]);
-    }
-    await until("servers UP", async () => (await status(socket, "prod1")) === "UP" && (await status(socket, "canary1")) === "UP");
+    await fillSlots(socket, { prod1: prod.port, canary1: canary.port });
   });
 
   afterAll(async () => {

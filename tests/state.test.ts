@@ -5,23 +5,14 @@ import { channels, keys } from "../state/keys";
 import { deregisterBackend, heartbeat, listBackends, registerBackend } from "../state/registry";
 import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../state/routing";
 import type { ChangeNotice } from "../state/events";
-import { startRedisServer, type RedisServer } from "./support/redisServer";
+import type { RedisServer } from "./support/redisServer";
+import { useRedis } from "./support/useRedis";
 
 let server: RedisServer;
 let redis: Redis;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = connect(server.url);
-});
-
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-
-beforeEach(async () => {
-  await redis.flushall();
+useRedis((s, r) => {
+  server = s;
+  redis = r;
 });
 
 const by = "test";

@@ -15,23 +15,14 @@ import {
 import { readEvents } from "../state/events";
 import { keys } from "../state/keys";
 import { drainBackend, listBackends, registerBackend } from "../state/registry";
-import { startRedisServer, type RedisServer } from "./support/redisServer";
+import type { RedisServer } from "./support/redisServer";
+import { useRedis } from "./support/useRedis";
 
 let server: RedisServer;
 let redis: Redis;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = connect(server.url);
-});
-
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-
-beforeEach(async () => {
-  await redis.flushall();
+useRedis((s, r) => {
+  server = s;
+  redis = r;
 });
 
 describe("dedupe markers", () => {

@@ -2,10 +2,11 @@
 import * as http from "http";
 import type * as net from "net";
 import { BACKEND } from "../../haproxy/config";
-import { runtimeCommand } from "../../agent/runtimeApi";
+import { runtimeBatch, runtimeCommand } from "../../agent/runtimeApi";
 
 export const HOST = "127.0.0.1";
-export { until } from "../../local/until";
+import { until } from "../../local/until";
+export { until };
 export { freePort } from "../../local/freePort";
 
 /** The agent's Runtime API client, reused so tests and agent speak the same protocol code. */
@@ -37,3 +38,11 @@ export async function status(socket: string, server: string): Promise<string> {
 }
 
 export { startHaproxy, type RunningHaproxy } from "../../local/haproxy";
+
+/** Points slots at backends (weight 50, ready) through the Runtime API and waits until HAProxy's checks see them UP. */
+export async function fillSlots(socket: string, slots: Record<string, number>): Promise<void> {
+  for (const [slot, port] of Object.entries(slots)) {
+    await runtimeBatch(socket, [`set server ${BACKEND}/${slot} addr ${HOST} port ${port}`, `set server ${BACKEND}/${slot} weight 50`, `set server ${BACKEND}/${slot} state ready`]);
+  }
+  await until(`${Object.keys(slots).join(", ")} UP`, async () => (await Promise.all(Object.keys(slots).map((s) => status(socket, s)))).every((s) => s === "UP"));
+}

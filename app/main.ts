@@ -16,6 +16,7 @@ import path from "node:path";
 import { OpenFeature, type Client, type EvaluationContext } from "@openfeature/server-sdk";
 import type Redis from "ioredis";
 import pino, { type Logger } from "pino";
+import { intFromEnv } from "../config/intFromEnv";
 import { AviaryFlagProvider } from "../flags/provider";
 import { connect } from "../state/connection";
 import { deregisterBackend, heartbeat, registerBackend, type BackendRole } from "../state/registry";
@@ -44,14 +45,6 @@ export interface AppConfig {
 
 const MB = 1024 * 1024;
 
-function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
-  return n;
-}
-
 /** Registry ids allow A-Z a-z 0-9 . _ -; hostnames may carry anything else. */
 function safeId(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 64) || "app";
@@ -60,7 +53,7 @@ function safeId(s: string): string {
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const role = env.AVIARY_ROLE ?? "prod";
   if (role !== "prod" && role !== "canary") throw new Error(`AVIARY_ROLE must be prod or canary (got ${JSON.stringify(role)})`);
-  const port = intEnv(env, "PORT", 3000, 0, 65535);
+  const port = intFromEnv(env, "PORT", 3000, 0, 65535);
   const instanceId = safeId(env.AVIARY_INSTANCE_ID ?? `${os.hostname()}-${port}`);
   return {
     version: env.AVIARY_VERSION ?? "dev",
@@ -71,12 +64,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     instanceId,
     address: env.AVIARY_ADDRESS === "" ? undefined : env.AVIARY_ADDRESS,
     snapshotFile: env.AVIARY_FLAG_SNAPSHOT ?? path.join(os.tmpdir(), `aviary-flags-${instanceId}.json`),
-    heartbeatMs: intEnv(env, "AVIARY_HEARTBEAT_MS", 5000, 100, 60_000),
-    ttlSeconds: intEnv(env, "AVIARY_TTL_SECONDS", 15, 1, 3600),
-    drainDelayMs: intEnv(env, "AVIARY_DRAIN_DELAY_MS", 1000, 0, 60_000),
-    drainTimeoutMs: intEnv(env, "AVIARY_DRAIN_TIMEOUT_MS", 10_000, 0, 120_000),
+    heartbeatMs: intFromEnv(env, "AVIARY_HEARTBEAT_MS", 5000, 100, 60_000),
+    ttlSeconds: intFromEnv(env, "AVIARY_TTL_SECONDS", 15, 1, 3600),
+    drainDelayMs: intFromEnv(env, "AVIARY_DRAIN_DELAY_MS", 1000, 0, 60_000),
+    drainTimeoutMs: intFromEnv(env, "AVIARY_DRAIN_TIMEOUT_MS", 10_000, 0, 120_000),
     faults: env.AVIARY_DEMO_FAULTS !== "off",
-    memoryCapMb: intEnv(env, "AVIARY_DEMO_MEMORY_CAP_MB", 512, 0, 65536),
+    memoryCapMb: intFromEnv(env, "AVIARY_DEMO_MEMORY_CAP_MB", 512, 0, 65536),
   };
 }
 

@@ -3,17 +3,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import pino from "pino";
+import { intFromEnv } from "../config/intFromEnv";
 import { DEFAULT_PERIOD_FACTOR } from "./config";
 import { LOCAL_STATE_FILE, type LocalStateFile } from "./stateFile";
 import { startLocalStack, type LocalStack } from "./stack";
-
-function intEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
-  return n;
-}
 
 async function main(): Promise<void> {
   const logger = pino({ name: "aviary-local", level: process.env.LOG_LEVEL ?? "info" });
@@ -23,9 +16,9 @@ async function main(): Promise<void> {
   const starting: Promise<LocalStack> = startLocalStack({
     repoDir,
     runDir: path.join(repoDir, ".aviary", "run"),
-    proxyPort: intEnv("AVIARY_PORT", 8080, 1, 65535),
-    adminPort: intEnv("AVIARY_ADMIN_PORT", 8081, 1, 65535),
-    periodFactor: intEnv("AVIARY_PERIOD_FACTOR", DEFAULT_PERIOD_FACTOR, 1, 60),
+    proxyPort: intFromEnv(process.env, "AVIARY_PORT", 8080, 1, 65535),
+    adminPort: intFromEnv(process.env, "AVIARY_ADMIN_PORT", 8081, 1, 65535),
+    periodFactor: intFromEnv(process.env, "AVIARY_PERIOD_FACTOR", DEFAULT_PERIOD_FACTOR, 1, 60),
     logger,
   });
   // Ctrl-C during start-up waits for it to finish (or fail, which cleans up after itself), then stops.

@@ -8,12 +8,12 @@ import * as path from "node:path";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { canaryAlarms, prodAlarms, type AlarmState } from "../alarms/definitions";
-import { MetricsSampler } from "../agent/metrics";
+import { MetricsSampler, parseShowStat } from "../agent/metrics";
 import { runtimeCommand } from "../agent/runtimeApi";
 import { RedisControllerStore } from "../controller/adapters/redisStore";
 import type { FleetState } from "../controller/decide";
 import type { Alarms, Notifier } from "../controller/ports";
-import { BACKEND, renderHaproxyConfig } from "../haproxy/config";
+import { BACKEND, renderHaproxyConfig, slotRole } from "../haproxy/config";
 import { createHandler, type Handler, type SnsEvent } from "../lambda/handler";
 import { AGENT_ENTRY, APP_ENTRY, bundleApp } from "../release/bundles";
 import { connect } from "../state/connection";
@@ -103,18 +103,10 @@ function httpOk(port: number, pathName: string): Promise<boolean> {
   });
 }
 
-/** HAProxy's view of each server address in backend "app": "UP", "DOWN", "MAINT", ... */
+/** HAProxy's view of each slot's server address in backend "app": "UP", "DOWN", "MAINT", ... */
 async function proxyStatuses(socket: string): Promise<Map<string, string>> {
-  const csv = await runtimeCommand(socket, "show stat");
-  const lines = csv.split("\n");
-  const header = lines[0].replace(/^# /, "").split(",");
-  const col = (n: string): number => header.indexOf(n);
-  const out = new Map<string, string>();
-  for (const l of lines.slice(1)) {
-    const r = l.split(",");
-    if (r[col("pxname")] === BACKEND && /^(prod|canary)\d+$/.test(r[col("svname")] ?? "") && r[col("addr")]) out.set(r[col("addr")], r[col("status")]);
-  }
-  return out;
+  const rows = parseShowStat(await runtimeCommand(socket, "show stat"));
+  return new Map(rows.filter((r) => r.pxname === BACKEND && slotRole(r.svname) !== undefined && r.addr).map((r) => [r.addr, r.status]));
 }
 
 export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack> {

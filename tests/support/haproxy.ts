@@ -2,6 +2,7 @@
 import * as http from "http";
 import type * as net from "net";
 import { BACKEND } from "../../haproxy/config";
+import { parseShowStat } from "../../agent/metrics";
 import { runtimeBatch, runtimeCommand } from "../../agent/runtimeApi";
 
 export const HOST = "127.0.0.1";
@@ -30,11 +31,8 @@ export function backend(version: string, seen?: Seen[]): Promise<{ server: http.
 
 /** Operational status of a server from `show stat` (e.g. "UP", "DOWN", "MAINT"). */
 export async function status(socket: string, server: string): Promise<string> {
-  const csv = await runtime(socket, "show stat");
-  const header = csv.split("\n")[0].replace(/^# /, "").split(",");
-  const col = header.indexOf("status");
-  const row = csv.split("\n").map((l) => l.split(",")).find((r) => r[0] === BACKEND && r[1] === server);
-  return row ? row[col] : "";
+  const row = parseShowStat(await runtime(socket, "show stat")).find((r) => r.pxname === BACKEND && r.svname === server);
+  return row?.status ?? "";
 }
 
 export { startHaproxy, type RunningHaproxy } from "../../local/haproxy";

@@ -1,282 +1,20 @@
-// Issue 3 benchmark: Aviary (rendered HAProxy config + agent following redis) vs the same config static vs nginx vs minimal HAProxy vs direct.
-// Run with `npm run bench`. Loopback only; every child process is stopped at the end and on error.
-import { spawn, spawnSync, type ChildProcess } from "child_process";
+// `npm run bench`: every benchmark side by side, one section per file, written to BENCHMARKS.md.
+// Loopback only; every child process is stopped at the end and on error or interrupt.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import pino from "pino";
-import Redis from "ioredis";
-import { renderHaproxyConfig, type HaproxyConfigOptions } from "../haproxy/config";
-import { CANARY_SLOTS, PROD_SLOTS, PROXY_HAPROXY_OPTIONS } from "../components/proxy";
-import { startAgent, type Agent } from "../agent/agent";
-import type { MetricsSink } from "../agent/cloudwatchPublisher";
-import { MetricsSampler, type RoleMetrics } from "../agent/metrics";
-import { startMetricsLoop } from "../agent/metricsLoop";
-import { setCanaryWeight } from "../state/routing";
-import { registerBackend } from "../state/registry";
-import { cpuMs } from "../local/procStat";
-import { HOST, backend, freePort, startHaproxy, status, until, type RunningHaproxy } from "../tests/support/haproxy";
-import { startRedisServer, type RedisServer } from "../tests/support/redisServer";
 import { benchFlags } from "./flags";
 import { faultsSection } from "./faults";
 import { compareMalformed, malformedSection, startMalformedTargets } from "./malformedHttp";
+import { cleanup, cleanups, runBench } from "./processes";
 import { benchProgram } from "./program";
+import { benchProxy } from "./proxy";
 import { benchRollback } from "./rollback";
 import { benchSoak, soakSeconds } from "./soak";
 
-const ROUNDS = 5;
-const WRK_ARGS = ["-t1", "-c32", "-d5s", "--latency"];
-const CANARY_WEIGHT = 25;
-
-interface WrkResult { rps: number; p50: number; p99: number; requests: number }
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]; };
-
-function toMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
-  if (!m) throw new Error(`bad wrk latency ${v}`);
-  const n = Number(m[1]);
-  return m[2] === "us" ? n / 1000 : m[2] === "s" ? n * 1000 : n;
-}
-
-function wrk(url: string): Promise<WrkResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("wrk", [...WRK_ARGS, url], { stdio: ["ignore", "pipe", "pipe"] });
-    children.add(p);
-    let out = "";
-    p.stdout!.on("data", (d) => (out += d));
-    p.stderr!.on("data", (d) => (out += d));
-    p.on("exit", (code) => {
-      children.delete(p);
-      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-      const p50 = /^\s+50%\s+(\S+)/m.exec(out);
-      const p99 = /^\s+99%\s+(\S+)/m.exec(out);
-      const requests = /(\d+) requests in/.exec(out);
-      const errs = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-      if (code !== 0 || !rps || !p50 || !p99 || !requests) return reject(new Error(`wrk failed (${code}):\n${out}`));
-      if (errs) return reject(new Error(`wrk saw ${errs[1]} non-2xx responses against ${url}`));
-      resolve({ rps: Number(rps[1]), p50: toMs(p50[1]), p99: toMs(p99[1]), requests: Number(requests[1]) });
-    });
-  });
-}
-
-const children = new Set<ChildProcess>();
-const cleanups: (() => Promise<void> | void)[] = [];
-
-async function cleanup(): Promise<void> {
-  for (const c of cleanups.reverse()) {
-    try { await c(); } catch { /* keep going */ }
-  }
-  cleanups.length = 0;
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-}
-
-async function startNginx(dir: string, port: number, ups: number[]): Promise<number> {
-  fs.mkdirSync(dir, { recursive: true });
-  const conf = path.join(dir, "nginx.conf");
-  const servers = ups.map((p) => `        server ${HOST}:${p} weight=1;`).join("\n");
-  fs.writeFileSync(conf, `worker_processes auto;
-daemon off;
-master_process on;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-    # Like Aviary's HAProxy: one log line per request, written as it happens.
-    access_log ${dir}/access.log;
-    client_body_temp_path ${dir}/body;
-    proxy_temp_path ${dir}/proxy;
-    fastcgi_temp_path ${dir}/fastcgi;
-    uwsgi_temp_path ${dir}/uwsgi;
-    scgi_temp_path ${dir}/scgi;
-    upstream app {
-${servers}
-        keepalive 64;
-    }
-    server {
-        listen ${HOST}:${port};
-        location / {
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            # The same request headers Aviary's template adds.
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto http;
-        }
-    }
-}
-`);
-  const p = spawn("nginx", ["-p", dir, "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
-  children.add(p);
-  let out = "";
-  p.stdout!.on("data", (d) => (out += d));
-  p.stderr!.on("data", (d) => (out += d));
-  cleanups.push(async () => {
-    if (p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once("exit", r));
-    p.kill("SIGTERM");
-    const t = setTimeout(() => p.kill("SIGKILL"), 3000);
-    await exited;
-    clearTimeout(t);
-  });
-  await until("nginx", async () => {
-    if (p.exitCode !== null) throw new Error(`nginx exited ${p.exitCode}: ${out}`);
-    return (await get(port)).status === 200;
-  });
-  return p.pid!;
-}
-
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
-function get(port: number): Promise<{ status: number; version: string }> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: HOST, port, path: "/", agent: keepAlive }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, version: String(res.headers["x-version"] ?? "") }));
-    });
-    req.on("error", () => resolve({ status: 0, version: "" }));
-  });
-}
-
 async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-bench-"));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const logger = pino({ level: "silent" });
-
-  // Backends: 3 prod + 1 canary, shared by every target.
-  const versions = ["prod", "prod", "prod", "canary"];
-  const backends = await Promise.all(versions.map((v) => backend(v)));
-  for (const b of backends) cleanups.push(() => new Promise<void>((r) => { b.server.closeAllConnections(); b.server.close(() => r()); }));
-  const ports = backends.map((b) => b.port);
-
-  // Aviary: redis + rendered config + agent.
-  const redisSrv: RedisServer = await startRedisServer();
-  cleanups.push(() => redisSrv.stop());
-  const redis = new Redis(redisSrv.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
-  cleanups.push(() => { redis.disconnect(); });
-  for (let i = 0; i < 4; i++) {
-    const role = versions[i] as "prod" | "canary";
-    await registerBackend(redis, { id: `${role}-${i}`, role, address: `${HOST}:${ports[i]}`, version: role, ttlSeconds: 3600 });
-  }
-  await setCanaryWeight(redis, CANARY_WEIGHT, { by: "bench" });
-  // The proxy instance's config as components/proxy.ts renders it (its slot counts, user, latency
-  // histogram), moved to loopback ports and a temporary socket. maxconn is left to HAProxy: its
-  // 20000 needs ~40k FDs, more than an unprivileged or containerised run may raise, and a
-  // connection cap does not change the per-request work measured here.
-  const proxyConfig = (port: number, statsPort: number, socketPath: string): string =>
-    renderHaproxyConfig({ ...PROXY_HAPROXY_OPTIONS, maxconn: undefined, bind: `${HOST}:${port}`, statsBind: `${HOST}:${statsPort}`, socketPath } satisfies HaproxyConfigOptions);
-  const aviaryPort = await freePort();
-  const aviarySock = path.join(dir, "aviary.sock");
-  const aviaryCfg = path.join(dir, "aviary.cfg");
-  fs.writeFileSync(aviaryCfg, proxyConfig(aviaryPort, await freePort(), aviarySock));
-  const aviary: RunningHaproxy = await startHaproxy(aviaryCfg, aviarySock, path.join(dir, "aviary.log"));
-  cleanups.push(() => aviary.stop());
-  const agent: Agent = await startAgent({ redisUrl: redisSrv.url, socketPath: aviarySock, slots: { prod: PROD_SLOTS, canary: CANARY_SLOTS }, logger });
-  cleanups.push(() => agent.stop());
-  // Metrics as agent/main.ts samples them (show stat + the latency table every 10 s), kept in memory.
-  const published: RoleMetrics[][] = [];
-  const sink: MetricsSink = { publish: async (m) => void published.push([...m]) };
-  cleanups.push(startMetricsLoop({ sampler: MetricsSampler.forSocket(aviarySock), sink, logger }));
-  await agent.waitForApplied((a) => a.filter((s) => s.state === "ready").length === 4);
-  for (const s of ["prod1", "prod2", "prod3", "canary1"]) await until(`aviary ${s} UP`, async () => (await status(aviarySock, s)).startsWith("UP"));
-
-  // Static HAProxy, feature-equal: the same rendered template with the four used slots written into
-  // the file (weights 1/1/1/1 = what the agent computes for 75/25 over 3+1; the other slots stay
-  // disabled, as in aviary), no agent, no Runtime API use.
-  const staticPort = await freePort();
-  const staticSock = path.join(dir, "static.sock");
-  const staticCfg = path.join(dir, "static.cfg");
-  const slotPorts: Record<string, number> = { prod1: ports[0], prod2: ports[1], prod3: ports[2], canary1: ports[3] };
-  fs.writeFileSync(staticCfg, proxyConfig(staticPort, await freePort(), staticSock)
-    .replace(/server (prod[123]|canary1) 127\.0\.0\.1:1 check disabled weight 0/g, (_m, slot: string) => `server ${slot} ${HOST}:${slotPorts[slot]} check weight 1`));
-  const stat: RunningHaproxy = await startHaproxy(staticCfg, staticSock, path.join(dir, "static.log"));
-  cleanups.push(() => stat.stop());
-
-  // Minimal HAProxy, for reference: no logging, checks, cookie or forwarded headers.
-  const minimalPort = await freePort();
-  const minimalSock = path.join(dir, "minimal.sock");
-  const minimalCfg = path.join(dir, "minimal.cfg");
-  fs.writeFileSync(minimalCfg, `global
-    stats socket ${minimalSock} mode 600 level admin
-defaults
-    mode http
-    option http-keep-alive
-    timeout connect 3s
-    timeout client 30s
-    timeout server 30s
-frontend web
-    bind ${HOST}:${minimalPort}
-    default_backend app
-backend app
-    balance roundrobin
-${ports.map((p, i) => `    server s${i} ${HOST}:${p} weight 1`).join("\n")}
-`);
-  const minimal: RunningHaproxy = await startHaproxy(minimalCfg, minimalSock);
-  cleanups.push(() => minimal.stop());
-
-  // nginx: weighted upstream with keepalive.
-  const nginxPort = await freePort();
-  const nginxPid = await startNginx(path.join(dir, "nginx"), nginxPort, ports);
-
-  // Split accuracy through Aviary.
-  const N = 4000;
-  let canary = 0;
-  for (let i = 0; i < N; i++) {
-    const r = await get(aviaryPort);
-    if (r.status !== 200) throw new Error(`aviary answered ${r.status}`);
-    if (r.version === "canary") canary++;
-  }
-
-  // Throughput/latency, interleaved rounds.
-  // pid: the proxy whose CPU is charged per request (direct has none: the backends live in this process).
-  const targets: [string, number, number | undefined][] = [
-    ["aviary", aviaryPort, aviary.proc.pid],
-    ["static-haproxy", staticPort, stat.proc.pid],
-    ["nginx", nginxPort, nginxPid],
-    ["minimal-haproxy", minimalPort, minimal.proc.pid],
-    ["direct", ports[0], undefined],
-  ];
-  const results = new Map<string, WrkResult[]>(targets.map(([n]) => [n, []]));
-  const cpuPerReq = new Map<string, number[]>(targets.map(([n]) => [n, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, port, pid] of targets) {
-      const cpu0 = pid === undefined ? 0 : cpuMs(pid, true);
-      const r = await wrk(`http://${HOST}:${port}/`);
-      if (pid !== undefined) cpuPerReq.get(name)!.push(((cpuMs(pid, true) - cpu0) * 1000) / r.requests);
-      results.get(name)!.push(r);
-      console.log(`round ${round + 1} ${name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50}ms p99 ${r.p99}ms`);
-    }
-  }
-
-  // Propagation: setCanaryWeight → agent applied the new canary weight.
-  const canaryWeightNow = (): number => agent.applied().find((s) => s.slot === "canary1")?.weight ?? -1;
-  const prop: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const target = i % 2 === 0 ? 40 : CANARY_WEIGHT;
-    const before = canaryWeightNow();
-    const t0 = process.hrtime.bigint();
-    const waiting = agent.waitForApplied((a) => (a.find((s) => s.slot === "canary1")?.weight ?? -1) !== before, 5000);
-    await setCanaryWeight(redis, target, { by: "bench" });
-    await waiting;
-    prop.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await setCanaryWeight(redis, CANARY_WEIGHT, { by: "bench" });
-
-  const med = (name: string): WrkResult => {
-    const rs = results.get(name)!;
-    return { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), requests: median(rs.map((r) => r.requests)) };
-  };
-  const m = Object.fromEntries(targets.map(([n]) => [n, med(n)])) as Record<string, WrkResult>;
-  const ratioStatic = m.aviary.rps / m["static-haproxy"].rps;
-  const ratioNginx = m.aviary.rps / m.nginx.rps;
-  const cpu = (name: string): number | undefined => (cpuPerReq.get(name)!.length ? median(cpuPerReq.get(name)!) : undefined);
-  const cpuRatio = (a: string, b: string): string => `${(cpu(a)! / cpu(b)!).toFixed(3)}×`;
-  const share = (100 * canary) / N;
-  const propP50 = pct(prop, 50);
-  const propP99 = pct(prop, 99);
-  const ok = (b: boolean): string => (b ? "met" : "**missed**");
-
+  const { section: proxy, propP50, propP99 } = await benchProxy();
   // Each tool prints its version on its own stream (nginx: stderr; wrk: stdout, with exit 1).
   const versionOf = (cmd: string, arg: string): string => {
     const r = spawnSync(cmd, [arg]);
@@ -286,8 +24,7 @@ ${ports.map((p, i) => `    server s${i} ${HOST}:${p} weight 1`).join("\n")}
   const nginxVersion = versionOf("nginx", "-v");
   const wrkVersion = versionOf("wrk", "-v");
 
-  const rows = targets.map(([n]) => `| ${n} | ${m[n].rps.toFixed(0)} | ${m[n].p50.toFixed(2)} | ${m[n].p99.toFixed(2)} | ${cpu(n)?.toFixed(1) ?? "—"} | ${results.get(n)!.map((r) => r.rps.toFixed(0)).join(" / ")} |`);
-  const md = `# Benchmarks
+  const header = `# Benchmarks
 
 Generated by \`npm run bench\` (bench/run.ts; the soak lasts \`AVIARY_SOAK_SECONDS\`, here ${soakSeconds()} s). Every section below comes from one run on this machine, side by side; rerun to refresh. The fault table comes from the last \`npm run test:faults\`.
 
@@ -299,47 +36,8 @@ Generated by \`npm run bench\` (bench/run.ts; the soak lasts \`AVIARY_SOAK_SECON
 - OS: ${os.type()} ${os.release()}; Node ${process.version}
 - ${haproxyVersion}; ${nginxVersion}; ${wrkVersion}
 
-## Setup
-
-- 4 plain Node \`http\` backends on 127.0.0.1 (3 prod, 1 canary), shared by every target.
-- **aviary**: HAProxy running the config \`components/proxy.ts\` renders for the proxy instance (\`PROXY_HAPROXY_OPTIONS\`: ${PROD_SLOTS} prod + ${CANARY_SLOTS} canary slots, user haproxy; the binds and the socket path moved to loopback/temp, and maxconn left to HAProxy because its 20000 needs more FDs than this machine allows), with health checks, sticky cookie, X-Forwarded-For/Proto, one log line per request to stdout (here a file, as journald would take it) and the per-role latency histogram kept in a stick table; its slots filled by \`agent/agent.ts\` \`startAgent\` following a real \`redis-server\` (backends registered with \`registerBackend\`, canary weight ${CANARY_WEIGHT} set with \`setCanaryWeight\`), and the agent's metrics loop (\`agent/metricsLoop.ts\`, as in \`agent/main.ts\`) reading \`show stat\` and the latency table every 10 s in the bench process.
-- **static-haproxy**: the same rendered template with the four used slots written into the file at weight 1 (what the agent computes for 75/25 over 3 + 1; the other slots stay disabled as in aviary): the same features, the latency histogram included since it is part of the template, no agent, no Runtime API. This is the baseline the issue's 0.95× target is measured against: what Aviary's live routing costs over a hand-written config.
-- **nginx**: \`upstream\` with 4 servers weight 1, \`keepalive 64\`, HTTP/1.1 to upstreams, X-Forwarded-For/Proto set, one access-log line per request to a file, \`worker_processes auto\`. Open-source nginx has no cookie stickiness or active health checks, so it does a little less work than Aviary.
-- **minimal-haproxy** (reference only): one backend, 4 servers, keep-alive, no logging, checks, cookie or forwarded headers.
-- **direct**: wrk straight at one prod backend (one Node process, so it is bounded by a single core).
-- Load: \`wrk ${WRK_ARGS.join(" ")}\` against 127.0.0.1, ${ROUNDS} interleaved rounds per target; medians reported. wrk keeps no cookies, so every Aviary response inserts the sticky cookie (the worst case: every request a new visitor).
-- Everything (wrk, proxy, 4 backends, redis) shares ${os.availableParallelism()} cores, so the absolute numbers are bounded by the backends; compare ratios. "CPU µs/req" is the proxy's own user+system time (all its processes and threads, from /proc) divided by the requests it served, a cost figure that the machine's other load disturbs much less than req/s.
-
-## Throughput and latency (medians of ${ROUNDS} rounds)
-
-| target | req/s | p50 ms | p99 ms | CPU µs/req | req/s per round |
-|---|---|---|---|---|---|
-${rows.join("\n")}
-
-| ratio | value | target | |
-|---|---|---|---|
-| aviary / static-haproxy req/s | ${ratioStatic.toFixed(3)}× | ≥ 0.95× | ${ok(ratioStatic >= 0.95)} |
-| aviary / nginx req/s | ${ratioNginx.toFixed(3)}× | ≥ 0.9× | ${ok(ratioNginx >= 0.9)} |
-| aviary / minimal-haproxy req/s | ${(m.aviary.rps / m["minimal-haproxy"].rps).toFixed(3)}× | (reference) | |
-| CPU per request, aviary / static-haproxy | ${cpuRatio("aviary", "static-haproxy")} | (lower is cheaper) | |
-| CPU per request, aviary / nginx | ${cpuRatio("aviary", "nginx")} | | |
-| CPU per request, aviary / minimal-haproxy | ${cpuRatio("aviary", "minimal-haproxy")} | | |
-
-## Metrics loop (aviary)
-
-${published.length} 10 s intervals published during the run; those with traffic (idle ones between wrk rounds left out), per role, requests and the p99 estimate (ms, the histogram's upper bound; latency under wrk's saturating load, not the backends' own): ${published.filter((ms) => ms.some((m) => m.requests > 0)).map((ms) => ms.map((m) => `${m.role} ${m.requests} → ${m.latencyP99Ms ?? "—"}`).join(", ")).join("; ") || "none"}.
-
-## Split accuracy (aviary, weight ${CANARY_WEIGHT})
-
-${N} sequential keep-alive requests without cookies, counted by the backends' \`x-version\` header: canary ${canary} / ${N} = **${share.toFixed(2)}%** (target ${CANARY_WEIGHT}%, error ${(share - CANARY_WEIGHT).toFixed(2)} pp).
-
-## Propagation (setCanaryWeight → agent applied)
-
-20 changes alternating weight 40 / ${CANARY_WEIGHT}; time from calling \`setCanaryWeight\` until the agent's \`waitForApplied\` saw the new canary slot weight pushed to HAProxy through the Runtime API.
-
-- p50 **${propP50.toFixed(1)} ms**, p99 **${propP99.toFixed(1)} ms**, max ${Math.max(...prop).toFixed(1)} ms (target ≤ 50 ms: ${ok(propP99 <= 50)})
-- all samples (ms): ${prop.map((x) => x.toFixed(1)).join(", ")}
 `;
+  const md = `${header}${proxy}`;
   // Feature flags (issue 4): own redis-server, runs after the proxy rounds so they do not overlap.
   const flags = await benchFlags();
   console.log(md);
@@ -361,14 +59,4 @@ ${N} sequential keep-alive requests without cookies, counted by the backends' \`
   fs.writeFileSync(path.join(__dirname, "..", "BENCHMARKS.md"), sections.join("\n"));
 }
 
-let exiting = false;
-const bail = (code: number) => async (err?: unknown): Promise<void> => {
-  if (exiting) return;
-  exiting = true;
-  if (err) console.error(err);
-  await cleanup();
-  process.exit(code);
-};
-process.on("SIGINT", () => void bail(130)());
-process.on("SIGTERM", () => void bail(143)());
-main().then(() => bail(0)(), (e) => bail(1)(e));
+runBench(main);

@@ -1,7 +1,7 @@
 // Public entry point: one HAProxy instance with an Elastic IP in front of the prod and canary backends.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { renderHaproxyConfig, type HaproxyConfigOptions } from "../haproxy/config";
+import { renderHaproxyConfig, type AccessLog, type HaproxyConfigOptions } from "../haproxy/config";
 import { AppRelease } from "./appRelease";
 import { shellQuote } from "./appUserData";
 import { InstanceRole, type InstanceRoleStatement } from "./instanceRole";
@@ -23,6 +23,8 @@ export interface ProxyArgs {
    * the canary p99 alarm is decided exactly at it. The canary stack's value should be the same.
    */
   latencyThresholdMs: number;
+  /** aviary:proxy.accessLog: which requests HAProxy logs to the journal. */
+  accessLog: AccessLog;
 }
 
 export const PROXY_METRICS_NAMESPACE = "Aviary/Proxy";
@@ -49,6 +51,7 @@ export interface ProxyUserDataValues {
   redisUrlParameterName: string;
   region: string;
   latencyThresholdMs: number;
+  accessLog: AccessLog;
 }
 
 /** Cloud-init script for the proxy instance. Pure, for tests. */
@@ -67,7 +70,7 @@ RuntimeDirectory=haproxy
 RuntimeDirectoryMode=0750
 DROPIN
 cat > /etc/haproxy/haproxy.cfg <<'CFG'
-${renderHaproxyConfig({ ...PROXY_HAPROXY_OPTIONS, latencyThresholdMs: v.latencyThresholdMs })}CFG
+${renderHaproxyConfig({ ...PROXY_HAPROXY_OPTIONS, latencyThresholdMs: v.latencyThresholdMs, accessLog: v.accessLog })}CFG
 haproxy -c -f /etc/haproxy/haproxy.cfg
 systemctl daemon-reload
 systemctl enable --now haproxy
@@ -108,7 +111,7 @@ systemctl enable --now aviary-agent.service
 const SAFE_TOKEN = /^[A-Za-z0-9._+:/@-]+$/;
 
 /** What a proxy instance's boot script and agent need: the Redis URL, its release, its metrics. */
-export type ProxyInstanceArgs = Pick<ProxyArgs, "appPort" | "deployment" | "release" | "redisUrlParameterName" | "redisUrlParameterArn" | "latencyThresholdMs">;
+export type ProxyInstanceArgs = Pick<ProxyArgs, "appPort" | "deployment" | "release" | "redisUrlParameterName" | "redisUrlParameterArn" | "latencyThresholdMs" | "accessLog">;
 
 /** IAM statements of a proxy instance (the single proxy and every proxy of a ProxyFleet). */
 export function proxyInstanceStatements(args: ProxyInstanceArgs): InstanceRoleStatement[] {
@@ -126,7 +129,7 @@ export function proxyUserData(args: ProxyInstanceArgs, region: pulumi.Input<stri
     .all([args.deployment, args.release.bucketName, args.release.agentKey, args.redisUrlParameterName, region])
     .apply(([deployment, bucket, agentKey, redisUrlParameterName, r]) => {
       if (!SAFE_TOKEN.test(deployment)) throw new Error(`Proxy: deployment ${JSON.stringify(deployment)} has unsafe characters`);
-      return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKey, redisUrlParameterName, region: r, latencyThresholdMs: args.latencyThresholdMs });
+      return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKey, redisUrlParameterName, region: r, latencyThresholdMs: args.latencyThresholdMs, accessLog: args.accessLog });
     });
 }
 

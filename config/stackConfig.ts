@@ -1,6 +1,7 @@
 // The `aviary:*` stack config contract (see ../shared/DESIGN.md), as one typed, validated object.
 // Pure: it knows nothing about Pulumi, so the program, the local runner and the tests share it.
 import { z } from "zod";
+import { ACCESS_LOG_MODES } from "../haproxy/config";
 import { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
 
 export { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
@@ -71,8 +72,14 @@ const scaling = z
   })
   .strict();
 
-/** 1 = one proxy instance with an Elastic IP; more = an Auto Scaling group behind a Network Load Balancer. */
-const proxy = z.object({ count: integerIn(1, 20).default(1) }).strict();
+const proxy = z
+  .object({
+    /** 1 = one proxy instance with an Elastic IP; more = an Auto Scaling group behind a Network Load Balancer. */
+    count: integerIn(1, 20).default(1),
+    /** Which requests HAProxy logs: "errors" (default) or "all" (one line per request; see haproxy/config.ts). */
+    accessLog: z.enum(ACCESS_LOG_MODES, { error: `must be ${ACCESS_LOG_MODES.map((m) => JSON.stringify(m)).join(" or ")}` }).default("errors"),
+  })
+  .strict();
 
 /** Where Redis runs: one EC2 instance (default) or an ElastiCache replication group. */
 const redis = z
@@ -98,7 +105,7 @@ const prodSchema = z
     ...common,
     prodFleet,
     scaling: scaling.default(DEFAULT_SCALING),
-    proxy: proxy.default({ count: 1 }),
+    proxy: proxy.default({ count: 1, accessLog: "errors" }),
     redis: redis.default({ mode: "ec2" }),
   })
   .strict();

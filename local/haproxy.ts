@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import { runtimeCommand } from "../agent/runtimeApi";
+import { stopProcess } from "./stopProcess";
 import { until } from "./until";
 
 export interface RunningHaproxy {
@@ -23,14 +24,7 @@ export async function startHaproxy(cfg: string, socket: string, logFile?: string
   const keep = (d: Buffer): void => void (out = (out + d).slice(-4000));
   proc.stdout?.on("data", keep);
   proc.stderr?.on("data", keep);
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once("exit", r));
-    proc.kill("SIGTERM");
-    const t = setTimeout(() => proc.kill("SIGKILL"), 3000);
-    await exited;
-    clearTimeout(t);
-  };
+  const stop = (): Promise<void> => stopProcess(proc);
   try {
     await until("admin socket", async () => {
       if (proc.exitCode !== null) throw new Error(`haproxy exited ${proc.exitCode}`);

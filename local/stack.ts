@@ -152,7 +152,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const socket = path.join(o.runDir, "haproxy.sock");
     const cfg = path.join(o.runDir, "haproxy.cfg");
     const slots = { prod: prod.prodFleet.max, canary: canary.canaryCount };
-    fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `127.0.0.1:${proxyPort}`, statsBind: `127.0.0.1:${await freePort()}`, socketPath: socket, prodSlots: slots.prod, canarySlots: slots.canary, checkIntervalMs: Math.max(100, Math.round(1000 / o.periodFactor)) }));
+    fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `127.0.0.1:${proxyPort}`, statsBind: `127.0.0.1:${await freePort()}`, socketPath: socket, prodSlots: slots.prod, canarySlots: slots.canary, checkIntervalMs: Math.max(100, Math.round(1000 / o.periodFactor)), latencyThresholdMs: prod.thresholds.canaryP99Ms, accessLog: prod.proxy.accessLog }));
     const haproxy: RunningHaproxy = await startHaproxy(cfg, socket, path.join(o.runDir, "logs", "haproxy.log"));
     // Before the supervisor's stop in reverse order: apps drain through a live proxy first.
     cleanups.splice(cleanups.length - 1, 0, () => haproxy.stop());

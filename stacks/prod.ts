@@ -76,6 +76,7 @@ export function prodStack(cfg: ProdConfig) {
     redisUrlParameterName: redis.urlParameterName,
     redisUrlParameterArn: redis.urlParameterArn,
     latencyThresholdMs: cfg.thresholds.canaryP99Ms,
+    accessLog: cfg.proxy.accessLog,
   };
   // One proxy (Elastic IP) by default; aviary:proxy.count > 1 puts them behind a load balancer.
   const proxy = cfg.proxy.count > 1

@@ -56,6 +56,7 @@ beforeAll(async () => {
       redisUrlParameterName: redis.urlParameterName,
       redisUrlParameterArn: redis.urlParameterArn,
       latencyThresholdMs: 1500,
+      accessLog: "errors",
     });
   });
 });
@@ -335,9 +336,10 @@ describe("proxy", () => {
   });
 
   test("renderProxyUserData runs the release's agent with the slot counts HAProxy was given", () => {
-    const s = renderProxyUserData({ appPort: 3000, deployment: "d", bucket: "b", agentKey: "releases/1/agent.js", redisUrlParameterName: "/p", region: "us-east-1", latencyThresholdMs: 800 });
+    const s = renderProxyUserData({ appPort: 3000, deployment: "d", bucket: "b", agentKey: "releases/1/agent.js", redisUrlParameterName: "/p", region: "us-east-1", latencyThresholdMs: 800, accessLog: "errors" });
     // The stack's canary p99 threshold is one of the latency histogram's bounds.
     expect(s).toMatch(/aviary_latency_ms_[0-9_]*_800_/);
+    expect(s).toContain("    option dontlog-normal\n");
     expect(s).toContain("aws s3 cp --region \"$REGION\" 's3://b/releases/1/agent.js' /opt/aviary-agent.js");
     expect(s).toContain(`Environment=AVIARY_PROD_SLOTS=${PROD_SLOTS}\n`);
     expect(s).toContain(`Environment=AVIARY_CANARY_SLOTS=${CANARY_SLOTS}\n`);

@@ -3,11 +3,12 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
+import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { PROXY_HAPROXY_OPTIONS } from "../components/proxy";
-import { BACKEND, latencyBoundsMs, latencyTableName, renderHaproxyConfig, slotName, STICKY_COOKIE } from "../haproxy/config";
-import { backend, freePort, HOST, runtime, startHaproxy, status, type RunningHaproxy, type Seen, until } from "./support/haproxy";
+import { ACCESS_LOG_MODES, BACKEND, latencyBoundsMs, latencyTableName, renderHaproxyConfig, slotName, STICKY_COOKIE } from "../haproxy/config";
+import { backend, fillSlots, freePort, HOST, runtime, startHaproxy, status, type RunningHaproxy, type Seen, until } from "./support/haproxy";
 
 let requests = 0;
 function get(port: number, opts: { cookie?: string; host?: string; path?: string } = {}): Promise<{ status: number; version?: string; setCookie?: string[]; body: string }> {
@@ -162,4 +163,44 @@ test("real haproxy: Runtime API drives the split, stickiness, forwarded headers;
   expect(metrics.body).toContain("haproxy_process_");
   await expect(get(statsPort, { host: "127.0.0.2", path: "/stats" })).rejects.toThrow(/ECONNREFUSED/);
   expect(requests).toBeLessThan(200);
+});
+
+test("access log: by default only the request that failed gets a line; accessLog all logs every request", async () => {
+  // An app answering 500 on /fail and 200 elsewhere (health checks included).
+  const app = http.createServer((req, res) => {
+    res.writeHead(req.url === "/fail" ? 500 : 200, { "content-type": "text/plain" });
+    res.end("x");
+  });
+  await new Promise<void>((r) => app.listen(0, HOST, () => r()));
+  const appPort = (app.address() as AddressInfo).port;
+  const lines = new Map<string, string[]>();
+  try {
+    for (const mode of [undefined, ...ACCESS_LOG_MODES]) {
+      const name = mode ?? "default";
+      const port = await freePort();
+      const sock = path.join(dir, `log-${name}.sock`);
+      const file = path.join(dir, `log-${name}.cfg`);
+      fs.writeFileSync(file, renderHaproxyConfig({ bind: `${HOST}:${port}`, statsBind: `${HOST}:${await freePort()}`, socketPath: sock, prodSlots: 1, canarySlots: 1, accessLog: mode }));
+      const h = await startHaproxy(file, sock, path.join(dir, `log-${name}.log`));
+      try {
+        await fillSlots(sock, { prod1: appPort });
+        for (let i = 0; i < 3; i++) expect((await get(port, { path: "/ok" })).status).toBe(200);
+        expect((await get(port, { path: "/fail" })).status).toBe(500);
+        // HAProxy writes a line when the request ends; the failed one is logged in every mode.
+        await until(`${name}: the 500 is logged`, async () => h.log().includes("GET /fail HTTP/1.1"));
+        lines.set(name, h.log().split("\n").filter((l) => / "GET \/(ok|fail) /.test(l)));
+      } finally {
+        await h.stop();
+      }
+    }
+  } finally {
+    await new Promise((r) => app.close(r));
+  }
+  for (const name of ["default", "errors"]) {
+    expect(lines.get(name)).toHaveLength(1);
+    expect(lines.get(name)![0]).toMatch(/ 500 .*"GET \/fail HTTP\/1\.1"/);
+  }
+  expect(lines.get("all")!.filter((l) => l.includes("GET /ok "))).toHaveLength(3);
+  expect(lines.get("all")!.filter((l) => / 500 .*GET \/fail /.test(l))).toHaveLength(1);
+  expect(() => renderHaproxyConfig({ bind: `${HOST}:1`, statsBind: `${HOST}:2`, socketPath: socket, prodSlots: 1, canarySlots: 1, accessLog: "debug" as never })).toThrow(/accessLog must be "errors" or "all", got "debug"/);
 });

@@ -56,7 +56,7 @@ function sharedChecks(run: () => MockRun<unknown>): void {
 describe(`aviary:proxy {count: ${PROXIES}}: proxies in an Auto Scaling group behind a Network Load Balancer`, () => {
   let run: MockRun<Record<string, unknown>>;
   beforeAll(async () => {
-    run = await runProd({ "aviary:proxy": JSON.stringify({ count: PROXIES }) });
+    run = await runProd({ "aviary:proxy": JSON.stringify({ count: PROXIES, accessLog: "all" }) });
   });
   const proxyGroup = () => run.ofType("aws:autoscaling/group:Group").find((g) => g.name === "proxy");
 
@@ -102,7 +102,10 @@ describe(`aviary:proxy {count: ${PROXIES}}: proxies in an Auto Scaling group beh
       redisUrlParameterName: String(param?.inputs.name),
       region: "us-east-1",
       latencyThresholdMs: 1500,
+      // aviary:proxy.accessLog "all" reaches the proxies' HAProxy config.
+      accessLog: "all",
     }));
+    expect(script).not.toContain("option dontlog-normal");
     expect(lt?.inputs.metadataOptions.httpTokens).toBe("required");
     expect(lt?.inputs.networkInterfaces[0].associatePublicIpAddress).toBe("false");
   });

@@ -17,11 +17,11 @@ describe("committed stack files", () => {
   });
   test("prod defaults to the single-instance layout: one proxy, Redis on EC2", () => {
     const cfg = parseStackConfig(aviaryKeys(prod));
-    expect(cfg).toMatchObject({ proxy: { count: 1 }, redis: { mode: "ec2" } });
+    expect(cfg).toMatchObject({ proxy: { count: 1, accessLog: "errors" }, redis: { mode: "ec2" } });
   });
   test("layout switches parse (numbers from strings too)", () => {
-    const cfg = parseStackConfig(aviaryKeys({ ...prod, "aviary:proxy": JSON.stringify({ count: "3" }), "aviary:redis": JSON.stringify({ mode: "elasticache", nodeType: "cache.r7g.large" }) }));
-    expect(cfg).toMatchObject({ proxy: { count: 3 }, redis: { mode: "elasticache", nodeType: "cache.r7g.large" } });
+    const cfg = parseStackConfig(aviaryKeys({ ...prod, "aviary:proxy": JSON.stringify({ count: "3", accessLog: "all" }), "aviary:redis": JSON.stringify({ mode: "elasticache", nodeType: "cache.r7g.large" }) }));
+    expect(cfg).toMatchObject({ proxy: { count: 3, accessLog: "all" }, redis: { mode: "elasticache", nodeType: "cache.r7g.large" } });
   });
   test("canary parses with its weight and prod stack", () => {
     const cfg = parseStackConfig(aviaryKeys(canary));
@@ -54,6 +54,7 @@ const invalid: Case[] = [
   ["bad app version", "canary", { "aviary:appVersion": "1.0 beta" }, /aviary:appVersion: must be a version label/],
   ["proxy count zero", "prod", { "aviary:proxy": json({ count: 0 }) }, /aviary:proxy\.count: must be an integer from 1 to 20/],
   ["proxy count not an integer", "prod", { "aviary:proxy": json({ count: 2.5 }) }, /aviary:proxy\.count: must be an integer from 1 to 20/],
+  ["proxy accessLog unknown", "prod", { "aviary:proxy": json({ accessLog: "debug" }) }, /aviary:proxy\.accessLog: must be "errors" or "all"/],
   ["misspelt proxy key", "prod", { "aviary:proxy": json({ cout: 3 }) }, /aviary:proxy: unknown field "cout"/],
   ["unknown redis mode", "prod", { "aviary:redis": json({ mode: "memcached" }) }, /aviary:redis\.mode: must be "ec2" or "elasticache"/],
   ["bad cache node type", "prod", { "aviary:redis": json({ mode: "elasticache", nodeType: "t4g.small" }) }, /aviary:redis\.nodeType: must be an ElastiCache node type/],

@@ -1,0 +1,18 @@
+// `npm run bench:proxy`: only the proxy comparison (about 4 minutes); replaces that part of BENCHMARKS.md.
+import fs from "node:fs";
+import path from "node:path";
+import { runBench } from "./processes";
+import { benchProxy } from "./proxy";
+
+async function main(): Promise<void> {
+  const { section } = await benchProxy();
+  console.log(section);
+  const file = path.join(__dirname, "..", "BENCHMARKS.md");
+  const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  const start = current.indexOf("\n## Setup");
+  const end = current.indexOf("\n## Feature flags");
+  const note = `_The proxy part below is from \`npm run bench:proxy\`, ${new Date().toISOString()}; the other sections are from the full run dated under Machine._\n`;
+  fs.writeFileSync(file, start >= 0 && end > start ? `${current.slice(0, start)}\n${note}\n${section}${current.slice(end)}` : `${current.trimEnd()}\n\n${note}\n${section}`);
+}
+
+runBench(main);

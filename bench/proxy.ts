@@ -24,7 +24,7 @@ import { children, cleanups } from "./processes";
 
 // Many short rounds, interleaved (order reversed every other round), compared pairwise: on a shared
 // 2-core machine the load drifts between rounds far more than targets differ within one.
-const ROUNDS = 9;
+const ROUNDS = 15;
 const WRK_ARGS = ["-t1", "-c32", "-d3s", "--latency"];
 const CANARY_WEIGHT = 25;
 
@@ -235,12 +235,13 @@ ${ports.map((p, i) => `    server s${i} ${HOST}:${p} weight 1`).join("\n")}
   // Throughput/latency, interleaved rounds, the order reversed every other round so no target
   // always follows the same one.
   // pid: the proxy whose CPU is charged per request (direct has none: the backends live in this process).
+  // Each comparison's two targets run back to back (aviary between its two baselines).
   const targets: [string, number, number | undefined][] = [
-    ["aviary", aviary.port, aviary.proxy.proc.pid],
     ["static-haproxy", staticPort, stat.proc.pid],
+    ["aviary", aviary.port, aviary.proxy.proc.pid],
     ["nginx", nginxPort, nginxPid],
-    ["aviary, accessLog all", aviaryAll.port, aviaryAll.proxy.proc.pid],
     ["nginx, log every request", nginxAllPort, nginxAllPid],
+    ["aviary, accessLog all", aviaryAll.port, aviaryAll.proxy.proc.pid],
     ["minimal-haproxy", minimalPort, minimal.proc.pid],
     ["direct", ports[0], undefined],
   ];
@@ -299,7 +300,7 @@ ${ports.map((p, i) => `    server s${i} ${HOST}:${p} weight 1`).join("\n")}
 - **nginx, log every request**: the same with a line for every request, to compare with "aviary, accessLog all".
 - **minimal-haproxy** (reference only): one backend, 4 servers, keep-alive, no logging, checks, cookie or forwarded headers.
 - **direct**: wrk straight at one prod backend (one Node process, so it is bounded by a single core).
-- Load: \`wrk ${WRK_ARGS.join(" ")}\` against 127.0.0.1, ${ROUNDS} interleaved rounds per target (the order reversed every other round); medians reported. Ratios are paired: the median over rounds of the two targets' ratio within a round, since the machine's load drifts more between rounds than targets differ within one. wrk keeps no cookies, so every Aviary response inserts the sticky cookie (the worst case: every request a new visitor).
+- Load: \`wrk ${WRK_ARGS.join(" ")}\` against 127.0.0.1, ${ROUNDS} interleaved rounds per target, in the table's order (aviary between its two baselines, each comparison's targets back to back), reversed every other round; medians reported. Ratios are paired: the median over rounds of the two targets' ratio within a round, since the machine's load drifts more between rounds than targets differ within one. wrk keeps no cookies, so every Aviary response inserts the sticky cookie (the worst case: every request a new visitor).
 - Everything (wrk, proxy, 4 backends, redis) shares ${os.availableParallelism()} cores, so the absolute numbers are bounded by the backends; compare ratios. "CPU µs/req" is the proxy's own user+system time (all its processes and threads, from /proc) divided by the requests it served, a cost figure that the machine's other load disturbs much less than req/s.
 
 ## Throughput and latency (medians of ${ROUNDS} rounds)

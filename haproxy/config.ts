@@ -165,7 +165,7 @@ frontend web
     bind ${o.bind}
     # HAProxy forwards an unknown version (e.g. "HTTP/9.9") as HTTP/1.1; refuse it as nginx does
     # (h2 prior knowledge, which HAProxy detects on this bind, stays allowed).
-    http-request deny deny_status 400 unless { req.ver 1.1 } || { req.ver 1.0 } || { req.ver 2.0 }
+    http-request deny deny_status 400 unless { req.ver 1.1 1.0 2.0 }
     # The scheme clients used (TLS is not terminated here); overwrites any client-sent value.
     http-request set-header X-Forwarded-Proto http
     default_backend ${BACKEND}

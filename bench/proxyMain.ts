@@ -9,9 +9,11 @@ async function main(): Promise<void> {
   console.log(section);
   const file = path.join(__dirname, "..", "BENCHMARKS.md");
   const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
-  const start = current.indexOf("\n## Setup");
+  const NOTE = "\n_The proxy part below is from `npm run bench:proxy`";
+  // An earlier bench:proxy note goes too: the part starts at it, or at "## Setup" after a full run.
+  const start = current.includes(NOTE) ? current.indexOf(NOTE) : current.indexOf("\n## Setup");
   const end = current.indexOf("\n## Feature flags");
-  const note = `_The proxy part below is from \`npm run bench:proxy\`, ${new Date().toISOString()}; the other sections are from the full run dated under Machine._\n`;
+  const note = `${NOTE.slice(1)}, ${new Date().toISOString()}; the other sections are from the full run dated under Machine._\n`;
   fs.writeFileSync(file, start >= 0 && end > start ? `${current.slice(0, start)}\n${note}\n${section}${current.slice(end)}` : `${current.trimEnd()}\n\n${note}\n${section}`);
 }
 

@@ -8,8 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import pino from "pino";
 import Redis from "ioredis";
-import { renderHaproxyConfig, type AccessLog, type HaproxyConfigOptions } from "../haproxy/config";
-import { CANARY_SLOTS, PROD_SLOTS, PROXY_HAPROXY_OPTIONS } from "../components/proxy";
+import type { AccessLog } from "../haproxy/config";
 import { startAgent, type Agent } from "../agent/agent";
 import type { MetricsSink } from "../agent/cloudwatchPublisher";
 import { MetricsSampler, type RoleMetrics } from "../agent/metrics";
@@ -21,48 +20,15 @@ import { stopProcess } from "../local/stopProcess";
 import { HOST, backend, freePort, startHaproxy, status, until, type RunningHaproxy } from "../tests/support/haproxy";
 import { startRedisServer, type RedisServer } from "../tests/support/redisServer";
 import { children, cleanups } from "./processes";
+import { CANARY_SLOTS, PROD_SLOTS, proxyConfig, withStaticSlots } from "./proxyConfigs";
+import { WRK_ARGS, median, wrk, type WrkResult } from "./wrk";
 
 // Many short rounds, interleaved (order reversed every other round), compared pairwise: on a shared
 // 2-core machine the load drifts between rounds far more than targets differ within one.
 const ROUNDS = 15;
-const WRK_ARGS = ["-t1", "-c32", "-d3s", "--latency"];
 const CANARY_WEIGHT = 25;
 
-interface WrkResult { rps: number; p50: number; p99: number; requests: number }
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = Math.floor(s.length / 2);
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
 const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]; };
-
-function toMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
-  if (!m) throw new Error(`bad wrk latency ${v}`);
-  const n = Number(m[1]);
-  return m[2] === "us" ? n / 1000 : m[2] === "s" ? n * 1000 : n;
-}
-
-function wrk(url: string): Promise<WrkResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("wrk", [...WRK_ARGS, url], { stdio: ["ignore", "pipe", "pipe"] });
-    children.add(p);
-    let out = "";
-    p.stdout!.on("data", (d) => (out += d));
-    p.stderr!.on("data", (d) => (out += d));
-    p.on("exit", (code) => {
-      children.delete(p);
-      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-      const p50 = /^\s+50%\s+(\S+)/m.exec(out);
-      const p99 = /^\s+99%\s+(\S+)/m.exec(out);
-      const requests = /(\d+) requests in/.exec(out);
-      const errs = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-      if (code !== 0 || !rps || !p50 || !p99 || !requests) return reject(new Error(`wrk failed (${code}):\n${out}`));
-      if (errs) return reject(new Error(`wrk saw ${errs[1]} non-2xx responses against ${url}`));
-      resolve({ rps: Number(rps[1]), p50: toMs(p50[1]), p99: toMs(p99[1]), requests: Number(requests[1]) });
-    });
-  });
-}
 
 /** "errors": an access-log line for 5xx responses only, like Aviary's default; "all": one per request. */
 async function startNginx(dir: string, port: number, ups: number[], accessLog: AccessLog): Promise<number> {
@@ -154,13 +120,6 @@ export async function benchProxy(): Promise<ProxyBench> {
     await registerBackend(redis, { id: `${role}-${i}`, role, address: `${HOST}:${ports[i]}`, version: role, ttlSeconds: 3600 });
   }
   await setCanaryWeight(redis, CANARY_WEIGHT, { by: "bench" });
-  // The proxy instance's config as components/proxy.ts renders it (its slot counts, user, latency
-  // histogram, access log as aviary:proxy.accessLog says, "errors" by default), moved to loopback
-  // ports and a temporary socket. maxconn is left to HAProxy: its 20000 needs ~40k FDs, more than
-  // an unprivileged or containerised run may raise, and a connection cap does not change the
-  // per-request work measured here.
-  const proxyConfig = (port: number, statsPort: number, socketPath: string, accessLog: AccessLog): string =>
-    renderHaproxyConfig({ ...PROXY_HAPROXY_OPTIONS, maxconn: undefined, bind: `${HOST}:${port}`, statsBind: `${HOST}:${statsPort}`, socketPath, accessLog } satisfies HaproxyConfigOptions);
   // Aviary as shipped: the rendered config with empty slots, filled by the agent following redis.
   const startAviary = async (name: string, accessLog: AccessLog): Promise<{ port: number; sock: string; proxy: RunningHaproxy; agent: Agent }> => {
     const port = await freePort();
@@ -190,8 +149,7 @@ export async function benchProxy(): Promise<ProxyBench> {
   const staticSock = path.join(dir, "static.sock");
   const staticCfg = path.join(dir, "static.cfg");
   const slotPorts: Record<string, number> = { prod1: ports[0], prod2: ports[1], prod3: ports[2], canary1: ports[3] };
-  fs.writeFileSync(staticCfg, proxyConfig(staticPort, await freePort(), staticSock, "errors")
-    .replace(/server (prod[123]|canary1) 127\.0\.0\.1:1 check disabled weight 0/g, (_m, slot: string) => `server ${slot} ${HOST}:${slotPorts[slot]} check weight 1`));
+  fs.writeFileSync(staticCfg, withStaticSlots(proxyConfig(staticPort, await freePort(), staticSock, "errors"), slotPorts));
   const stat: RunningHaproxy = await startHaproxy(staticCfg, staticSock, path.join(dir, "static.log"));
   cleanups.push(() => stat.stop());
 

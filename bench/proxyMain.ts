@@ -1,13 +1,13 @@
-// `npm run bench:proxy`: only the proxy comparison (about 4 minutes); replaces that part of BENCHMARKS.md.
+// `npm run bench:proxy`: only the proxy comparison (about 6 minutes); replaces that part of BENCHMARKS.md.
 import fs from "node:fs";
-import path from "node:path";
+import { BENCHMARKS_FILE } from "./benchmarksFile";
 import { runBench } from "./processes";
 import { benchProxy } from "./proxy";
 
 async function main(): Promise<void> {
   const { section } = await benchProxy();
   console.log(section);
-  const file = path.join(__dirname, "..", "BENCHMARKS.md");
+  const file = BENCHMARKS_FILE;
   const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
   const NOTE = "\n_The proxy part below is from `npm run bench:proxy`";
   // An earlier bench:proxy note goes too: the part starts at it, or at "## Setup" after a full run.

@@ -121,7 +121,7 @@ test("the fleet's Auto Scaling group takes min/max/desired from aviary:prodFleet
   expect(asg.inputs).toMatchObject({ minSize: fleet.min, maxSize: fleet.max, desiredCapacity: fleet.desired });
 });
 
-test("the proxy's HAProxy logs only requests that went wrong unless aviary:proxy.accessLog says all", () => {
+test("by default (no aviary:proxy.accessLog) the proxy's HAProxy logs only requests that went wrong", () => {
   expect(config["aviary:proxy"]).toBeUndefined();
   const proxy = run.ofType("aws:ec2/instance:Instance").find((i) => i.inputs.tags?.["aviary:role"] === "proxy");
   expect(String(proxy?.inputs.userData)).toContain("    option httplog\n    option dontlognull\n");

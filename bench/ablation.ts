@@ -5,10 +5,12 @@ import * as os from "os";
 import * as path from "path";
 import type { AccessLog } from "../haproxy/config";
 import { cpuMs } from "../local/procStat";
-import { HOST, backend, freePort, startHaproxy } from "../tests/support/haproxy";
+import { HOST, freePort, startHaproxy } from "../tests/support/haproxy";
 import { cleanups } from "./processes";
 import { proxyConfig, withStaticSlots } from "./proxyConfigs";
-import { WRK_ARGS, median, wrk } from "./wrk";
+import { startBackends } from "./backends";
+import { median } from "./stats";
+import { WRK_ARGS, wrk } from "./wrk";
 
 const ROUNDS = 10;
 
@@ -34,9 +36,8 @@ const VARIANTS: { name: string; accessLog: AccessLog; change: (config: string) =
 export async function benchAblation(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-ablation-"));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const backends = await Promise.all(["prod", "prod", "prod", "canary"].map((v) => backend(v)));
-  for (const b of backends) cleanups.push(() => new Promise<void>((r) => { b.server.closeAllConnections(); b.server.close(() => r()); }));
-  const slotPorts = { prod1: backends[0].port, prod2: backends[1].port, prod3: backends[2].port, canary1: backends[3].port };
+  const ports = await startBackends();
+  const slotPorts = { prod1: ports[0], prod2: ports[1], prod3: ports[2], canary1: ports[3] };
   const variants: { name: string; port: number; pid: number }[] = [];
   for (const [i, { name, accessLog, change }] of VARIANTS.entries()) {
     const port = await freePort();

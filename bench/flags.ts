@@ -9,14 +9,11 @@ import { connect } from "../state/connection";
 import { putFlag, updateFlag } from "../state/flags";
 import { keys } from "../state/keys";
 import { startRedisServer } from "../tests/support/redisServer";
+import { pct } from "./stats";
 
 const ROUNDS = 5;
 const CHANGES = 200;
 
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
 
 /** Best ns/call over ROUNDS rounds of n calls (after one warm-up round): other load only adds time. */
 function timeSync(n: number, fn: (i: number) => unknown): number {

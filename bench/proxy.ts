@@ -17,18 +17,19 @@ import { setCanaryWeight } from "../state/routing";
 import { registerBackend } from "../state/registry";
 import { cpuMs } from "../local/procStat";
 import { stopProcess } from "../local/stopProcess";
-import { HOST, backend, freePort, startHaproxy, status, until, type RunningHaproxy } from "../tests/support/haproxy";
+import { HOST, freePort, startHaproxy, status, until, type RunningHaproxy } from "../tests/support/haproxy";
 import { startRedisServer, type RedisServer } from "../tests/support/redisServer";
 import { children, cleanups } from "./processes";
 import { CANARY_SLOTS, PROD_SLOTS, proxyConfig, withStaticSlots } from "./proxyConfigs";
-import { WRK_ARGS, median, wrk, type WrkResult } from "./wrk";
+import { BACKEND_VERSIONS, startBackends } from "./backends";
+import { median, pct } from "./stats";
+import { WRK_ARGS, wrk, type WrkResult } from "./wrk";
 
 // Many short rounds, interleaved (order reversed every other round), compared pairwise: on a shared
 // 2-core machine the load drifts between rounds far more than targets differ within one.
 const ROUNDS = 15;
 const CANARY_WEIGHT = 25;
 
-const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]; };
 
 /** "errors": an access-log line for 5xx responses only, like Aviary's default; "all": one per request. */
 async function startNginx(dir: string, port: number, ups: number[], accessLog: AccessLog): Promise<number> {
@@ -105,10 +106,7 @@ export async function benchProxy(): Promise<ProxyBench> {
   const logger = pino({ level: "silent" });
 
   // Backends: 3 prod + 1 canary, shared by every target.
-  const versions = ["prod", "prod", "prod", "canary"];
-  const backends = await Promise.all(versions.map((v) => backend(v)));
-  for (const b of backends) cleanups.push(() => new Promise<void>((r) => { b.server.closeAllConnections(); b.server.close(() => r()); }));
-  const ports = backends.map((b) => b.port);
+  const ports = await startBackends();
 
   // Aviary: redis + rendered config + agent.
   const redisSrv: RedisServer = await startRedisServer();
@@ -116,7 +114,7 @@ export async function benchProxy(): Promise<ProxyBench> {
   const redis = new Redis(redisSrv.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
   cleanups.push(() => { redis.disconnect(); });
   for (let i = 0; i < 4; i++) {
-    const role = versions[i] as "prod" | "canary";
+    const role = BACKEND_VERSIONS[i];
     await registerBackend(redis, { id: `${role}-${i}`, role, address: `${HOST}:${ports[i]}`, version: role, ttlSeconds: 3600 });
   }
   await setCanaryWeight(redis, CANARY_WEIGHT, { by: "bench" });

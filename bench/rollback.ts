@@ -13,13 +13,10 @@ import { startLocalStack, type LocalStack } from "../local/stack";
 import { until } from "../local/until";
 import { updateFlag } from "../state/flags";
 import { enableCanary, readRouting } from "../state/routing";
+import { pct } from "./stats";
 
 const REPETITIONS = 10;
 const BY = "bench";
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
 const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 interface Rollback {

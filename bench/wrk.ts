@@ -5,11 +5,6 @@ import { children } from "./processes";
 export const WRK_ARGS = ["-t1", "-c32", "-d3s", "--latency"];
 
 export interface WrkResult { rps: number; p50: number; p99: number; requests: number }
-export const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = Math.floor(s.length / 2);
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
 
 function toMs(v: string): number {
   const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());

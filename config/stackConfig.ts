@@ -1,7 +1,7 @@
 // The `aviary:*` stack config contract (see ../shared/DESIGN.md), as one typed, validated object.
 // Pure: it knows nothing about Pulumi, so the program, the local runner and the tests share it.
 import { z } from "zod";
-import { ACCESS_LOG_MODES } from "../haproxy/config";
+import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES } from "../haproxy/config";
 import { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
 
 export { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
@@ -77,7 +77,7 @@ const proxy = z
     /** 1 = one proxy instance with an Elastic IP; more = an Auto Scaling group behind a Network Load Balancer. */
     count: integerIn(1, 20).default(1),
     /** Which requests HAProxy logs: "errors" (default) or "all" (one line per request; see haproxy/config.ts). */
-    accessLog: z.enum(ACCESS_LOG_MODES, { error: `must be ${ACCESS_LOG_MODES.map((m) => JSON.stringify(m)).join(" or ")}` }).default("errors"),
+    accessLog: z.enum(ACCESS_LOG_MODES, { error: `must be ${ACCESS_LOG_CHOICES}` }).default("errors"),
   })
   .strict();
 

@@ -43,6 +43,8 @@ export interface HaproxyConfigOptions {
  */
 export const ACCESS_LOG_MODES = ["errors", "all"] as const;
 export type AccessLog = (typeof ACCESS_LOG_MODES)[number];
+/** The modes as an error message lists them: "errors" or "all". */
+export const ACCESS_LOG_CHOICES = ACCESS_LOG_MODES.map((m) => JSON.stringify(m)).join(" or ");
 
 /** The single backend holding both roles' servers, so weights express the prod/canary split. */
 export const BACKEND = "app";
@@ -108,7 +110,7 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     throw new Error(`renderHaproxyConfig: checkIntervalMs must be an integer 100..60000, got ${o.checkIntervalMs}`);
   }
   if (o.accessLog !== undefined && !ACCESS_LOG_MODES.includes(o.accessLog)) {
-    throw new Error(`renderHaproxyConfig: accessLog must be ${ACCESS_LOG_MODES.map((m) => JSON.stringify(m)).join(" or ")}, got ${JSON.stringify(o.accessLog)}`);
+    throw new Error(`renderHaproxyConfig: accessLog must be ${ACCESS_LOG_CHOICES}, got ${JSON.stringify(o.accessLog)}`);
   }
   checkSlots("prodSlots", o.prodSlots);
   checkSlots("canarySlots", o.canarySlots);

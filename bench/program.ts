@@ -40,7 +40,7 @@ export async function benchProgram(log: (line: string) => void = console.log): P
   const out = path.join(repoDir, "dist");
   fs.mkdirSync(out, { recursive: true });
   const child = path.join(out, "bench-program-run.js");
-  buildSync({ entryPoints: [path.join(repoDir, "bench", "programRun.ts")], bundle: true, platform: "node", target: "node20", packages: "external", outfile: child, logLevel: "warning" });
+  buildSync({ entryPoints: [path.join(repoDir, "bench", "programRun.ts")], bundle: true, platform: "node", target: "node24", packages: "external", outfile: child, logLevel: "warning" });
   const programs: Record<string, ProgramRun[]> = { prod: [], canary: [] };
   for (let i = 0; i < RUNS; i++) {
     for (const stack of ["prod", "canary"]) {

@@ -133,7 +133,7 @@ export class Controller extends pulumi.ComponentResource {
     const bundle = buildControllerBundle();
     const fn = new aws.lambda.Function(name, {
       name: functionName,
-      runtime: "nodejs22.x",
+      runtime: "nodejs24.x",
       handler: "index.handler",
       code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundle.code) }),
       role: role.arn,

@@ -9,7 +9,7 @@ export function buildControllerBundle(): { code: string; bytes: number } {
     write: false,
     bundle: true,
     platform: "node",
-    target: "node22",
+    target: "node24",
     format: "cjs",
     minify: true,
     external: ["@aws-sdk/*"],

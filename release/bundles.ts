@@ -1,5 +1,5 @@
 // What runs on the instances, bundled: the sample app and the proxy agent, each one CommonJS file
-// for Node 20 (no node_modules on an instance). AppRelease uploads them; the local runner runs them.
+// for Node 24 (no node_modules on an instance). AppRelease uploads them; the local runner runs them.
 import { buildSync } from "esbuild";
 import * as path from "node:path";
 
@@ -13,7 +13,7 @@ export function bundleApp(entry: string = APP_ENTRY): string {
     write: false,
     bundle: true,
     platform: "node",
-    target: "node20",
+    target: "node24",
     format: "cjs",
     logLevel: "silent",
   });

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Installs what `npm start` and `npm test` need, once: system tools (apt-get when run as root on
 # Debian/Ubuntu) and the npm dependencies from the lock file. `setup.sh test` adds what only the
-# tests use (Chromium for the dashboard test).
+# tests use (Chromium for the dashboard test, nginx for the malformed-HTTP comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v node >/dev/null 2>&1; then
-  echo "aviary: Node.js 20 or newer is required; install it (e.g. apt-get install nodejs npm) and run again." >&2
+  echo "aviary: Node.js with npm is required to bootstrap (any version npm runs on; e.g. apt-get install nodejs npm), then run again." >&2
   exit 1
 fi
+# Aviary runs on Node.js 24 LTS whatever the machine's own Node is: the `node` dev dependency
+# (the npm registry's real Node 24 binary) is put first on PATH for every npm script.
 
 # command → Debian package that provides it.
 declare -A tools=([redis-server]=redis-server [haproxy]=haproxy)
-if [ "${1:-}" = test ]; then tools[chromium]=chromium; fi
+if [ "${1:-}" = test ]; then tools[chromium]=chromium; tools[nginx]=nginx; fi
 missing=()
 for cmd in "${!tools[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${tools[$cmd]}")

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-npx esbuild local/main.ts --bundle --platform=node --target=node20 --packages=external --outfile=dist/local.js --log-level=warning
+npx esbuild local/main.ts --bundle --platform=node --target=node24 --packages=external --outfile=dist/local.js --log-level=warning
 exec node dist/local.js

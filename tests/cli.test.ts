@@ -165,7 +165,7 @@ test("events --follow streams new events until aborted, then exits 0", async () 
 
 test("the built binary prints status end to end", async () => {
   const outfile = path.join(ROOT, "dist", "cli.js");
-  await build({ entryPoints: [path.join(ROOT, "cli", "main.ts")], bundle: true, platform: "node", target: "node20", outfile, logLevel: "silent" });
+  await build({ entryPoints: [path.join(ROOT, "cli", "main.ts")], bundle: true, platform: "node", target: "node24", outfile, logLevel: "silent" });
   await cli(["canary", "weight", "40"]);
   const { stdout } = await promisify(execFile)(process.execPath, [outfile, "status"], {
     env: { ...process.env, REDIS_URL: server.url },

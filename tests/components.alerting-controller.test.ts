@@ -119,11 +119,11 @@ describe("Controller", () => {
       topicKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/topic",
     });
 
-  it("runs one node22 function in the VPC with a DLQ and a secret REDIS_URL", async () => {
+  it("runs one node24 function in the VPC with a DLQ and a secret REDIS_URL", async () => {
     const run = await runUnderMocks(program);
     const fn = run.one("aws:lambda/function:Function");
     const dlq = run.one("aws:sqs/queue:Queue");
-    expect(fn.inputs).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler", reservedConcurrentExecutions: 1, timeout: 30, memorySize: 256 });
+    expect(fn.inputs).toMatchObject({ runtime: "nodejs24.x", handler: "index.handler", reservedConcurrentExecutions: 1, timeout: 30, memorySize: 256 });
     expect(fn.inputs.deadLetterConfig.targetArn).toBe(mockArn("aws:sqs/queue:Queue", dlq.name));
     expect(dlq.inputs.sqsManagedSseEnabled).toBe(true);
     expect(fn.inputs.vpcConfig).toEqual({ subnetIds: ["subnet-a", "subnet-b"], securityGroupIds: ["sg-controller"] });

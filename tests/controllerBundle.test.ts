@@ -25,7 +25,7 @@ test("builds, stays under 300 KB, and runs in plain node with the runtime's AWS 
   const { code, bytes } = buildControllerBundle();
   console.log(`controller bundle: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB)`);
   expect(bytes).toBeLessThanOrEqual(LIMIT_BYTES);
-  // AWS SDK v3 stays external: the nodejs22.x runtime ships it.
+  // AWS SDK v3 stays external: the nodejs24.x runtime ships it.
   expect(code).toMatch(/require\("@aws-sdk\/client-auto-scaling"\)/);
   expect(code).toMatch(/require\("@aws-sdk\/client-sns"\)/);
   expect(code).toMatch(/require\("@aws-sdk\/client-cloudwatch"\)/);

@@ -1,6 +1,7 @@
 // Public entry point: one HAProxy instance with an Elastic IP in front of the prod and canary backends.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { CANARY_SLOTS, PROD_SLOTS } from "../config/proxySlots";
 import { renderHaproxyConfig, type AccessLog, type HaproxyConfigOptions } from "../haproxy/config";
 import { AppRelease } from "./appRelease";
 import { shellQuote } from "./appUserData";
@@ -28,9 +29,7 @@ export interface ProxyArgs {
 }
 
 export const PROXY_METRICS_NAMESPACE = "Aviary/Proxy";
-/** Server slots the agent can fill through the Runtime API, per backend. */
-export const PROD_SLOTS = 20;
-export const CANARY_SLOTS = 10;
+export { CANARY_SLOTS, PROD_SLOTS };
 
 /** The proxy instance's HAProxy options: public :80, loopback stats, admin socket the agent (user haproxy) can use. */
 export const PROXY_HAPROXY_OPTIONS: HaproxyConfigOptions = {

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES } from "../haproxy/config";
 import { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
+import { CANARY_SLOTS, PROD_SLOTS } from "./proxySlots";
 
 export { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
 
@@ -19,13 +20,15 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 // ElastiCache node types: "cache." family "." size, e.g. cache.t4g.small, cache.r7g.large.
 const CACHE_NODE_TYPE = /^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const APP_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
-const STACK_NAME = /^[A-Za-z0-9_.\-/]+$/;
+// A StackReference needs the fully qualified <organization>/<project>/<stack>; a DIY backend's
+// organization is literally "organization".
+const STACK_REFERENCE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /** Pulumi passes every config value as a string; numbers become numbers only when they look like one. */
 const numeric = (schema: z.ZodNumber) =>
   z.preprocess((v) => (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), schema);
-const integerIn = (min: number, max: number) => {
-  const error = `must be an integer from ${min} to ${max}`;
+const integerIn = (min: number, max: number, why?: string) => {
+  const error = `must be an integer from ${min} to ${max}${why ? ` (${why})` : ""}`;
   return numeric(z.number({ error }).int({ error }).min(min, { error }).max(max, { error }));
 };
 const numberIn = (min: number, max: number) => {
@@ -33,8 +36,13 @@ const numberIn = (min: number, max: number) => {
   return numeric(z.number({ error }).min(min, { error }).max(max, { error }));
 };
 
+// max is bounded by the proxy's production slots: an instance past them would never get traffic.
 const prodFleet = z
-  .object({ min: integerIn(0, 100), max: integerIn(1, 100), desired: integerIn(0, 100) })
+  .object({
+    min: integerIn(0, PROD_SLOTS),
+    max: integerIn(1, PROD_SLOTS, "the proxy's production server slots"),
+    desired: integerIn(0, PROD_SLOTS),
+  })
   .strict()
   .refine((f) => f.min <= f.desired && f.desired <= f.max, {
     message: "must satisfy min <= desired <= max",
@@ -115,8 +123,8 @@ const canarySchema = z
     role: z.literal("canary"),
     ...common,
     canaryWeight: integerIn(0, 100),
-    canaryCount: integerIn(1, 10).default(1),
-    prodStack: z.string().regex(STACK_NAME, "must name the prod stack, e.g. prod or my-org/aviary/prod"),
+    canaryCount: integerIn(1, CANARY_SLOTS, "the proxy's canary server slots").default(1),
+    prodStack: z.string().regex(STACK_REFERENCE, "must be the prod stack's fully qualified name <organization>/<project>/<stack>, e.g. my-org/aviary/prod (organization/aviary/prod on a DIY backend)"),
   })
   .strict();
 

@@ -4,10 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppRelease } from "../components/appRelease";
 import { Canary } from "../components/canary";
 import { APP_PORT } from "../config/ports";
+import { checkCanaryAgainstProd } from "../config/crossStack";
 import type { CanaryConfig } from "../config/stackConfig";
 
-export function canaryStack(cfg: CanaryConfig) {
+export async function canaryStack(cfg: CanaryConfig) {
   const prod = new pulumi.StackReference(cfg.prodStack);
+  // Checked before anything is registered: a contradiction with prod deploys nothing.
+  checkCanaryAgainstProd(cfg, { canaryP99Ms: (await prod.getOutputDetails("canaryP99Ms")).value });
   const out = (name: string) => prod.requireOutput(name).apply((v) => String(v));
   const release = new AppRelease("canary-release", { version: cfg.appVersion });
   const canary = new Canary("canary", {

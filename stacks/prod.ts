@@ -110,7 +110,7 @@ export function prodStack(cfg: ProdConfig) {
     redisUrl: redis.url,
     autoScalingGroupName: fleet.autoScalingGroupName,
     autoScalingGroupArn: fleet.autoScalingGroupArn,
-    alarmArns: [pulumi.interpolate`arn:aws:cloudwatch:${region.name}:${identity.accountId}:alarm:${deployment}-*`],
+    alarmArns: [pulumi.interpolate`arn:aws:cloudwatch:${region.region}:${identity.accountId}:alarm:${deployment}-*`],
     scaling: cfg.scaling,
   });
   // Post-deploy smoke check from where `pulumi up` runs: the proxy answers HTTP from the internet.
@@ -139,5 +139,7 @@ export function prodStack(cfg: ProdConfig) {
     appSecurityGroupId: network.appSecurityGroupId,
     redisUrlParameterName: redis.urlParameterName,
     redisUrlParameterArn: redis.urlParameterArn,
+    // The proxy's latency histogram bound; the canary stack refuses a different canaryP99Ms.
+    canaryP99Ms: cfg.thresholds.canaryP99Ms,
   };
 }

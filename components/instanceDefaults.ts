@@ -38,6 +38,8 @@ export function privateLaunchTemplate(name: string, args: PrivateLaunchTemplateA
     instanceType: args.instanceType,
     iamInstanceProfile: { name: args.instanceProfileName },
     metadataOptions: IMDSV2_ONLY,
+    // Detailed (1-minute) EC2 metrics: the 60 s CPU alarms see nothing in 4 of 5 periods otherwise.
+    monitoring: { enabled: true },
     blockDeviceMappings: [ENCRYPTED_LAUNCH_TEMPLATE_ROOT],
     networkInterfaces: [{ associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [args.securityGroupId] }],
     userData: args.userData.apply((s) => Buffer.from(s, "utf8").toString("base64")),

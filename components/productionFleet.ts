@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AppRelease } from "./appRelease";
 import { appInstanceStatements, appUserData } from "./appUserData";
+import { completeLifecycleActionStatement, FLEET_LIFECYCLE_HOOKS } from "./fleetLifecycle";
 import { InstanceRole } from "./instanceRole";
 import { privateLaunchTemplate } from "./instanceDefaults";
 
@@ -37,15 +38,22 @@ export class ProductionFleet extends pulumi.ComponentResource {
     const parent = { parent: this };
     checkFleetSize(args.min, args.max, args.desired);
 
+    // Group names are account-wide: the stack in the prefix keeps two stacks' fleets (and the
+    // instance role's lifecycle permission below) apart.
+    const groupNamePrefix = `${pulumi.getProject()}-${pulumi.getStack()}-${name}-`;
+    const region = aws.getRegionOutput({}, parent).region;
+    const partition = aws.getPartitionOutput({}, parent).partition;
+    const account = aws.getCallerIdentityOutput({}, parent).accountId;
     const role = new InstanceRole(`${name}-role`, {
       statements: [
         ...appInstanceStatements(args.release, args.redisUrlParameterArn),
-        // The CloudWatch agent resolves ${aws:AutoScalingGroupName} via DescribeTags (read-only, no resource scoping exists).
+        // The CloudWatch agent and the lifecycle script read the aws:autoscaling:groupName tag via
+        // DescribeTags (read-only, no resource scoping exists).
         { actions: ["ec2:DescribeTags"], resources: ["*"] },
+        completeLifecycleActionStatement(pulumi.interpolate`arn:${partition}:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/${groupNamePrefix}*`),
       ],
     }, parent);
 
-    const region = aws.getRegionOutput({}, parent).region;
     const userData = appUserData({
       role: "prod",
       version: args.appVersion,
@@ -66,14 +74,18 @@ export class ProductionFleet extends pulumi.ComponentResource {
     }, parent);
 
     const group = new aws.autoscaling.Group(name, {
-      namePrefix: `${name}-`,
+      namePrefix: groupNamePrefix,
       vpcZoneIdentifiers: args.subnetIds,
       minSize: args.min,
       maxSize: args.max,
       desiredCapacity: args.desired,
       launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
+      // In service means the app answered /healthz (the launch hook); EC2 status checks after that.
       healthCheckType: "EC2",
       healthCheckGracePeriod: 180,
+      initialLifecycleHooks: FLEET_LIFECYCLE_HOOKS,
+      // Creation waits for min instances in service, which now includes the launch hook.
+      waitForCapacityTimeout: "20m",
       enabledMetrics: [
         "GroupMinSize", "GroupMaxSize", "GroupDesiredCapacity", "GroupInServiceInstances",
         "GroupPendingInstances", "GroupTerminatingInstances", "GroupTotalInstances",
@@ -82,7 +94,18 @@ export class ProductionFleet extends pulumi.ComponentResource {
       // A new launch template version (new app version, new AMI) rolls the fleet.
       instanceRefresh: {
         strategy: "Rolling",
-        preferences: { minHealthyPercentage: 50, instanceWarmup: "120" },
+        preferences: {
+          // Launch before terminate: a release whose instances never answer /healthz (abandoned by
+          // the launch hook) costs no serving capacity ...
+          minHealthyPercentage: 100,
+          maxHealthyPercentage: 150,
+          instanceWarmup: "60",
+          // ... fails the refresh, and the group goes back to the previous template version (needs
+          // a numbered version, which latestVersion is, and an AMI id, not an SSM alias).
+          autoRollback: true,
+          // Instances already on the desired configuration (e.g. after a rollback) stay.
+          skipMatching: true,
+        },
       },
       tags: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
     }, {

@@ -157,6 +157,7 @@ export class Proxy extends pulumi.ComponentResource {
       associatePublicIpAddress: true,
       iamInstanceProfile: role.instanceProfileName,
       metadataOptions: IMDSV2_ONLY,
+      monitoring: true,
       rootBlockDevice: ENCRYPTED_ROOT_VOLUME,
       userData,
       userDataReplaceOnChange: true,

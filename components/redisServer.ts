@@ -116,6 +116,7 @@ export class RedisServer extends pulumi.ComponentResource {
       associatePublicIpAddress: false,
       iamInstanceProfile: role.instanceProfileName,
       metadataOptions: IMDSV2_ONLY,
+      monitoring: true,
       rootBlockDevice: ENCRYPTED_ROOT_VOLUME,
       userData,
       userDataReplaceOnChange: true,

@@ -8,6 +8,7 @@ import { bundleApp } from "../release/bundles";
 import { renderAppUserData } from "../components/appUserData";
 import { checkStatement } from "../components/instanceRole";
 import { Network, subnetCidr } from "../components/network";
+import { LAUNCH_HEARTBEAT_SECONDS, LAUNCH_HOOK_NAME, TERMINATE_HEARTBEAT_SECONDS, TERMINATE_HOOK_NAME } from "../components/fleetLifecycle";
 import { checkFleetSize, ProductionFleet } from "../components/productionFleet";
 import { CANARY_SLOTS, PROD_SLOTS, PROXY_HAPROXY_OPTIONS, Proxy, renderProxyUserData } from "../components/proxy";
 import { renderHaproxyConfig } from "../haproxy/config";
@@ -274,6 +275,32 @@ describe("production fleet", () => {
     expect(asg().inputs.instanceRefresh.strategy).toBe("Rolling");
   });
 
+  test("launch template: detailed (1-minute) EC2 monitoring, which the 60 s CPU alarms read", () => {
+    expect(lt().inputs.monitoring).toEqual({ enabled: true });
+  });
+
+  test("ASG: in service only after the launch hook (ABANDON on timeout); drained by the termination hook", () => {
+    // On the group itself, so the very first instances already wait for the hook.
+    expect(asg().inputs.initialLifecycleHooks).toEqual([
+      { name: LAUNCH_HOOK_NAME, lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING", heartbeatTimeout: LAUNCH_HEARTBEAT_SECONDS, defaultResult: "ABANDON" },
+      { name: TERMINATE_HOOK_NAME, lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING", heartbeatTimeout: TERMINATE_HEARTBEAT_SECONDS, defaultResult: "CONTINUE" },
+    ]);
+    expect(run.ofType("aws:autoscaling/lifecycleHook:LifecycleHook")).toEqual([]);
+    // pulumi up waits for min instances in service, past the launch hook's heartbeat.
+    const waitMinutes = Number(/^(\d+)m$/.exec(asg().inputs.waitForCapacityTimeout)?.[1]);
+    expect(waitMinutes * 60).toBeGreaterThan(LAUNCH_HEARTBEAT_SECONDS);
+    // The boot script answers the hooks.
+    expect(decode(lt().inputs.userData)).toContain(`lifecycle_complete ${LAUNCH_HOOK_NAME} CONTINUE`);
+  });
+
+  test("instance refresh: launch before terminate, roll back a release that fails, skip instances already current", () => {
+    expect(asg().inputs.instanceRefresh.preferences).toMatchObject({ minHealthyPercentage: 100, autoRollback: true, skipMatching: true });
+    expect(asg().inputs.instanceRefresh.preferences.maxHealthyPercentage).toBeGreaterThan(100);
+    // Rollback needs a numbered template version and an AMI id (no resolve:ssm alias).
+    expect(asg().inputs.launchTemplate.version).toMatch(/^\d+$/);
+    expect(lt().inputs.imageId).toMatch(/^ami-/);
+  });
+
   test("ASG ignores desiredCapacity changes (the controller owns it)", () => {
     const group = captured.find((c) => c.type === "aws:autoscaling/group:Group");
     expect(group?.opts.ignoreChanges).toEqual(["desiredCapacity"]);
@@ -287,7 +314,14 @@ describe("production fleet", () => {
       { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [mockArn(urlParam.type, urlParam.name)] },
       { Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: ["*"], Condition: { StringEquals: { "cloudwatch:namespace": "CWAgent" } } },
       { Effect: "Allow", Action: ["ec2:DescribeTags"], Resource: ["*"] },
+      // Only this stack's fleet groups: the ARN pattern is the group's name prefix.
+      {
+        Effect: "Allow",
+        Action: ["autoscaling:CompleteLifecycleAction"],
+        Resource: [`arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/${asg().inputs.namePrefix}*`],
+      },
     ]);
+    expect(asg().inputs.namePrefix).toBe("aviary-prod-prod-");
   });
 
   test("fleet size is validated", () => {

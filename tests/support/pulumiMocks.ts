@@ -61,6 +61,8 @@ function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, un
     case "aws:cloudwatch/dashboard:Dashboard":
     case "aws:elasticache/subnetGroup:SubnetGroup":
       return { ...base, name: args.inputs.name ?? args.inputs.dashboardName ?? args.name };
+    case "aws:ec2/launchTemplate:LaunchTemplate":
+      return { ...base, latestVersion: 1 };
     case "aws:lb/loadBalancer:LoadBalancer":
       return { ...base, dnsName: `${args.name}-0123456789.elb.us-east-1.amazonaws.com` };
     case "aws:elasticache/replicationGroup:ReplicationGroup":

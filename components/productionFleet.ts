@@ -18,6 +18,8 @@ export interface ProductionFleetArgs {
   release: AppRelease;
   redisUrlParameterName: pulumi.Input<string>;
   redisUrlParameterArn: pulumi.Input<string>;
+  /** aviary:demoFaults: the app honours demo-* fault flags only when true. */
+  demoFaults?: boolean;
 }
 
 /** Throws unless 0 <= min <= desired <= max (integers). */
@@ -54,6 +56,7 @@ export class ProductionFleet extends pulumi.ComponentResource {
       appPort: args.appPort,
       redisUrlParameterName: args.redisUrlParameterName,
       region,
+      demoFaults: args.demoFaults,
     });
     const tags = { Name: name, "aviary:role": "prod", "aviary:version": args.appVersion };
 

@@ -32,11 +32,20 @@ export const PROXY_METRICS_NAMESPACE = "Aviary/Proxy";
 export const PROD_SLOTS = 20;
 export const CANARY_SLOTS = 10;
 
+/**
+ * Where the agent (user haproxy) reaches HAProxy's admin socket. HAProxy's unit on Amazon Linux 2023
+ * runs it as root without User=, so RuntimeDirectory= there would make this directory root's (and
+ * chown it back at every start); a tmpfiles.d rule gives it to haproxy at every boot, as Debian's
+ * package does, and lets nobody else in. The socket itself is haproxy's, mode 600 (haproxy/config.ts).
+ */
+export const PROXY_SOCKET_DIRECTORY = "/run/haproxy";
+export const PROXY_SOCKET_TMPFILES = `d ${PROXY_SOCKET_DIRECTORY} 0700 haproxy haproxy -`;
+
 /** The proxy instance's HAProxy options: public :80, loopback stats, admin socket the agent (user haproxy) can use. */
 export const PROXY_HAPROXY_OPTIONS: HaproxyConfigOptions = {
   bind: ":80",
   statsBind: "127.0.0.1:8404",
-  socketPath: "/run/haproxy/admin.sock",
+  socketPath: `${PROXY_SOCKET_DIRECTORY}/admin.sock`,
   prodSlots: PROD_SLOTS,
   canarySlots: CANARY_SLOTS,
   user: "haproxy",
@@ -53,15 +62,6 @@ export interface ProxyUserDataValues {
   latencyThresholdMs: number;
   accessLog: AccessLog;
 }
-
-/**
- * Where the agent (user haproxy) reaches HAProxy's admin socket. HAProxy's unit on Amazon Linux 2023
- * runs it as root without User=, so RuntimeDirectory= there would make this directory root's (and
- * chown it back at every start); a tmpfiles.d rule gives it to haproxy at every boot, as Debian's
- * package does, and lets nobody else in. The socket itself is haproxy's, mode 600 (haproxy/config.ts).
- */
-export const PROXY_SOCKET_DIRECTORY = "/run/haproxy";
-export const PROXY_SOCKET_TMPFILES = `d ${PROXY_SOCKET_DIRECTORY} 0700 haproxy haproxy -`;
 
 /** Cloud-init script for the proxy instance. Pure, for tests. */
 export function renderProxyUserData(v: ProxyUserDataValues): string {

@@ -3,8 +3,9 @@
  * work for load demos), `/hiddenfeature`
  * (404 unless flag `hiddenfeature` is on for this request), header `x-aviary-version`, self-
  * registration + heartbeat in the backend registry, graceful shutdown on SIGTERM (deregister,
- * drain, exit), and demo-only fault injection switched by flags (scope them to one version with
- * a targeting rule such as `version=1.5.0:high`):
+ * drain, exit), and demo-only fault injection switched by flags when AVIARY_DEMO_FAULTS=on (the
+ * local stack; on AWS only with aviary:demoFaults true). Scope them to one version with a targeting
+ * rule such as `version=1.5.0:high`:
  *   demo-error-rate        number, % of requests answered 500
  *   demo-latency-ms        number, delay added before answering
  *   demo-memory-growth-mb  number, MB retained per second (capped; released when back to 0)
@@ -50,6 +51,13 @@ function safeId(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 64) || "app";
 }
 
+/** AVIARY_DEMO_FAULTS=on turns the demo-* fault flags on; unset or "off" leaves them inert. */
+function demoFaultsFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const value = env.AVIARY_DEMO_FAULTS ?? "off";
+  if (value !== "on" && value !== "off") throw new Error(`AVIARY_DEMO_FAULTS must be on or off (got ${JSON.stringify(value)})`);
+  return value === "on";
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const role = env.AVIARY_ROLE ?? "prod";
   if (role !== "prod" && role !== "canary") throw new Error(`AVIARY_ROLE must be prod or canary (got ${JSON.stringify(role)})`);
@@ -68,7 +76,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ttlSeconds: intFromEnv(env, "AVIARY_TTL_SECONDS", 15, 1, 3600),
     drainDelayMs: intFromEnv(env, "AVIARY_DRAIN_DELAY_MS", 1000, 0, 60_000),
     drainTimeoutMs: intFromEnv(env, "AVIARY_DRAIN_TIMEOUT_MS", 10_000, 0, 120_000),
-    faults: env.AVIARY_DEMO_FAULTS !== "off",
+    faults: demoFaultsFromEnv(env),
     memoryCapMb: intFromEnv(env, "AVIARY_DEMO_MEMORY_CAP_MB", 512, 0, 65536),
   };
 }

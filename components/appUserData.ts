@@ -2,7 +2,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { renderFleetLifecycleSetup } from "./fleetLifecycle";
 import type { InstanceRoleStatement } from "./instanceRole";
-import { SERVICE_UNIT_TAIL } from "./systemdUnit";
+import { awsRegion, bootScriptPreamble, IMDS_FUNCTIONS, shellQuote } from "./bootShell";
+import { NODE_BIN, NODE_PACKAGE, SERVICE_UNIT_TAIL } from "./systemdUnit";
 
 export type AppRole = "prod" | "canary";
 
@@ -14,15 +15,14 @@ export interface AppUserDataArgs {
   appPort: number;
   redisUrlParameterName: pulumi.Input<string>;
   region: pulumi.Input<string>;
+  /** aviary:demoFaults: whether the app honours the demo-* fault flags; off when absent. */
+  demoFaults?: boolean;
 }
 
 /** AppUserDataArgs with every value resolved; what the pure renderer takes. */
 export type AppUserDataValues = { [K in keyof AppUserDataArgs]: pulumi.Unwrap<AppUserDataArgs[K]> };
 
-/** Single-quotes a value for bash, so no config value can inject shell. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote } from "./bootShell";
 
 // Values that land in systemd Environment= lines must be plain tokens.
 const SAFE_ENV = /^[A-Za-z0-9._+:/@-]+$/;
@@ -48,29 +48,24 @@ export function renderAppUserData(v: AppUserDataValues): string {
   if (!Number.isInteger(v.appPort) || v.appPort < 1 || v.appPort > 65535) throw new Error(`appUserData: bad appPort ${v.appPort}`);
   if (!SAFE_ENV.test(v.version)) throw new Error(`appUserData: version ${JSON.stringify(v.version)} has unsafe characters`);
   const q = shellQuote;
-  return `#!/bin/bash
-set -euo pipefail
-exec > >(tee -a /var/log/aviary-app-init.log) 2>&1
-REGION=${q(v.region)}
-
-dnf install -y nodejs20 amazon-cloudwatch-agent
-NODE_BIN=$(command -v node-20 || command -v node)
+  return `${bootScriptPreamble("/var/log/aviary-app-init.log", v.region)}
+retry dnf install -y ${NODE_PACKAGE} amazon-cloudwatch-agent
+NODE_BIN=$(command -v ${NODE_BIN})
 
 id aviary >/dev/null 2>&1 || useradd --system --home-dir /opt/aviary --shell /sbin/nologin aviary
 install -d -o root -g root -m 755 /opt/aviary
 install -d -o root -g root -m 700 /etc/aviary
-aws s3 cp --region "$REGION" ${q(`s3://${v.bucket}/${v.key}`)} /opt/aviary/app.js
+retry aws s3 cp --region "$REGION" ${q(`s3://${v.bucket}/${v.key}`)} /opt/aviary/app.js
 chmod 644 /opt/aviary/app.js
 
 # The Redis URL carries the password: fetched at boot, kept in a root-only file that systemd reads.
 umask 077
-redis_url=$(aws ssm get-parameter --region "$REGION" --name ${q(v.redisUrlParameterName)} --with-decryption --query Parameter.Value --output text)
+redis_url=$(retry aws ssm get-parameter --region "$REGION" --name ${q(v.redisUrlParameterName)} --with-decryption --query Parameter.Value --output text)
 printf 'REDIS_URL=%s\\n' "$redis_url" > /etc/aviary/app.env
 unset redis_url
 # The app registers as its EC2 instance id at its private IP: the controller drains and
 # terminates instances by that id (IMDSv2: a session token first).
-imds_token=$(curl -sS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
-imds() { curl -sS -H "X-aws-ec2-metadata-token: $imds_token" "http://169.254.169.254/latest/meta-data/$1"; }
+${IMDS_FUNCTIONS}
 printf 'AVIARY_INSTANCE_ID=%s\\nAVIARY_ADDRESS=%s:%s\\n' "$(imds instance-id)" "$(imds local-ipv4)" ${v.appPort} >> /etc/aviary/app.env
 chmod 600 /etc/aviary/app.env
 umask 022
@@ -88,6 +83,8 @@ Environment=AVIARY_VERSION=${v.version}
 Environment=AVIARY_ROLE=${v.role}
 Environment=PORT=${v.appPort}
 Environment=HOST=0.0.0.0
+Environment=AWS_REGION=${awsRegion(v.region)}
+Environment=AVIARY_DEMO_FAULTS=${v.demoFaults === true ? "on" : "off"}
 # Last-known-good flags survive app restarts during a Redis outage (PrivateTmp would not).
 StateDirectory=aviary
 Environment=AVIARY_FLAG_SNAPSHOT=/var/lib/aviary/flags.json
@@ -111,7 +108,7 @@ export function appUserData(args: AppUserDataArgs): pulumi.Output<string> {
   return pulumi
     .all([args.version, args.bucket, args.key, args.redisUrlParameterName, args.region])
     .apply(([version, bucket, key, redisUrlParameterName, region]) =>
-      renderAppUserData({ role: args.role, appPort: args.appPort, version, bucket, key, redisUrlParameterName, region }));
+      renderAppUserData({ role: args.role, appPort: args.appPort, version, bucket, key, redisUrlParameterName, region, demoFaults: args.demoFaults }));
 }
 
 /** What the boot script above needs from IAM: its release object, the Redis URL, agent metrics. */

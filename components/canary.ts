@@ -24,6 +24,8 @@ export interface CanaryArgs {
   redisUrlParameterName: pulumi.Input<string>;
   redisUrlParameterArn: pulumi.Input<string>;
   release: { bucketName: pulumi.Input<string>; bucketArn: pulumi.Input<string>; objectKey: pulumi.Input<string> };
+  /** aviary:demoFaults: the app honours demo-* fault flags only when true. */
+  demoFaults?: boolean;
 }
 
 /** The configuration invocation the controller receives (CRUD adds `tf` with the lifecycle action). */
@@ -61,6 +63,7 @@ export class Canary extends pulumi.ComponentResource {
       appPort: args.appPort,
       redisUrlParameterName: args.redisUrlParameterName,
       region,
+      demoFaults: args.demoFaults,
     });
     const subnets = pulumi.output(args.privateSubnetIds);
     const tags = { "aviary:role": "canary", "aviary:version": args.appVersion };

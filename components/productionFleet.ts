@@ -19,6 +19,8 @@ export interface ProductionFleetArgs {
   release: AppRelease;
   redisUrlParameterName: pulumi.Input<string>;
   redisUrlParameterArn: pulumi.Input<string>;
+  /** aviary:demoFaults: the app honours demo-* fault flags only when true. */
+  demoFaults?: boolean;
 }
 
 /** Throws unless 0 <= min <= desired <= max (integers). */
@@ -62,6 +64,7 @@ export class ProductionFleet extends pulumi.ComponentResource {
       appPort: args.appPort,
       redisUrlParameterName: args.redisUrlParameterName,
       region,
+      demoFaults: args.demoFaults,
     });
     const tags = { Name: name, "aviary:role": "prod", "aviary:version": args.appVersion };
 

@@ -4,10 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { CANARY_SLOTS, PROD_SLOTS } from "../config/proxySlots";
 import { renderHaproxyConfig, type AccessLog, type HaproxyConfigOptions } from "../haproxy/config";
 import { AppRelease } from "./appRelease";
-import { shellQuote } from "./appUserData";
+import { awsRegion, bootScriptPreamble, shellQuote } from "./bootShell";
 import { InstanceRole, type InstanceRoleStatement } from "./instanceRole";
 import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
-import { SERVICE_UNIT_TAIL } from "./systemdUnit";
+import { NODE_BIN, NODE_PACKAGE, SERVICE_UNIT_TAIL } from "./systemdUnit";
 
 export interface ProxyArgs {
   subnetId: pulumi.Input<string>;
@@ -31,11 +31,20 @@ export interface ProxyArgs {
 export const PROXY_METRICS_NAMESPACE = "Aviary/Proxy";
 export { CANARY_SLOTS, PROD_SLOTS };
 
+/**
+ * Where the agent (user haproxy) reaches HAProxy's admin socket. HAProxy's unit on Amazon Linux 2023
+ * runs it as root without User=, so RuntimeDirectory= there would make this directory root's (and
+ * chown it back at every start); a tmpfiles.d rule gives it to haproxy at every boot, as Debian's
+ * package does, and lets nobody else in. The socket itself is haproxy's, mode 600 (haproxy/config.ts).
+ */
+export const PROXY_SOCKET_DIRECTORY = "/run/haproxy";
+export const PROXY_SOCKET_TMPFILES = `d ${PROXY_SOCKET_DIRECTORY} 0700 haproxy haproxy -`;
+
 /** The proxy instance's HAProxy options: public :80, loopback stats, admin socket the agent (user haproxy) can use. */
 export const PROXY_HAPROXY_OPTIONS: HaproxyConfigOptions = {
   bind: ":80",
   statsBind: "127.0.0.1:8404",
-  socketPath: "/run/haproxy/admin.sock",
+  socketPath: `${PROXY_SOCKET_DIRECTORY}/admin.sock`,
   prodSlots: PROD_SLOTS,
   canarySlots: CANARY_SLOTS,
   user: "haproxy",
@@ -56,31 +65,23 @@ export interface ProxyUserDataValues {
 /** Cloud-init script for the proxy instance. Pure, for tests. */
 export function renderProxyUserData(v: ProxyUserDataValues): string {
   const q = shellQuote;
-  return `#!/bin/bash
-set -euo pipefail
-exec > >(tee -a /var/log/aviary-proxy-init.log) 2>&1
-REGION=${q(v.region)}
-
-for i in $(seq 1 10); do dnf install -y haproxy && break; sleep 10; done
-mkdir -p /etc/systemd/system/haproxy.service.d
-cat > /etc/systemd/system/haproxy.service.d/aviary.conf <<'DROPIN'
-[Service]
-RuntimeDirectory=haproxy
-RuntimeDirectoryMode=0750
-DROPIN
+  return `${bootScriptPreamble("/var/log/aviary-proxy-init.log", v.region)}
+retry dnf install -y haproxy ${NODE_PACKAGE}
+cat > /etc/tmpfiles.d/aviary-haproxy.conf <<'TMPFILES'
+${PROXY_SOCKET_TMPFILES}
+TMPFILES
+systemd-tmpfiles --create /etc/tmpfiles.d/aviary-haproxy.conf
 cat > /etc/haproxy/haproxy.cfg <<'CFG'
 ${renderHaproxyConfig({ ...PROXY_HAPROXY_OPTIONS, latencyThresholdMs: v.latencyThresholdMs, accessLog: v.accessLog })}CFG
 haproxy -c -f /etc/haproxy/haproxy.cfg
-systemctl daemon-reload
 systemctl enable --now haproxy
 
 # The agent fills HAProxy's server slots from Redis through the admin socket.
 install -d -o root -g root -m 700 /etc/aviary
-aws s3 cp --region "$REGION" ${q(`s3://${v.bucket}/${v.agentKey}`)} /opt/aviary-agent.js
-dnf install -y nodejs20
-NODE_BIN=$(command -v node-20 || command -v node)
+retry aws s3 cp --region "$REGION" ${q(`s3://${v.bucket}/${v.agentKey}`)} /opt/aviary-agent.js
+NODE_BIN=$(command -v ${NODE_BIN})
 umask 077
-redis_url=$(aws ssm get-parameter --region "$REGION" --name ${q(v.redisUrlParameterName)} --with-decryption --query Parameter.Value --output text)
+redis_url=$(retry aws ssm get-parameter --region "$REGION" --name ${q(v.redisUrlParameterName)} --with-decryption --query Parameter.Value --output text)
 printf 'REDIS_URL=%s\\n' "$redis_url" > /etc/aviary/agent.env
 unset redis_url
 umask 022
@@ -94,8 +95,9 @@ Requires=haproxy.service
 [Service]
 User=haproxy
 Group=haproxy
+Environment=AWS_REGION=${awsRegion(v.region)}
 Environment=AVIARY_DEPLOYMENT=${v.deployment}
-Environment=HAPROXY_SOCKET=/run/haproxy/admin.sock
+Environment=HAPROXY_SOCKET=${PROXY_HAPROXY_OPTIONS.socketPath}
 Environment=AVIARY_PROD_SLOTS=${PROD_SLOTS}
 Environment=AVIARY_CANARY_SLOTS=${CANARY_SLOTS}
 EnvironmentFile=/etc/aviary/agent.env

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { REDIS_PORT } from "../config/ports";
+import { bootScriptPreamble, IMDS_FUNCTIONS, shellQuote } from "./bootShell";
 import { InstanceRole } from "./instanceRole";
 import { redisParameterPrefix, redisUrlParameter } from "./redisUrlParameter";
 import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
@@ -25,11 +26,8 @@ export interface RedisUserDataOptions {
  * SecureString at boot, so the password never sits in user-data or its Pulumi state.
  */
 export function redisUserData(o: RedisUserDataOptions): string {
-  return `#!/bin/bash
-set -euo pipefail
-exec > >(tee -a /var/log/aviary-redis-init.log) 2>&1
-
-dnf install -y redis6
+  return `${bootScriptPreamble("/var/log/aviary-redis-init.log", o.region)}
+retry dnf install -y redis6
 
 # Data volume: the disk that is not the root disk (Nitro renames ${DATA_DEVICE} to nvme*); wait for the attachment.
 root_disk=$(lsblk -no PKNAME "$(findmnt -no SOURCE /)")
@@ -50,9 +48,9 @@ mkdir -p /data/redis
 chown redis6:redis6 /data/redis
 chmod 750 /data/redis
 
-token=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")
-private_ip=$(curl -sf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/local-ipv4)
-password=$(aws ssm get-parameter --region '${o.region}' --name '${o.passwordParameterName}' --with-decryption --query Parameter.Value --output text)
+${IMDS_FUNCTIONS}
+private_ip=$(imds local-ipv4)
+password=$(retry aws ssm get-parameter --region "$REGION" --name ${shellQuote(o.passwordParameterName)} --with-decryption --query Parameter.Value --output text)
 
 umask 027
 cat > /etc/redis6/redis6.conf <<CONF

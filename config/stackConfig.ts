@@ -11,7 +11,7 @@ export const CONFIG_NAMESPACE = "aviary";
 
 /** Keys whose values are YAML objects/lists in the stack file (Pulumi hands them over as JSON). */
 export const STRUCTURED_KEYS = ["prodFleet", "alerts", "thresholds", "scaling", "proxy", "redis"] as const;
-export const SCALAR_KEYS = ["role", "appVersion", "instanceType", "canaryWeight", "canaryCount", "prodStack"] as const;
+export const SCALAR_KEYS = ["role", "appVersion", "instanceType", "canaryWeight", "canaryCount", "prodStack", "demoFaults"] as const;
 export const CONFIG_KEYS = [...SCALAR_KEYS, ...STRUCTURED_KEYS] as const;
 
 const E164 = /^\+[1-9]\d{6,14}$/;
@@ -100,11 +100,19 @@ const redis = z
 
 export const DEFAULT_CACHE_NODE_TYPE = "cache.t4g.small";
 
+/** Pulumi hands a YAML boolean over as the string "true" or "false". */
+const booleanFlag = z.preprocess(
+  (v) => (v === "true" ? true : v === "false" ? false : v),
+  z.boolean({ error: "must be true or false" }),
+);
+
 const common = {
   appVersion: z.string().regex(APP_VERSION, "must be a version label like 1.4.2 (letters, digits, . _ + -)"),
   instanceType: z.string().regex(INSTANCE_TYPE, "must be an EC2 instance type like t3.small").default("t3.small"),
   alerts: alerts.default({ emails: [], sms: [] }),
   thresholds: thresholds.default(DEFAULT_THRESHOLDS),
+  /** Whether the app honours the demo-* fault-injection flags; off on AWS unless turned on. */
+  demoFaults: booleanFlag.default(false),
 };
 
 const prodSchema = z

@@ -180,6 +180,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       AVIARY_HEARTBEAT_MS: "1000",
       AVIARY_TTL_SECONDS: "5",
       AVIARY_DRAIN_DELAY_MS: "500",
+      AVIARY_DEMO_FAULTS: "on",
     });
     const launch = (id: string, role: "prod" | "canary", version: string, port: number): Managed =>
       supervisor.spawn(id, process.execPath, [appJs], { env: appEnv(id, role, version, port) });

@@ -28,6 +28,7 @@ export async function canaryStack(cfg: CanaryConfig) {
     redisUrlParameterName: out("redisUrlParameterName"),
     redisUrlParameterArn: out("redisUrlParameterArn"),
     release: { bucketName: release.bucketName, bucketArn: release.bucketArn, objectKey: release.objectKey },
+    demoFaults: cfg.demoFaults,
   });
   return {
     appVersion: cfg.appVersion,

@@ -12,6 +12,7 @@ import { Network } from "../components/network";
 import { ProductionFleet } from "../components/productionFleet";
 import { Proxy } from "../components/proxy";
 import { ProxyFleet } from "../components/proxyFleet";
+import { PROXY_SMOKE_CHECK_SCRIPT, smokeCheckTriggers } from "../components/proxySmokeCheck";
 import { RedisServer } from "../components/redisServer";
 import { APP_PORT } from "../config/ports";
 import { DEFAULT_CACHE_NODE_TYPE, type ProdConfig, type RedisLayout } from "../config/stackConfig";
@@ -67,6 +68,7 @@ export function prodStack(cfg: ProdConfig) {
     release,
     redisUrlParameterName: redis.urlParameterName,
     redisUrlParameterArn: redis.urlParameterArn,
+    demoFaults: cfg.demoFaults,
   });
   const proxyArgs = {
     instanceType: cfg.instanceType,
@@ -113,15 +115,13 @@ export function prodStack(cfg: ProdConfig) {
     alarmArns: [pulumi.interpolate`arn:aws:cloudwatch:${region.region}:${identity.accountId}:alarm:${deployment}-*`],
     scaling: cfg.scaling,
   });
-  // Post-deploy smoke check from where `pulumi up` runs: the proxy answers HTTP from the internet.
-  // Any status counts for now (503 until backends register; the proxy agent is its own issue).
+  // Post-deploy smoke check from where `pulumi up` runs: a 200 through the proxy from a real backend.
   new command.local.Command(
     "proxy-smoke-check",
     {
-      create: `for i in $(seq 1 30); do code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$PROXY_URL/") && [ "$code" != 000 ] && echo "proxy answered $code" && exit 0; sleep 10; done; echo "proxy at $PROXY_URL did not answer within 5 minutes" >&2; exit 1`,
+      create: PROXY_SMOKE_CHECK_SCRIPT,
       environment: { PROXY_URL: proxy.url },
-      // Re-checked whenever the proxy (or the proxies' load balancer) is replaced.
-      triggers: [proxy instanceof Proxy ? proxy.instanceId : proxy.loadBalancerArn],
+      triggers: smokeCheckTriggers(proxy instanceof Proxy ? proxy.instanceId : proxy.loadBalancerArn, release),
     },
     { dependsOn: [proxy, fleet] },
   );

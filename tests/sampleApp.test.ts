@@ -48,10 +48,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startApp(id: string, version: string, role: "prod" | "canary", port?: number): Promise<App> {
-  const p = port ?? (await freePort());
+/** Demo fault flags work only where AVIARY_DEMO_FAULTS=on (the local stack; AWS with aviary:demoFaults). */
+const FAULTS_ON = { AVIARY_DEMO_FAULTS: "on" };
+
+function spawnApp(id: string, version: string, role: "prod" | "canary", p: number, extraEnv: Record<string, string>): App {
   const proc = spawn(process.execPath, [bundle], {
     env: {
+      ...extraEnv,
       PATH: process.env.PATH,
       REDIS_URL: server.url,
       PORT: String(p),
@@ -84,6 +87,11 @@ async function startApp(id: string, version: string, role: "prod" | "canary", po
     }
   });
   proc.stderr!.on("data", (d: Buffer) => app.stderr.push(d.toString()));
+  return app;
+}
+
+async function startApp(id: string, version: string, role: "prod" | "canary", port?: number, extraEnv: Record<string, string> = {}): Promise<App> {
+  const app = spawnApp(id, version, role, port ?? (await freePort()), extraEnv);
   await until(`${id} listening`, () => app.logs.some((l) => l.msg === "listening"), 10_000);
   return app;
 }
@@ -139,8 +147,8 @@ test("/, /healthz, version header, self-registration, and /hiddenfeature flippin
 });
 
 test("fault flags scoped to one version break only the canary", async () => {
-  const prod = await startApp("prod-b", "1.4.2", "prod");
-  const canary = await startApp("canary-b", "1.5.0", "canary");
+  const prod = await startApp("prod-b", "1.4.2", "prod", undefined, FAULTS_ON);
+  const canary = await startApp("canary-b", "1.5.0", "canary", undefined, FAULTS_ON);
   const scoped = (key: string, value: number) =>
     putFlag(redis, { key, type: "number", enabled: true, variants: { none: 0, broken: value }, defaultVariant: "none", rules: [{ attribute: "version", op: "equals", value: "1.5.0", variant: "broken" }], owner: "demo" }, { by: "test", reason: "demo" });
   await scoped("demo-error-rate", 100);
@@ -160,6 +168,30 @@ test("fault flags scoped to one version break only the canary", async () => {
   await until("memory growth", () => canary.logs.some((l) => l.msg === "demo memory growth"), 5000);
   expect(prod.logs.some((l) => l.msg === "demo memory growth")).toBe(false);
   expect([...errorsOf(prod), ...errorsOf(canary)]).toEqual([]);
+});
+
+test("without AVIARY_DEMO_FAULTS=on (AWS by default) the demo-* flags change nothing", async () => {
+  const app = await startApp("prod-e", "1.4.2", "prod");
+  await putFlag(redis, { key: "demo-error-rate", type: "number", enabled: true, variants: { all: 100 }, defaultVariant: "all", owner: "demo" }, { by: "test" });
+  await putFlag(redis, { key: "demo-latency-ms", type: "number", enabled: true, variants: { slow: 400 }, defaultVariant: "slow", owner: "demo" }, { by: "test" });
+  await putFlag(redis, { key: "demo-memory-growth-mb", type: "number", enabled: true, variants: { grow: 20 }, defaultVariant: "grow", owner: "demo" }, { by: "test" });
+  // The same flags do bite an app that has faults on, so they are in effect by now.
+  const faulty = await startApp("prod-f", "1.4.2", "prod", undefined, FAULTS_ON);
+  await until("faults on the other app", async () => (await get(faulty, "/")).status === 500, 3000);
+  for (let i = 0; i < 20; i++) {
+    const r = await get(app, "/");
+    expect(r).toMatchObject({ status: 200, body: "aviary 1.4.2\n" });
+    expect(r.ms).toBeLessThan(300);
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(app.logs.some((l) => l.msg === "demo memory growth")).toBe(false);
+  expect(errorsOf(app)).toEqual([]);
+});
+
+test("AVIARY_DEMO_FAULTS other than on/off is a configuration error (exit 2)", async () => {
+  const app = spawnApp("prod-g", "1.4.2", "prod", await freePort(), { AVIARY_DEMO_FAULTS: "true" });
+  expect(await app.exited).toBe(2);
+  expect(app.logs.some((l) => l.msg === "bad configuration" && String(l.err).includes("AVIARY_DEMO_FAULTS must be on or off"))).toBe(true);
 });
 
 test("Redis down: last known good, no errors; restart during the outage uses the snapshot; Redis back: resync", async () => {
@@ -192,7 +224,7 @@ test("Redis down: last known good, no errors; restart during the outage uses the
 });
 
 test("SIGTERM: deregisters first, finishes in-flight requests, exits 0", async () => {
-  const app = await startApp("prod-d", "1.4.2", "prod");
+  const app = await startApp("prod-d", "1.4.2", "prod", undefined, FAULTS_ON);
   await until("registration", async () => (await listBackends(redis)).backends.some((b) => b.id === "prod-d"), 3000);
   await putFlag(redis, { key: "demo-latency-ms", type: "number", enabled: true, variants: { slow: 500 }, defaultVariant: "slow", owner: "demo" }, { by: "test" });
   await until("slow requests", async () => (await get(app, "/")).ms >= 500, 3000);

@@ -149,6 +149,7 @@ Wants=network-online.target
 After=network-online.target aviary-app.service
 
 [Service]
+Environment=AWS_REGION=${checked(o).region}
 ExecStart=${DRAIN_WATCHER_PATH}
 Restart=on-failure
 RestartSec=5

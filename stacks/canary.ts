@@ -5,6 +5,7 @@ import { AppRelease } from "../components/appRelease";
 import { Canary } from "../components/canary";
 import { APP_PORT } from "../config/ports";
 import type { CanaryConfig } from "../config/stackConfig";
+import { sourceCommit } from "../release/bundles";
 
 export function canaryStack(cfg: CanaryConfig) {
   const prod = new pulumi.StackReference(cfg.prodStack);
@@ -27,7 +28,11 @@ export function canaryStack(cfg: CanaryConfig) {
     release: { bucketName: release.bucketName, bucketArn: release.bucketArn, objectKey: release.objectKey },
   });
   return {
+    // What this canary runs, for promote to deploy exactly that (see .github/workflows/promote.yml).
     appVersion: cfg.appVersion,
+    appHash: release.appHash,
+    agentHash: release.agentHash,
+    gitCommit: sourceCommit(),
     canaryWeight: cfg.canaryWeight,
     canaryInstanceIds: canary.instanceIds,
     canaryPrivateIps: canary.privateIps,

@@ -14,6 +14,7 @@ import { Proxy } from "../components/proxy";
 import { ProxyFleet } from "../components/proxyFleet";
 import { RedisServer } from "../components/redisServer";
 import { APP_PORT } from "../config/ports";
+import { sourceCommit } from "../release/bundles";
 import { DEFAULT_CACHE_NODE_TYPE, type ProdConfig, type RedisLayout } from "../config/stackConfig";
 
 function fail(message: string): never {
@@ -127,6 +128,10 @@ export function prodStack(cfg: ProdConfig) {
   );
   return {
     deployment,
+    appVersion: cfg.appVersion,
+    appHash: release.appHash,
+    agentHash: release.agentHash,
+    gitCommit: sourceCommit(),
     proxyUrl: proxy.url,
     topicArn: alerting.topicArn,
     autoScalingGroupName: fleet.autoScalingGroupName,

@@ -1,22 +1,23 @@
 // Private, encrypted S3 bucket holding the bundled app release that instances download at boot.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AGENT_ENTRY, bundleApp } from "../release/bundles";
+import { AGENT_ENTRY, bundleApp, contentHash, releaseKey } from "../release/bundles";
 
 export interface AppReleaseArgs {
-  version: pulumi.Input<string>;
+  version: string;
 }
 
 export class AppRelease extends pulumi.ComponentResource {
   public readonly bucketName: pulumi.Output<string>;
   public readonly bucketArn: pulumi.Output<string>;
-  /** Key of the app bundle: releases/<version>/app.js. */
+  /** Key of the app bundle: releases/<version>-<app hash>/app.js. */
   public readonly objectKey: pulumi.Output<string>;
-  /** Key of the proxy agent bundle: releases/<version>/agent.js. */
+  /** Key of the proxy agent bundle: releases/<version>-<agent hash>/agent.js. */
   public readonly agentKey: pulumi.Output<string>;
-  /** Key prefix of this release (releases/<version>/). */
-  public readonly keyPrefix: pulumi.Output<string>;
-  public readonly version: pulumi.Output<string>;
+  public readonly version: string;
+  /** Content hashes of the two bundles (see release/bundles.ts contentHash). */
+  public readonly appHash: string;
+  public readonly agentHash: string;
 
   constructor(name: string, args: AppReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aviary:release:AppRelease", name, {}, opts);
@@ -39,12 +40,15 @@ export class AppRelease extends pulumi.ComponentResource {
       rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
     }, parent);
 
-    this.version = pulumi.output(args.version);
-    this.keyPrefix = pulumi.interpolate`releases/${this.version}/`;
+    this.version = args.version;
+    const app = bundleApp();
+    const agentBundle = bundleApp(AGENT_ENTRY);
+    this.appHash = contentHash(app);
+    this.agentHash = contentHash(agentBundle);
     const object = new aws.s3.BucketObjectv2(`${name}-app`, {
       bucket: bucket.id,
-      key: pulumi.interpolate`${this.keyPrefix}app.js`,
-      source: new pulumi.asset.StringAsset(bundleApp()),
+      key: releaseKey(this.version, this.appHash, "app.js"),
+      source: new pulumi.asset.StringAsset(app),
       contentType: "application/javascript",
       serverSideEncryption: "AES256",
     }, { parent: this, dependsOn: [publicAccess, encryption] });
@@ -52,8 +56,8 @@ export class AppRelease extends pulumi.ComponentResource {
     // The proxy agent ships in the same release, so the proxy runs the agent of the version it routes.
     const agent = new aws.s3.BucketObjectv2(`${name}-agent`, {
       bucket: bucket.id,
-      key: pulumi.interpolate`${this.keyPrefix}agent.js`,
-      source: new pulumi.asset.StringAsset(bundleApp(AGENT_ENTRY)),
+      key: releaseKey(this.version, this.agentHash, "agent.js"),
+      source: new pulumi.asset.StringAsset(agentBundle),
       contentType: "application/javascript",
       serverSideEncryption: "AES256",
     }, { parent: this, dependsOn: [publicAccess, encryption] });
@@ -67,8 +71,9 @@ export class AppRelease extends pulumi.ComponentResource {
       bucketArn: this.bucketArn,
       objectKey: this.objectKey,
       agentKey: this.agentKey,
-      keyPrefix: this.keyPrefix,
       version: this.version,
+      appHash: this.appHash,
+      agentHash: this.agentHash,
     });
   }
 }

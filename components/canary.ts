@@ -54,7 +54,7 @@ export class Canary extends pulumi.ComponentResource {
     }, parent);
 
     const region = aws.getRegionOutput({}, parent).region;
-    const ami = al2023Ami(parent);
+    const image = al2023Ami(args.instanceType, parent);
     const userData = appUserData({
       role: "canary",
       version: args.appVersion,
@@ -70,7 +70,7 @@ export class Canary extends pulumi.ComponentResource {
 
     const instances = Array.from({ length: args.count }, (_, i) =>
       new aws.ec2.Instance(`${name}-${i}`, {
-        ami,
+        ami: image.ami,
         instanceType: args.instanceType,
         // Round-robin over the private subnets (one per AZ).
         subnetId: subnets.apply((ids) => {
@@ -88,7 +88,7 @@ export class Canary extends pulumi.ComponentResource {
         userDataReplaceOnChange: true,
         tags: { ...tags, Name: `${name}-${i}` },
         volumeTags: { ...tags, Name: `${name}-${i}` },
-      }, parent));
+      }, { parent: this, ...image.singleInstanceOptions }));
 
     const monitoring = new Monitoring(name, {
       deployment: args.deployment,
@@ -96,13 +96,14 @@ export class Canary extends pulumi.ComponentResource {
       topicArn: args.topicArn,
     }, parent);
 
-    // The controller writes the weight to Redis. CRUD: re-invoked on change, and on `pulumi destroy`
-    // it receives tf.action "delete" and drains the canary to 0 before the instances go.
+    // The controller writes the weight to Redis. CRUD: a changed input is an in-place update (one
+    // invocation, tf.action "update"); only `pulumi destroy` sends tf.action "delete", which drains
+    // the canary to 0 before the instances go. No `triggers`: they are replace-on-change, and a
+    // create-before-delete replacement would end with the old invocation's delete (weight 0).
     new aws.lambda.Invocation(`${name}-weight`, {
       functionName: args.controllerFunctionName,
       input: canaryWeightInput(args.canaryWeight, args.appVersion),
       lifecycleScope: "CRUD",
-      triggers: { weight: String(args.canaryWeight), appVersion: args.appVersion },
     }, { parent: this, dependsOn: instances });
 
     this.instanceIds = pulumi.all(instances.map((x) => x.id));

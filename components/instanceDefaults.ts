@@ -2,11 +2,57 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+/** SSM public parameters naming the current Amazon Linux 2023 image, per CPU architecture. */
+export const AL2023_AMI_PARAMETERS = {
+  x86_64: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+  arm64: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+} as const;
 
-/** The current Amazon Linux 2023 AMI (redis6, haproxy, nodejs20 and the SSM agent are packaged for it). */
-export function al2023Ami(opts: pulumi.InvokeOutputOptions): pulumi.Output<string> {
-  return aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, opts).value;
+export type Architecture = keyof typeof AL2023_AMI_PARAMETERS;
+
+export class InstanceTypeError extends Error {}
+
+// Graviton (arm64) families: a1, and a generation digit followed by "g" (t4g, m7g, c7gn, r8g,
+// x2gd, im4gn, is4gen, g5g, hpc7g). GPU families like g4dn carry the "g" before the digit.
+const GRAVITON_FAMILY = /^(a1|[a-z]+\d+g[a-z]*)$/;
+const INSTANCE_FAMILY = /^([a-z][a-z0-9-]*)\.[a-z0-9]+$/;
+
+/** The CPU architecture of an EC2 instance type; throws InstanceTypeError on a malformed name. */
+export function architectureOf(instanceType: string): Architecture {
+  const family = INSTANCE_FAMILY.exec(instanceType)?.[1];
+  if (!family) throw new InstanceTypeError(`instance type ${JSON.stringify(instanceType)} is not an EC2 instance type like t3.small`);
+  return GRAVITON_FAMILY.test(family) ? "arm64" : "x86_64";
+}
+
+/** The SSM parameter of the AL2023 image that boots on this instance type. */
+export function al2023AmiParameter(instanceType: string): string {
+  return AL2023_AMI_PARAMETERS[architectureOf(instanceType)];
+}
+
+/** How a stack picks its image: `aviary:imageId` pins one; without it, the current AL2023 image. */
+export interface ImageChoice {
+  ami: pulumi.Output<string>;
+  /**
+   * Resource options for an instance that is not behind a health-checked rolling refresh (Redis,
+   * the proxy, canaries): an unpinned image is only read at creation, so a newer AL2023 image in
+   * SSM never replaces them; a pinned image is the user's explicit choice and applies.
+   */
+  singleInstanceOptions: { ignoreChanges?: string[] };
+}
+
+/** Pure: the options a single instance gets for a pinned (or unpinned) image. */
+export function singleInstanceImageOptions(pinnedImageId: string | undefined): { ignoreChanges?: string[] } {
+  return pinnedImageId === undefined ? { ignoreChanges: ["ami"] } : {};
+}
+
+/** The image for this instance type: `aviary:imageId` when set, else the current AL2023 image for its architecture. */
+export function al2023Ami(instanceType: pulumi.Input<string>, opts: pulumi.InvokeOutputOptions): ImageChoice {
+  const pinned = new pulumi.Config("aviary").get("imageId");
+  const parameter = pulumi.output(instanceType).apply(al2023AmiParameter);
+  return {
+    ami: pinned === undefined ? aws.ssm.getParameterOutput({ name: parameter }, opts).value : pulumi.output(pinned),
+    singleInstanceOptions: singleInstanceImageOptions(pinned),
+  };
 }
 
 /** IMDSv2 only; hop limit 1 keeps the token away from anything forwarding from the instance. */
@@ -34,7 +80,8 @@ export interface PrivateLaunchTemplateArgs {
 export function privateLaunchTemplate(name: string, args: PrivateLaunchTemplateArgs, opts: { parent: pulumi.Resource }): aws.ec2.LaunchTemplate {
   return new aws.ec2.LaunchTemplate(name, {
     namePrefix: `${name}-`,
-    imageId: al2023Ami(opts),
+    // A new image is a new template version, which the group's health-checked instance refresh rolls out.
+    imageId: al2023Ami(args.instanceType, opts).ami,
     instanceType: args.instanceType,
     iamInstanceProfile: { name: args.instanceProfileName },
     metadataOptions: IMDSV2_ONLY,

@@ -147,11 +147,11 @@ export class Proxy extends pulumi.ComponentResource {
 
     const role = new InstanceRole(`${name}-role`, { statements: proxyInstanceStatements(args) }, parent);
 
-    const ami = al2023Ami(parent);
+    const image = al2023Ami(args.instanceType, parent);
     const userData = proxyUserData(args, aws.getRegionOutput({}, parent).region);
 
     const instance = new aws.ec2.Instance(name, {
-      ami,
+      ami: image.ami,
       instanceType: args.instanceType,
       subnetId: args.subnetId,
       vpcSecurityGroupIds: [args.securityGroupId],
@@ -165,7 +165,7 @@ export class Proxy extends pulumi.ComponentResource {
       userDataReplaceOnChange: true,
       tags: { Name: name, "aviary:role": "proxy" },
       volumeTags: { Name: name },
-    }, parent);
+    }, { parent: this, ...image.singleInstanceOptions });
 
     const eip = new aws.ec2.Eip(name, { domain: "vpc", instance: instance.id, tags: { Name: name } }, parent);
 

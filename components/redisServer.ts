@@ -102,16 +102,23 @@ export class RedisServer extends pulumi.ComponentResource {
     }, parent);
 
     const region = aws.getRegionOutput({}, parent).region;
-    const ami = al2023Ami(parent);
+    const image = al2023Ami(args.instanceType, parent);
     const userData = pulumi.all([passwordParameter.name, region]).apply(([passwordParameterName, r]) =>
       redisUserData({ passwordParameterName, region: r }));
 
-    const instance = new aws.ec2.Instance(name, {
-      ami,
-      instanceType: args.instanceType,
+    // The address every client holds (the URL parameter, read at boot) belongs to this interface,
+    // not to the instance, so a replaced Redis answers at the same IP.
+    const networkInterface = new aws.ec2.NetworkInterface(name, {
       subnetId: args.subnetId,
-      vpcSecurityGroupIds: [args.securityGroupId],
-      associatePublicIpAddress: false,
+      securityGroups: [args.securityGroupId],
+      description: "Aviary Redis: its address outlives instance replacement",
+      tags: { Name: name, "aviary:role": "redis" },
+    }, parent);
+
+    const instance = new aws.ec2.Instance(name, {
+      ami: image.ami,
+      instanceType: args.instanceType,
+      primaryNetworkInterface: { networkInterfaceId: networkInterface.id },
       iamInstanceProfile: role.instanceProfileName,
       metadataOptions: IMDSV2_ONLY,
       monitoring: true,
@@ -120,11 +127,21 @@ export class RedisServer extends pulumi.ComponentResource {
       userDataReplaceOnChange: true,
       tags: { Name: name, "aviary:role": "redis" },
       volumeTags: { Name: name },
-    }, { parent: this, dependsOn: [passwordParameter] });
+    }, {
+      parent: this,
+      dependsOn: [passwordParameter],
+      // The old instance must let go of the interface and the data volume before the new one
+      // can take them: delete (detaching the volume first), then create.
+      deleteBeforeReplace: true,
+      ...image.singleInstanceOptions,
+    });
 
-    // A separate volume outlives instance replacement, so the AOF survives a user-data change.
+    // A separate volume outlives instance replacement, so the AOF survives a user-data change. Its
+    // zone comes from the subnet, not from the instance: Pulumi plans a delete-before-replace's
+    // dependents with the replaced resource's outputs unknown, and an unknown zone (replace-on-change)
+    // would recreate the volume empty.
     const dataVolume = new aws.ebs.Volume(`${name}-data`, {
-      availabilityZone: instance.availabilityZone,
+      availabilityZone: aws.ec2.getSubnetOutput({ id: args.subnetId }, parent).availabilityZone,
       size: 20,
       type: "gp3",
       encrypted: true,
@@ -134,11 +151,13 @@ export class RedisServer extends pulumi.ComponentResource {
       deviceName: DATA_DEVICE,
       volumeId: dataVolume.id,
       instanceId: instance.id,
+      // Redis stops cleanly (AOF flushed) before its disk is detached.
+      stopInstanceBeforeDetaching: true,
     }, parent);
 
-    this.privateIp = instance.privateIp;
+    this.privateIp = networkInterface.privateIp;
     this.password = pulumi.secret(password.result);
-    this.url = pulumi.secret(pulumi.interpolate`redis://:${password.result}@${instance.privateIp}:${REDIS_PORT}`);
+    this.url = pulumi.secret(pulumi.interpolate`redis://:${password.result}@${networkInterface.privateIp}:${REDIS_PORT}`);
 
     const urlParameter = redisUrlParameter(name, this.url, parent);
 

@@ -11,7 +11,7 @@ export const CONFIG_NAMESPACE = "aviary";
 
 /** Keys whose values are YAML objects/lists in the stack file (Pulumi hands them over as JSON). */
 export const STRUCTURED_KEYS = ["prodFleet", "alerts", "thresholds", "scaling", "proxy", "redis"] as const;
-export const SCALAR_KEYS = ["role", "appVersion", "instanceType", "canaryWeight", "canaryCount", "prodStack", "demoFaults"] as const;
+export const SCALAR_KEYS = ["role", "appVersion", "instanceType", "imageId", "canaryWeight", "canaryCount", "prodStack", "demoFaults"] as const;
 export const CONFIG_KEYS = [...SCALAR_KEYS, ...STRUCTURED_KEYS] as const;
 
 const E164 = /^\+[1-9]\d{6,14}$/;
@@ -109,6 +109,7 @@ const booleanFlag = z.preprocess(
 const common = {
   appVersion: z.string().regex(APP_VERSION, "must be a version label like 1.4.2 (letters, digits, . _ + -)"),
   instanceType: z.string().regex(INSTANCE_TYPE, "must be an EC2 instance type like t3.small").default("t3.small"),
+  imageId: z.string().regex(/^ami-[0-9a-f]{8,17}$/, "must be an AMI id like ami-0123456789abcdef0").optional(),
   alerts: alerts.default({ emails: [], sms: [] }),
   thresholds: thresholds.default(DEFAULT_THRESHOLDS),
   /** Whether the app honours the demo-* fault-injection flags; off on AWS unless turned on. */

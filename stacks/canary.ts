@@ -6,6 +6,7 @@ import { Canary } from "../components/canary";
 import { APP_PORT } from "../config/ports";
 import { checkCanaryAgainstProd } from "../config/crossStack";
 import type { CanaryConfig } from "../config/stackConfig";
+import { sourceCommit } from "../release/bundles";
 
 export async function canaryStack(cfg: CanaryConfig) {
   const prod = new pulumi.StackReference(cfg.prodStack);
@@ -31,7 +32,11 @@ export async function canaryStack(cfg: CanaryConfig) {
     demoFaults: cfg.demoFaults,
   });
   return {
+    // What this canary runs, for promote to deploy exactly that (see .github/workflows/promote.yml).
     appVersion: cfg.appVersion,
+    appHash: release.appHash,
+    agentHash: release.agentHash,
+    gitCommit: sourceCommit(),
     canaryWeight: cfg.canaryWeight,
     canaryInstanceIds: canary.instanceIds,
     canaryPrivateIps: canary.privateIps,

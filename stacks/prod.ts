@@ -15,6 +15,7 @@ import { ProxyFleet } from "../components/proxyFleet";
 import { PROXY_SMOKE_CHECK_SCRIPT, smokeCheckTriggers } from "../components/proxySmokeCheck";
 import { RedisServer } from "../components/redisServer";
 import { APP_PORT } from "../config/ports";
+import { sourceCommit } from "../release/bundles";
 import { DEFAULT_CACHE_NODE_TYPE, type ProdConfig, type RedisLayout } from "../config/stackConfig";
 
 function fail(message: string): never {
@@ -127,6 +128,10 @@ export function prodStack(cfg: ProdConfig) {
   );
   return {
     deployment,
+    appVersion: cfg.appVersion,
+    appHash: release.appHash,
+    agentHash: release.agentHash,
+    gitCommit: sourceCommit(),
     proxyUrl: proxy.url,
     topicArn: alerting.topicArn,
     autoScalingGroupName: fleet.autoScalingGroupName,

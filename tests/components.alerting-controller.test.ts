@@ -215,7 +215,8 @@ describe("Canary", () => {
     expect(inv.inputs.functionName).toBe("aviary-prod-controller");
     expect(inv.inputs.lifecycleScope).toBe("CRUD");
     expect(JSON.parse(inv.inputs.input)).toEqual({ action: "setCanaryWeight", weight: 40, appVersion: "1.5.0" });
-    expect(inv.inputs.triggers).toEqual({ weight: "40", appVersion: "1.5.0" });
+    // No triggers: they are replace-on-change, and a replacement's delete would send weight 0.
+    expect(inv.inputs.triggers).toBeUndefined();
     // The configuration invocation the canary sends is one the controller accepts.
     expect(parseConfigInvocation(JSON.parse(inv.inputs.input))).toMatchObject({ action: "setCanaryWeight", weight: 40 });
   });

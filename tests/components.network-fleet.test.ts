@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { handle } from "../app/main";
 import { AppRelease } from "../components/appRelease";
-import { bundleApp } from "../release/bundles";
+import { AGENT_ENTRY, bundleApp, contentHash, releaseKey } from "../release/bundles";
 import { renderAppUserData } from "../components/appUserData";
 import { checkStatement } from "../components/instanceRole";
 import { Network, subnetCidr } from "../components/network";
@@ -14,6 +14,10 @@ import { CANARY_SLOTS, PROD_SLOTS, PROXY_HAPROXY_OPTIONS, Proxy, renderProxyUser
 import { renderHaproxyConfig } from "../haproxy/config";
 import { RedisServer } from "../components/redisServer";
 import { mockArn, runUnderMocks, type MockRun, type Registered } from "./support/pulumiMocks";
+
+// Release keys carry each bundle's content hash.
+const APP_KEY = releaseKey("1.2.3", contentHash(bundleApp()), "app.js");
+const AGENT_KEY = releaseKey("1.2.3", contentHash(bundleApp(AGENT_ENTRY)), "agent.js");
 
 const APP_PORT = 3000;
 const PASSWORD = "mock-password-0123456789abcdef"; // what the mocks give RandomPassword.result
@@ -152,9 +156,12 @@ describe("redis", () => {
   const instance = () => byName("aws:ec2/instance:Instance", "redis");
 
   test("runs in a private subnet without a public IP, IMDSv2 only, encrypted root and data volumes", () => {
-    expect(privateSubnetIds()).toContain(instance().inputs.subnetId);
-    expect(instance().inputs.associatePublicIpAddress).toBe(false);
-    expect(instance().inputs.vpcSecurityGroupIds).toEqual([sgId("redis")]);
+    // Its network interface (a separate resource, so the address outlives the instance) carries the
+    // subnet and the group; an interface created apart from the instance gets no public IP.
+    const eni = byName("aws:ec2/networkInterface:NetworkInterface", "redis");
+    expect(instance().inputs.primaryNetworkInterface).toEqual({ networkInterfaceId: eni.id });
+    expect(privateSubnetIds()).toContain(eni.inputs.subnetId);
+    expect(eni.inputs.securityGroups).toEqual([sgId("redis")]);
     expect(instance().inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled" });
     expect(instance().inputs.rootBlockDevice.encrypted).toBe(true);
     const volume = run.one("aws:ebs/volume:Volume");
@@ -187,7 +194,7 @@ describe("redis", () => {
   test("the URL parameter is a secret SecureString redis://:<password>@<private ip>:6379", () => {
     const urlParam = byName("aws:ssm/parameter:Parameter", "redis-url");
     expect(urlParam.inputs.type).toBe("SecureString");
-    expect(urlParam.inputs.value).toBe(`redis://:${PASSWORD}@10.0.10.10:6379`);
+    expect(urlParam.inputs.value).toBe(`redis://:${PASSWORD}@10.0.10.20:6379`); // the interface's address
     expect(urlParam.secretInputs).toContain("value");
   });
 
@@ -200,14 +207,14 @@ describe("redis", () => {
 });
 
 describe("release", () => {
-  test("bucket is private and encrypted; the app and agent bundles land under releases/<version>/", () => {
+  test("bucket is private and encrypted; the app and agent bundles land under releases/<version>-<content hash>/", () => {
     expect(run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({
       blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
     });
     const sse = run.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
     expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).toBe("AES256");
     const objects = run.ofType("aws:s3/bucketObjectv2:BucketObjectv2");
-    expect(objects.map((o) => o.inputs.key).sort()).toEqual(["releases/1.2.3/agent.js", "releases/1.2.3/app.js"]);
+    expect(objects.map((o) => o.inputs.key).sort()).toEqual([APP_KEY, AGENT_KEY].sort());
     for (const o of objects) expect(o.inputs.bucket).toBe("release-id");
   });
 
@@ -253,7 +260,7 @@ describe("production fleet", () => {
     const script = decode(lt().inputs.userData);
     const urlParam = byName("aws:ssm/parameter:Parameter", "redis-url");
     expect(script).not.toContain(PASSWORD);
-    expect(script).toContain("aws s3 cp --region \"$REGION\" 's3://release-bucket/releases/1.2.3/app.js'");
+    expect(script).toContain(`aws s3 cp --region "$REGION" 's3://release-bucket/${APP_KEY}'`);
     expect(script).toContain(`--name '${urlParam.inputs.name}' --with-decryption`);
     expect(script).toMatch(/^User=aviary$/m);
     expect(script).toMatch(/^Environment=AVIARY_ROLE=prod$/m);
@@ -310,7 +317,7 @@ describe("production fleet", () => {
     const urlParam = byName("aws:ssm/parameter:Parameter", "redis-url");
     const bucket = run.one("aws:s3/bucket:Bucket");
     expect(policyOf("prod-role").Statement).toEqual([
-      { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${mockArn(bucket.type, bucket.name)}/releases/1.2.3/app.js`] },
+      { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${mockArn(bucket.type, bucket.name)}/${APP_KEY}`] },
       { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [mockArn(urlParam.type, urlParam.name)] },
       { Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: ["*"], Condition: { StringEquals: { "cloudwatch:namespace": "CWAgent" } } },
       { Effect: "Allow", Action: ["ec2:DescribeTags"], Resource: ["*"] },
@@ -353,7 +360,7 @@ describe("proxy", () => {
     expect(script.match(/^\s*server /gm)).toHaveLength(PROD_SLOTS + CANARY_SLOTS);
     expect(script).toMatch(/stats socket \/run\/haproxy\/admin\.sock mode 600 level admin .*user haproxy$/m);
     expect(script).toContain("bind 127.0.0.1:8404");
-    expect(script).toContain("'s3://release-bucket/releases/1.2.3/agent.js'");
+    expect(script).toContain(`'s3://release-bucket/${AGENT_KEY}'`);
     // Only :80 and loopback binds.
     const binds = renderHaproxyConfig(PROXY_HAPROXY_OPTIONS).match(/^\s*bind .*$/gm)?.map((b) => b.trim());
     expect(binds).toEqual(["bind :80", "bind 127.0.0.1:8404"]);

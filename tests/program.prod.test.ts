@@ -81,10 +81,11 @@ test("Redis sits in a private subnet and only Aviary's security groups reach it"
   expect(privateIds.length).toBeGreaterThanOrEqual(2);
   const redis = run.ofType("aws:ec2/instance:Instance").filter((i) => i.name.includes("redis"));
   expect(redis).toHaveLength(1);
-  expect(privateIds).toContain(redis[0].inputs.subnetId);
-  expect(redis[0].inputs.associatePublicIpAddress).toBeFalsy();
+  const eni = run.one("aws:ec2/networkInterface:NetworkInterface");
+  expect(redis[0].inputs.primaryNetworkInterface).toEqual({ networkInterfaceId: eni.id });
+  expect(privateIds).toContain(eni.inputs.subnetId);
 
-  const redisSgIds = redis[0].inputs.vpcSecurityGroupIds as string[];
+  const redisSgIds = eni.inputs.securityGroups as string[];
   const aviaryGroups = run.ofType("aws:ec2/securityGroup:SecurityGroup").map((g) => g.id);
   const ingress = run
     .ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")

@@ -14,6 +14,7 @@ const dir = join(root, ".github", "workflows");
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
 
 interface Step {
+  id?: string;
   uses?: string;
   run?: string;
   with?: Record<string, unknown>;
@@ -137,16 +138,38 @@ test("push to main deploys prod, push to develop deploys the canary, each after 
   }
 });
 
-test("promote: canary's version into prod's config on main, prod deployed, then the canary stack destroyed", () => {
+test("promote: exactly what the canary runs (its commit, bundle hashes and version) into prod, checked, then the canary stack destroyed", () => {
   const w = workflows["promote.yml"];
   expect(Object.keys(w.on)).toEqual(["workflow_dispatch"]);
   const job = w.jobs.promote;
-  const script = stepsOf(job).map((s) => s.run ?? "").join("\n");
-  expect(script).toContain("pulumi stack output appVersion -s canary");
-  expect(script).toContain('pulumi config set aviary:appVersion "$version" -s prod');
-  expect(script).toContain("git push origin HEAD:main");
+  const steps = stepsOf(job);
+  const merge = steps.find((s) => s.id === "canary")?.run ?? "";
+  expect(merge).toContain("pulumi stack output --json -s canary > canary.json");
+  for (const key of ["appVersion", "gitCommit", "appHash", "agentHash"]) expect(merge).toContain(`jq -r .${key} canary.json`);
+  // The canary's commit is merged (not develop's head), and main must rebuild the canary's bundles.
+  expect(merge).toContain('git merge --no-edit "$commit"');
+  expect(merge).not.toContain("git merge --no-edit origin/develop");
+  expect(merge).toContain("node dist/release-hash.js");
+  expect(merge.indexOf("node dist/release-hash.js")).toBeLessThan(merge.indexOf("git push origin HEAD:main"));
+  expect(merge).toContain('pulumi config set aviary:appVersion "$version" -s prod');
   expect(pulumiSteps(job).map((s) => [s.with?.command, s.with?.["stack-name"]])).toEqual([[undefined, undefined], ["up", "prod"], ["destroy", "canary"]]);
+  // After prod's up and before the canary's destroy: prod's appHash output is the canary's.
+  const check = steps.findIndex((s) => s.run?.includes("pulumi stack output appHash -s prod"));
+  const up = steps.findIndex((s) => s.with?.command === "up");
+  const destroy = steps.findIndex((s) => s.with?.command === "destroy");
+  expect(up).toBeLessThan(check);
+  expect(check).toBeLessThan(destroy);
+  expect(steps[check].env?.APP_HASH).toBe("${{ steps.canary.outputs.app_hash }}");
   expect(job.permissions?.contents).toBe("write");
+});
+
+test("release/hashMain.ts prints the hashes AppRelease names its keys with", () => {
+  const { AGENT_ENTRY, bundleApp, contentHash, releaseKey } = require("../release/bundles") as typeof import("../release/bundles");
+  // The same build as promote's step (dist/ sits beside release/, so the bundle finds app/ and agent/).
+  execFileSync(join(root, "node_modules", ".bin", "esbuild"), ["release/hashMain.ts", "--bundle", "--platform=node", "--packages=external", "--outfile=dist/release-hash.js", "--log-level=warning"], { cwd: root });
+  const printed = JSON.parse(execFileSync(process.execPath, [join(root, "dist", "release-hash.js")], { cwd: root }).toString());
+  expect(printed).toEqual({ appHash: contentHash(bundleApp()), agentHash: contentHash(bundleApp(AGENT_ENTRY)) });
+  expect(releaseKey("1.4.2", printed.appHash, "app.js")).toBe(`releases/1.4.2-${printed.appHash}/app.js`);
 });
 
 test("abort: the controller (named by prod's outputs) receives a canaryOff it accepts", () => {

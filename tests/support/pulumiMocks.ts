@@ -9,6 +9,14 @@ export interface Registered {
   secretInputs: string[];
   id: string;
   urn: string;
+  /** The replacement-related resource options (recorded when run with `recordOptions`). */
+  options?: RecordedOptions;
+}
+
+export interface RecordedOptions {
+  ignoreChanges?: string[];
+  deleteBeforeReplace?: boolean;
+  replaceOnChanges?: string[];
 }
 
 export interface MockRun<T> {
@@ -30,6 +38,16 @@ export interface MockOptions {
   stackReferenceOutputs?: Record<string, unknown>;
   /** Return the program's exception in `error` instead of throwing it. */
   captureError?: boolean;
+  /** Run inside a root stack resource and record each resource's options (see tests/support/changeImpact.ts). */
+  recordOptions?: boolean;
+  /**
+   * Resources (by urn) that get a new physical resource in this run: their id and the outputs named
+   * by `renewed(type)` (all outputs when it returns "all") come back different, as after a replacement.
+   */
+  replaced?: ReadonlyMap<string, "renewed" | "all">;
+  renewed?: (type: string) => readonly string[];
+  /** The image id the SSM AMI parameter (and getAmi) answers with. */
+  imageId?: string;
 }
 
 function unwrap(value: unknown, path: string, secrets: string[]): any {
@@ -54,7 +72,9 @@ function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, un
   const base = { ...args.inputs, arn: mockArn(args.type, args.name) };
   switch (args.type) {
     case "aws:ec2/instance:Instance":
-      return { ...base, privateIp: "10.0.10.10", publicIp: "203.0.113.10", publicDns: "ec2-203-0-113-10.compute-1.amazonaws.com" };
+      return { ...base, privateIp: "10.0.10.10", publicIp: "203.0.113.10", publicDns: "ec2-203-0-113-10.compute-1.amazonaws.com", availabilityZone: "us-east-1a" };
+    case "aws:ec2/networkInterface:NetworkInterface":
+      return { ...base, privateIp: "10.0.10.20" };
     case "aws:autoscaling/group:Group":
     case "aws:lambda/function:Function":
     case "aws:sns/topic:Topic":
@@ -91,8 +111,20 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, opts: Mock
         if (args.type === "pulumi:pulumi:StackReference") {
           return { id: args.name, state: { outputs: opts.stackReferenceOutputs ?? {}, secretOutputNames: [] } };
         }
-        resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, urn: `${args.type}::${args.name}` });
-        return { id, state: computedState({ ...args, inputs }) };
+        if (args.type === "pulumi:pulumi:Stack") return { id: args.name, state: {} };
+        const urn = `${args.type}::${args.name}`;
+        const options = recorded.get(urn);
+        const renewal = opts.replaced?.get(urn);
+        const state = computedState({ ...args, inputs });
+        if (!renewal) {
+          resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, urn, ...(options ? { options } : {}) });
+          return { id, state };
+        }
+        const fresh = (v: unknown) => (typeof v === "string" ? `${v}~new` : v);
+        const renewed = renewal === "all" ? Object.keys(state) : ["arn", ...(opts.renewed?.(args.type) ?? [])];
+        for (const key of renewed) if (key in state) state[key] = fresh(state[key]);
+        resources.push({ type: args.type, name: args.name, inputs, secretInputs, id: `${id}~new`, urn, ...(options ? { options } : {}) });
+        return { id: `${id}~new`, state };
       },
       call(args) {
         switch (args.token) {
@@ -105,9 +137,11 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, opts: Mock
           case "aws:index/getPartition:getPartition":
             return { partition: "aws", dnsSuffix: "amazonaws.com" };
           case "aws:ssm/getParameter:getParameter":
-            return { ...args.inputs, value: "ami-0123456789abcdef0", type: "String" };
+            return { ...args.inputs, value: opts.imageId ?? "ami-0123456789abcdef0", type: "String" };
+          case "aws:ec2/getSubnet:getSubnet":
+            return { ...args.inputs, availabilityZone: "us-east-1a", cidrBlock: "10.0.10.0/24" };
           case "aws:ec2/getAmi:getAmi":
-            return { ...args.inputs, id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0" };
+            return { ...args.inputs, id: opts.imageId ?? "ami-0123456789abcdef0", imageId: opts.imageId ?? "ami-0123456789abcdef0" };
           case "aws:iam/getPolicyDocument:getPolicyDocument":
             return { json: JSON.stringify({ Version: "2012-10-17", Statement: args.inputs.statements ?? [] }) };
           default:
@@ -119,10 +153,28 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, opts: Mock
     stack,
     false,
   );
+  const recorded = new Map<string, RecordedOptions>();
+  const record: pulumi.ResourceTransformation = ({ type, name, props, opts: o }) => {
+    const { ignoreChanges, deleteBeforeReplace, replaceOnChanges } = o as pulumi.CustomResourceOptions;
+    recorded.set(`${type}::${name}`, { ignoreChanges, deleteBeforeReplace, replaceOnChanges });
+    return { props, opts: o };
+  };
   let result: T | undefined;
   let error: unknown;
   try {
-    result = await program();
+    result = opts.recordOptions
+      ? await new Promise<T>((resolve, reject) => {
+        pulumi.runtime.runInPulumiStack(async () => {
+          pulumi.runtime.registerStackTransformation(record);
+          try {
+            resolve(await program());
+          } catch (e) {
+            reject(e);
+          }
+          return {};
+        }).catch(reject);
+      })
+      : await program();
   } catch (e) {
     if (!opts.captureError) throw e;
     error = e;

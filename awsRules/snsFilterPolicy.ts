@@ -127,11 +127,12 @@ function anythingButMatches(spec: Json, values: Json[]): boolean {
     if (Object.keys(spec).length !== 1 || typeof prefix !== "string") throw new InvalidFilterPolicyError(`anything-but supports values or {"prefix"}, got ${JSON.stringify(spec)}`);
     return values.length > 0 && values.every((v) => typeof v !== "string" || !v.startsWith(prefix));
   }
-  const listed = Array.isArray(spec) ? spec : [spec];
+  const listed: Json[] = Array.isArray(spec) ? spec : [spec];
   if (listed.some((l) => typeof l !== "string" && typeof l !== "number")) throw new InvalidFilterPolicyError(`anything-but lists strings or numbers, got ${JSON.stringify(spec)}`);
   if (values.length === 0) return false;
-  if (listed.every((l) => typeof l === "number")) return values.some((v) => !listed.includes(v));
-  return values.every((v) => !listed.includes(v));
+  const numbers = listed.every((l) => typeof l === "number");
+  if (numbers) return values.some((v) => !listed.some((l) => l === v));
+  return values.every((v) => !listed.some((l) => l === v));
 }
 
 /** One condition of a leaf against the key's values (present: the key exists in the message). */

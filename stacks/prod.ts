@@ -90,7 +90,7 @@ export function prodStack(cfg: ProdConfig) {
       loadBalancerSecurityGroupId: network.loadBalancerSecurityGroupId ?? fail("Network has no load balancer group"),
     })
     : new Proxy("proxy", { ...proxyArgs, subnetId: network.publicSubnetIds[0], securityGroupId: network.proxySecurityGroupId });
-  const alerting = new Alerting("alerts", { emails: cfg.alerts.emails, sms: cfg.alerts.sms });
+  const alerting = new Alerting("alerts", { emails: cfg.alerts.emails });
   const monitoring = new Monitoring("prod", {
     deployment,
     definitions: prodAlarms<pulumi.Input<string>>(cfg.thresholds, { autoScalingGroupName: fleet.autoScalingGroupName, deployment }),
@@ -112,6 +112,7 @@ export function prodStack(cfg: ProdConfig) {
     autoScalingGroupArn: fleet.autoScalingGroupArn,
     alarmArns: [pulumi.interpolate`arn:aws:cloudwatch:${region.name}:${identity.accountId}:alarm:${deployment}-*`],
     scaling: cfg.scaling,
+    smsNumbers: cfg.alerts.sms,
   });
   // Post-deploy smoke check from where `pulumi up` runs: the proxy answers HTTP from the internet.
   // Any status counts for now (503 until backends register; the proxy agent is its own issue).

@@ -7,10 +7,14 @@ import { MAX_DRAIN_WAIT_MS } from "./env";
 export const FUNCTION_TIMEOUT_SECONDS = 60;
 /** Longer than the function can run: a holder that timed out is gone before its lock expires. */
 export const LOCK_TTL_MS = (FUNCTION_TIMEOUT_SECONDS + 5) * 1000;
-/** How long a second execution waits for the lock before failing (SNS then retries it). */
+/**
+ * How long a second execution waits for the lock: at least one holder's whole decision, so two
+ * concurrent alarms are both applied. A third that still finds it taken fails, and Lambda's
+ * asynchronous retries (then the dead-letter queue) deliver it again later.
+ */
 export const LOCK_WAIT_MS = 25_000;
 /** Room for the AWS and Redis calls of one decision (describe, set desired, re-arm, notify). */
-export const API_CALLS_BUDGET_MS = 15_000;
+export const API_CALLS_BUDGET_MS = 10_000;
 
 /** Worst case of an execution that waited the whole lock wait: must fit the timeout. */
 export function worstCaseMs(): number {

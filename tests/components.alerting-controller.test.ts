@@ -199,6 +199,8 @@ describe("Controller", () => {
     const key = run.ofType("aws:kms/key:Key").find((k) => k.name === "controller-sms")!;
     expect(topic.inputs.kmsMasterKeyId).toBe(mockArn(key.type, key.name));
     expect(key.inputs.enableKeyRotation).toBe(true);
+    // Encrypted topics take symmetric keys only (the default spec).
+    expect(key.inputs.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT").toBe("SYMMETRIC_DEFAULT");
     const role = run.one("aws:iam/role:Role");
     const publish = JSON.parse(key.inputs.policy).Statement.find((s: { Principal: { AWS?: string } }) => s.Principal.AWS === mockArn(role.type, role.name));
     // SNS encrypts with the publisher's permissions: GenerateDataKey and Decrypt, here only via SNS.

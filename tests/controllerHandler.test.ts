@@ -572,12 +572,14 @@ describe("SMS lines", () => {
     ]);
   });
 
-  test("an SMS failure is logged and does not fail the applied decision (no redelivery of a done message)", async () => {
+  test("an SMS failure does not fail the applied decision (no redelivery of a done message)", async () => {
     snsMock.on(PublishCommand, { TopicArn: SMS_TOPIC }).rejects(new Error("SMS spending limit reached"));
-    const result = await handler(alarm("prod-cpu-high"));
+    const e = alarm("prod-cpu-high");
+    const result = await handler(e);
     expect(result.outcomes[0]).toMatchObject({ status: "applied", summary: "scale out 3 -> 4" });
+    expect(texts()).toHaveLength(1); // attempted, rejected
     expect(published().map((p) => p.Subject)).toEqual(["Aviary: scaled out to 4"]);
-    expect(logs().find((l) => l.msg === "could not send the SMS line")).toMatchObject({ err: "SMS spending limit reached" });
+    expect(await redis.get(keys.dedupe(e.Records[0].Sns.MessageId))).toBe("done");
   });
 });
 

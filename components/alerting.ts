@@ -1,10 +1,10 @@
-// SNS topic for alarms (KMS-encrypted with a customer-managed key) plus email/SMS subscriptions.
+// SNS topic for alarms (KMS-encrypted with a customer-managed key) plus the email subscriptions.
+// SMS subscribers get the controller's short texts on their own topic (components/smsTopic.ts).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface AlertingArgs {
   emails: string[];
-  sms: string[];
 }
 
 export class Alerting extends pulumi.ComponentResource {
@@ -47,7 +47,8 @@ export class Alerting extends pulumi.ComponentResource {
           ],
         })),
     }, parent);
-    new aws.kms.Alias(`${name}-topic`, { name: `alias/aviary-${name}-topic`, targetKeyId: key.keyId }, parent);
+    // Aliases are unique per account and region: the stack in the name keeps two stacks apart.
+    new aws.kms.Alias(`${name}-topic`, { name: `alias/${pulumi.getProject()}-${pulumi.getStack()}-${name}-topic`, targetKeyId: key.keyId }, parent);
 
     const topic = new aws.sns.Topic(name, { kmsMasterKeyId: key.arn }, parent);
 
@@ -72,8 +73,6 @@ export class Alerting extends pulumi.ComponentResource {
 
     args.emails.forEach((email, i) =>
       new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: topic.arn, protocol: "email", endpoint: email }, parent));
-    args.sms.forEach((number, i) =>
-      new aws.sns.TopicSubscription(`${name}-sms-${i}`, { topic: topic.arn, protocol: "sms", endpoint: number }, parent));
 
     this.topicArn = topic.arn;
     this.topicName = topic.name;

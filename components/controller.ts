@@ -4,8 +4,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_SCALING } from "../config/defaults";
 import type { Scaling } from "../config/stackConfig";
-import { ORIGIN_ATTRIBUTE } from "../controller/origin";
 import { buildControllerBundle } from "../lambda/bundle";
+import { FUNCTION_TIMEOUT_SECONDS } from "../lambda/timing";
+import { SmsTopic } from "./smsTopic";
 
 export interface ControllerArgs {
   deployment: pulumi.Input<string>;
@@ -23,6 +24,8 @@ export interface ControllerArgs {
   logRetentionDays?: number;
   /** Step and cooldowns (aviary:scaling); defaults when absent. */
   scaling?: Scaling;
+  /** Numbers that get the controller's one-line SMS texts (aviary:alerts.sms). */
+  smsNumbers?: string[];
 }
 
 interface Statement {
@@ -30,6 +33,17 @@ interface Statement {
   Effect: "Allow";
   Action: string[];
   Resource: string | string[];
+}
+
+/**
+ * The subscription's filter, on the message body: CloudWatch alarm notifications carry no message
+ * attributes, so an attribute policy with `"exists": false` (which needs at least one attribute)
+ * would drop every one of them. A body policy on the alarm's ARN takes exactly this deployment's
+ * alarms (its own and the canary stack's, all named `<deployment>-...`) in this account and region;
+ * the controller's own notices are plain text, and a body policy never matches a non-JSON body.
+ */
+export function alarmFilter(alarmArnPrefix: string): { filterPolicy: string; filterPolicyScope: "MessageBody" } {
+  return { filterPolicy: JSON.stringify({ AlarmArn: [{ prefix: alarmArnPrefix }] }), filterPolicyScope: "MessageBody" };
 }
 
 /** Throws if a policy statement uses a wildcard action. Pure, for tests and for the apply below. */
@@ -44,6 +58,7 @@ export class Controller extends pulumi.ComponentResource {
   public readonly functionArn: pulumi.Output<string>;
   public readonly deadLetterQueueUrl: pulumi.Output<string>;
   public readonly deadLetterQueueArn: pulumi.Output<string>;
+  public readonly smsTopicArn: pulumi.Output<string>;
 
   constructor(name: string, args: ControllerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aviary:controller:Controller", name, {}, opts);
@@ -103,20 +118,25 @@ export class Controller extends pulumi.ComponentResource {
         Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
       }),
     }, parent);
-    // Logs plus the ENI actions a function in a VPC needs.
-    new aws.iam.RolePolicyAttachment(`${name}-vpc-access`, {
+    // Logs plus the ENI actions a function in a VPC needs: the function must not be created
+    // before they are attached (Lambda creates its network interfaces with them at create time).
+    const vpcAccess = new aws.iam.RolePolicyAttachment(`${name}-vpc-access`, {
       role: role.name,
       policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`,
     }, parent);
 
+    // Its key's policy lets this role publish; SMS subscribers get nothing but the controller's lines.
+    const sms = new SmsTopic(`${name}-sms`, { numbers: args.smsNumbers ?? [], publisherRoleArn: role.arn }, parent);
+
     const policy = pulumi
-      .all([args.autoScalingGroupArn, args.topicArn, pulumi.output(args.alarmArns), dlq.arn, key.arn, pulumi.output(args.topicKmsKeyArn)])
-      .apply(([asgArn, topicArn, alarmArns, dlqArn, keyArn, topicKeyArn]) => {
+      .all([args.autoScalingGroupArn, args.topicArn, pulumi.output(args.alarmArns), dlq.arn, key.arn, pulumi.output(args.topicKmsKeyArn), sms.topicArn])
+      .apply(([asgArn, topicArn, alarmArns, dlqArn, keyArn, topicKeyArn, smsTopicArn]) => {
         const statements: Statement[] = [
           { Sid: "ScaleTheFleet", Effect: "Allow", Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], Resource: asgArn },
           // Describe* calls have no resource-level permissions in Auto Scaling: "*" is the only valid resource.
           { Sid: "ReadTheFleet", Effect: "Allow", Action: ["autoscaling:DescribeAutoScalingGroups"], Resource: "*" },
           { Sid: "Notify", Effect: "Allow", Action: ["sns:Publish"], Resource: topicArn },
+          { Sid: "TextSmsSubscribers", Effect: "Allow", Action: ["sns:Publish"], Resource: smsTopicArn },
           { Sid: "ReArmAlarms", Effect: "Allow", Action: ["cloudwatch:SetAlarmState", "cloudwatch:DescribeAlarms"], Resource: alarmArns },
           { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: dlqArn },
           { Sid: "OwnEnvironment", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keyArn },
@@ -137,10 +157,10 @@ export class Controller extends pulumi.ComponentResource {
       handler: "index.handler",
       code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundle.code) }),
       role: role.arn,
-      timeout: 30,
+      timeout: FUNCTION_TIMEOUT_SECONDS,
       memorySize: 256,
-      // One execution at a time: scaling decisions and weight changes never race each other.
-      reservedConcurrentExecutions: 1,
+      // No reserved concurrency: it needs 100 unreserved executions left in the account
+      // (awsRules/lambdaConcurrency.ts). Decisions are serialised by the Redis lock instead.
       vpcConfig: { subnetIds: args.vpcSubnetIds, securityGroupIds: [args.securityGroupId] },
       kmsKeyArn: key.arn,
       environment: {
@@ -148,6 +168,7 @@ export class Controller extends pulumi.ComponentResource {
           REDIS_URL: pulumi.secret(args.redisUrl),
           ASG_NAME: args.autoScalingGroupName,
           TOPIC_ARN: args.topicArn,
+          SMS_TOPIC_ARN: sms.topicArn,
           DEPLOYMENT: args.deployment,
           SCALING_STEP: String(scaling.step),
           SCALE_OUT_COOLDOWN_SECONDS: String(scaling.scaleOutCooldownSeconds),
@@ -156,7 +177,7 @@ export class Controller extends pulumi.ComponentResource {
       },
       deadLetterConfig: { targetArn: dlq.arn },
       loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
-    }, { parent: this, dependsOn: [logGroup, rolePolicy] });
+    }, { parent: this, dependsOn: [logGroup, rolePolicy, vpcAccess] });
 
     new aws.lambda.Permission(`${name}-sns`, {
       action: "lambda:InvokeFunction",
@@ -164,20 +185,24 @@ export class Controller extends pulumi.ComponentResource {
       principal: "sns.amazonaws.com",
       sourceArn: args.topicArn,
     }, parent);
+    const filter = pulumi
+      .all([partition, region, accountId, args.deployment])
+      .apply(([part, reg, account, deployment]) => alarmFilter(`arn:${part}:cloudwatch:${reg}:${account}:alarm:${deployment}-`));
     new aws.sns.TopicSubscription(`${name}-sns`, {
       topic: args.topicArn,
       protocol: "lambda",
       endpoint: fn.arn,
-      // The controller reports to the same topic (for email/SMS); its own messages carry this
-      // attribute and must not invoke it again. Alarm notifications have no attributes.
-      filterPolicy: JSON.stringify({ [ORIGIN_ATTRIBUTE]: [{ exists: false }] }),
+      filterPolicy: filter.filterPolicy,
+      filterPolicyScope: filter.filterPolicyScope,
     }, parent);
 
     this.functionName = fn.name;
     this.functionArn = fn.arn;
     this.deadLetterQueueUrl = dlq.url;
     this.deadLetterQueueArn = dlq.arn;
+    this.smsTopicArn = sms.topicArn;
     this.registerOutputs({
+      smsTopicArn: this.smsTopicArn,
       functionName: this.functionName,
       functionArn: this.functionArn,
       deadLetterQueueUrl: this.deadLetterQueueUrl,

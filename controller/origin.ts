@@ -1,4 +1,5 @@
-// Marks the controller's own SNS messages: it reports to the alerts topic it also listens to, and
-// its subscription's filter policy (components/controller.ts) keeps those reports from invoking it.
+// Marks the controller's own SNS messages. Its subscription to the alerts topic filters on the alarm
+// body (components/controller.ts), which these plain-text notices never match; the handler also
+// skips any record carrying this attribute, should a notice ever reach it.
 export const ORIGIN_ATTRIBUTE = "origin";
 export const CONTROLLER_ORIGIN = "aviary-controller";

@@ -14,9 +14,12 @@ export interface Fleet {
   terminate(instanceId: string): Promise<void>;
 }
 
-/** Tells people what the controller did (AWS: SNS to the alerts topic; local: log + dashboard event). */
+/** Tells people what the controller did (AWS: SNS; local: log + dashboard event). */
 export interface Notifier {
+  /** A full notice (AWS: the alerts topic, read by email subscribers). */
   notify(subject: string, message: string): Promise<void>;
+  /** One short plain-text line (AWS: the SMS topic; bounded to one SMS by controller/smsText.ts). */
+  text(line: string): Promise<void>;
 }
 
 /** The alarms themselves (AWS: CloudWatch; local: the local evaluator). */

@@ -11,9 +11,12 @@ function integer(env: Record<string, string | undefined>, name: string, fallback
   return n;
 }
 
-/** Pause between draining a backend and terminating it; bounded well inside the 30 s timeout. */
+/** The longest pause DRAIN_WAIT_MS may ask for (lambda/timing.ts counts it in the time budget). */
+export const MAX_DRAIN_WAIT_MS = 15_000;
+
+/** Pause between draining a backend and terminating it. */
 export function drainWaitMsFromEnv(env: Record<string, string | undefined>): number {
-  return integer(env, "DRAIN_WAIT_MS", 5000, 0, 15_000);
+  return integer(env, "DRAIN_WAIT_MS", 5000, 0, MAX_DRAIN_WAIT_MS);
 }
 
 export function scalingFromEnv(env: Record<string, string | undefined>): ScalingPolicy {

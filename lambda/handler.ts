@@ -13,9 +13,11 @@ import { CONTROLLER_ORIGIN, ORIGIN_ATTRIBUTE } from "../controller/origin";
 import { RedisControllerStore } from "../controller/adapters/redisStore";
 import type { AlarmChange } from "../controller/decide";
 import { handleAlarm, handleCanaryOff, handleCanaryWeight, type AlarmOutcome, type ControllerDeps } from "../controller/run";
+import { alarmSms, configSms } from "../controller/smsText";
 import { connect } from "../state/connection";
 import { ConfigInvocation, parseAlarmMessage, parseConfigInvocation } from "./alarmMessage";
 import { drainWaitMsFromEnv, scalingFromEnv } from "./env";
+import { LOCK_TTL_MS, LOCK_WAIT_MS } from "./timing";
 
 export type { ConfigInvocation } from "./alarmMessage";
 
@@ -61,10 +63,10 @@ function depsFromEnv(): ControllerDeps {
   redis = client;
   deps = {
     fleet: new AwsFleet(new AutoScalingClient({}), required("ASG_NAME")),
-    notifier: new AwsNotifier(new SNSClient({}), required("TOPIC_ARN")),
+    notifier: new AwsNotifier(new SNSClient({}), required("TOPIC_ARN"), required("SMS_TOPIC_ARN")),
     alarms: new AwsAlarms(new CloudWatchClient({})),
-    // Lock TTL above the function timeout (30 s), so a crashed holder cannot block for long.
-    store: new RedisControllerStore(client, "controller", { ttlMs: 35_000, waitMs: 20_000 }, (problems) =>
+    // A concurrent execution waits for the lock (bounded, see lambda/timing.ts) instead of failing.
+    store: new RedisControllerStore(client, "controller", { ttlMs: LOCK_TTL_MS, waitMs: LOCK_WAIT_MS }, (problems) =>
       lambdaLogger.warn({ problems }, "ignoring invalid state in Redis")),
     policy: scalingFromEnv(process.env),
     logger: lambdaLogger,
@@ -100,6 +102,18 @@ function alarmChange(text: string): AlarmChange {
   };
 }
 
+/**
+ * Best effort: the decision is already applied and committed, and the full notice went to the
+ * alerts topic. Failing here would only make SNS redeliver a message that is now a duplicate.
+ */
+async function sendSms(deps: ControllerDeps, logger: Logger, line: string): Promise<void> {
+  try {
+    await deps.notifier.text(line);
+  } catch (e) {
+    logger.error({ err: (e as Error).message, line }, "could not send the SMS line");
+  }
+}
+
 function isSnsEvent(event: unknown): event is SnsEvent {
   return typeof event === "object" && event !== null && Array.isArray((event as { Records?: unknown }).Records);
 }
@@ -114,6 +128,7 @@ async function handleConfig(event: unknown, getDeps: () => ControllerDeps, logge
   }
   if (config.action === "canaryOff") {
     const { summary } = await handleCanaryOff(getDeps(), { reason: config.reason });
+    await sendSms(getDeps(), logger, configSms(summary));
     return { processed: 1, skipped: 0, outcomes: [{ messageId: "config", status: "canaryOff", summary }] };
   }
   const { summary } = await handleCanaryWeight(getDeps(), {
@@ -122,6 +137,7 @@ async function handleConfig(event: unknown, getDeps: () => ControllerDeps, logge
     // `pulumi destroy` of the canary stack: drain the canary before its instances go away.
     destroying: config.tf?.action === "delete",
   });
+  await sendSms(getDeps(), logger, configSms(summary));
   return { processed: 1, skipped: 0, outcomes: [{ messageId: "config", status: "canaryWeight", summary }] };
 }
 
@@ -157,13 +173,18 @@ async function handleRecords(event: SnsEvent, getDeps: () => ControllerDeps, log
       result.skipped += 1;
       continue;
     }
+    let outcome: AlarmOutcome;
     try {
-      result.outcomes.push(await handleAlarm(getDeps(), messageId, change));
-      result.processed += 1;
+      outcome = await handleAlarm(getDeps(), messageId, change);
     } catch (e) {
       logger.error({ messageId, alarm: change.alarmName, err: (e as Error).message }, "failed; the message will be retried");
       failed.push(messageId);
+      continue;
     }
+    result.outcomes.push(outcome);
+    result.processed += 1;
+    // SMS subscribers get no alarm JSON: one line per transition and what the controller made of it.
+    if (outcome.status === "applied") await sendSms(getDeps(), logger, alarmSms(change.alarmName, change.newState, outcome.summary));
   }
   // A Lambda error makes SNS retry the event (and finally send it to the DLQ): nothing is lost.
   // Records already done are deduplicated on the retry.

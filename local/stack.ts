@@ -217,6 +217,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
         activity.add("controller", subject, message);
         log.info({ subject, message, wouldDeliverTo: subscribers }, "controller notification (SNS stand-in)");
       },
+      text: async (line) => log.info({ line, wouldDeliverTo: prod.alerts.sms }, "controller SMS line (SNS stand-in)"),
     };
     let messageSerial = 0;
     // Publishing on the "topic": subscribers get the alert, the controller gets the SNS record.

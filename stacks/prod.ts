@@ -93,7 +93,7 @@ export function prodStack(cfg: ProdConfig) {
       loadBalancerSecurityGroupId: network.loadBalancerSecurityGroupId ?? fail("Network has no load balancer group"),
     })
     : new Proxy("proxy", { ...proxyArgs, subnetId: network.publicSubnetIds[0], securityGroupId: network.proxySecurityGroupId });
-  const alerting = new Alerting("alerts", { emails: cfg.alerts.emails, sms: cfg.alerts.sms });
+  const alerting = new Alerting("alerts", { emails: cfg.alerts.emails });
   const monitoring = new Monitoring("prod", {
     deployment,
     definitions: prodAlarms<pulumi.Input<string>>(cfg.thresholds, { autoScalingGroupName: fleet.autoScalingGroupName, deployment }),
@@ -115,6 +115,7 @@ export function prodStack(cfg: ProdConfig) {
     autoScalingGroupArn: fleet.autoScalingGroupArn,
     alarmArns: [pulumi.interpolate`arn:aws:cloudwatch:${region.region}:${identity.accountId}:alarm:${deployment}-*`],
     scaling: cfg.scaling,
+    smsNumbers: cfg.alerts.sms,
   });
   // Post-deploy smoke check from where `pulumi up` runs: a 200 through the proxy from a real backend.
   new command.local.Command(

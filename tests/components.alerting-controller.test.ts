@@ -2,12 +2,14 @@
 // tests/controllerHandler.test.ts; its bundle: tests/controllerBundle.test.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { canaryAlarms, prodAlarms } from "../alarms/definitions";
+import { reservationFits } from "../awsRules/lambdaConcurrency";
 import { Alerting } from "../components/alerting";
 import { Canary } from "../components/canary";
 import { Controller } from "../components/controller";
 import { Monitoring } from "../components/monitoring";
 import { DEFAULT_THRESHOLDS } from "../config/stackConfig";
 import { parseAlarmMessage, parseConfigInvocation } from "../lambda/alarmMessage";
+import { FUNCTION_TIMEOUT_SECONDS } from "../lambda/timing";
 import { checkPolicies } from "../policy/check";
 import { mockArn, runUnderMocks } from "./support/pulumiMocks";
 
@@ -16,8 +18,8 @@ const ASG_ARN = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:uui
 const ALARM_ARN = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:aviary-prod-*";
 
 describe("Alerting", () => {
-  it("encrypts the topic with a rotating CMK usable by CloudWatch and subscribes every address", async () => {
-    const run = await runUnderMocks(() => new Alerting("alerts", { emails: ["a@example.com", "b@example.com"], sms: ["+14155550123"] }));
+  it("encrypts the topic with a rotating CMK usable by CloudWatch and subscribes every email address", async () => {
+    const run = await runUnderMocks(() => new Alerting("alerts", { emails: ["a@example.com", "b@example.com"] }));
     const topic = run.one("aws:sns/topic:Topic");
     const key = run.one("aws:kms/key:Key");
     expect(topic.inputs.kmsMasterKeyId).toBe(mockArn("aws:kms/key:Key", key.name));
@@ -31,10 +33,17 @@ describe("Alerting", () => {
     expect(subs.map((s) => [s.inputs.protocol, s.inputs.endpoint]).sort()).toEqual([
       ["email", "a@example.com"],
       ["email", "b@example.com"],
-      ["sms", "+14155550123"],
     ]);
     for (const s of subs) expect(s.inputs.topic).toBe(mockArn("aws:sns/topic:Topic", topic.name));
     expect(checkPolicies(run.resources)).toEqual([]);
+  });
+
+  it("names its KMS alias (unique per account and region) after the stack, so two stacks do not collide", async () => {
+    const alias = async (stack: string) =>
+      (await runUnderMocks(() => new Alerting("alerts", { emails: [] }), { stack })).one("aws:kms/alias:Alias").inputs.name as string;
+    const [prod, staging] = [await alias("prod"), await alias("staging")];
+    expect(prod).toBe("alias/aviary-prod-alerts-topic");
+    expect(staging).toBe("alias/aviary-staging-alerts-topic");
   });
 });
 
@@ -105,7 +114,7 @@ describe("Monitoring", () => {
 });
 
 describe("Controller", () => {
-  const program = () =>
+  const program = (opts?: pulumi.ComponentResourceOptions) =>
     new Controller("controller", {
       deployment: "aviary-prod",
       vpcSubnetIds: ["subnet-a", "subnet-b"],
@@ -117,19 +126,23 @@ describe("Controller", () => {
       autoScalingGroupArn: ASG_ARN,
       alarmArns: [ALARM_ARN],
       topicKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/topic",
-    });
+      smsNumbers: ["+14155550123", "+14155550124"],
+    }, opts);
+  const smsTopic = (run: { ofType(t: string): { name: string; type: string }[] }) =>
+    run.ofType("aws:sns/topic:Topic").find((t) => t.name === "controller-sms")!;
 
   it("runs one node24 function in the VPC with a DLQ and a secret REDIS_URL", async () => {
     const run = await runUnderMocks(program);
     const fn = run.one("aws:lambda/function:Function");
     const dlq = run.one("aws:sqs/queue:Queue");
-    expect(fn.inputs).toMatchObject({ runtime: "nodejs24.x", handler: "index.handler", reservedConcurrentExecutions: 1, timeout: 30, memorySize: 256 });
+    expect(fn.inputs).toMatchObject({ runtime: "nodejs24.x", handler: "index.handler", timeout: FUNCTION_TIMEOUT_SECONDS, memorySize: 256 });
     expect(fn.inputs.deadLetterConfig.targetArn).toBe(mockArn("aws:sqs/queue:Queue", dlq.name));
     expect(dlq.inputs.sqsManagedSseEnabled).toBe(true);
     expect(fn.inputs.vpcConfig).toEqual({ subnetIds: ["subnet-a", "subnet-b"], securityGroupIds: ["sg-controller"] });
     expect(fn.inputs.environment.variables).toMatchObject({
       ASG_NAME: "prod-asg",
       TOPIC_ARN: TOPIC,
+      SMS_TOPIC_ARN: mockArn("aws:sns/topic:Topic", "controller-sms"),
       DEPLOYMENT: "aviary-prod",
       // aviary:scaling defaults when the stack does not set it
       SCALING_STEP: "1",
@@ -144,6 +157,24 @@ describe("Controller", () => {
     expect(logGroup.inputs.retentionInDays).toBeGreaterThan(0);
   });
 
+  it("reserves no concurrency: a reservation must leave 100 unreserved, more than new accounts have", async () => {
+    const run = await runUnderMocks(program);
+    const reserved = run.one("aws:lambda/function:Function").inputs.reservedConcurrentExecutions;
+    expect(reserved).toBeUndefined();
+    // A new account's quota of 10 takes no reservation at all; the old reservation of 1 needed 101.
+    expect(reservationFits(10, reserved ?? 0)).toBe(true);
+    expect(reservationFits(10, 1)).toBe(false);
+  });
+
+  it("creates the function only once its VPC-access policy is attached", async () => {
+    const seen: pulumi.ResourceTransformationArgs[] = [];
+    await runUnderMocks(() => program({ transformations: [(a) => { seen.push(a); return undefined; }] }));
+    const attachment = seen.find((a) => a.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment")!;
+    const fn = seen.find((a) => a.type === "aws:lambda/function:Function")!;
+    const dependsOn = ([] as unknown[]).concat(fn.opts.dependsOn ?? []);
+    expect(dependsOn).toContain(attachment.resource);
+  });
+
   it("grants least privilege: no wildcard action, scaling only on the ASG", async () => {
     const run = await runUnderMocks(program);
     const attach = run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment");
@@ -155,17 +186,43 @@ describe("Controller", () => {
     expect(scale.Resource).toBe(ASG_ARN);
     const starred = statements.filter((s) => s.Resource === "*" || (Array.isArray(s.Resource) && s.Resource.includes("*")));
     expect(starred.flatMap((s) => s.Action)).toEqual(["autoscaling:DescribeAutoScalingGroups"]);
-    expect(statements.find((s) => s.Action.includes("sns:Publish"))!.Resource).toBe(TOPIC);
+    expect(statements.filter((s) => s.Action.includes("sns:Publish")).map((s) => s.Resource).sort()).toEqual([
+      TOPIC,
+      mockArn("aws:sns/topic:Topic", smsTopic(run).name),
+    ].sort());
     expect(checkPolicies(run.resources)).toEqual([]);
+  });
+
+  it("texts SMS subscribers on their own topic, encrypted with a key whose policy lets the controller's role publish", async () => {
+    const run = await runUnderMocks(program);
+    const topic = run.ofType("aws:sns/topic:Topic").find((t) => t.name === "controller-sms")!;
+    const key = run.ofType("aws:kms/key:Key").find((k) => k.name === "controller-sms")!;
+    expect(topic.inputs.kmsMasterKeyId).toBe(mockArn(key.type, key.name));
+    expect(key.inputs.enableKeyRotation).toBe(true);
+    // Encrypted topics take symmetric keys only (the default spec).
+    expect(key.inputs.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT").toBe("SYMMETRIC_DEFAULT");
+    const role = run.one("aws:iam/role:Role");
+    const publish = JSON.parse(key.inputs.policy).Statement.find((s: { Principal: { AWS?: string } }) => s.Principal.AWS === mockArn(role.type, role.name));
+    // SNS encrypts with the publisher's permissions: GenerateDataKey and Decrypt, here only via SNS.
+    expect(publish).toMatchObject({ Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Condition: { StringEquals: { "kms:ViaService": "sns.us-east-1.amazonaws.com" } } });
+    const subs = run.ofType("aws:sns/topicSubscription:TopicSubscription").filter((s) => s.inputs.protocol === "sms");
+    expect(subs.map((s) => [s.inputs.topic, s.inputs.endpoint])).toEqual([
+      [mockArn(topic.type, topic.name), "+14155550123"],
+      [mockArn(topic.type, topic.name), "+14155550124"],
+    ]);
+    const alias = run.one("aws:kms/alias:Alias");
+    expect(alias.inputs.name).toBe("alias/aviary-prod-controller-sms");
   });
 
   it("subscribes the function to the topic and lets SNS invoke it", async () => {
     const run = await runUnderMocks(program);
     const fn = run.one("aws:lambda/function:Function");
-    const sub = run.one("aws:sns/topicSubscription:TopicSubscription");
+    const sub = run.ofType("aws:sns/topicSubscription:TopicSubscription").find((s) => s.inputs.protocol === "lambda")!;
     expect(sub.inputs).toMatchObject({ topic: TOPIC, protocol: "lambda", endpoint: mockArn("aws:lambda/function:Function", fn.name) });
-    // The controller's own reports to the topic do not invoke it again.
-    expect(JSON.parse(sub.inputs.filterPolicy)).toEqual({ origin: [{ exists: false }] });
+    // This deployment's alarms, by their body (alarm notifications have no attributes); what they
+    // let through is tested against real notifications in tests/snsDelivery.test.ts.
+    expect(sub.inputs.filterPolicyScope).toBe("MessageBody");
+    expect(JSON.parse(sub.inputs.filterPolicy)).toEqual({ AlarmArn: [{ prefix: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:aviary-prod-" }] });
     const perm = run.one("aws:lambda/permission:Permission");
     expect(perm.inputs).toMatchObject({ principal: "sns.amazonaws.com", sourceArn: TOPIC, action: "lambda:InvokeFunction" });
   });
@@ -244,5 +301,21 @@ describe("parseAlarmMessage", () => {
     expect(() => parseAlarmMessage("not json")).toThrow(/not JSON/);
     expect(() => parseAlarmMessage(JSON.stringify({ AlarmName: "x" }))).toThrow(/NewStateValue/);
     expect(() => parseAlarmMessage(alarmJson("x", "BROKEN"))).toThrow(/NewStateValue/);
+  });
+});
+
+describe("reservationFits (awsRules/lambdaConcurrency.ts)", () => {
+  test.each([
+    // quota, reservation, already reserved, fits
+    [10, 0, 0, true],
+    [10, 1, 0, false],
+    [100, 1, 0, false],
+    [101, 1, 0, true],
+    [1000, 900, 0, true],
+    [1000, 901, 0, false],
+    [1000, 1, 899, true],
+    [1000, 1, 900, false],
+  ])("quota %i, reserve %i with %i already reserved: %p", (quota, reservation, already, fits) => {
+    expect(reservationFits(quota, reservation, already)).toBe(fits);
   });
 });

@@ -12,7 +12,9 @@ import { mockClient } from "aws-sdk-client-mock";
 import type Redis from "ioredis";
 import { type AlarmKey, type AlarmState } from "../alarms/definitions";
 import { REARM_REASON } from "../controller/decide";
+import { MAX_DRAIN_WAIT_MS } from "../lambda/env";
 import { closeController, handler, type SnsEvent } from "../lambda/handler";
+import { API_CALLS_BUDGET_MS, FUNCTION_TIMEOUT_SECONDS, LOCK_TTL_MS, LOCK_WAIT_MS, worstCaseMs } from "../lambda/timing";
 import { connect } from "../state/connection";
 import { readEvents } from "../state/events";
 import { keys } from "../state/keys";
@@ -23,6 +25,7 @@ import { startRedisServer, type RedisServer } from "./support/redisServer";
 const REGION = "us-east-1";
 const ACCOUNT = "123456789012";
 const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:aviary-prod-alerts`;
+const SMS_TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:aviary-prod-sms`;
 const ASG = "aviary-prod-asg";
 const DEP = "aviary-prod";
 
@@ -177,6 +180,7 @@ beforeEach(async () => {
     REDIS_URL: server.url,
     ASG_NAME: ASG,
     TOPIC_ARN: TOPIC,
+    SMS_TOPIC_ARN: SMS_TOPIC,
     DEPLOYMENT: DEP,
     AWS_REGION: REGION,
     SCALING_STEP: "1",
@@ -197,7 +201,11 @@ function logs(): Record<string, unknown>[] {
   return stdout.mock.calls.flatMap((c) => String(c[0]).split("\n").filter(Boolean)).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-const published = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+const publishes = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+/** Full notices on the alerts topic (email). */
+const published = () => publishes().filter((p) => p.TopicArn === TOPIC);
+/** One-line texts on the SMS topic. */
+const texts = () => publishes().filter((p) => p.TopicArn === SMS_TOPIC).map((p) => p.Message);
 const desiredCalls = () => asgMock.commandCalls(SetDesiredCapacityCommand).map((c) => c.args[0].input.DesiredCapacity ?? Number.NaN);
 
 describe("scale out", () => {
@@ -347,7 +355,8 @@ describe("batches and failures", () => {
     expect(retry.outcomes[0].summary).toMatch(/stale or repeated/);
     expect(desiredCalls()).toEqual([4]);
     expect(published().map((p) => p.Subject)).toEqual(["Aviary: scaled out to 4", "Aviary: scaled out to 4"]); // failed once, then delivered
-    expect(snsMock.commandCalls(PublishCommand).length).toBe(2);
+    // The failed attempt sent no SMS line (it failed before); the redelivery sends one.
+    expect(texts()).toHaveLength(1);
     expect(await redis.hlen(keys.controllerFollowUps)).toBe(0);
     expect(await redis.get(keys.dedupe(e.Records[0].Sns.MessageId))).toBe("done");
   });
@@ -534,5 +543,65 @@ describe("configuration invocation", () => {
     // A canary-stack deploy re-enables it, as after an alarm's rollback.
     await handler({ action: "setCanaryWeight", weight: 25, appVersion: "1.5.0", tf: { action: "update" } });
     expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 25, canaryEnabled: true });
+  });
+});
+
+describe("SMS lines", () => {
+  test("every applied alarm transition sends one line to the SMS topic, duplicates none", async () => {
+    const scaleOut = alarm("prod-cpu-high");
+    await handler(scaleOut);
+    await handler(scaleOut); // SNS redelivers: a duplicate, nothing new to tell
+    await handler(alarm("prod-cpu-high", "OK"));
+    expect(texts()).toEqual([
+      `Aviary ${DEP}-prod-cpu-high ALARM: scale out 3 -> 4`,
+      `Aviary ${DEP}-prod-cpu-high OK: recorded OK: no action`,
+    ]);
+    for (const p of publishes().filter((x) => x.TopicArn === SMS_TOPIC)) {
+      expect(p.Subject).toBeUndefined();
+      expect(p.MessageAttributes).toEqual({ origin: { DataType: "String", StringValue: "aviary-controller" } });
+    }
+  });
+
+  test("a canary rollback and a configuration change are texted too", async () => {
+    await setCanaryWeight(redis, 20, { by: "test" });
+    await handler(alarm("canary-5xx-rate"));
+    await handler({ action: "setCanaryWeight", weight: 30, appVersion: "1.5.0" });
+    expect(texts()).toEqual([
+      `Aviary ${DEP}-canary-5xx-rate ALARM: disable canary (weight 20 kept)`,
+      "Aviary: canary weight set to 30 and enabled",
+    ]);
+  });
+
+  test("an SMS failure does not fail the applied decision (no redelivery of a done message)", async () => {
+    snsMock.on(PublishCommand, { TopicArn: SMS_TOPIC }).rejects(new Error("SMS spending limit reached"));
+    const e = alarm("prod-cpu-high");
+    const result = await handler(e);
+    expect(result.outcomes[0]).toMatchObject({ status: "applied", summary: "scale out 3 -> 4" });
+    expect(texts()).toHaveLength(1); // attempted, rejected
+    expect(published().map((p) => p.Subject)).toEqual(["Aviary: scaled out to 4"]);
+    expect(await redis.get(keys.dedupe(e.Records[0].Sns.MessageId))).toBe("done");
+  });
+});
+
+describe("concurrent executions (no reserved concurrency)", () => {
+  test("two different alarms at once are both applied: the second waits for the lock instead of failing", async () => {
+    await setCanaryWeight(redis, 20, { by: "test" });
+    // The scale-out holds the lock while it describes the fleet; the rollback arrives meanwhile.
+    mockAws({ describeDelayMs: 300 });
+    const [scaleOut, rollback] = await Promise.all([
+      handler(alarm("prod-cpu-high")),
+      new Promise((r) => setTimeout(r, 20)).then(() => handler(alarm("canary-5xx-rate"))),
+    ]);
+    expect(scaleOut.outcomes[0]).toMatchObject({ status: "applied", summary: "scale out 3 -> 4" });
+    expect(rollback.outcomes[0]).toMatchObject({ status: "applied", summary: "disable canary (weight 20 kept)" });
+    expect(group.desired).toBe(4);
+    expect((await readRouting(redis)).state).toMatchObject({ canaryEnabled: false, canaryWeight: 20 });
+    expect(await redis.exists(keys.controllerLock)).toBe(0);
+  });
+
+  test("a waiter outlasts one holder's whole decision and still fits the timeout; the lock outlives a holder that timed out", () => {
+    expect(worstCaseMs()).toBeLessThanOrEqual(FUNCTION_TIMEOUT_SECONDS * 1000);
+    expect(LOCK_TTL_MS).toBeGreaterThan(FUNCTION_TIMEOUT_SECONDS * 1000);
+    expect(LOCK_WAIT_MS).toBeGreaterThanOrEqual(MAX_DRAIN_WAIT_MS + API_CALLS_BUDGET_MS);
   });
 });

@@ -15,7 +15,7 @@ beforeAll(async () => {
   seconds = (Date.now() - started) / 1000;
 });
 
-const topic = () => run.one("aws:sns/topic:Topic");
+const topic = () => run.ofType("aws:sns/topic:Topic").find((t) => t.name === "alerts")!;
 const topicArn = () => mockArn(topic().type, topic().name);
 const world = (cidrs: unknown) => Array.isArray(cidrs) && cidrs.some((c) => c === "0.0.0.0/0" || c === "::/0");
 

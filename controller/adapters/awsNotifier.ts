@@ -1,7 +1,9 @@
-// Notifier port on the alerts SNS topic (email/SMS subscribers read these messages).
+// Notifier port on SNS: full notices to the alerts topic (email subscribers read them next to the
+// alarms), one short line per decision to the SMS topic (SMS subscribers get nothing else).
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { CONTROLLER_ORIGIN, ORIGIN_ATTRIBUTE } from "../origin";
 import type { Notifier } from "../ports";
+import { smsLine } from "../smsText";
 
 /** SNS subjects: ASCII, no control characters, at most 100 characters. */
 export function snsSubject(text: string): string {
@@ -9,15 +11,20 @@ export function snsSubject(text: string): string {
   return clean.slice(0, 100);
 }
 
+const origin = { [ORIGIN_ATTRIBUTE]: { DataType: "String", StringValue: CONTROLLER_ORIGIN } };
+
 export class AwsNotifier implements Notifier {
-  constructor(private readonly client: SNSClient, private readonly topicArn: string) {}
+  constructor(
+    private readonly client: SNSClient,
+    private readonly topicArn: string,
+    private readonly smsTopicArn: string,
+  ) {}
 
   async notify(subject: string, message: string): Promise<void> {
-    await this.client.send(new PublishCommand({
-      TopicArn: this.topicArn,
-      Subject: snsSubject(subject),
-      Message: message,
-      MessageAttributes: { [ORIGIN_ATTRIBUTE]: { DataType: "String", StringValue: CONTROLLER_ORIGIN } },
-    }));
+    await this.client.send(new PublishCommand({ TopicArn: this.topicArn, Subject: snsSubject(subject), Message: message, MessageAttributes: origin }));
+  }
+
+  async text(line: string): Promise<void> {
+    await this.client.send(new PublishCommand({ TopicArn: this.smsTopicArn, Message: smsLine(line), MessageAttributes: origin }));
   }
 }

@@ -197,7 +197,7 @@ test("the controller dies mid-action: the redelivery is not dropped as a duplica
     const real = new RedisControllerStore(stack.redis, "controller", { ttlMs: 2000, waitMs: 2000 });
     // Dies after writing its memory, before the canary switch: the call never returns.
     const dying: ControllerStore = Object.assign(Object.create(real) as RedisControllerStore, { disableCanary: () => new Promise<void>(() => undefined) });
-    const crashed = createHandler(() => ({ fleet: stack.fleet, notifier: { notify: async () => undefined }, alarms: quietAlarms, store: dying, policy: { step: 1, scaleOutCooldownSeconds: 0, scaleInCooldownSeconds: 0 }, logger }), logger);
+    const crashed = createHandler(() => ({ fleet: stack.fleet, notifier: { notify: async () => undefined, text: async () => undefined }, alarms: quietAlarms, store: dying, policy: { step: 1, scaleOutCooldownSeconds: 0, scaleInCooldownSeconds: 0 }, logger }), logger);
     const event = alarmEvent("canary-5xx-rate", "ALARM", "OK", Date.now(), `fault-crash-${Date.now()}`);
     void crashed(event);
     await until("crashed holder claimed the message", async () => (await stack.redis.get(keys.dedupe(event.Records[0].Sns.MessageId))) === "pending", 5000);

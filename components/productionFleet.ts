@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppRelease } from "./appRelease";
 import { appInstanceStatements, appUserData } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
+import { redisUrlSecret } from "./redisUrlParameter";
 import { privateLaunchTemplate } from "./instanceDefaults";
 
 export interface ProductionFleetArgs {
@@ -18,6 +19,8 @@ export interface ProductionFleetArgs {
   release: AppRelease;
   redisUrlParameterName: pulumi.Input<string>;
   redisUrlParameterArn: pulumi.Input<string>;
+  /** The KMS key that encrypts the Redis URL parameter (its policy names this role's path). */
+  redisUrlKeyArn: pulumi.Input<string>;
 }
 
 /** Throws unless 0 <= min <= desired <= max (integers). */
@@ -43,6 +46,7 @@ export class ProductionFleet extends pulumi.ComponentResource {
         // The CloudWatch agent resolves ${aws:AutoScalingGroupName} via DescribeTags (read-only, no resource scoping exists).
         { actions: ["ec2:DescribeTags"], resources: ["*"] },
       ],
+      secret: redisUrlSecret(args),
     }, parent);
 
     const region = aws.getRegionOutput({}, parent).region;

@@ -24,6 +24,7 @@ export function canaryStack(cfg: CanaryConfig) {
     thresholds: cfg.thresholds,
     redisUrlParameterName: out("redisUrlParameterName"),
     redisUrlParameterArn: out("redisUrlParameterArn"),
+    redisUrlKeyArn: out("redisUrlKeyArn"),
     release: { bucketName: release.bucketName, bucketArn: release.bucketArn, objectKey: release.objectKey },
   });
   return {

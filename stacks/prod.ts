@@ -25,6 +25,7 @@ interface RedisEndpoint {
   url: pulumi.Output<string>;
   urlParameterName: pulumi.Output<string>;
   urlParameterArn: pulumi.Output<string>;
+  urlKeyArn: pulumi.Output<string>;
   /** Instance IP (ec2) or primary endpoint DNS name (elasticache). */
   address: pulumi.Output<string>;
 }
@@ -36,14 +37,14 @@ function redisFor(layout: RedisLayout, network: Network, instanceType: string): 
       securityGroupId: network.redisSecurityGroupId,
       nodeType: layout.nodeType ?? DEFAULT_CACHE_NODE_TYPE,
     });
-    return { url: cache.url, urlParameterName: cache.urlParameterName, urlParameterArn: cache.urlParameterArn, address: cache.privateAddress };
+    return { url: cache.url, urlParameterName: cache.urlParameterName, urlParameterArn: cache.urlParameterArn, urlKeyArn: cache.secretsKeyArn, address: cache.privateAddress };
   }
   const server = new RedisServer("redis", {
     subnetId: network.privateSubnetIds[0],
     securityGroupId: network.redisSecurityGroupId,
     instanceType,
   });
-  return { url: server.url, urlParameterName: server.urlParameterName, urlParameterArn: server.urlParameterArn, address: server.privateIp };
+  return { url: server.url, urlParameterName: server.urlParameterName, urlParameterArn: server.urlParameterArn, urlKeyArn: server.secretsKeyArn, address: server.privateIp };
 }
 
 export function prodStack(cfg: ProdConfig) {
@@ -67,6 +68,7 @@ export function prodStack(cfg: ProdConfig) {
     release,
     redisUrlParameterName: redis.urlParameterName,
     redisUrlParameterArn: redis.urlParameterArn,
+    redisUrlKeyArn: redis.urlKeyArn,
   });
   const proxyArgs = {
     instanceType: cfg.instanceType,
@@ -75,6 +77,7 @@ export function prodStack(cfg: ProdConfig) {
     release,
     redisUrlParameterName: redis.urlParameterName,
     redisUrlParameterArn: redis.urlParameterArn,
+    redisUrlKeyArn: redis.urlKeyArn,
     latencyThresholdMs: cfg.thresholds.canaryP99Ms,
     accessLog: cfg.proxy.accessLog,
   };
@@ -139,5 +142,6 @@ export function prodStack(cfg: ProdConfig) {
     appSecurityGroupId: network.appSecurityGroupId,
     redisUrlParameterName: redis.urlParameterName,
     redisUrlParameterArn: redis.urlParameterArn,
+    redisUrlKeyArn: redis.urlKeyArn,
   };
 }

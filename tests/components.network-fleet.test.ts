@@ -42,6 +42,7 @@ beforeAll(async () => {
       release,
       redisUrlParameterName: redis.urlParameterName,
       redisUrlParameterArn: redis.urlParameterArn,
+      redisUrlKeyArn: redis.secretsKeyArn,
     }, {
       // Legacy transformations run in-process, so resource options (ignoreChanges) are visible under mocks.
       transformations: [(a) => { captured.push({ type: a.type, name: a.name, opts: a.opts }); return undefined; }],
@@ -55,6 +56,7 @@ beforeAll(async () => {
       release,
       redisUrlParameterName: redis.urlParameterName,
       redisUrlParameterArn: redis.urlParameterArn,
+      redisUrlKeyArn: redis.secretsKeyArn,
       latencyThresholdMs: 1500,
       accessLog: "errors",
     });

@@ -8,4 +8,5 @@ export const PROD_STACK_OUTPUTS = {
   controllerFunctionName: "aviary-prod-controller",
   redisUrlParameterName: "/aviary-prod/redis-url",
   redisUrlParameterArn: "arn:aws:ssm:us-east-1:123456789012:parameter/aviary-prod/redis-url",
+  redisUrlKeyArn: "arn:aws:kms:us-east-1:123456789012:key/redis-secrets",
 };

@@ -21,7 +21,7 @@ async function run(stack: "prod" | "canary", config: Record<string, string>, sta
   return result;
 }
 
-const valueOf = (o: unknown) => new Promise<unknown>((resolve) => pulumi.output(o).apply(resolve));
+const valueOf = (o: unknown) => new Promise<unknown>((resolve) => (pulumi.output(o) as pulumi.Output<unknown>).apply((v: unknown) => resolve(v)));
 
 /** What prod hands the canary stack, from a real prod run (so ARNs and paths match). */
 async function outputsOf(prod: MockRun<Record<string, unknown>>): Promise<Record<string, unknown>> {

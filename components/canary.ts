@@ -6,6 +6,7 @@ import { canaryAlarms } from "../alarms/definitions";
 import type { Thresholds } from "../config/stackConfig";
 import { appInstanceStatements, appUserData } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
+import { redisUrlSecret } from "./redisUrlParameter";
 import { Monitoring } from "./monitoring";
 import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
 
@@ -23,6 +24,8 @@ export interface CanaryArgs {
   thresholds: Thresholds;
   redisUrlParameterName: pulumi.Input<string>;
   redisUrlParameterArn: pulumi.Input<string>;
+  /** The KMS key that encrypts the Redis URL parameter (its policy names this role's path). */
+  redisUrlKeyArn: pulumi.Input<string>;
   release: { bucketName: pulumi.Input<string>; bucketArn: pulumi.Input<string>; objectKey: pulumi.Input<string> };
   /** aviary:demoFaults: the app honours demo-* fault flags only when true. */
   demoFaults?: boolean;
@@ -51,6 +54,7 @@ export class Canary extends pulumi.ComponentResource {
 
     const role = new InstanceRole(`${name}-role`, {
       statements: appInstanceStatements(args.release, args.redisUrlParameterArn),
+      secret: redisUrlSecret(args),
     }, parent);
 
     const region = aws.getRegionOutput({}, parent).region;

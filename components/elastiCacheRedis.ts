@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { REDIS_PORT } from "../config/ports";
 import { redisUrlParameter } from "./redisUrlParameter";
+import { SecretsKey } from "./secretsKey";
 
 export interface ElastiCacheRedisArgs {
   /** Private subnets in at least two AZs (Multi-AZ needs the replica elsewhere). */
@@ -28,6 +29,8 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
   public readonly url: pulumi.Output<string>;
   public readonly urlParameterName: pulumi.Output<string>;
   public readonly urlParameterArn: pulumi.Output<string>;
+  /** Encrypts the URL parameter; its readers need it for kms:Decrypt. */
+  public readonly secretsKeyArn: pulumi.Output<string>;
   public readonly replicationGroupId: pulumi.Output<string>;
 
   constructor(name: string, args: ElastiCacheRedisArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -69,7 +72,10 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
     this.privateAddress = group.primaryEndpointAddress;
     this.password = pulumi.secret(authToken.result);
     this.url = pulumi.secret(pulumi.all([authToken.result, group.primaryEndpointAddress]).apply(([t, host]) => elastiCacheUrl(t, host)));
-    const urlParameter = redisUrlParameter(name, this.url, parent);
+    const secretsKey = new SecretsKey(`${name}-secrets`, { description: `Aviary ${name}: Redis URL parameter` }, parent);
+    const urlParameter = redisUrlParameter(name, this.url, secretsKey.keyArn, parent);
+    secretsKey.restrictTo([urlParameter]);
+    this.secretsKeyArn = secretsKey.keyArn;
     this.urlParameterName = urlParameter.name;
     this.urlParameterArn = urlParameter.arn;
     this.replicationGroupId = group.id;
@@ -79,6 +85,7 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
       url: this.url,
       urlParameterName: this.urlParameterName,
       urlParameterArn: this.urlParameterArn,
+      secretsKeyArn: this.secretsKeyArn,
       replicationGroupId: this.replicationGroupId,
     });
   }

@@ -1,32 +1,62 @@
-// EC2 role + instance profile: SSM Session Manager access plus exactly the statements given.
+// EC2 role + instance profile: what SSM Agent needs (Session Manager, Run Command, State Manager
+// associations; awsRules/ssmAgentPermissions.ts), Decrypt for the SecureString it reads, and exactly the
+// statements given.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { isResourcelessAction, RESOURCELESS_ACTIONS } from "../awsRules/resourcelessActions";
+import { ssmAgentStatements } from "../awsRules/ssmAgentPermissions";
+import { readerRolePath, type SecretRead } from "./secretsKey";
 
-/** One Allow statement. Wildcard actions are rejected; resource "*" needs a condition. */
+type Condition = Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
+
+/** One Allow statement. Wildcard actions are rejected; resource "*" only for resource-less actions. */
 export interface InstanceRoleStatement {
   actions: string[];
   resources: pulumi.Input<string>[];
   /** IAM condition block, e.g. { StringEquals: { "cloudwatch:namespace": "CWAgent" } }. */
-  condition?: Record<string, Record<string, string | string[]>>;
+  condition?: Condition;
 }
 
 export interface InstanceRoleArgs {
   statements?: InstanceRoleStatement[];
+  /** The SecureString this role reads: the role is created under its reader path, which the key policy names. */
+  secret?: SecretRead;
 }
 
-// Actions that have no resource-level permissions, so "*" is the only possible resource.
-const RESOURCELESS_ACTIONS = new Set(["cloudwatch:PutMetricData", "ec2:DescribeTags"]);
+export class InstanceRoleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InstanceRoleError";
+  }
+}
 
 /** Throws when a statement is broader than least privilege allows. Pure, so it is unit-tested. */
 export function checkStatement(s: { actions: string[]; resources: string[]; condition?: unknown }): void {
-  if (s.actions.length === 0) throw new Error("InstanceRole: statement without actions");
-  if (s.resources.length === 0) throw new Error("InstanceRole: statement without resources");
+  if (s.actions.length === 0) throw new InstanceRoleError("InstanceRole: statement without actions");
+  if (s.resources.length === 0) throw new InstanceRoleError("InstanceRole: statement without resources");
   for (const a of s.actions) {
-    if (a.includes("*")) throw new Error(`InstanceRole: wildcard action ${a} is not allowed`);
+    if (a.includes("*")) throw new InstanceRoleError(`InstanceRole: wildcard action ${a} is not allowed`);
   }
-  if (s.resources.includes("*") && !s.actions.every((a) => RESOURCELESS_ACTIONS.has(a))) {
-    throw new Error(`InstanceRole: resource "*" is only allowed for ${[...RESOURCELESS_ACTIONS].join(", ")}`);
+  if (s.resources.includes("*") && !s.actions.every(isResourcelessAction)) {
+    throw new InstanceRoleError(`InstanceRole: resource "*" is only allowed for ${RESOURCELESS_ACTIONS.join(", ")}`);
   }
+}
+
+/**
+ * Decrypt on the parameter's key, only through Parameter Store and only for that parameter. The
+ * ssm:GetParameter statement is the caller's (it sits with the boot script that reads the parameter).
+ */
+export function secretDecryptStatement(secret: SecretRead, region: pulumi.Input<string>): InstanceRoleStatement {
+  return {
+    actions: ["kms:Decrypt"],
+    resources: [secret.keyArn],
+    condition: {
+      StringEquals: {
+        "kms:EncryptionContext:PARAMETER_ARN": secret.parameterArn,
+        "kms:ViaService": pulumi.interpolate`ssm.${region}.amazonaws.com`,
+      },
+    },
+  };
 }
 
 export class InstanceRole extends pulumi.ComponentResource {
@@ -39,40 +69,42 @@ export class InstanceRole extends pulumi.ComponentResource {
     const parent = { parent: this };
 
     const role = new aws.iam.Role(name, {
+      // The key policy of a SecureString lets roles under its reader path decrypt it.
+      path: args.secret ? pulumi.output(args.secret.parameterName).apply(readerRolePath) : undefined,
       assumeRolePolicy: JSON.stringify({
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
       }),
     }, parent);
 
-    // Session Manager instead of SSH: no key pairs, no port 22.
     const partition = aws.getPartitionOutput({}, parent).partition;
-    new aws.iam.RolePolicyAttachment(`${name}-ssm`, {
-      role: role.name,
-      policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
-    }, parent);
+    const region = aws.getRegionOutput({}, parent).region;
+    const account = aws.getCallerIdentityOutput({}, parent).accountId;
 
-    const statements = args.statements ?? [];
+    const statements = [...(args.statements ?? []), ...(args.secret ? [secretDecryptStatement(args.secret, region)] : [])];
     // Fail at program time on what is already known (actions, plain resources); outputs are checked on apply.
     for (const s of statements) {
       checkStatement({ ...s, resources: s.resources.map((r) => (typeof r === "string" ? r : "<output>")) });
     }
-    if (statements.length > 0) {
-      const policy = pulumi.all(statements.map((s) => pulumi.all(s.resources))).apply((resolved) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: statements.map((s, i) => {
-            checkStatement({ ...s, resources: resolved[i] });
+    const resolved = pulumi.all(statements.map((s) => pulumi.output({ resources: s.resources, condition: s.condition })));
+    const policy = pulumi.all([resolved, partition, region, account]).apply(([given, p, r, a]) =>
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          // Session Manager instead of SSH: no key pairs, no port 22.
+          ...ssmAgentStatements(p, r, a).map((s) => ({ Sid: s.Sid, Effect: "Allow", Action: s.actions, Resource: s.resources })),
+          ...statements.map((s, i) => {
+            checkStatement({ ...s, resources: given[i].resources });
             return {
               Effect: "Allow",
               Action: s.actions,
-              Resource: resolved[i],
-              ...(s.condition ? { Condition: s.condition } : {}),
+              Resource: given[i].resources,
+              ...(given[i].condition ? { Condition: given[i].condition } : {}),
             };
           }),
-        }));
-      new aws.iam.RolePolicy(`${name}-inline`, { role: role.id, policy }, parent);
-    }
+        ],
+      }));
+    new aws.iam.RolePolicy(`${name}-inline`, { role: role.id, policy }, parent);
 
     const profile = new aws.iam.InstanceProfile(name, { role: role.name }, parent);
 

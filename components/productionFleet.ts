@@ -5,6 +5,7 @@ import { AppRelease } from "./appRelease";
 import { appInstanceStatements, appUserData } from "./appUserData";
 import { completeLifecycleActionStatement, FLEET_LIFECYCLE_HOOKS } from "./fleetLifecycle";
 import { InstanceRole } from "./instanceRole";
+import { redisUrlSecret } from "./redisUrlParameter";
 import { privateLaunchTemplate } from "./instanceDefaults";
 
 export interface ProductionFleetArgs {
@@ -21,6 +22,8 @@ export interface ProductionFleetArgs {
   redisUrlParameterArn: pulumi.Input<string>;
   /** aviary:demoFaults: the app honours demo-* fault flags only when true. */
   demoFaults?: boolean;
+  /** The KMS key that encrypts the Redis URL parameter (its policy names this role's path). */
+  redisUrlKeyArn: pulumi.Input<string>;
 }
 
 /** Throws unless 0 <= min <= desired <= max (integers). */
@@ -54,6 +57,7 @@ export class ProductionFleet extends pulumi.ComponentResource {
         { actions: ["ec2:DescribeTags"], resources: ["*"] },
         completeLifecycleActionStatement(pulumi.interpolate`arn:${partition}:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/${groupNamePrefix}*`),
       ],
+      secret: redisUrlSecret(args),
     }, parent);
 
     const userData = appUserData({

@@ -6,6 +6,7 @@ import { renderHaproxyConfig, type AccessLog, type HaproxyConfigOptions } from "
 import { AppRelease } from "./appRelease";
 import { awsRegion, bootScriptPreamble, shellQuote } from "./bootShell";
 import { InstanceRole, type InstanceRoleStatement } from "./instanceRole";
+import { redisUrlSecret } from "./redisUrlParameter";
 import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
 import { NODE_BIN, NODE_PACKAGE, SERVICE_UNIT_TAIL } from "./systemdUnit";
 
@@ -19,6 +20,8 @@ export interface ProxyArgs {
   release: AppRelease;
   redisUrlParameterName: pulumi.Input<string>;
   redisUrlParameterArn: pulumi.Input<string>;
+  /** The KMS key that encrypts the Redis URL parameter (its policy names this role's path). */
+  redisUrlKeyArn: pulumi.Input<string>;
   /**
    * aviary:thresholds.canaryP99Ms of this (prod) stack: a bound of HAProxy's latency histogram, so
    * the canary p99 alarm is decided exactly at it. The canary stack's value should be the same.
@@ -112,7 +115,7 @@ systemctl enable --now aviary-agent.service
 const SAFE_TOKEN = /^[A-Za-z0-9._+:/@-]+$/;
 
 /** What a proxy instance's boot script and agent need: the Redis URL, its release, its metrics. */
-export type ProxyInstanceArgs = Pick<ProxyArgs, "appPort" | "deployment" | "release" | "redisUrlParameterName" | "redisUrlParameterArn" | "latencyThresholdMs" | "accessLog">;
+export type ProxyInstanceArgs = Pick<ProxyArgs, "appPort" | "deployment" | "release" | "redisUrlParameterName" | "redisUrlParameterArn" | "redisUrlKeyArn" | "latencyThresholdMs" | "accessLog">;
 
 /** IAM statements of a proxy instance (the single proxy and every proxy of a ProxyFleet). */
 export function proxyInstanceStatements(args: ProxyInstanceArgs): InstanceRoleStatement[] {
@@ -145,7 +148,7 @@ export class Proxy extends pulumi.ComponentResource {
     super("aviary:proxy:Proxy", name, {}, opts);
     const parent = { parent: this };
 
-    const role = new InstanceRole(`${name}-role`, { statements: proxyInstanceStatements(args) }, parent);
+    const role = new InstanceRole(`${name}-role`, { statements: proxyInstanceStatements(args), secret: redisUrlSecret(args) }, parent);
 
     const image = al2023Ami(args.instanceType, parent);
     const userData = proxyUserData(args, aws.getRegionOutput({}, parent).region);

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROXY_HTTP_PORT } from "../config/ports";
 import { privateLaunchTemplate } from "./instanceDefaults";
 import { InstanceRole } from "./instanceRole";
+import { redisUrlSecret } from "./redisUrlParameter";
 import { proxyInstanceStatements, proxyUserData, type ProxyInstanceArgs } from "./proxy";
 
 export interface ProxyFleetArgs extends ProxyInstanceArgs {
@@ -40,7 +41,7 @@ export class ProxyFleet extends pulumi.ComponentResource {
     const parent = { parent: this };
     checkProxyCount(args.count);
 
-    const role = new InstanceRole(`${name}-role`, { statements: proxyInstanceStatements(args) }, parent);
+    const role = new InstanceRole(`${name}-role`, { statements: proxyInstanceStatements(args), secret: redisUrlSecret(args) }, parent);
     const userData = proxyUserData(args, aws.getRegionOutput({}, parent).region);
     const tags = { Name: name, "aviary:role": "proxy" };
 

@@ -6,6 +6,7 @@ import { REDIS_PORT } from "../config/ports";
 import { bootScriptPreamble, IMDS_FUNCTIONS, shellQuote } from "./bootShell";
 import { InstanceRole } from "./instanceRole";
 import { redisParameterPrefix, redisUrlParameter } from "./redisUrlParameter";
+import { SecretsKey } from "./secretsKey";
 import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
 
 export interface RedisServerArgs {
@@ -80,6 +81,8 @@ export class RedisServer extends pulumi.ComponentResource {
   public readonly url: pulumi.Output<string>;
   public readonly urlParameterName: pulumi.Output<string>;
   public readonly urlParameterArn: pulumi.Output<string>;
+  /** Encrypts the URL and password parameters; URL readers need it for kms:Decrypt. */
+  public readonly secretsKeyArn: pulumi.Output<string>;
   public readonly instanceId: pulumi.Output<string>;
 
   constructor(name: string, args: RedisServerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -90,15 +93,18 @@ export class RedisServer extends pulumi.ComponentResource {
     // Letters and digits only: the password goes into a URL and a config file unescaped.
     const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, parent);
 
+    const secretsKey = new SecretsKey(`${name}-secrets`, { description: `Aviary ${name}: Redis URL and password parameters` }, parent);
     const passwordParameter = new aws.ssm.Parameter(`${name}-password`, {
       name: `${prefix}/password`,
       type: "SecureString",
+      keyId: secretsKey.keyArn,
       value: password.result,
       description: "Aviary Redis requirepass; read by the Redis instance at boot",
     }, parent);
 
     const role = new InstanceRole(`${name}-role`, {
       statements: [{ actions: ["ssm:GetParameter"], resources: [passwordParameter.arn] }],
+      secret: { parameterName: passwordParameter.name, parameterArn: passwordParameter.arn, keyArn: secretsKey.keyArn },
     }, parent);
 
     const region = aws.getRegionOutput({}, parent).region;
@@ -159,10 +165,13 @@ export class RedisServer extends pulumi.ComponentResource {
     this.password = pulumi.secret(password.result);
     this.url = pulumi.secret(pulumi.interpolate`redis://:${password.result}@${networkInterface.privateIp}:${REDIS_PORT}`);
 
-    const urlParameter = redisUrlParameter(name, this.url, parent);
+    const urlParameter = redisUrlParameter(name, this.url, secretsKey.keyArn, parent);
+    // Only the Redis instance's role may decrypt the password; only URL readers' roles the URL.
+    secretsKey.restrictTo([passwordParameter, urlParameter]);
 
     this.urlParameterName = urlParameter.name;
     this.urlParameterArn = urlParameter.arn;
+    this.secretsKeyArn = secretsKey.keyArn;
     this.instanceId = instance.id;
     this.registerOutputs({
       privateIp: this.privateIp,
@@ -170,6 +179,7 @@ export class RedisServer extends pulumi.ComponentResource {
       url: this.url,
       urlParameterName: this.urlParameterName,
       urlParameterArn: this.urlParameterArn,
+      secretsKeyArn: this.secretsKeyArn,
       instanceId: this.instanceId,
     });
   }

@@ -1,7 +1,8 @@
 // Aviary's security rules as CrossGuard resource policies. A plain module (no PolicyPack here), so the
 // rules can be unit-tested by calling validateResource directly; policy/index.ts builds the pack.
 import * as aws from "@pulumi/aws";
-import { ReportViolation, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { ReportViolation, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { isResourcelessAction } from "../awsRules/resourcelessActions";
 
 const PUBLIC_CIDRS = new Set(["0.0.0.0/0", "::/0"]);
 const PUBLIC_HTTP_PORTS = new Set([80, 443]);
@@ -164,51 +165,64 @@ const snsTopicEncrypted: ResourceValidationPolicy = {
   }),
 };
 
-/** Actions that may be granted on Resource "*": read-only Describe/List/Get calls and cloudwatch:PutMetricData. */
-export function isResourceStarSafeAction(action: string): boolean {
-  if (action.toLowerCase() === "cloudwatch:putmetricdata") return true;
-  const idx = action.indexOf(":");
-  if (idx < 0) return false;
-  return /^(describe|list|get)/i.test(action.slice(idx + 1));
-}
-
 function isWildcardAction(action: string): boolean {
   return action === "*" || /^[^:]+:\*$/.test(action);
 }
 
-/** The parts of an IAM policy document the rule reads; anything may be missing or malformed. */
+/** The parts of a policy document the rules read; anything may be missing or malformed. */
 interface PolicyStatement {
   Sid?: string;
   Effect?: unknown;
+  Principal?: unknown;
+  NotPrincipal?: unknown;
   Action?: unknown;
+  NotAction?: unknown;
   Resource?: unknown;
+  NotResource?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
 }
 interface PolicyDocument {
   Statement?: PolicyStatement | PolicyStatement[];
 }
 
-/** Problems in one IAM policy document (JSON string or object). */
-export function iamDocumentProblems(policy: unknown): string[] {
+function statementsOf(policy: unknown): PolicyStatement[] | string {
   let doc = policy as PolicyDocument | null | undefined;
   if (typeof policy === "string") {
     try {
       doc = JSON.parse(policy);
     } catch {
-      return ["policy is not valid JSON"];
+      return "policy is not valid JSON";
     }
   }
+  return asArray<PolicyStatement | null>(doc?.Statement).filter((st): st is PolicyStatement => !!st);
+}
+
+function labelOf(st: PolicyStatement, n: number): string {
+  return st.Sid ? `statement ${n} (${st.Sid})` : `statement ${n}`;
+}
+
+/** Allow statements may not use NotAction/NotResource/NotPrincipal: they grant everything not listed. */
+function negationProblems(st: PolicyStatement, label: string): string[] {
+  return (["NotAction", "NotResource", "NotPrincipal"] as const).filter((k) => st[k] !== undefined).map((k) => `${label} is an Allow with ${k} (it grants everything not listed)`);
+}
+
+/** Problems in one IAM identity policy document (JSON string or object). */
+export function iamDocumentProblems(policy: unknown): string[] {
+  const statements = statementsOf(policy);
+  if (typeof statements === "string") return [statements];
   const problems: string[] = [];
-  asArray<PolicyStatement | null>(doc?.Statement).forEach((st, n) => {
-    if (!st || st.Effect !== "Allow") return;
-    const label = st.Sid ? `statement ${n} (${st.Sid})` : `statement ${n}`;
+  statements.forEach((st, n) => {
+    if (st.Effect !== "Allow") return;
+    const label = labelOf(st, n);
+    problems.push(...negationProblems(st, label));
     const actions = asArray<unknown>(st.Action).map(String);
     const wild = actions.filter(isWildcardAction);
     if (wild.length > 0) problems.push(`${label} allows wildcard action(s) ${wild.join(", ")}`);
     const resources = asArray<unknown>(st.Resource).map(String);
     if (resources.includes("*")) {
-      const unsafe = actions.filter((a) => !isResourceStarSafeAction(a));
-      if (unsafe.length > 0 || actions.length === 0) {
-        problems.push(`${label} allows ${unsafe.join(", ") || "(no Action)"} on Resource "*"; scope it to specific ARNs`);
+      const scoped = actions.filter((a) => !isResourcelessAction(a));
+      if (scoped.length > 0 || actions.length === 0) {
+        problems.push(`${label} allows ${scoped.join(", ") || "(no Action)"} on Resource "*"; these actions take resource ARNs`);
       }
     }
   });
@@ -218,12 +232,122 @@ export function iamDocumentProblems(policy: unknown): string[] {
 const noWildcardIam: ResourceValidationPolicy = {
   name: "no-wildcard-iam-actions",
   description:
-    "IAM policies must not Allow \"*\" or \"service:*\" actions, and Resource \"*\" is allowed only for Describe/List/Get actions and cloudwatch:PutMetricData.",
+    "IAM policies must not Allow \"*\" or \"service:*\" actions, nor use NotAction/NotResource/NotPrincipal in an Allow; Resource \"*\" only for actions with no resource-level permissions (awsRules/resourcelessActions.ts).",
   enforcementLevel: "mandatory",
   validateResource: [
     validateResourceOfType(aws.iam.Policy, (p, _args, report) => reportAll(report, iamDocumentProblems(p.policy))),
     validateResourceOfType(aws.iam.RolePolicy, (p, _args, report) => reportAll(report, iamDocumentProblems(p.policy))),
   ],
+};
+
+/** AWS managed policies a role may attach: each one reviewed (what it grants, on which resources). */
+export const ALLOWED_MANAGED_POLICIES: Record<string, string> = {
+  "service-role/AWSLambdaVPCAccessExecutionRole": "the controller in a VPC: its logs and the ENI calls Lambda makes for it",
+};
+
+/** Problems with one managed-policy ARN attached to a role. */
+export function managedPolicyProblems(policyArn: unknown): string[] {
+  const m = /^arn:[^:]+:iam::aws:policy\/(.+)$/.exec(String(policyArn ?? ""));
+  if (!m) return [`${String(policyArn)} is not an AWS managed policy: attach Aviary's statements as an inline RolePolicy instead`];
+  return m[1] in ALLOWED_MANAGED_POLICIES ? [] : [`managed policy ${m[1]} is not on the allow-list (${Object.keys(ALLOWED_MANAGED_POLICIES).join(", ")})`];
+}
+
+const managedPolicyAllowList: ResourceValidationPolicy = {
+  name: "managed-policies-allow-list",
+  description: `Roles may attach only reviewed AWS managed policies: ${Object.keys(ALLOWED_MANAGED_POLICIES).join(", ")}.`,
+  enforcementLevel: "mandatory",
+  validateResource: [
+    validateResourceOfType(aws.iam.RolePolicyAttachment, (a, _args, report) => reportAll(report, managedPolicyProblems(a.policyArn))),
+    validateResourceOfType(aws.iam.PolicyAttachment, (a, _args, report) => reportAll(report, managedPolicyProblems(a.policyArn))),
+    validateResourceOfType(aws.iam.Role, (r, _args, report) => {
+      for (const arn of asArray(r.managedPolicyArns)) reportAll(report, managedPolicyProblems(arn));
+    }),
+  ],
+};
+
+// Condition keys that tie a service principal to this account's resources (confused-deputy
+// protection, IAM User Guide "The confused deputy problem") or, for KMS, to one encryption context.
+const SCOPING_KEYS = [/^aws:sourceaccount$/i, /^aws:sourcearn$/i, /^aws:sourceowner$/i, /^kms:encryptioncontext:/i, /^kms:viaservice$/i, /^aws:principalarn$/i, /^aws:principalaccount$/i];
+
+function conditionKeys(st: PolicyStatement): string[] {
+  return Object.values(st.Condition ?? {}).flatMap((keys) => Object.keys(keys ?? {}));
+}
+
+function principals(st: PolicyStatement): { anyone: boolean; services: string[]; aws: string[] } {
+  const p = st.Principal;
+  if (p === "*") return { anyone: true, services: [], aws: [] };
+  const obj = (p ?? {}) as { AWS?: unknown; Service?: unknown };
+  const aws = asArray<unknown>(obj.AWS).map(String);
+  return { anyone: aws.includes("*"), services: asArray<unknown>(obj.Service).map(String), aws };
+}
+
+/** Problems in a resource policy (KMS key, SNS topic, S3 bucket): who it lets in and how narrowly. */
+export function resourcePolicyProblems(policy: unknown): string[] {
+  const statements = statementsOf(policy);
+  if (typeof statements === "string") return [statements];
+  const problems: string[] = [];
+  statements.forEach((st, n) => {
+    if (st.Effect !== "Allow") return;
+    const label = labelOf(st, n);
+    problems.push(...negationProblems(st, label));
+    const who = principals(st);
+    const scoped = conditionKeys(st).some((k) => SCOPING_KEYS.some((re) => re.test(k)));
+    if (who.anyone && !scoped) problems.push(`${label} allows any principal ("*") without a condition naming the account or source`);
+    if (who.services.length > 0 && !scoped) {
+      problems.push(`${label} allows ${who.services.join(", ")} without aws:SourceAccount/aws:SourceArn (or a KMS encryption context): any account's resources could use it`);
+    }
+    const foreign = who.aws.filter((a) => a !== "*" && !/^(\d{12}|arn:[^:]+:(iam|sts)::\d{12}:.+)$/.test(a));
+    if (foreign.length > 0) problems.push(`${label} names principal(s) that are not account ARNs: ${foreign.join(", ")}`);
+  });
+  return problems;
+}
+
+const resourcePoliciesScoped: ResourceValidationPolicy = {
+  name: "resource-policies-scoped",
+  description:
+    "KMS key, SNS topic and S3 bucket policies: no Allow with NotAction/NotResource/NotPrincipal, no \"*\" principal or service principal without a condition tying it to this account (aws:SourceAccount, aws:SourceArn, a KMS encryption context); a lambda.Permission for a service needs sourceArn.",
+  enforcementLevel: "mandatory",
+  validateResource: [
+    validateResourceOfType(aws.kms.Key, (k, _args, report) => {
+      if (k.policy !== undefined) reportAll(report, resourcePolicyProblems(k.policy));
+    }),
+    validateResourceOfType(aws.kms.KeyPolicy, (k, _args, report) => reportAll(report, resourcePolicyProblems(k.policy))),
+    validateResourceOfType(aws.sns.TopicPolicy, (t, _args, report) => reportAll(report, resourcePolicyProblems(t.policy))),
+    validateResourceOfType(aws.s3.BucketPolicy, (b, _args, report) => reportAll(report, resourcePolicyProblems(b.policy))),
+    validateResourceOfType(aws.lambda.Permission, (p, _args, report) => {
+      const principal = String(p.principal ?? "");
+      if (principal.endsWith(".amazonaws.com") && !nonEmpty(p.sourceArn)) {
+        report(`permission for ${principal} has no sourceArn: any ${principal} resource, in any account, could invoke the function`);
+      }
+      if (principal === "*") report("permission for principal \"*\"");
+    }),
+  ],
+};
+
+// The AWS managed key for SNS. Its key policy cannot be changed, and it lets only principals of the
+// account use it through SNS, so CloudWatch (a service principal) cannot publish to a topic encrypted
+// with it (SNS Developer Guide, "Configure AWS KMS permissions for AWS services").
+export function isAwsManagedSnsKey(kmsMasterKeyId: unknown): boolean {
+  return /(^|:)alias\/aws\/sns$/.test(String(kmsMasterKeyId ?? ""));
+}
+
+const cloudWatchTopicCustomerKey: StackValidationPolicy = {
+  name: "cloudwatch-topic-customer-managed-key",
+  description: "A topic that CloudWatch alarms publish to must not use the AWS managed key alias/aws/sns (CloudWatch cannot use it).",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    const alarmTargets = new Set(
+      args.resources
+        .filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm")
+        .flatMap((r) => [...asArray<unknown>(r.props.alarmActions), ...asArray<unknown>(r.props.okActions), ...asArray<unknown>(r.props.insufficientDataActions)].map(String)),
+    );
+    for (const topic of args.resources.filter((r) => r.type === "aws:sns/topic:Topic")) {
+      const arn = String(topic.props.arn ?? "");
+      if (alarmTargets.has(arn) && isAwsManagedSnsKey(topic.props.kmsMasterKeyId)) {
+        report(`topic ${topic.name} receives CloudWatch alarms but is encrypted with alias/aws/sns; use a customer-managed key that grants cloudwatch.amazonaws.com`);
+      }
+    }
+  },
 };
 
 const noPublicIpOutsideProxy: ResourceValidationPolicy = {
@@ -305,9 +429,14 @@ export const policies: ResourceValidationPolicy[] = [
   ebsEncrypted,
   snsTopicEncrypted,
   noWildcardIam,
+  managedPolicyAllowList,
+  resourcePoliciesScoped,
   noPublicIpOutsideProxy,
   s3BucketNotPublic,
   lambdaHasDlq,
   loadBalancerHttpOnly,
   elastiCacheEncryptedWithAuth,
 ];
+
+/** Rules over the whole stack (they relate resources to each other). */
+export const stackPolicies: StackValidationPolicy[] = [cloudWatchTopicCustomerKey];

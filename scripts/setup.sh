@@ -34,3 +34,5 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm install --no-audit --no-fund
 fi
+# The policy pack's own dependencies (@pulumi/awsguard pins @pulumi/aws 4 and aws-sdk v2), kept out of the program's.
+if [ ! -f policy/node_modules/.package-lock.json ] || [ policy/package-lock.json -nt policy/node_modules/.package-lock.json ]; then npm install --prefix policy --no-audit --no-fund; fi

@@ -28,6 +28,7 @@ export async function canaryStack(cfg: CanaryConfig) {
     thresholds: cfg.thresholds,
     redisUrlParameterName: out("redisUrlParameterName"),
     redisUrlParameterArn: out("redisUrlParameterArn"),
+    redisUrlKeyArn: out("redisUrlKeyArn"),
     release: { bucketName: release.bucketName, bucketArn: release.bucketArn, objectKey: release.objectKey },
     demoFaults: cfg.demoFaults,
   });

@@ -27,6 +27,7 @@ interface RedisEndpoint {
   url: pulumi.Output<string>;
   urlParameterName: pulumi.Output<string>;
   urlParameterArn: pulumi.Output<string>;
+  urlKeyArn: pulumi.Output<string>;
   /** Instance IP (ec2) or primary endpoint DNS name (elasticache). */
   address: pulumi.Output<string>;
 }
@@ -38,14 +39,14 @@ function redisFor(layout: RedisLayout, network: Network, instanceType: string): 
       securityGroupId: network.redisSecurityGroupId,
       nodeType: layout.nodeType ?? DEFAULT_CACHE_NODE_TYPE,
     });
-    return { url: cache.url, urlParameterName: cache.urlParameterName, urlParameterArn: cache.urlParameterArn, address: cache.privateAddress };
+    return { url: cache.url, urlParameterName: cache.urlParameterName, urlParameterArn: cache.urlParameterArn, urlKeyArn: cache.secretsKeyArn, address: cache.privateAddress };
   }
   const server = new RedisServer("redis", {
     subnetId: network.privateSubnetIds[0],
     securityGroupId: network.redisSecurityGroupId,
     instanceType,
   });
-  return { url: server.url, urlParameterName: server.urlParameterName, urlParameterArn: server.urlParameterArn, address: server.privateIp };
+  return { url: server.url, urlParameterName: server.urlParameterName, urlParameterArn: server.urlParameterArn, urlKeyArn: server.secretsKeyArn, address: server.privateIp };
 }
 
 export function prodStack(cfg: ProdConfig) {
@@ -70,6 +71,7 @@ export function prodStack(cfg: ProdConfig) {
     redisUrlParameterName: redis.urlParameterName,
     redisUrlParameterArn: redis.urlParameterArn,
     demoFaults: cfg.demoFaults,
+    redisUrlKeyArn: redis.urlKeyArn,
   });
   const proxyArgs = {
     instanceType: cfg.instanceType,
@@ -78,6 +80,7 @@ export function prodStack(cfg: ProdConfig) {
     release,
     redisUrlParameterName: redis.urlParameterName,
     redisUrlParameterArn: redis.urlParameterArn,
+    redisUrlKeyArn: redis.urlKeyArn,
     latencyThresholdMs: cfg.thresholds.canaryP99Ms,
     accessLog: cfg.proxy.accessLog,
   };
@@ -147,5 +150,6 @@ export function prodStack(cfg: ProdConfig) {
     redisUrlParameterArn: redis.urlParameterArn,
     // The proxy's latency histogram bound; the canary stack refuses a different canaryP99Ms.
     canaryP99Ms: cfg.thresholds.canaryP99Ms,
+    redisUrlKeyArn: redis.urlKeyArn,
   };
 }

@@ -244,6 +244,7 @@ describe("Canary", () => {
       thresholds: DEFAULT_THRESHOLDS,
       redisUrlParameterName: "/aviary/redis-url",
       redisUrlParameterArn: "arn:aws:ssm:us-east-1:123456789012:parameter/aviary/redis-url",
+      redisUrlKeyArn: "arn:aws:kms:us-east-1:123456789012:key/redis-secrets",
       release: { bucketName: "rel", bucketArn: "arn:aws:s3:::rel", objectKey: "app-1.5.0.js" },
     });
 

@@ -6,7 +6,11 @@ import { handle } from "../app/main";
 import { AppRelease } from "../components/appRelease";
 import { AGENT_ENTRY, bundleApp, contentHash, releaseKey } from "../release/bundles";
 import { renderAppUserData } from "../components/appUserData";
+import { isResourcelessAction } from "../awsRules/resourcelessActions";
 import { checkStatement } from "../components/instanceRole";
+
+// InstanceRole puts SSM Agent's three statements (awsRules/ssmAgentPermissions.ts) first.
+const AGENT_STATEMENTS = 3;
 import { Network, subnetCidr } from "../components/network";
 import { LAUNCH_HEARTBEAT_SECONDS, LAUNCH_HOOK_NAME, TERMINATE_HEARTBEAT_SECONDS, TERMINATE_HOOK_NAME } from "../components/fleetLifecycle";
 import { checkFleetSize, ProductionFleet } from "../components/productionFleet";
@@ -47,6 +51,7 @@ beforeAll(async () => {
       release,
       redisUrlParameterName: redis.urlParameterName,
       redisUrlParameterArn: redis.urlParameterArn,
+      redisUrlKeyArn: redis.secretsKeyArn,
     }, {
       // Legacy transformations run in-process, so resource options (ignoreChanges) are visible under mocks.
       transformations: [(a) => { captured.push({ type: a.type, name: a.name, opts: a.opts }); return undefined; }],
@@ -60,6 +65,7 @@ beforeAll(async () => {
       release,
       redisUrlParameterName: redis.urlParameterName,
       redisUrlParameterArn: redis.urlParameterArn,
+      redisUrlKeyArn: redis.secretsKeyArn,
       latencyThresholdMs: 1500,
       accessLog: "errors",
     });
@@ -200,8 +206,9 @@ describe("redis", () => {
 
   test("the redis role may read only its password parameter", () => {
     const passwordParam = byName("aws:ssm/parameter:Parameter", "redis-password");
-    expect(policyOf("redis-role").Statement).toEqual([
+    expect(policyOf("redis-role").Statement.slice(AGENT_STATEMENTS)).toEqual([
       { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [mockArn(passwordParam.type, passwordParam.name)] },
+      { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [mockArn("aws:kms/key:Key", "redis-secrets")], Condition: { StringEquals: { "kms:EncryptionContext:PARAMETER_ARN": mockArn(passwordParam.type, passwordParam.name), "kms:ViaService": "ssm.us-east-1.amazonaws.com" } } },
     ]);
   });
 });
@@ -316,7 +323,7 @@ describe("production fleet", () => {
   test("fleet role: the release object, the Redis URL parameter and CWAgent metrics only", () => {
     const urlParam = byName("aws:ssm/parameter:Parameter", "redis-url");
     const bucket = run.one("aws:s3/bucket:Bucket");
-    expect(policyOf("prod-role").Statement).toEqual([
+    expect(policyOf("prod-role").Statement.slice(AGENT_STATEMENTS)).toEqual([
       { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${mockArn(bucket.type, bucket.name)}/${APP_KEY}`] },
       { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [mockArn(urlParam.type, urlParam.name)] },
       { Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: ["*"], Condition: { StringEquals: { "cloudwatch:namespace": "CWAgent" } } },
@@ -327,6 +334,7 @@ describe("production fleet", () => {
         Action: ["autoscaling:CompleteLifecycleAction"],
         Resource: [`arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/${asg().inputs.namePrefix}*`],
       },
+      { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [mockArn("aws:kms/key:Key", "redis-secrets")], Condition: { StringEquals: { "kms:EncryptionContext:PARAMETER_ARN": mockArn(urlParam.type, urlParam.name), "kms:ViaService": "ssm.us-east-1.amazonaws.com" } } },
     ]);
     expect(asg().inputs.namePrefix).toBe("aviary-prod-prod-");
   });
@@ -369,10 +377,11 @@ describe("proxy", () => {
   test("proxy role: the Redis URL parameter, release objects and its own metric namespace", () => {
     const urlParam = byName("aws:ssm/parameter:Parameter", "redis-url");
     const bucket = run.one("aws:s3/bucket:Bucket");
-    expect(policyOf("proxy-role").Statement).toEqual([
+    expect(policyOf("proxy-role").Statement.slice(AGENT_STATEMENTS)).toEqual([
       { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [mockArn(urlParam.type, urlParam.name)] },
       { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${mockArn(bucket.type, bucket.name)}/releases/*`] },
       { Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: ["*"], Condition: { StringEquals: { "cloudwatch:namespace": "Aviary/Proxy" } } },
+      { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [mockArn("aws:kms/key:Key", "redis-secrets")], Condition: { StringEquals: { "kms:EncryptionContext:PARAMETER_ARN": mockArn(urlParam.type, urlParam.name), "kms:ViaService": "ssm.us-east-1.amazonaws.com" } } },
     ]);
   });
 
@@ -396,20 +405,23 @@ describe("every component together", () => {
       for (const s of JSON.parse(p.inputs.policy).Statement) {
         expect(s.Effect).toBe("Allow");
         for (const a of s.Action) expect(a).not.toContain("*");
-        if (s.Resource.includes("*")) expect(s.Action.every((a: string) => ["cloudwatch:PutMetricData", "ec2:DescribeTags"].includes(a))).toBe(true);
+        if (s.Resource.includes("*")) expect(s.Action.every(isResourcelessAction)).toBe(true);
         if (s.Action.includes("cloudwatch:PutMetricData")) expect(s.Condition).toBeDefined();
       }
     }
   });
 
-  test("every role is EC2-only, has Session Manager and an instance profile", () => {
+  test("no role attaches a managed policy (AmazonSSMManagedInstanceCore would grant GetParameter on every parameter)", () => {
+    expect(run.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
+  });
+
+  test("every role is EC2-only, has SSM Agent's own statements (no managed policy) and an instance profile", () => {
     const roles = run.ofType("aws:iam/role:Role");
     expect(roles).toHaveLength(3);
     for (const role of roles) {
       const trust = JSON.parse(role.inputs.assumeRolePolicy);
       expect(trust.Statement).toEqual([{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
-      expect(byName("aws:iam/rolePolicyAttachment:RolePolicyAttachment", `${role.name}-ssm`).inputs.policyArn)
-        .toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+      expect(policyOf(role.name).Statement.slice(0, AGENT_STATEMENTS).map((s: { Sid: string }) => s.Sid)).toEqual(["SsmAgentChannels", "SsmAgentInstance", "SsmAgentDocuments"]);
       expect(byName("aws:iam/instanceProfile:InstanceProfile", role.name)).toBeDefined();
     }
   });

@@ -1,5 +1,5 @@
 import * as aws from "@pulumi/aws";
-import { checkPolicies, CheckedResource } from "../policy/check";
+import { checkPolicies, CheckedResource, checkStackPolicies } from "../policy/check";
 import { iamDocumentProblems, ingressRuleProblems, policies } from "../policy/policies";
 import { runUnderMocks } from "./support/pulumiMocks";
 
@@ -33,6 +33,8 @@ describe("policy pack definition", () => {
         "imdsv2-required",
         "lambda-has-dlq",
         "load-balancer-http-only",
+        "managed-policies-allow-list",
+        "resource-policies-scoped",
         "no-public-ingress-except-proxy-http",
         "no-public-ip-outside-proxy",
         "no-wildcard-iam-actions",
@@ -150,9 +152,14 @@ describe("no-wildcard-iam-actions", () => {
     expect(v).toHaveLength(1);
     expect(v[0].message).toContain("autoscaling:SetDesiredCapacity");
   });
-  it("passes scoped actions, Describe*/List/Get on '*', PutMetricData, and Deny '*'", () => {
+  it("catches Describe*/List/Get on '*' when the action takes resource ARNs, and NotAction/NotResource allows", () => {
+    const d = doc({ Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: "*" }, { Effect: "Allow", NotAction: "iam:*", Resource: "*" }, { Effect: "Allow", Action: "s3:GetObject", NotResource: "arn:aws:s3:::b/*" });
+    const v = violationsOf(P, res("aws:iam/rolePolicy:RolePolicy", "rp", { role: "r", policy: JSON.stringify(d) })).map((x) => x.message);
+    expect(v).toEqual([expect.stringContaining("cloudwatch:DescribeAlarms"), expect.stringContaining("NotAction"), expect.stringContaining("(no Action) on Resource"), expect.stringContaining("NotResource")]);
+  });
+  it("passes scoped actions, resource-less actions on '*' (the shared list), and Deny '*'", () => {
     const d = doc(
-      { Effect: "Allow", Action: ["autoscaling:Describe*", "ec2:DescribeInstances", "cloudwatch:PutMetricData", "cloudwatch:DescribeAlarms", "sns:ListTopics"], Resource: "*" },
+      { Effect: "Allow", Action: ["autoscaling:DescribeAutoScalingGroups", "cloudwatch:PutMetricData", "ssmmessages:OpenDataChannel"], Resource: "*" },
       { Effect: "Allow", Action: "autoscaling:SetDesiredCapacity", Resource: "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*" },
       { Effect: "Deny", Action: "*", Resource: "*" },
     );
@@ -252,5 +259,45 @@ describe("checkPolicies on mock registrations", () => {
       ]),
     );
     expect(violations.filter((v) => v.resource !== "legacy")).toEqual([]);
+  });
+});
+
+describe("managed-policies-allow-list", () => {
+  const P = "managed-policies-allow-list";
+  const ATT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
+  it("catches AmazonSSMManagedInstanceCore (GetParameter on every parameter) and a customer policy", () => {
+    expect(violationsOf(P, res(ATT, "ssm", { role: "r", policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }))).toHaveLength(1);
+    expect(violationsOf(P, res(ATT, "own", { role: "r", policyArn: "arn:aws:iam::123456789012:policy/x" }))).toHaveLength(1);
+  });
+  it("passes AWSLambdaVPCAccessExecutionRole", () => {
+    expect(violationsOf(P, res(ATT, "vpc", { role: "r", policyArn: "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole" }))).toEqual([]);
+  });
+});
+
+describe("resource-policies-scoped", () => {
+  const P = "resource-policies-scoped";
+  const doc = (...Statement: unknown[]) => JSON.stringify({ Version: "2012-10-17", Statement });
+  it("catches an unconditioned service principal (SNS topic), '*' (S3 bucket), NotAction (KMS key) and a Permission without sourceArn", () => {
+    expect(violationsOf(P, res("aws:sns/topicPolicy:TopicPolicy", "t", { arn: "a", policy: doc({ Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish", Resource: "a" }) }))).toHaveLength(1);
+    expect(violationsOf(P, res("aws:s3/bucketPolicy:BucketPolicy", "b", { bucket: "b", policy: doc({ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }) }))).toHaveLength(1);
+    expect(violationsOf(P, res("aws:kms/keyPolicy:KeyPolicy", "k", { keyId: "k", policy: doc({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, NotAction: "kms:Decrypt", Resource: "*" }) }))).toHaveLength(1);
+    expect(violationsOf(P, res("aws:lambda/permission:Permission", "p", { action: "lambda:InvokeFunction", function: "f", principal: "sns.amazonaws.com" }))).toHaveLength(1);
+  });
+  it("passes account-scoped service principals and a Permission with sourceArn", () => {
+    const scoped = doc({ Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish", Resource: "a", Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } });
+    expect(violationsOf(P, res("aws:sns/topicPolicy:TopicPolicy", "t", { arn: "a", policy: scoped }))).toEqual([]);
+    expect(violationsOf(P, res("aws:lambda/permission:Permission", "p", { principal: "sns.amazonaws.com", sourceArn: "arn:aws:sns:us-east-1:123456789012:t" }))).toEqual([]);
+  });
+});
+
+describe("cloudwatch-topic-customer-managed-key", () => {
+  const topic = (kmsMasterKeyId: string) => res("aws:sns/topic:Topic", "alerts", { kmsMasterKeyId, arn: "arn:aws:sns:us-east-1:123456789012:alerts" });
+  const alarm = res("aws:cloudwatch/metricAlarm:MetricAlarm", "cpu", { alarmActions: ["arn:aws:sns:us-east-1:123456789012:alerts"] });
+  it("catches alias/aws/sns on a topic an alarm publishes to", () => {
+    expect(checkStackPolicies([topic("alias/aws/sns"), alarm])).toHaveLength(1);
+  });
+  it("passes a customer-managed key, and alias/aws/sns on a topic no alarm uses", () => {
+    expect(checkStackPolicies([topic("arn:aws:kms:us-east-1:123456789012:key/k"), alarm])).toEqual([]);
+    expect(checkStackPolicies([topic("alias/aws/sns")])).toEqual([]);
   });
 });

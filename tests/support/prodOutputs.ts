@@ -9,4 +9,5 @@ export const PROD_STACK_OUTPUTS = {
   redisUrlParameterName: "/aviary-prod/redis-url",
   redisUrlParameterArn: "arn:aws:ssm:us-east-1:123456789012:parameter/aviary-prod/redis-url",
   canaryP99Ms: 1500,
+  redisUrlKeyArn: "arn:aws:kms:us-east-1:123456789012:key/redis-secrets",
 };

@@ -66,6 +66,9 @@ export const REPLACEMENT_RULES: Readonly<Record<string, ReplacementRule>> = {
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment": { forceNew: ["role", "policyArn"], source: `${TF}iam/role_policy_attachment.go` },
   "aws:kms/alias:Alias": { forceNew: ["name", "namePrefix"], source: `${TF}kms/alias.go` },
   "aws:kms/key:Key": { forceNew: ["customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"], source: `${TF}kms/key.go` },
+  // Nothing is ForceNew (key_id included: an update re-attaches the policy). Its delete puts the
+  // account's default key policy back, so a replacement would end on the default policy.
+  "aws:kms/keyPolicy:KeyPolicy": { forceNew: [], source: `${TF}kms/key_policy.go` },
   "aws:lambda/function:Function": { forceNew: ["name", "packageType"], source: `${TF}lambda/function.go` },
   // function_name, qualifier and triggers are ForceNew; input is ForceNew only with lifecycle_scope
   // CREATE_ONLY (the default), see invocationInputForcesReplacement.

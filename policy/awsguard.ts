@@ -23,6 +23,8 @@ export const DISABLED_AWSGUARD_RULES: Record<string, string> = {
     "calls IAM over the AWS SDK (aws-sdk v2) for account users' keys: no resource of Aviary's, and it cannot run without AWS credentials",
   "mfa-enabled-for-iam-console-access":
     "calls IAM over the AWS SDK for account users: no resource of Aviary's, and it cannot run without AWS credentials",
+  "s3-bucket-logging-enabled":
+    "the one bucket holds release bundles: private (public access blocked, ACLs off), read only by the instance roles through IAM; object reads are audited by CloudTrail data events, and server access logs would need a second bucket that this rule would then require to log too",
   "acm-certificate-expiration":
     "calls ACM over the AWS SDK; Aviary has no certificate (the proxy serves HTTP on port 80)",
 };

@@ -64,6 +64,9 @@ function unwrap(value: unknown, path: string, secrets: string[]): any {
 
 /** The ARN the mocks give a resource, so tests can say which resource another one points at. */
 export function mockArn(type: string, name: string): string {
+  // IAM ARNs have AWS's real shape (no region): key and topic policies are checked against it.
+  const iam = /^aws:iam\/(role|instanceProfile|policy):/.exec(type);
+  if (iam) return `arn:aws:iam::123456789012:${iam[1] === "instanceProfile" ? "instance-profile" : iam[1]}/${name}`;
   return `arn:aws:mock:us-east-1:123456789012:${type}/${name}`;
 }
 

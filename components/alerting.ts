@@ -2,6 +2,7 @@
 // SMS subscribers get the controller's short texts on their own topic (components/smsTopic.ts).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { customerManagedKey } from "./customerManagedKey";
 
 export interface AlertingArgs {
   emails: string[];
@@ -17,38 +18,23 @@ export class Alerting extends pulumi.ComponentResource {
     const parent = { parent: this };
 
     const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
-    const partition = aws.getPartitionOutput({}, parent).partition;
 
     // Customer-managed key: the AWS-managed aws/sns key cannot be granted to CloudWatch, so alarms
     // could not publish to the topic.
-    const key = new aws.kms.Key(`${name}-topic`, {
+    const key = customerManagedKey(`${name}-topic`, {
       description: `Aviary alerts topic (${name})`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 7,
-      policy: pulumi.all([accountId, partition]).apply(([account, part]) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "AccountAdministersKey",
-              Effect: "Allow",
-              Principal: { AWS: `arn:${part}:iam::${account}:root` },
-              Action: "kms:*",
-              Resource: "*",
-            },
-            {
-              Sid: "CloudWatchAlarmsPublishEncrypted",
-              Effect: "Allow",
-              Principal: { Service: "cloudwatch.amazonaws.com" },
-              Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-              Resource: "*",
-              Condition: { StringEquals: { "aws:SourceAccount": account } },
-            },
-          ],
-        })),
+      alias: true,
+      statements: ({ account }) => [
+        {
+          Sid: "CloudWatchAlarmsPublishEncrypted",
+          Effect: "Allow",
+          Principal: { Service: "cloudwatch.amazonaws.com" },
+          Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          Resource: "*",
+          Condition: { StringEquals: { "aws:SourceAccount": account } },
+        },
+      ],
     }, parent);
-    // Aliases are unique per account and region: the stack in the name keeps two stacks apart.
-    new aws.kms.Alias(`${name}-topic`, { name: `alias/${pulumi.getProject()}-${pulumi.getStack()}-${name}-topic`, targetKeyId: key.keyId }, parent);
 
     const topic = new aws.sns.Topic(name, { kmsMasterKeyId: key.arn }, parent);
 

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_SCALING } from "../config/defaults";
 import type { Scaling } from "../config/stackConfig";
 import { buildControllerBundle } from "../lambda/bundle";
+import { customerManagedKey } from "./customerManagedKey";
 import { FUNCTION_TIMEOUT_SECONDS } from "../lambda/timing";
 import { SmsTopic } from "./smsTopic";
 
@@ -73,31 +74,18 @@ export class Controller extends pulumi.ComponentResource {
     const logGroupName = pulumi.interpolate`/aws/lambda/${functionName}`;
 
     // One customer-managed key for the function's logs and environment (REDIS_URL carries a password).
-    const key = new aws.kms.Key(name, {
+    const key = customerManagedKey(name, {
       description: `Aviary controller logs and environment (${name})`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 7,
-      policy: pulumi.all([accountId, partition, region, logGroupName]).apply(([account, part, reg, group]) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "AccountAdministersKey",
-              Effect: "Allow",
-              Principal: { AWS: `arn:${part}:iam::${account}:root` },
-              Action: "kms:*",
-              Resource: "*",
-            },
-            {
-              Sid: "CloudWatchLogsEncryptsThisGroup",
-              Effect: "Allow",
-              Principal: { Service: `logs.${reg}.amazonaws.com` },
-              Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
-              Resource: "*",
-              Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": `arn:${part}:logs:${reg}:${account}:log-group:${group}` } },
-            },
-          ],
-        })),
+      statements: ({ account, partition: part, region: reg }) => logGroupName.apply((group) => [
+        {
+          Sid: "CloudWatchLogsEncryptsThisGroup",
+          Effect: "Allow",
+          Principal: { Service: `logs.${reg}.amazonaws.com` },
+          Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+          Resource: "*",
+          Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": `arn:${part}:logs:${reg}:${account}:log-group:${group}` } },
+        },
+      ]),
     }, parent);
 
     const logGroup = new aws.cloudwatch.LogGroup(name, {

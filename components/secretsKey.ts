@@ -16,6 +16,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyDocument, Statement } from "../awsRules/kmsKeyAccess";
+import { customerManagedKey, keyAliasName } from "./customerManagedKey";
 
 export class SecretsKeyError extends Error {
   constructor(message: string) {
@@ -131,14 +132,8 @@ export class SecretsKey extends pulumi.ComponentResource {
     this.name = name;
     // No policy here: the key starts with AWS's default one and restrictTo() replaces it once the
     // parameters exist (the policy names their ARNs, and they need the key first).
-    const key = new aws.kms.Key(name, {
-      description: args.description,
-      enableKeyRotation: true,
-      deletionWindowInDays: 7,
-    }, { parent: this });
-    // Aliases are account-wide per region: the project and stack keep two stacks' keys apart.
-    this.aliasName = `alias/${pulumi.getProject()}-${pulumi.getStack()}-${name}`;
-    new aws.kms.Alias(name, { name: this.aliasName, targetKeyId: key.keyId }, { parent: this });
+    const key = customerManagedKey(name, { description: args.description, alias: true }, { parent: this });
+    this.aliasName = keyAliasName(name);
     this.keyArn = key.arn;
     this.keyId = key.keyId;
     this.registerOutputs({ keyArn: this.keyArn, keyId: this.keyId, aliasName: this.aliasName });

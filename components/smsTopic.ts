@@ -4,6 +4,7 @@
 // the controller's role, call kms:GenerateDataKey and kms:Decrypt, and only through SNS.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { customerManagedKey } from "./customerManagedKey";
 
 export interface SmsTopicArgs {
   /** E.164 numbers (aviary:alerts.sms). */
@@ -20,38 +21,20 @@ export class SmsTopic extends pulumi.ComponentResource {
     super("aviary:alerting:SmsTopic", name, {}, opts);
     const parent = { parent: this };
 
-    const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
-    const partition = aws.getPartitionOutput({}, parent).partition;
-    const region = aws.getRegionOutput({}, parent).region;
-
-    const key = new aws.kms.Key(name, {
+    const key = customerManagedKey(name, {
       description: `Aviary SMS topic (${pulumi.getStack()} ${name})`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 7,
-      policy: pulumi.all([accountId, partition, region, args.publisherRoleArn]).apply(([account, part, reg, publisher]) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "AccountAdministersKey",
-              Effect: "Allow",
-              Principal: { AWS: `arn:${part}:iam::${account}:root` },
-              Action: "kms:*",
-              Resource: "*",
-            },
-            {
-              Sid: "ControllerPublishesEncrypted",
-              Effect: "Allow",
-              Principal: { AWS: publisher },
-              Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-              Resource: "*",
-              Condition: { StringEquals: { "kms:ViaService": `sns.${reg}.amazonaws.com` } },
-            },
-          ],
-        })),
+      alias: true,
+      statements: ({ region }) => pulumi.output(args.publisherRoleArn).apply((publisher) => [
+        {
+          Sid: "ControllerPublishesEncrypted",
+          Effect: "Allow",
+          Principal: { AWS: publisher },
+          Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+          Resource: "*",
+          Condition: { StringEquals: { "kms:ViaService": `sns.${region}.amazonaws.com` } },
+        },
+      ]),
     }, parent);
-    // Aliases are unique per account and region: the stack in the name keeps two stacks apart.
-    new aws.kms.Alias(name, { name: `alias/${pulumi.getProject()}-${pulumi.getStack()}-${name}`, targetKeyId: key.keyId }, parent);
 
     const topic = new aws.sns.Topic(name, { kmsMasterKeyId: key.arn }, parent);
     args.numbers.forEach((number, i) =>

@@ -7,23 +7,16 @@
 // AWS managed policies AmazonSSMManagedInstanceCore and AWSCloud9SSMInstanceProfile, which grant the
 // agent's ssmmessages/ec2messages calls on "*". ssm:UpdateInstanceAssociationStatus is an agent-only
 // call that the reference lists no resource type for.
+import { ASSOCIATION_STATUS_ACTIONS, RUN_COMMAND_ACTIONS, SESSION_MANAGER_ACTIONS } from "./ssmAgentPermissions";
+
 const ACTIONS = [
   "autoscaling:DescribeAutoScalingGroups",
   "cloudwatch:PutMetricData",
   "ec2:DescribeTags",
-  "ec2messages:AcknowledgeMessage",
-  "ec2messages:DeleteMessage",
-  "ec2messages:FailMessage",
-  "ec2messages:GetEndpoint",
-  "ec2messages:GetMessages",
-  "ec2messages:SendReply",
-  "ssm:ListAssociations",
-  "ssm:UpdateInstanceAssociationStatus",
-  "ssmmessages:CreateControlChannel",
-  "ssmmessages:CreateDataChannel",
-  "ssmmessages:OpenControlChannel",
-  "ssmmessages:OpenDataChannel",
-] as const;
+  ...SESSION_MANAGER_ACTIONS,
+  ...RUN_COMMAND_ACTIONS,
+  ...ASSOCIATION_STATUS_ACTIONS,
+];
 
 export const RESOURCELESS_ACTIONS: readonly string[] = ACTIONS;
 

@@ -12,8 +12,6 @@
 //   the rest have no resource type (awsRules/resourcelessActions.ts).
 // Patching and inventory (GetDeployablePatchSnapshotForInstance, PutInventory, PutComplianceItems,
 // GetManifest, PutConfigurePackageResult) are left out: Aviary uses neither.
-import { isResourcelessAction } from "./resourcelessActions";
-
 export interface AgentStatement {
   Sid: string;
   actions: string[];
@@ -40,10 +38,8 @@ export const DOCUMENT_SCOPED_ACTIONS = ["ssm:GetDocument", "ssm:DescribeDocument
 
 /** The agent's statements for instances in one account and region. */
 export function ssmAgentStatements(partition: string, region: string, account: string): AgentStatement[] {
+  // All three have no resource-level permissions (they are part of awsRules/resourcelessActions.ts).
   const resourceless = [...SESSION_MANAGER_ACTIONS, ...RUN_COMMAND_ACTIONS, ...ASSOCIATION_STATUS_ACTIONS];
-  for (const a of resourceless) {
-    if (!isResourcelessAction(a)) throw new Error(`ssmAgentStatements: ${a} is not in RESOURCELESS_ACTIONS`);
-  }
   return [
     { Sid: "SsmAgentChannels", actions: resourceless, resources: ["*"] },
     { Sid: "SsmAgentInstance", actions: INSTANCE_SCOPED_ACTIONS, resources: [`arn:${partition}:ec2:${region}:${account}:instance/*`] },

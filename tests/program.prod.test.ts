@@ -128,3 +128,9 @@ test("by default (no aviary:proxy.accessLog) the proxy's HAProxy logs only reque
   expect(String(proxy?.inputs.userData)).toContain("    option httplog\n    option dontlognull\n");
   expect(String(proxy?.inputs.userData)).toMatch(/\n    option dontlog-normal\n/);
 });
+
+test("the controller may re-arm exactly this deployment's alarms, named by their real ARN (region, account)", () => {
+  const policy = run.ofType("aws:iam/rolePolicy:RolePolicy").map((p) => JSON.parse(p.inputs.policy)).find((d) => d.Statement.some((s: { Sid?: string }) => s.Sid === "ReArmAlarms"));
+  const rearm = policy.Statement.find((s: { Sid?: string }) => s.Sid === "ReArmAlarms");
+  expect(rearm.Resource).toEqual(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:aviary-prod-*"]);
+});

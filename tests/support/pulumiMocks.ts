@@ -134,7 +134,8 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, opts: Mock
           case "aws:index/getAvailabilityZones:getAvailabilityZones":
             return { names: ["us-east-1a", "us-east-1b", "us-east-1c"], zoneIds: ["use1-az1", "use1-az2", "use1-az3"] };
           case "aws:index/getRegion:getRegion":
-            return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
+            // region, not the deprecated name: reading .name would give "undefined" in every ARN.
+            return { region: "us-east-1", id: "us-east-1" };
           case "aws:index/getCallerIdentity:getCallerIdentity":
             return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/ci", userId: "ci" };
           case "aws:index/getPartition:getPartition":

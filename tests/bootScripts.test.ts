@@ -36,7 +36,7 @@ WantedBy=multi-user.target
 const ROOT_DIR = { owner: "root", group: "root", mode: 0o755 };
 
 const region = "eu-west-1";
-const proxyScript = (): string => renderProxyUserData({ appPort: 3000, deployment: "aviary-prod", bucket: "b", agentKey: "releases/1/agent.js", redisUrlParameterName: "/aviary/redis/url", region, latencyThresholdMs: 1500, accessLog: "errors" });
+const proxyScript = (): string => renderProxyUserData({ appPort: 3000, deployment: "aviary-prod", bucket: "b", agentKeyParameterName: "/aviary/prod/proxy/agent-key", redisUrlParameterName: "/aviary/redis/url", region, latencyThresholdMs: 1500, accessLog: "errors" });
 const appScript = (demoFaults?: boolean): string => renderAppUserData({ role: "prod", version: "1.4.2", bucket: "b", key: "releases/1.4.2/app.js", appPort: 3000, redisUrlParameterName: "/aviary/redis/url", region, demoFaults });
 const redisScript = (): string => redisUserData({ passwordParameterName: "/aviary/redis/password", region });
 const scripts: [string, () => string][] = [["app", () => appScript()], ["proxy", proxyScript], ["redis", redisScript]];

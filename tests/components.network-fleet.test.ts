@@ -393,6 +393,25 @@ describe("proxy", () => {
     expect(association.inputs.applyOnlyAtCronInterval).toBeUndefined();
   });
 
+  test("proxy role: SSM Agent may run the association (State Manager's calls on this instance and AWS-RunShellScript)", () => {
+    const statements = policyOf("proxy-role").Statement as { Action: string[]; Resource: string[] }[];
+    const glob = (pattern: string) => new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.?+^$()[\]{}|\\/]/g, "\\$&")).join(".*")}$`);
+    const allows = (action: string, resource: string) => statements.some((st) => st.Action.includes(action) && st.Resource.some((r) => glob(r).test(resource)));
+    const instanceArn = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
+    const needs: [string, string][] = [
+      ["ssm:UpdateInstanceInformation", instanceArn],
+      ["ssm:ListInstanceAssociations", instanceArn],
+      ["ssm:DescribeAssociation", "arn:aws:ssm:us-east-1:123456789012:association/0a1b2c3d-4e5f-6789-abcd-ef0123456789"],
+      ["ssm:GetDocument", "arn:aws:ssm:us-east-1::document/AWS-RunShellScript"],
+      ["ssm:UpdateInstanceAssociationStatus", "*"],
+      ...["GetMessages", "AcknowledgeMessage", "SendReply", "DeleteMessage", "FailMessage", "GetEndpoint"].map((a): [string, string] => [`ec2messages:${a}`, "*"]),
+      ...["CreateControlChannel", "OpenControlChannel"].map((a): [string, string] => [`ssmmessages:${a}`, "*"]),
+    ];
+    expect(needs.filter(([action, resource]) => !allows(action, resource))).toEqual([]);
+    // ... and no other account's documents.
+    expect(allows("ssm:GetDocument", "arn:aws:ssm:us-east-1:999999999999:document/Shared")).toBe(false);
+  });
+
   test("proxy role: the Redis URL and agent key parameters, release objects and its own metric namespace", () => {
     const urlParam = byName("aws:ssm/parameter:Parameter", "redis-url");
     const agentParam = byName("aws:ssm/parameter:Parameter", "proxy-agent-key");

@@ -95,6 +95,9 @@ export const REPLACEMENT_RULES: Readonly<Record<string, ReplacementRule>> = {
   // topic_arn (Pulumi: topic), protocol and endpoint are ForceNew: a new address is a new subscription.
   "aws:sns/topicSubscription:TopicSubscription": { forceNew: ["topic", "protocol", "endpoint", "endpointAutoConfirms", "confirmationTimeoutInMinutes"], source: `${TF}sns/topic_subscription.go` },
   "aws:sqs/queue:Queue": { forceNew: ["name", "namePrefix", "fifoQueue"], source: `${TF}sqs/queue.go` },
+  // Only the document name is ForceNew (instance_id was too, and is gone from pulumi-aws v7); a new
+  // `parameters` map or new targets are an UpdateAssociation, i.e. a new version that State Manager runs.
+  "aws:ssm/association:Association": { forceNew: ["name"], source: `${TF}ssm/association.go` },
   "aws:ssm/parameter:Parameter": { forceNew: ["name"], source: `${TF}ssm/parameter.go` },
   "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": { forceNew: ["securityGroupId"], source: `${TF}ec2/vpc_security_group_egress_rule.go` },
   "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": { forceNew: ["securityGroupId"], source: `${TF}ec2/vpc_security_group_ingress_rule.go` },

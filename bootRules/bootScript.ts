@@ -2,7 +2,9 @@
 // - every `dnf install` runs under retry() (package mirrors fail for a while after boot);
 // - every curl has -f/--fail (without it an HTTP error page, e.g. IMDS's 401, is taken as data);
 // - every systemd unit written to /etc/systemd/system has Environment=AWS_REGION= in [Service]
-//   (the AWS SDK for JavaScript v3 takes its region from AWS_REGION, not from instance metadata).
+//   (the AWS SDK for JavaScript v3 takes its region from AWS_REGION, not from instance metadata);
+// - every script the boot script writes (a file starting with #!) follows the same rules: it runs
+//   later on the same instance (a service, or State Manager).
 // Written from curl(1) (--fail: "Fail fast with no output at all on server errors") and the AWS SDK
 // for JavaScript v3 developer guide ("Setting the AWS Region": AWS_REGION environment variable).
 import { parseUnitFile } from "./systemdUnitFile";
@@ -62,6 +64,7 @@ export function bootScriptProblems(script: string): string[] {
     for (const args of curlInvocations(line)) if (!hasFail(args)) problems.push(`curl without -f: ${line}`);
   }
   for (const f of files) {
+    if (f.body.startsWith("#!")) problems.push(...bootScriptProblems(f.body).map((p) => `${f.path}: ${p}`));
     if (!/^\/etc\/systemd\/system\/[^/]+\.service$/.test(f.path)) continue;
     const envs = parseUnitFile(f.body).get("Service")?.get("Environment") ?? [];
     if (!envs.some((e) => /^"?AWS_REGION=[a-z0-9-]+"?$/.test(e))) problems.push(`${f.path}: no Environment=AWS_REGION= in [Service]`);

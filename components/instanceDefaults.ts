@@ -73,7 +73,7 @@ export interface PrivateLaunchTemplateArgs {
   /** The boot script (plain text; base64-encoded here). */
   userData: pulumi.Output<string>;
   /** On the template, and on every instance and volume launched from it. */
-  tags: Record<string, string>;
+  tags: Record<string, pulumi.Input<string>>;
 }
 
 /** Launch template for an Auto Scaling group: AL2023, IMDSv2 only, encrypted root, no public IP. */

@@ -9,6 +9,9 @@ import { InstanceRole, type InstanceRoleStatement } from "./instanceRole";
 import { redisUrlSecret } from "./redisUrlParameter";
 import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
 import { NODE_BIN, NODE_PACKAGE, SERVICE_UNIT_TAIL } from "./systemdUnit";
+import {
+  AGENT_INSTALL_PATH, PROXY_AGENT_PATH, PROXY_AGENT_UNIT, proxyAgentAssociation, proxyAgentKeyParameter, renderAgentInstallScript,
+} from "./proxyAgent";
 
 export interface ProxyArgs {
   subnetId: pulumi.Input<string>;
@@ -58,7 +61,8 @@ export interface ProxyUserDataValues {
   appPort: number;
   deployment: string;
   bucket: string;
-  agentKey: string;
+  /** The SSM parameter naming the agent release: the script never carries the key, so a new agent replaces no proxy. */
+  agentKeyParameterName: string;
   redisUrlParameterName: string;
   region: string;
   latencyThresholdMs: number;
@@ -79,16 +83,19 @@ ${renderHaproxyConfig({ ...PROXY_HAPROXY_OPTIONS, latencyThresholdMs: v.latencyT
 haproxy -c -f /etc/haproxy/haproxy.cfg
 systemctl enable --now haproxy
 
-# The agent fills HAProxy's server slots from Redis through the admin socket.
+# The agent fills HAProxy's server slots from Redis through the admin socket. Its release comes from
+# the install script, which State Manager runs again for every new agent bundle.
 install -d -o root -g root -m 700 /etc/aviary
-retry aws s3 cp --region "$REGION" ${q(`s3://${v.bucket}/${v.agentKey}`)} /opt/aviary-agent.js
+cat > ${AGENT_INSTALL_PATH} <<'INSTALL'
+${renderAgentInstallScript({ region: v.region, bucket: v.bucket, agentKeyParameterName: v.agentKeyParameterName })}INSTALL
+chmod 700 ${AGENT_INSTALL_PATH}
 NODE_BIN=$(command -v ${NODE_BIN})
 umask 077
 redis_url=$(retry aws ssm get-parameter --region "$REGION" --name ${q(v.redisUrlParameterName)} --with-decryption --query Parameter.Value --output text)
 printf 'REDIS_URL=%s\\n' "$redis_url" > /etc/aviary/agent.env
 unset redis_url
 umask 022
-cat > /etc/systemd/system/aviary-agent.service <<UNIT
+cat > /etc/systemd/system/${PROXY_AGENT_UNIT} <<UNIT
 [Unit]
 Description=Aviary proxy agent
 After=haproxy.service network-online.target
@@ -104,11 +111,12 @@ Environment=HAPROXY_SOCKET=${PROXY_HAPROXY_OPTIONS.socketPath}
 Environment=AVIARY_PROD_SLOTS=${PROD_SLOTS}
 Environment=AVIARY_CANARY_SLOTS=${CANARY_SLOTS}
 EnvironmentFile=/etc/aviary/agent.env
-ExecStart=$NODE_BIN /opt/aviary-agent.js
+ExecStart=$NODE_BIN ${PROXY_AGENT_PATH}
 ${SERVICE_UNIT_TAIL}
 UNIT
 systemctl daemon-reload
-systemctl enable --now aviary-agent.service
+systemctl enable ${PROXY_AGENT_UNIT}
+${AGENT_INSTALL_PATH}
 `;
 }
 
@@ -118,9 +126,10 @@ const SAFE_TOKEN = /^[A-Za-z0-9._+:/@-]+$/;
 export type ProxyInstanceArgs = Pick<ProxyArgs, "appPort" | "deployment" | "release" | "redisUrlParameterName" | "redisUrlParameterArn" | "redisUrlKeyArn" | "latencyThresholdMs" | "accessLog">;
 
 /** IAM statements of a proxy instance (the single proxy and every proxy of a ProxyFleet). */
-export function proxyInstanceStatements(args: ProxyInstanceArgs): InstanceRoleStatement[] {
+export function proxyInstanceStatements(args: ProxyInstanceArgs, agentKeyParameterArn: pulumi.Input<string>): InstanceRoleStatement[] {
   return [
     { actions: ["ssm:GetParameter"], resources: [args.redisUrlParameterArn] },
+    { actions: ["ssm:GetParameter"], resources: [agentKeyParameterArn] },
     { actions: ["s3:GetObject"], resources: [pulumi.interpolate`${args.release.bucketArn}/releases/*`] },
     // PutMetricData has no resource-level permissions; the namespace condition is the scope.
     { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": PROXY_METRICS_NAMESPACE } } },
@@ -128,12 +137,12 @@ export function proxyInstanceStatements(args: ProxyInstanceArgs): InstanceRoleSt
 }
 
 /** The proxy boot script as an Output (instances and launch templates). */
-export function proxyUserData(args: ProxyInstanceArgs, region: pulumi.Input<string>): pulumi.Output<string> {
+export function proxyUserData(args: ProxyInstanceArgs, agentKeyParameterName: pulumi.Input<string>, region: pulumi.Input<string>): pulumi.Output<string> {
   return pulumi
-    .all([args.deployment, args.release.bucketName, args.release.agentKey, args.redisUrlParameterName, region])
-    .apply(([deployment, bucket, agentKey, redisUrlParameterName, r]) => {
+    .all([args.deployment, args.release.bucketName, agentKeyParameterName, args.redisUrlParameterName, region])
+    .apply(([deployment, bucket, agentKeyParameterName, redisUrlParameterName, r]) => {
       if (!SAFE_TOKEN.test(deployment)) throw new Error(`Proxy: deployment ${JSON.stringify(deployment)} has unsafe characters`);
-      return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKey, redisUrlParameterName, region: r, latencyThresholdMs: args.latencyThresholdMs, accessLog: args.accessLog });
+      return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKeyParameterName, redisUrlParameterName, region: r, latencyThresholdMs: args.latencyThresholdMs, accessLog: args.accessLog });
     });
 }
 
@@ -148,10 +157,11 @@ export class Proxy extends pulumi.ComponentResource {
     super("aviary:proxy:Proxy", name, {}, opts);
     const parent = { parent: this };
 
-    const role = new InstanceRole(`${name}-role`, { statements: proxyInstanceStatements(args), secret: redisUrlSecret(args) }, parent);
+    const agentKey = proxyAgentKeyParameter(name, args.release.agentKey, parent);
+    const role = new InstanceRole(`${name}-role`, { statements: proxyInstanceStatements(args, agentKey.arn), secret: redisUrlSecret(args) }, parent);
 
     const image = al2023Ami(args.instanceType, parent);
-    const userData = proxyUserData(args, aws.getRegionOutput({}, parent).region);
+    const userData = proxyUserData(args, agentKey.name, aws.getRegionOutput({}, parent).region);
 
     const instance = new aws.ec2.Instance(name, {
       ami: image.ami,
@@ -171,6 +181,8 @@ export class Proxy extends pulumi.ComponentResource {
     }, { parent: this, ...image.singleInstanceOptions });
 
     const eip = new aws.ec2.Eip(name, { domain: "vpc", instance: instance.id, tags: { Name: name } }, parent);
+    // A new agent bundle updates the parameter and this association: the instance and its address stay.
+    proxyAgentAssociation(name, { deployment: args.deployment, parameter: agentKey, targets: [{ key: "InstanceIds", values: [instance.id] }] }, parent);
 
     this.publicIp = eip.publicIp;
     this.publicDns = eip.publicDns;

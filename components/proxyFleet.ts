@@ -8,6 +8,7 @@ import { privateLaunchTemplate } from "./instanceDefaults";
 import { InstanceRole } from "./instanceRole";
 import { redisUrlSecret } from "./redisUrlParameter";
 import { proxyInstanceStatements, proxyUserData, type ProxyInstanceArgs } from "./proxy";
+import { PROXY_AGENT_TARGET_TAG, proxyAgentAssociation, proxyAgentKeyParameter } from "./proxyAgent";
 
 export interface ProxyFleetArgs extends ProxyInstanceArgs {
   count: number;
@@ -41,9 +42,10 @@ export class ProxyFleet extends pulumi.ComponentResource {
     const parent = { parent: this };
     checkProxyCount(args.count);
 
-    const role = new InstanceRole(`${name}-role`, { statements: proxyInstanceStatements(args), secret: redisUrlSecret(args) }, parent);
-    const userData = proxyUserData(args, aws.getRegionOutput({}, parent).region);
-    const tags = { Name: name, "aviary:role": "proxy" };
+    const agentKey = proxyAgentKeyParameter(name, args.release.agentKey, parent);
+    const role = new InstanceRole(`${name}-role`, { statements: proxyInstanceStatements(args, agentKey.arn), secret: redisUrlSecret(args) }, parent);
+    const userData = proxyUserData(args, agentKey.name, aws.getRegionOutput({}, parent).region);
+    const tags = { Name: name, "aviary:role": "proxy", [PROXY_AGENT_TARGET_TAG]: args.deployment };
 
     const launchTemplate = privateLaunchTemplate(name, {
       instanceType: args.instanceType,
@@ -95,13 +97,18 @@ export class ProxyFleet extends pulumi.ComponentResource {
       // A proxy whose port 80 stops answering the balancer is replaced.
       healthCheckType: "ELB",
       healthCheckGracePeriod: 300,
-      // A new launch template version (new agent release, new AMI) replaces proxies one at a time.
+      // A new launch template version (e.g. a new AMI) replaces proxies one at a time; a new agent
+      // release is no new version (the association below installs it on the running proxies).
       instanceRefresh: {
         strategy: "Rolling",
         preferences: { minHealthyPercentage: 50, instanceWarmup: "180" },
       },
       tags: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
     }, parent);
+
+    // Every proxy of this deployment, also those the group launches later (State Manager runs the
+    // association on a new matching instance when it comes online).
+    proxyAgentAssociation(name, { deployment: args.deployment, parameter: agentKey, targets: [{ key: `tag:${PROXY_AGENT_TARGET_TAG}`, values: [args.deployment] }] }, parent);
 
     this.dnsName = lb.dnsName;
     this.url = pulumi.interpolate`http://${lb.dnsName}`;

@@ -111,6 +111,8 @@ describe("boot script rules", () => {
     ["a comment is not a command", "# dnf install and curl are retried", []],
     ["unit with AWS_REGION", "cat > /etc/systemd/system/a.service <<UNIT\n[Service]\nEnvironment=AWS_REGION=eu-west-1\nUNIT", []],
     ["unit without AWS_REGION", "cat > /etc/systemd/system/a.service <<UNIT\n[Service]\nEnvironment=PORT=1\nUNIT", ["/etc/systemd/system/a.service: no Environment=AWS_REGION= in [Service]"]],
+    ["a written script follows the rules too", "cat > /usr/local/sbin/x <<'X'\n#!/bin/bash\ncurl -s http://x\ndnf install -y y\nX", ["/usr/local/sbin/x: curl without -f: curl -s http://x", "/usr/local/sbin/x: dnf install outside retry: dnf install -y y"]],
+    ["a written config file is not a script", "cat > /etc/x.conf <<'X'\ncurl -s http://x\nX", []],
     ["AWS_REGION in another section does not count", "cat > /etc/systemd/system/a.service <<UNIT\n[Unit]\nEnvironment=AWS_REGION=eu-west-1\n[Service]\nUser=x\nUNIT", ["/etc/systemd/system/a.service: no Environment=AWS_REGION= in [Service]"]],
   ])("%s", (_, script, problems) => {
     expect(bootScriptProblems(script)).toEqual(problems);

@@ -5,6 +5,7 @@ import path from "node:path";
 import { renderAppUserData } from "../components/appUserData";
 import { DRAIN_WATCHER_UNIT } from "../components/fleetLifecycle";
 import { renderProxyUserData } from "../components/proxy";
+import { AGENT_INSTALL_PATH, PROXY_AGENT_PATH, PROXY_AGENT_UNIT } from "../components/proxyAgent";
 import { redisUserData } from "../components/redisServer";
 import { bootScriptProblems, splitBootScript, type WrittenFile } from "../bootRules/bootScript";
 import { statsSocket } from "../bootRules/haproxyStatsSocket";
@@ -36,7 +37,7 @@ WantedBy=multi-user.target
 const ROOT_DIR = { owner: "root", group: "root", mode: 0o755 };
 
 const region = "eu-west-1";
-const proxyScript = (): string => renderProxyUserData({ appPort: 3000, deployment: "aviary-prod", bucket: "b", agentKey: "releases/1/agent.js", redisUrlParameterName: "/aviary/redis/url", region, latencyThresholdMs: 1500, accessLog: "errors" });
+const proxyScript = (): string => renderProxyUserData({ appPort: 3000, deployment: "aviary-prod", bucket: "b", agentKeyParameterName: "/aviary/prod/proxy/agent-key", redisUrlParameterName: "/aviary/redis/url", region, latencyThresholdMs: 1500, accessLog: "errors" });
 const appScript = (demoFaults?: boolean): string => renderAppUserData({ role: "prod", version: "1.4.2", bucket: "b", key: "releases/1.4.2/app.js", appPort: 3000, redisUrlParameterName: "/aviary/redis/url", region, demoFaults });
 const redisScript = (): string => redisUserData({ passwordParameterName: "/aviary/redis/password", region });
 const scripts: [string, () => string][] = [["app", () => appScript()], ["proxy", proxyScript], ["redis", redisScript]];
@@ -127,5 +128,42 @@ describe("demo faults in the app unit", () => {
       .filter((e) => e.startsWith("AVIARY_DEMO_FAULTS="));
   test.each<[boolean | undefined, string]>([[undefined, "off"], [false, "off"], [true, "on"]])("demoFaults %s -> AVIARY_DEMO_FAULTS=%s", (demoFaults, value) => {
     expect(faultsEnv(appScript(demoFaults))).toEqual([`AVIARY_DEMO_FAULTS=${value}`]);
+  });
+});
+
+describe("proxy: the agent's release comes from the install script", () => {
+  const { commands, files } = splitBootScript(proxyScript());
+  const install = splitBootScript(file(files, AGENT_INSTALL_PATH)).commands.map((l) => l.trim());
+  const at = (re: RegExp): number => {
+    const i = install.findIndex((l) => re.test(l));
+    if (i < 0) throw new Error(`the install script has no line matching ${re}`);
+    return i;
+  };
+
+  test("the boot script names no release key (a new agent bundle changes no user data), only the parameter", () => {
+    expect(proxyScript()).not.toMatch(/releases\/[^*]/);
+    expect(file(files, AGENT_INSTALL_PATH)).toContain("--name '/aviary/prod/proxy/agent-key'");
+  });
+
+  test("the boot script runs it once, after the agent's unit is written and enabled", () => {
+    const runs = commands.map((l, i) => [l.trim(), i] as const).filter(([l]) => l === AGENT_INSTALL_PATH);
+    expect(runs).toHaveLength(1);
+    expect(commands.indexOf(`systemctl enable ${PROXY_AGENT_UNIT}`)).toBeLessThan(runs[0]![1]);
+    expect(commands).toContain(`chmod 700 ${AGENT_INSTALL_PATH}`);
+  });
+
+  test("atomic: it downloads to a temporary file beside the agent (retried), renames it over the agent, then restarts the agent", () => {
+    expect(install[at(/^tmp=\$\(mktemp /)]).toBe(`tmp=$(mktemp '${PROXY_AGENT_PATH}.XXXXXX')`);
+    const download = at(/aws s3 cp /);
+    expect(install[download]).toMatch(/^retry aws s3 cp .* "\$tmp"$/);
+    const rename = at(/^mv /);
+    expect(install[rename]).toBe(`mv -f "$tmp" '${PROXY_AGENT_PATH}'`);
+    const restart = at(/^systemctl restart /);
+    expect(install[restart]).toBe(`systemctl restart ${PROXY_AGENT_UNIT}`);
+    expect(download).toBeLessThan(rename);
+    expect(rename).toBeLessThan(restart);
+    // Nothing else writes the agent's file: it only ever holds a complete release.
+    expect(install.filter((l) => l.includes(PROXY_AGENT_PATH))).toEqual([install[at(/^tmp=/)], install[rename]]);
+    expect(install[1]).toBe("set -euo pipefail");
   });
 });

@@ -45,28 +45,66 @@ test("an appVersion change replaces the canary instance and its release objects;
   expect(plan.invocations[WEIGHT].map((i) => [i.action, i.payload.weight, i.payload.appVersion])).toEqual([["update", 25, "1.5.0-rc.2"]]);
 });
 
-const rebuilt = {
+/** A rebuild of the bundles whose entry `which` accepts (same version, new content hash). */
+const rebuilt = (which: (entry: string) => boolean = () => true) => ({
   setup: () => {
     jest.doMock("../release/bundles", () => {
       const actual = jest.requireActual("../release/bundles");
-      return { ...actual, bundleApp: (entry?: string) => `${actual.bundleApp(entry)}\n// rebuilt` };
+      return { ...actual, bundleApp: (entry: string = actual.APP_ENTRY) => `${actual.bundleApp(entry)}${which(entry) ? "\n// rebuilt" : ""}` };
     });
   },
-};
+});
 const original = { setup: () => jest.dontMock("../release/bundles") };
+const PROXY = "aws:ec2/instance:Instance::proxy";
+const PROXY_EIP = "aws:ec2/eip:Eip::proxy";
+const AGENT_PARAMETER = "aws:ssm/parameter:Parameter::proxy-agent-key";
+const AGENT_ASSOCIATION = "aws:ssm/association:Association::proxy-agent";
 
-test("a new bundle under the same version rolls the fleet's template, the proxy and the canary", async () => {
-  const prodPlan = await planChange(prodSide(prod, original), prodSide(prod, rebuilt));
+test("a new bundle under the same version rolls the fleet's template and the canary; the proxy keeps running and gets the new agent", async () => {
+  const prodPlan = await planChange(prodSide(prod, original), prodSide(prod, rebuilt()));
   expect(summary(prodPlan)).toEqual({
     created: [],
     deleted: [],
-    // The proxy's boot script names the agent's key; the smoke check re-runs for the new proxy.
-    replaced: ["aws:ec2/instance:Instance::proxy", "aws:s3/bucketObjectv2:BucketObjectv2::release-agent", "aws:s3/bucketObjectv2:BucketObjectv2::release-app", "command:local:Command::proxy-smoke-check"],
+    // The smoke check re-runs for the new release and agent.
+    replaced: ["aws:s3/bucketObjectv2:BucketObjectv2::release-agent", "aws:s3/bucketObjectv2:BucketObjectv2::release-app", "command:local:Command::proxy-smoke-check"],
     deletedFirst: [],
   });
-  expect(prodPlan.updated).toEqual(expect.arrayContaining(["aws:ec2/launchTemplate:LaunchTemplate::prod", "aws:ec2/eip:Eip::proxy"]));
-  const canaryPlan = await planChange(canarySide(canary, original), canarySide(canary, rebuilt));
+  expect(prodPlan.updated).toEqual(expect.arrayContaining([AGENT_PARAMETER, "aws:ec2/launchTemplate:LaunchTemplate::prod", AGENT_ASSOCIATION]));
+  expect(prodPlan.updated).not.toContain(PROXY_EIP);
+  const canaryPlan = await planChange(canarySide(canary, original), canarySide(canary, rebuilt()));
   expect(canaryPlan.replaced).toContain("aws:ec2/instance:Instance::canary-0");
+  jest.dontMock("../release/bundles");
+});
+
+test("a new agent bundle alone replaces neither the proxy nor its Elastic IP: the parameter and the association are updated in place", async () => {
+  const agentOnly = rebuilt((entry) => entry.includes("agent"));
+  const plan = await planChange(prodSide(prod, original), prodSide(prod, agentOnly));
+  expect(summary(plan)).toEqual({
+    created: [],
+    deleted: [],
+    replaced: ["aws:s3/bucketObjectv2:BucketObjectv2::release-agent", "command:local:Command::proxy-smoke-check"],
+    deletedFirst: [],
+  });
+  expect(plan.updated).toEqual([AGENT_PARAMETER, AGENT_ASSOCIATION].sort());
+  expect(plan.replaced).not.toContain(PROXY);
+  expect([...plan.replaced, ...plan.updated]).not.toContain(PROXY_EIP);
+  // The new key reaches both: the parameter the install script reads, and the command State Manager runs.
+  const newKey = plan.after.find((r) => r.urn === "aws:s3/bucketObjectv2:BucketObjectv2::release-agent")?.inputs.key;
+  expect(plan.diffs[AGENT_PARAMETER].changed).toEqual(["insecureValue"]);
+  expect(plan.after.find((r) => r.urn === AGENT_PARAMETER)?.inputs.insecureValue).toBe(newKey);
+  expect(plan.diffs[AGENT_ASSOCIATION].changed).toEqual(["parameters.commands"]);
+  expect(plan.after.find((r) => r.urn === AGENT_ASSOCIATION)?.inputs.parameters.commands).toContain(`'${newKey}'`);
+  // The canary stack's instances do not run the agent: nothing of theirs is replaced.
+  const canaryPlan = await planChange(canarySide(canary, original), canarySide(canary, agentOnly));
+  expect(canaryPlan.replaced).toEqual(["aws:s3/bucketObjectv2:BucketObjectv2::canary-release-agent"]);
+  jest.dontMock("../release/bundles");
+});
+
+test("with a proxy fleet, a new agent bundle starts no instance refresh: the association installs it on the running proxies", async () => {
+  const fleet = { ...prod, "aviary:proxy": JSON.stringify({ count: 2 }) };
+  const plan = await planChange(prodSide(fleet, original), prodSide(fleet, rebuilt((entry) => entry.includes("agent"))));
+  expect(plan.updated).toEqual([AGENT_PARAMETER, AGENT_ASSOCIATION].sort());
+  expect(plan.replaced).toEqual(["aws:s3/bucketObjectv2:BucketObjectv2::release-agent", "command:local:Command::proxy-smoke-check"]);
   jest.dontMock("../release/bundles");
 });
 
@@ -98,6 +136,8 @@ test("changed scaling thresholds update their alarms in place and replace nothin
 test("a changed canaryP99Ms is HAProxy's histogram bound: it replaces the proxy (its boot script) and nothing else", async () => {
   const plan = await planChange(prodSide(prod), prodSide(withThresholds(prod, { canaryP99Ms: 1200 })));
   expect(summary(plan)).toEqual({ created: [], deleted: [], replaced: ["aws:ec2/instance:Instance::proxy", "command:local:Command::proxy-smoke-check"], deletedFirst: [] });
+  // The new instance is the association's new target: State Manager runs the install there too.
+  expect(plan.diffs[AGENT_ASSOCIATION]).toMatchObject({ step: "update", changed: ["targets[0].values[0]"] });
 });
 
 test("a replaced Redis goes first (disk and address let go), keeps its data volume and its address", async () => {

@@ -368,17 +368,57 @@ describe("proxy", () => {
     expect(script.match(/^\s*server /gm)).toHaveLength(PROD_SLOTS + CANARY_SLOTS);
     expect(script).toMatch(/stats socket \/run\/haproxy\/admin\.sock mode 600 level admin .*user haproxy$/m);
     expect(script).toContain("bind 127.0.0.1:8404");
-    expect(script).toContain(`'s3://release-bucket/${AGENT_KEY}'`);
+    // The agent release comes through the install script and its SSM parameter, never the boot script.
+    expect(script).not.toContain(AGENT_KEY);
+    expect(script).toContain(`--name '${byName("aws:ssm/parameter:Parameter", "proxy-agent-key").inputs.name}'`);
+    expect(script).toContain("'s3://release-bucket/'\"$key\"");
     // Only :80 and loopback binds.
     const binds = renderHaproxyConfig(PROXY_HAPROXY_OPTIONS).match(/^\s*bind .*$/gm)?.map((b) => b.trim());
     expect(binds).toEqual(["bind :80", "bind 127.0.0.1:8404"]);
   });
 
-  test("proxy role: the Redis URL parameter, release objects and its own metric namespace", () => {
+  test("the agent release: its key in a String parameter, installed by a State Manager association on this instance", () => {
+    const param = byName("aws:ssm/parameter:Parameter", "proxy-agent-key");
+    expect(param.inputs).toMatchObject({ name: "/aviary/prod/proxy/agent-key", type: "String", insecureValue: AGENT_KEY });
+    const association = byName("aws:ssm/association:Association", "proxy-agent");
+    expect(association.inputs).toMatchObject({
+      name: "AWS-RunShellScript",
+      associationName: "aviary-prod-proxy-agent",
+      targets: [{ key: "InstanceIds", values: [instance().id] }],
+      // pulumi-aws v7: one string per document parameter (the provider sends it as a one-element list).
+      parameters: { commands: `cloud-init status --wait >/dev/null; /usr/local/sbin/aviary-agent-install '${AGENT_KEY}'` },
+      maxConcurrency: "1",
+      maxErrors: "0",
+    });
+    expect(association.inputs.applyOnlyAtCronInterval).toBeUndefined();
+  });
+
+  test("proxy role: SSM Agent may run the association (State Manager's calls on this instance and AWS-RunShellScript)", () => {
+    const statements = policyOf("proxy-role").Statement as { Action: string[]; Resource: string[] }[];
+    const glob = (pattern: string) => new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.?+^$()[\]{}|\\/]/g, "\\$&")).join(".*")}$`);
+    const allows = (action: string, resource: string) => statements.some((st) => st.Action.includes(action) && st.Resource.some((r) => glob(r).test(resource)));
+    const instanceArn = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
+    const needs: [string, string][] = [
+      ["ssm:UpdateInstanceInformation", instanceArn],
+      ["ssm:ListInstanceAssociations", instanceArn],
+      ["ssm:DescribeAssociation", "arn:aws:ssm:us-east-1:123456789012:association/0a1b2c3d-4e5f-6789-abcd-ef0123456789"],
+      ["ssm:GetDocument", "arn:aws:ssm:us-east-1::document/AWS-RunShellScript"],
+      ["ssm:UpdateInstanceAssociationStatus", "*"],
+      ...["GetMessages", "AcknowledgeMessage", "SendReply", "DeleteMessage", "FailMessage", "GetEndpoint"].map((a): [string, string] => [`ec2messages:${a}`, "*"]),
+      ...["CreateControlChannel", "OpenControlChannel"].map((a): [string, string] => [`ssmmessages:${a}`, "*"]),
+    ];
+    expect(needs.filter(([action, resource]) => !allows(action, resource))).toEqual([]);
+    // ... and no other account's documents.
+    expect(allows("ssm:GetDocument", "arn:aws:ssm:us-east-1:999999999999:document/Shared")).toBe(false);
+  });
+
+  test("proxy role: the Redis URL and agent key parameters, release objects and its own metric namespace", () => {
     const urlParam = byName("aws:ssm/parameter:Parameter", "redis-url");
+    const agentParam = byName("aws:ssm/parameter:Parameter", "proxy-agent-key");
     const bucket = run.one("aws:s3/bucket:Bucket");
     expect(policyOf("proxy-role").Statement.slice(AGENT_STATEMENTS)).toEqual([
       { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [mockArn(urlParam.type, urlParam.name)] },
+      { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [mockArn(agentParam.type, agentParam.name)] },
       { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${mockArn(bucket.type, bucket.name)}/releases/*`] },
       { Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: ["*"], Condition: { StringEquals: { "cloudwatch:namespace": "Aviary/Proxy" } } },
       { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [mockArn("aws:kms/key:Key", "redis-secrets")], Condition: { StringEquals: { "kms:EncryptionContext:PARAMETER_ARN": mockArn(urlParam.type, urlParam.name), "kms:ViaService": "ssm.us-east-1.amazonaws.com" } } },
@@ -386,14 +426,16 @@ describe("proxy", () => {
   });
 
   test("renderProxyUserData runs the release's agent with the slot counts HAProxy was given", () => {
-    const s = renderProxyUserData({ appPort: 3000, deployment: "d", bucket: "b", agentKey: "releases/1/agent.js", redisUrlParameterName: "/p", region: "us-east-1", latencyThresholdMs: 800, accessLog: "errors" });
+    const s = renderProxyUserData({ appPort: 3000, deployment: "d", bucket: "b", agentKeyParameterName: "/aviary/prod/proxy/agent-key", redisUrlParameterName: "/p", region: "us-east-1", latencyThresholdMs: 800, accessLog: "errors" });
     // The stack's canary p99 threshold is one of the latency histogram's bounds.
     expect(s).toMatch(/aviary_latency_ms_[0-9_]*_800_/);
     expect(s).toContain("    option dontlog-normal\n");
-    expect(s).toContain("aws s3 cp --region \"$REGION\" 's3://b/releases/1/agent.js' /opt/aviary-agent.js");
+    expect(s).toContain("aws ssm get-parameter --region \"$REGION\" --name '/aviary/prod/proxy/agent-key' --query Parameter.Value --output text");
+    expect(s).toContain("retry aws s3 cp --region \"$REGION\" --only-show-errors 's3://b/'\"$key\" \"$tmp\"");
+    expect(s).toContain("ExecStart=$NODE_BIN /opt/aviary-agent.js\n");
     expect(s).toContain(`Environment=AVIARY_PROD_SLOTS=${PROD_SLOTS}\n`);
     expect(s).toContain(`Environment=AVIARY_CANARY_SLOTS=${CANARY_SLOTS}\n`);
-    expect(s).toContain("systemctl enable --now aviary-agent.service");
+    expect(s).toContain("systemctl enable aviary-agent.service\n/usr/local/sbin/aviary-agent-install\n");
   });
 });
 

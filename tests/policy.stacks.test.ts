@@ -83,7 +83,9 @@ describe.each(layouts)("%s", (_label, extra) => {
     expect(key.inputs.enableKeyRotation).toBe(true);
     expect(prod.ofType("aws:kms/alias:Alias").find((a) => a.name === "redis-secrets")?.inputs.name).toBe("alias/aviary-prod-redis-secrets");
     const keyPolicy: PolicyDocument = JSON.parse(prod.ofType("aws:kms/keyPolicy:KeyPolicy").find((p) => p.name === "redis-secrets")?.inputs.policy);
-    const params = prod.ofType("aws:ssm/parameter:Parameter");
+    // The proxy agent's release key is the one plain String parameter (not a secret).
+    const params = prod.ofType("aws:ssm/parameter:Parameter").filter((p) => p.inputs.type === "SecureString");
+    expect(prod.ofType("aws:ssm/parameter:Parameter").filter((p) => p.inputs.type !== "SecureString").map((p) => [p.name, p.inputs.type])).toEqual([["proxy-agent-key", "String"]]);
     for (const p of params) expect(p.inputs.keyId).toBe(mockArn(key.type, key.name));
     const url = params.find((p) => p.name === "redis-url");
     if (!url) throw new Error("no URL parameter");

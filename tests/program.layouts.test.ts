@@ -89,16 +89,18 @@ describe(`aviary:proxy {count: ${PROXIES}}: proxies in an Auto Scaling group beh
     expect(lbOut.map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId])).toEqual([[80, sgId(run, "proxy")]]);
   });
 
-  test("every proxy boots the single proxy's script: same Redis URL parameter, same agent", () => {
+  test("every proxy boots the single proxy's script: same Redis URL parameter, same agent parameter", () => {
     const lt = run.ofType("aws:ec2/launchTemplate:LaunchTemplate").find((t) => t.name === "proxy");
     const script = Buffer.from(String(lt?.inputs.userData), "base64").toString("utf8");
     const param = run.ofType("aws:ssm/parameter:Parameter").find((p) => p.name === "redis-url");
+    const agentParam = run.ofType("aws:ssm/parameter:Parameter").find((p) => p.name === "proxy-agent-key");
     const release = run.ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.name === "release-agent");
+    expect(agentParam?.inputs.insecureValue).toBe(release?.inputs.key);
     expect(script).toBe(renderProxyUserData({
       appPort: 3000,
       deployment: "aviary-prod",
       bucket: "release-bucket",
-      agentKey: String(release?.inputs.key),
+      agentKeyParameterName: String(agentParam?.inputs.name),
       redisUrlParameterName: String(param?.inputs.name),
       region: "us-east-1",
       latencyThresholdMs: 1500,
@@ -108,6 +110,23 @@ describe(`aviary:proxy {count: ${PROXIES}}: proxies in an Auto Scaling group beh
     expect(script).not.toContain("option dontlog-normal");
     expect(lt?.inputs.metadataOptions.httpTokens).toBe("required");
     expect(lt?.inputs.networkInterfaces[0].associatePublicIpAddress).toBe("false");
+  });
+
+  test("State Manager installs a new agent on every proxy of this deployment, found by a tag only they carry", () => {
+    const association = run.one("aws:ssm/association:Association");
+    const release = run.ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.name === "release-agent");
+    expect(association.inputs).toMatchObject({
+      name: "AWS-RunShellScript",
+      targets: [{ key: "tag:aviary:proxy-agent", values: ["aviary-prod"] }],
+      parameters: { commands: `cloud-init status --wait >/dev/null; /usr/local/sbin/aviary-agent-install '${release?.inputs.key}'` },
+      maxConcurrency: "1",
+      maxErrors: "0",
+    });
+    const tagged = (tags: Record<string, string> | undefined) => tags?.["aviary:proxy-agent"] === "aviary-prod";
+    const templates = run.ofType("aws:ec2/launchTemplate:LaunchTemplate");
+    expect(templates.filter((t) => t.inputs.tagSpecifications.some((s: { tags: Record<string, string> }) => tagged(s.tags))).map((t) => t.name)).toEqual(["proxy"]);
+    expect(proxyGroup()?.inputs.tags).toContainEqual({ key: "aviary:proxy-agent", value: "aviary-prod", propagateAtLaunch: true });
+    expect(run.ofType("aws:ec2/instance:Instance").filter((i) => tagged(i.inputs.tags))).toEqual([]);
   });
 
   test("proxyUrl is the load balancer's DNS name", async () => {
@@ -158,11 +177,13 @@ describe("aviary:redis {mode: elasticache}: a Multi-AZ replication group instead
     expect(param?.inputs).toMatchObject({ type: "SecureString", value: url });
     expect(param?.secretInputs).toContain("value");
     expect(run.one("aws:lambda/function:Function").inputs.environment.variables.REDIS_URL).toBe(url);
-    // App, canary and proxy roles may read exactly that parameter.
+    // App, canary and proxy roles may read exactly that parameter (the proxy also its agent's key).
+    const agentKey = run.ofType("aws:ssm/parameter:Parameter").find((p) => p.name === "proxy-agent-key") as Registered;
     for (const policy of run.ofType("aws:iam/rolePolicy:RolePolicy").filter((p) => p.name.endsWith("-role-inline"))) {
       const statements = JSON.parse(policy.inputs.policy).Statement as { Action: string[]; Resource: string[] }[];
       const ssm = statements.filter((s) => s.Action.includes("ssm:GetParameter"));
-      if (ssm.length > 0) expect(ssm.flatMap((s) => s.Resource)).toEqual([arnOf(param as Registered)]);
+      const expected = [arnOf(param as Registered), ...(policy.name === "proxy-role-inline" ? [arnOf(agentKey)] : [])];
+      if (ssm.length > 0) expect(ssm.flatMap((s) => s.Resource)).toEqual(expected);
     }
   });
 

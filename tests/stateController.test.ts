@@ -27,22 +27,22 @@ useRedis((s, r) => {
 
 describe("dedupe markers", () => {
   test("claim once; a released claim can be taken again; a committed one cannot be released", async () => {
-    expect(await claimMessage(redis, "m1")).toBe(true);
-    expect(await claimMessage(redis, "m1")).toBe(false);
+    expect(await claimMessage(redis, "m1")).toEqual({ status: "claimed" });
+    expect(await claimMessage(redis, "m1")).toEqual({ status: "pending" });
     expect(await redis.ttl(keys.dedupe("m1"))).toBeLessThanOrEqual(120);
     await releaseMessage(redis, "m1");
-    expect(await claimMessage(redis, "m1")).toBe(true);
+    expect(await claimMessage(redis, "m1")).toEqual({ status: "claimed" });
     await commitMessage(redis, "m1");
     await releaseMessage(redis, "m1");
     expect(await redis.get(keys.dedupe("m1"))).toBe("done");
-    expect(await claimMessage(redis, "m1")).toBe(false);
+    expect(await claimMessage(redis, "m1")).toEqual({ status: "done" });
   });
 
   test("of 20 concurrent claims of one message exactly one wins", async () => {
     const clients = Array.from({ length: 4 }, () => connect(server.url));
     try {
       const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => claimMessage(clients[i % 4], "m2")));
-      expect(wins.filter(Boolean)).toHaveLength(1);
+      expect(wins.filter((c) => c.status === "claimed")).toHaveLength(1);
     } finally {
       for (const c of clients) c.disconnect();
     }
@@ -75,10 +75,13 @@ describe("controller lock", () => {
     expect(await redis.exists(keys.controllerLock)).toBe(0);
   });
 
+  // What every holder writes: 16 random bytes in hex, expiring within ttlMs.
+  const liveToken = "0123456789abcdef0123456789abcdef";
+
   test("a live holder's lock (with a TTL) is still waited for", async () => {
-    await redis.set(keys.controllerLock, "someone", "PX", 5000);
-    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 200 }, async () => "ran")).rejects.toThrow(/lock busy/);
-    expect(await redis.get(keys.controllerLock)).toBe("someone");
+    await redis.set(keys.controllerLock, liveToken, "PX", 1000);
+    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 200 }, async () => "ran")).rejects.toThrow(/aviary:controller:lock is busy/);
+    expect(await redis.get(keys.controllerLock)).toBe(liveToken);
   });
 
   test("holders run one at a time, across connections", async () => {
@@ -101,9 +104,9 @@ describe("controller lock", () => {
   });
 
   test("gives up after waitMs while someone else holds it, and never deletes another holder's lock", async () => {
-    await redis.set(keys.controllerLock, "someone-else", "PX", 5000);
-    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 100 }, async () => "ran")).rejects.toThrow(/lock busy/);
-    expect(await redis.get(keys.controllerLock)).toBe("someone-else");
+    await redis.set(keys.controllerLock, liveToken, "PX", 1000);
+    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 100 }, async () => "ran")).rejects.toThrow(/aviary:controller:lock is busy/);
+    expect(await redis.get(keys.controllerLock)).toBe(liveToken);
   });
 
   test("a crashed holder's lock expires after its TTL", async () => {

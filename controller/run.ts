@@ -69,11 +69,12 @@ const FOLLOW_UP_MAX_AGE_MS = 24 * 3600 * 1000;
 async function decideAndApply(deps: ControllerDeps, messageId: string, change: AlarmChange, canaryBefore?: CanaryState): Promise<AlarmOutcome> {
   const { store, fleet, alarms, logger } = deps;
   const now = (deps.clock?.() ?? new Date()).toISOString();
-  await retryEarlierFollowUps(deps, messageId, now);
+  const ownDelivered = await retryEarlierFollowUps(deps, messageId, now);
   const [memory, canary, fleetState] = await Promise.all([
     store.readMemory(),
-    // Off before this rollback: read again under the lock, in case it was turned on meanwhile.
-    canaryBefore?.enabled ? canaryBefore : store.readCanary(),
+    // Read again under the lock if the canary was off before this rollback (it may have been
+    // turned on meanwhile), or if an earlier attempt got as far as its follow-ups (just delivered).
+    canaryBefore?.enabled && !ownDelivered ? canaryBefore : store.readCanary(),
     needsFleet(change) ? describeFleet(deps) : Promise.resolve(undefined),
   ]);
   // The only rule that needs live alarm states: no scale-in while a scale-out alarm is in ALARM.
@@ -138,9 +139,11 @@ async function deliverFollowUps(deps: ControllerDeps, messageId: string, followU
 /**
  * Delivers what an earlier failed attempt still owes. This message's own follow-ups must go out
  * (a failure fails it again); other messages' are best effort here, since their own SNS retry
- * also delivers them, so a broken one cannot block every later decision.
+ * also delivers them, so a broken one cannot block every later decision. True if this message's
+ * own follow-ups were among them (an earlier attempt of it got as far as deciding).
  */
-async function retryEarlierFollowUps(deps: ControllerDeps, messageId: string, now: string): Promise<void> {
+async function retryEarlierFollowUps(deps: ControllerDeps, messageId: string, now: string): Promise<boolean> {
+  let ownDelivered = false;
   for (const pending of await deps.store.pendingFollowUps()) {
     const context = { messageId: pending.messageId, savedAt: pending.savedAt, followUps: pending.followUps.map((f) => f.type) };
     if (Date.parse(now) - Date.parse(pending.savedAt) > FOLLOW_UP_MAX_AGE_MS) {
@@ -151,11 +154,13 @@ async function retryEarlierFollowUps(deps: ControllerDeps, messageId: string, no
     deps.logger.warn(context, "delivering follow-ups of an earlier failed attempt");
     try {
       await deliverFollowUps(deps, pending.messageId, pending.followUps);
+      if (pending.messageId === messageId) ownDelivered = true;
     } catch (err) {
       if (pending.messageId === messageId) throw err;
       deps.logger.error({ ...context, err: (err as Error).message }, "follow-ups still failing; kept for the next attempt");
     }
   }
+  return ownDelivered;
 }
 
 /** The fleet, with instances the fleet API cannot date (Auto Scaling) dated by their registration. */

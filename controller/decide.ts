@@ -2,6 +2,7 @@
 // no clock (the caller passes `now`), so every rule is table-tested in tests/controllerDecide.test.ts.
 import { AlarmAction, AlarmKey, AlarmState, alarmKeyOf, alarmName, canaryAlarms, prodAlarms } from "../alarms/definitions";
 import { DEFAULT_THRESHOLDS } from "../config/defaults";
+import { boundReason } from "./boundedReason";
 
 /** One CloudWatch alarm state transition (what the SNS message carries). */
 export interface AlarmChange {
@@ -102,6 +103,16 @@ export function actionOf(name: string): { key: AlarmKey; action: AlarmAction } |
   return key && action ? { key, action } : undefined;
 }
 
+/** True when the change turns the canary off (a canary alarm entering ALARM). */
+export function rollsBackCanary(change: AlarmChange): boolean {
+  return change.newState === "ALARM" && actionOf(change.alarmName)?.action === "rollbackCanary";
+}
+
+/** The reason recorded with a controller action: the alarm and CloudWatch's reason, cut to fit. */
+export function alarmReason(change: AlarmChange, prefix = ""): string {
+  return boundReason(`${prefix}${change.alarmName}: ${change.reason}`);
+}
+
 /** True when the decision may change the fleet, i.e. the caller must describe it first. */
 export function needsFleet(change: AlarmChange): boolean {
   const action = actionOf(change.alarmName)?.action;
@@ -156,12 +167,11 @@ export function decide(input: DecisionInput, policy: ScalingPolicy): Decision {
 
   // A canary that misbehaved even once is turned off, even if the news arrives late: a person
   // re-enables it, so acting on a stale ALARM costs nothing but a look.
-  if (mapped.action === "rollbackCanary" && change.newState === "ALARM") {
+  if (rollsBackCanary(change)) {
     if (!canary.enabled) return none("canary already disabled");
-    const reason = `${change.alarmName}: ${change.reason}`;
     return {
       actions: [
-        { type: "disableCanary", reason },
+        { type: "disableCanary", reason: alarmReason(change) },
         {
           type: "notify",
           subject: `Aviary: canary disabled (${mapped.key})`,

@@ -41,6 +41,8 @@ export interface ActionRecord {
 export interface ControllerStore {
   /** Marks a message as in progress; false if it is already done or in progress (duplicate). */
   claimMessage(messageId: string): Promise<boolean>;
+  /** True if the message was handled to the end already (a duplicate delivery). */
+  messageDone(messageId: string): Promise<boolean>;
   /** Keeps the marker for the dedupe window once every action of the message succeeded. */
   commitMessage(messageId: string): Promise<void>;
   /** Drops the marker after a failure so the redelivery is processed. */
@@ -50,7 +52,12 @@ export interface ControllerStore {
   readMemory(): Promise<ControllerMemory>;
   writeMemory(memory: ControllerMemory): Promise<void>;
   readCanary(): Promise<CanaryState>;
-  disableCanary(reason: string): Promise<void>;
+  /**
+   * Turns the canary off unless it already is, depending on nothing but the routing key. Returns
+   * the canary as a rollback decision must see it: as it was, except that a canary an earlier
+   * attempt of this same rollback (same reason) turned off reads as on, since its notice is owed.
+   */
+  disableCanary(reason: string): Promise<CanaryState>;
   setCanaryWeight(weight: number, enable: boolean, reason: string): Promise<void>;
   /** Registration times of the given backends (id → ISO), for instances the fleet cannot date. */
   registeredAt(ids: string[]): Promise<Record<string, string>>;

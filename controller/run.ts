@@ -1,12 +1,16 @@
 // Orchestration shared by the Lambda and local mode: dedupe, lock, read state, decide, apply the
 // actions through the ports, audit them, notify. Everything outside decide() happens here.
 import type { Logger } from "pino";
+import { boundReason } from "./boundedReason";
 import {
   actionOf,
+  alarmReason,
   decide,
   needsFleet,
+  rollsBackCanary,
   scaleOutAlarmNames,
   type AlarmChange,
+  type CanaryState,
   type ControllerAction,
   type FleetState,
   type FollowUp,
@@ -41,12 +45,15 @@ export interface AlarmOutcome {
  */
 export async function handleAlarm(deps: ControllerDeps, messageId: string, change: AlarmChange): Promise<AlarmOutcome> {
   const { store, logger } = deps;
+  // A rollback turns the canary off first, depending on nothing but the routing key: the dedupe
+  // marker, lock, memory and follow-ups after it (repaired if garbage) only delay bookkeeping.
+  const canary = rollsBackCanary(change) && !(await store.messageDone(messageId)) ? await store.disableCanary(alarmReason(change)) : undefined;
   if (!(await store.claimMessage(messageId))) {
     logger.info({ messageId, alarm: change.alarmName }, "duplicate delivery ignored");
     return { messageId, alarm: change.alarmName, status: "duplicate", summary: "duplicate delivery", actions: [] };
   }
   try {
-    const outcome = await store.withLock(() => decideAndApply(deps, messageId, change));
+    const outcome = await store.withLock(() => decideAndApply(deps, messageId, change, canary));
     await store.commitMessage(messageId);
     return outcome;
   } catch (err) {
@@ -58,13 +65,16 @@ export async function handleAlarm(deps: ControllerDeps, messageId: string, chang
 /** Follow-ups older than this are dropped: SNS has long stopped retrying their message. */
 const FOLLOW_UP_MAX_AGE_MS = 24 * 3600 * 1000;
 
-async function decideAndApply(deps: ControllerDeps, messageId: string, change: AlarmChange): Promise<AlarmOutcome> {
+/** `canaryBefore`: the canary as it was before this rollback turned it off (see handleAlarm). */
+async function decideAndApply(deps: ControllerDeps, messageId: string, change: AlarmChange, canaryBefore?: CanaryState): Promise<AlarmOutcome> {
   const { store, fleet, alarms, logger } = deps;
   const now = (deps.clock?.() ?? new Date()).toISOString();
-  await retryEarlierFollowUps(deps, messageId, now);
+  const ownDelivered = await retryEarlierFollowUps(deps, messageId, now);
   const [memory, canary, fleetState] = await Promise.all([
     store.readMemory(),
-    store.readCanary(),
+    // Read again under the lock if the canary was off before this rollback (it may have been
+    // turned on meanwhile), or if an earlier attempt got as far as its follow-ups (just delivered).
+    canaryBefore?.enabled && !ownDelivered ? canaryBefore : store.readCanary(),
     needsFleet(change) ? describeFleet(deps) : Promise.resolve(undefined),
   ]);
   // The only rule that needs live alarm states: no scale-in while a scale-out alarm is in ALARM.
@@ -82,7 +92,7 @@ async function decideAndApply(deps: ControllerDeps, messageId: string, change: A
   await store.writeMemory(decision.memory);
   if (followUps.length > 0) await store.saveFollowUps(messageId, followUps, now);
   const records: ActionRecord[] = [];
-  const because = `${change.alarmName}: ${change.reason}`;
+  const because = alarmReason(change);
   const base = { alarm: change.alarmName, messageId };
   try {
     for (const action of decision.actions) {
@@ -90,12 +100,13 @@ async function decideAndApply(deps: ControllerDeps, messageId: string, change: A
         await fleet.setDesired(action.to);
         records.push({ action: "scaleOut", reason: because, detail: { ...base, from: String(action.from), to: String(action.to) } });
       } else if (action.type === "drainAndTerminate") {
-        for (const id of action.instanceIds) await store.drainBackend(id, `scale-in: ${because}`);
+        for (const id of action.instanceIds) await store.drainBackend(id, alarmReason(change, "scale-in: "));
         if (deps.drainWaitMs) await new Promise((r) => setTimeout(r, deps.drainWaitMs));
         for (const id of action.instanceIds) await fleet.terminate(id);
         records.push({ action: "scaleIn", reason: because, detail: { ...base, from: String(action.from), to: String(action.to), instances: action.instanceIds.join(",") } });
       } else if (action.type === "disableCanary") {
-        // Audited by the routing event itself (by = controller, with the reason).
+        // Already off (handleAlarm); again under the lock, should a concurrent change have turned it
+        // back on. Audited by the routing event itself (by = controller, with the reason).
         await store.disableCanary(action.reason);
       }
     }
@@ -128,9 +139,11 @@ async function deliverFollowUps(deps: ControllerDeps, messageId: string, followU
 /**
  * Delivers what an earlier failed attempt still owes. This message's own follow-ups must go out
  * (a failure fails it again); other messages' are best effort here, since their own SNS retry
- * also delivers them, so a broken one cannot block every later decision.
+ * also delivers them, so a broken one cannot block every later decision. True if this message's
+ * own follow-ups were among them (an earlier attempt of it got as far as deciding).
  */
-async function retryEarlierFollowUps(deps: ControllerDeps, messageId: string, now: string): Promise<void> {
+async function retryEarlierFollowUps(deps: ControllerDeps, messageId: string, now: string): Promise<boolean> {
+  let ownDelivered = false;
   for (const pending of await deps.store.pendingFollowUps()) {
     const context = { messageId: pending.messageId, savedAt: pending.savedAt, followUps: pending.followUps.map((f) => f.type) };
     if (Date.parse(now) - Date.parse(pending.savedAt) > FOLLOW_UP_MAX_AGE_MS) {
@@ -141,11 +154,13 @@ async function retryEarlierFollowUps(deps: ControllerDeps, messageId: string, no
     deps.logger.warn(context, "delivering follow-ups of an earlier failed attempt");
     try {
       await deliverFollowUps(deps, pending.messageId, pending.followUps);
+      if (pending.messageId === messageId) ownDelivered = true;
     } catch (err) {
       if (pending.messageId === messageId) throw err;
       deps.logger.error({ ...context, err: (err as Error).message }, "follow-ups still failing; kept for the next attempt");
     }
   }
+  return ownDelivered;
 }
 
 /** The fleet, with instances the fleet API cannot date (Auto Scaling) dated by their registration. */
@@ -188,7 +203,10 @@ export async function handleCanaryOff(
   deps: Pick<ControllerDeps, "store" | "notifier" | "logger">,
   request: { reason: string },
 ): Promise<{ summary: string }> {
-  const reason = `manual abort: ${request.reason}`;
+  const reason = boundReason(`manual abort: ${request.reason}`);
+  // Off first, without waiting for the lock; then again under it, so that a concurrent
+  // configuration change cannot turn it back on.
+  await deps.store.disableCanary(reason);
   await deps.store.withLock(() => deps.store.disableCanary(reason));
   const summary = "canary turned off (weight kept)";
   deps.logger.info({ reason, decision: summary }, "configuration applied");

@@ -46,10 +46,13 @@ const setCanaryWeightSchema = z.object({
   tf: z.optional(z.looseObject({ action: z.enum(["create", "update", "delete"]) })),
 });
 
-/** A person's abort (the abort workflow's `aws lambda invoke`): the reason is audited and sent to subscribers. */
+/**
+ * A person's abort (the abort workflow's `aws lambda invoke`): the reason is audited and sent to
+ * subscribers. Any length is taken: the controller cuts it to fit rather than refuse an abort.
+ */
 const canaryOffSchema = z.object({
   action: z.literal("canaryOff"),
-  reason: z.string().check(z.minLength(1), z.maxLength(500)),
+  reason: z.string().check(z.minLength(1)),
 });
 
 const configInvocationSchema = z.discriminatedUnion("action", [setCanaryWeightSchema, canaryOffSchema]);

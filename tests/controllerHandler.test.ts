@@ -605,3 +605,123 @@ describe("concurrent executions (no reserved concurrency)", () => {
     expect(LOCK_WAIT_MS).toBeGreaterThanOrEqual(MAX_DRAIN_WAIT_MS + API_CALLS_BUDGET_MS);
   });
 });
+
+describe("turning the canary off depends on nothing but the routing key", () => {
+  /** The lines the handler logged about invalid state in Redis (the store's problems). */
+  const problemLines = (): string[] => logs().filter((l) => l.msg === "ignoring invalid state in Redis").flatMap((l) => l.problems as string[]);
+
+  async function rollBack(e: SnsEvent): Promise<void> {
+    const result = await handler(e);
+    expect(result.outcomes[0]).toMatchObject({ status: "applied", summary: "disable canary (weight 30 kept)" });
+    expect((await readRouting(redis)).state).toMatchObject({ canaryEnabled: false, canaryWeight: 30, changedBy: "controller" });
+    // The bookkeeping still happened: people told, the message done.
+    expect(published().map((p) => p.Subject)).toEqual(["Aviary: canary disabled (canary-5xx-rate)"]);
+    expect(await redis.get(keys.dedupe(e.Records[0].Sns.MessageId))).toBe("done");
+  }
+
+  const junk = "junk-".repeat(1000); // 5,000 bytes: only its size and a prefix may reach the log
+  const plants: [family: string, key: (messageId: string) => string, plant: (key: string) => Promise<unknown>, reported: RegExp][] = [
+    ["memory, a string", () => keys.controller, (k) => redis.set(k, junk), /^aviary: Redis key aviary:controller is a string of 5000 bytes starting "junk-junk-.*", expected a hash; repaired \(deleted\)$/],
+    ["memory, a list", () => keys.controller, (k) => redis.rpush(k, "a", "b"), /^aviary: Redis key aviary:controller is a list of 2 items starting "a", expected a hash; repaired/],
+    ["follow-ups, a string", () => keys.controllerFollowUps, (k) => redis.set(k, junk), /^aviary: Redis key aviary:controller:followups is a string of 5000 bytes starting "junk-.*", expected a hash; repaired/],
+    ["follow-ups, a set", () => keys.controllerFollowUps, (k) => redis.sadd(k, "m"), /^aviary: Redis key aviary:controller:followups is a set of 1 members starting "m", expected a hash; repaired/],
+    ["the message's dedupe marker, a hash", (m) => keys.dedupe(m), (k) => redis.hset(k, "f", "v"), /^aviary: Redis key aviary:dedupe:\S+ is a hash of 1 fields starting "f", expected a "pending" or "done" marker .*; repaired \(replaced by this delivery's claim\)$/],
+    ["the message's dedupe marker, a garbage string", (m) => keys.dedupe(m), (k) => redis.set(k, junk), /^aviary: Redis key aviary:dedupe:\S+ is a string of 5000 bytes starting "junk-.*", expected a "pending" or "done" marker/],
+    ["the message's dedupe marker, pending forever", (m) => keys.dedupe(m), (k) => redis.set(k, "pending"), /^aviary: Redis key aviary:dedupe:\S+ is a string of 7 bytes starting "pending", expected a "pending" or "done" marker \(a string expiring/],
+    ["the lock, a hash with a TTL", () => keys.controllerLock, (k) => redis.multi().hset(k, "f", "v").pexpire(k, 3_600_000).exec(), /^aviary: Redis key aviary:controller:lock is a hash of 1 fields starting "f", expected a lock token .*; repaired \(deleted\)$/],
+    ["the lock, a garbage string held for an hour", () => keys.controllerLock, (k) => redis.set(k, junk, "PX", 3_600_000), /^aviary: Redis key aviary:controller:lock is a string of 5000 bytes starting "junk-.*", expected a lock token/],
+  ];
+
+  test.each(plants)("%s: the canary is turned off, the key repaired and reported (size and prefix, never in full)", async (_family, keyOf, plant, reported) => {
+    await setCanaryWeight(redis, 30, { by: "ops" });
+    const e = alarm("canary-5xx-rate");
+    const key = keyOf(e.Records[0].Sns.MessageId);
+    await plant(key);
+    await rollBack(e);
+    const lines = problemLines();
+    expect(lines).toContainEqual(expect.stringMatching(reported));
+    expect(lines.join("\n")).not.toContain(junk.slice(0, 100));
+    // Repaired: gone, or holding what the controller writes there.
+    expect(["none", key === keys.dedupe(e.Records[0].Sns.MessageId) ? "string" : "hash"]).toContain(await redis.type(key));
+    // Re-enabled by a deploy, the next rollback finds nothing to repair.
+    await handler({ action: "setCanaryWeight", weight: 30 });
+    stdout.mockClear();
+    await handler(alarm("canary-5xx-rate"));
+    expect((await readRouting(redis)).state?.canaryEnabled).toBe(false);
+    expect(problemLines()).toEqual([]);
+  });
+
+  test("the canary is off at once even while a live holder keeps the lock; the bookkeeping follows once it is free", async () => {
+    await setCanaryWeight(redis, 30, { by: "ops" });
+    await redis.set(keys.controllerLock, "0123456789abcdef0123456789abcdef", "PX", 30_000);
+    const running = handler(alarm("canary-5xx-rate"));
+    const deadline = Date.now() + 2000;
+    while ((await readRouting(redis)).state?.canaryEnabled !== false && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect((await readRouting(redis)).state?.canaryEnabled).toBe(false);
+    expect(published()).toHaveLength(0); // the notice waits for the lock
+    await redis.del(keys.controllerLock);
+    expect((await running).outcomes[0]).toMatchObject({ status: "applied", summary: "disable canary (weight 30 kept)" });
+    expect(published().map((p) => p.Subject)).toEqual(["Aviary: canary disabled (canary-5xx-rate)"]);
+    const { events } = await readEvents(redis, { count: 10 });
+    expect(events.filter((e) => e.detail.cause === "disable")).toHaveLength(1); // turned off once, not again under the lock
+  });
+
+  test("a redelivery after an attempt died right after turning the canary off still tells people, once", async () => {
+    await setCanaryWeight(redis, 30, { by: "ops" });
+    // What the dead attempt left: the canary off with this alarm's reason; no marker, memory or follow-ups.
+    await disableCanary(redis, { by: "controller", reason: `${DEP}-canary-5xx-rate: ${REASONS["canary-5xx-rate"]}` });
+    const result = await handler(alarm("canary-5xx-rate"));
+    expect(result.outcomes[0]).toMatchObject({ status: "applied", summary: "disable canary (weight 30 kept)" });
+    expect(published().map((p) => p.Subject)).toEqual(["Aviary: canary disabled (canary-5xx-rate)"]);
+    // A canary someone else turned off is not reported as this alarm's rollback.
+    await disableCanary(redis, { by: "ops", reason: "maintenance" });
+    expect((await handler(alarm("canary-5xx-rate"))).outcomes[0]).toMatchObject({ summary: "canary already disabled" });
+  });
+
+  test("a retry after the notice failed delivers the saved notice once, not a second one", async () => {
+    await setCanaryWeight(redis, 30, { by: "ops" });
+    snsMock.on(PublishCommand).rejectsOnce(new Error("SNS unavailable")).resolves({ MessageId: "p" });
+    const e = alarm("canary-5xx-rate");
+    await expect(handler(e)).rejects.toThrow(e.Records[0].Sns.MessageId);
+    expect((await readRouting(redis)).state?.canaryEnabled).toBe(false);
+    await handler(e);
+    // Attempted and rejected once, then delivered once.
+    expect(published().map((p) => p.Subject)).toEqual(["Aviary: canary disabled (canary-5xx-rate)", "Aviary: canary disabled (canary-5xx-rate)"]);
+  });
+
+  test("a duplicate of a done rollback does not turn a canary a person re-enabled off again", async () => {
+    await setCanaryWeight(redis, 30, { by: "ops" });
+    const e = alarm("canary-5xx-rate");
+    await handler(e);
+    await handler({ action: "setCanaryWeight", weight: 30 });
+    expect((await handler(e)).outcomes[0]).toMatchObject({ status: "duplicate" });
+    expect((await readRouting(redis)).state?.canaryEnabled).toBe(true);
+  });
+
+  test("a 1,023-character NewStateReason (CloudWatch's maximum) turns the canary off with the reason cut to fit", async () => {
+    await setCanaryWeight(redis, 30, { by: "ops" });
+    const long = `Threshold Crossed: ${"12.5 (24/11/26 09:59:50), ".repeat(37)}`.padEnd(1023, "x");
+    expect(long).toHaveLength(1023);
+    const message = { ...JSON.parse(alarmMessage("canary-5xx-rate", "ALARM", new Date())), NewStateReason: long };
+    const result = await handler(event(record(id(), JSON.stringify(message))));
+    expect(result.outcomes[0]).toMatchObject({ status: "applied", summary: "disable canary (weight 30 kept)" });
+    const { state } = await readRouting(redis);
+    expect(state?.canaryEnabled).toBe(false);
+    const full = `${DEP}-canary-5xx-rate: ${long}`;
+    expect(state?.reason?.length).toBeLessThanOrEqual(500);
+    expect(state?.reason).toMatch(new RegExp(`^${DEP}-canary-5xx-rate: Threshold Crossed: 12\\.5 .* \\[truncated, ${full.length} characters\\]$`));
+    // People still get the whole reason in the notice.
+    expect(published()[0].Message).toContain(long);
+  });
+
+  test("an abort with a 1,200-character reason turns the canary off with the reason cut to fit", async () => {
+    await setCanaryWeight(redis, 25, { by: "ops" });
+    const reason = `abort workflow run 42 by alice: ${"checkout errors after the 1.5.0 rollout; ".repeat(40)}`.slice(0, 1200);
+    const r = await handler({ action: "canaryOff", reason });
+    expect(r.outcomes[0]).toMatchObject({ status: "canaryOff", summary: "canary turned off (weight kept)" });
+    const { state } = await readRouting(redis);
+    expect(state).toMatchObject({ canaryEnabled: false, canaryWeight: 25 });
+    expect(state?.reason?.length).toBeLessThanOrEqual(500);
+    expect(state?.reason).toMatch(/^manual abort: abort workflow run 42 by alice: checkout errors .* \[truncated, 1214 characters\]$/);
+  });
+});

@@ -27,22 +27,22 @@ useRedis((s, r) => {
 
 describe("dedupe markers", () => {
   test("claim once; a released claim can be taken again; a committed one cannot be released", async () => {
-    expect(await claimMessage(redis, "m1")).toBe(true);
-    expect(await claimMessage(redis, "m1")).toBe(false);
+    expect(await claimMessage(redis, "m1")).toEqual({ status: "claimed" });
+    expect(await claimMessage(redis, "m1")).toEqual({ status: "pending" });
     expect(await redis.ttl(keys.dedupe("m1"))).toBeLessThanOrEqual(120);
     await releaseMessage(redis, "m1");
-    expect(await claimMessage(redis, "m1")).toBe(true);
+    expect(await claimMessage(redis, "m1")).toEqual({ status: "claimed" });
     await commitMessage(redis, "m1");
     await releaseMessage(redis, "m1");
     expect(await redis.get(keys.dedupe("m1"))).toBe("done");
-    expect(await claimMessage(redis, "m1")).toBe(false);
+    expect(await claimMessage(redis, "m1")).toEqual({ status: "done" });
   });
 
   test("of 20 concurrent claims of one message exactly one wins", async () => {
     const clients = Array.from({ length: 4 }, () => connect(server.url));
     try {
       const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => claimMessage(clients[i % 4], "m2")));
-      expect(wins.filter(Boolean)).toHaveLength(1);
+      expect(wins.filter((c) => c.status === "claimed")).toHaveLength(1);
     } finally {
       for (const c of clients) c.disconnect();
     }
@@ -75,10 +75,13 @@ describe("controller lock", () => {
     expect(await redis.exists(keys.controllerLock)).toBe(0);
   });
 
+  // What every holder writes: 16 random bytes in hex, expiring within ttlMs.
+  const liveToken = "0123456789abcdef0123456789abcdef";
+
   test("a live holder's lock (with a TTL) is still waited for", async () => {
-    await redis.set(keys.controllerLock, "someone", "PX", 5000);
-    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 200 }, async () => "ran")).rejects.toThrow(/lock busy/);
-    expect(await redis.get(keys.controllerLock)).toBe("someone");
+    await redis.set(keys.controllerLock, liveToken, "PX", 1000);
+    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 200 }, async () => "ran")).rejects.toThrow(/aviary:controller:lock is busy/);
+    expect(await redis.get(keys.controllerLock)).toBe(liveToken);
   });
 
   test("holders run one at a time, across connections", async () => {
@@ -101,14 +104,26 @@ describe("controller lock", () => {
   });
 
   test("gives up after waitMs while someone else holds it, and never deletes another holder's lock", async () => {
-    await redis.set(keys.controllerLock, "someone-else", "PX", 5000);
-    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 100 }, async () => "ran")).rejects.toThrow(/lock busy/);
-    expect(await redis.get(keys.controllerLock)).toBe("someone-else");
+    await redis.set(keys.controllerLock, liveToken, "PX", 1000);
+    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 100 }, async () => "ran")).rejects.toThrow(/aviary:controller:lock is busy/);
+    expect(await redis.get(keys.controllerLock)).toBe(liveToken);
   });
 
   test("a crashed holder's lock expires after its TTL", async () => {
     await redis.set(keys.controllerLock, "crashed", "PX", 150);
     await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 2000 }, async () => "ran")).resolves.toBe("ran");
+  });
+
+  test.each([
+    ["a hash with a TTL", () => redis.multi().hset(keys.controllerLock, "f", "v").pexpire(keys.controllerLock, 60_000).exec(), /is a hash of 1 fields/],
+    ["a garbage string with a TTL", () => redis.set(keys.controllerLock, "held-by-nobody", "PX", 60_000), /is a string of 14 bytes starting "held-by-nobody"/],
+    ["a token expiring later than any holder sets", () => redis.set(keys.controllerLock, liveToken, "PX", 3_600_000), /is a string of 32 bytes/],
+  ])("a lock that is %s is repaired at once and reported, not waited for", async (_name, plant, found) => {
+    await plant();
+    const problems: string[] = [];
+    await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 100 }, async () => "ran", (p) => problems.push(p))).resolves.toBe("ran");
+    expect(problems).toEqual([expect.stringMatching(new RegExp(`^aviary: Redis key aviary:controller:lock ${found.source}.*; repaired \\(deleted\\)$`))]);
+    expect(await redis.exists(keys.controllerLock)).toBe(0);
   });
 
   test("released even when the work throws", async () => {
@@ -144,6 +159,35 @@ describe("controller memory", () => {
     expect(memory).toEqual({ lastScaleInAt: "2026-11-24T10:00:00.000Z", alarms: { b: { state: "OK", at: "2026-11-24T10:00:00.000Z" } } });
     expect(problems).toHaveLength(3);
     expect(problems.join("\n")).toMatch(/lastScaleOutAt[\s\S]*alarm:a[\s\S]*stray/);
+  });
+});
+
+describe("garbage in the controller's keys", () => {
+  test("a garbage dedupe marker is replaced by the claim and described; a valid one is kept", async () => {
+    await redis.rpush(keys.dedupe("g"), "x");
+    const claim = await claimMessage(redis, "g");
+    expect(claim).toEqual({ status: "claimed", repaired: expect.stringMatching(/^aviary: Redis key aviary:dedupe:g is a list of 1 items starting "x", expected a "pending" or "done" marker/) });
+    expect(await redis.get(keys.dedupe("g"))).toBe("pending");
+    expect(await redis.ttl(keys.dedupe("g"))).toBeGreaterThan(0);
+    await redis.set(keys.dedupe("d"), "done"); // no TTL: not one this module writes
+    expect((await claimMessage(redis, "d")).status).toBe("claimed");
+  });
+
+  test("memory of another type is deleted and reported: the memory reads as empty, and writes work", async () => {
+    await redis.xadd(keys.controller, "*", "f", "v");
+    const { memory, problems } = await readControllerMemory(redis);
+    expect(memory).toEqual({ alarms: {} });
+    expect(problems).toEqual([expect.stringMatching(/^aviary: Redis key aviary:controller is a stream of 1 entries, expected a hash; repaired \(deleted\)$/)]);
+    await writeControllerMemory(redis, { lastScaleOutAt: "2026-11-24T10:00:00.000Z", alarms: {} });
+    expect(await redis.type(keys.controller)).toBe("hash");
+  });
+
+  test("field problems are bounded: values by size and prefix, at most ten lines", async () => {
+    await redis.hset(keys.controller, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`alarm:a${i}`, "z".repeat(10_000)])));
+    const { problems } = await readControllerMemory(redis);
+    expect(problems).toHaveLength(11);
+    expect(problems[0]).toMatch(/not "<state> <time>" \(a string of 10000 bytes starting "z{40}"\)$/);
+    expect(problems[10]).toBe("... and 20 more");
   });
 });
 

@@ -16,6 +16,8 @@ import {
 } from "../../state/controller";
 import { drainBackend, listBackends } from "../../state/registry";
 import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../../state/routing";
+import { describeText, PREFIX_CHARS } from "../../state/badKey";
+import { keys } from "../../state/keys";
 import type { CanaryState, ControllerMemory, FollowUp } from "../decide";
 import type { ActionRecord, ControllerStore, PendingFollowUps } from "../ports";
 
@@ -54,13 +56,17 @@ export class RedisControllerStore implements ControllerStore {
   async claimMessage(id: string): Promise<boolean> {
     const deadline = Date.now() + this.lock.waitMs;
     for (;;) {
-      if (await claimMessage(this.redis, id)) return true;
-      if ((await messageMarker(this.redis, id)) !== "pending") return false;
+      const { status, repaired } = await claimMessage(this.redis, id);
+      if (repaired) this.onProblem([repaired]);
+      if (status !== "pending") return status === "claimed";
       if (Date.now() >= deadline) {
-        throw new Error(`message ${id} is still in progress after ${this.lock.waitMs} ms (its handler may have died mid-action); failing so it is retried`);
+        throw new Error(`aviary: Redis key ${keys.dedupe(id)}: message ${id} is still in progress after ${this.lock.waitMs} ms (its handler may have died mid-action); failing so it is retried`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+  async messageDone(id: string): Promise<boolean> {
+    return (await messageMarker(this.redis, id)) === "done";
   }
   commitMessage(id: string): Promise<void> {
     return commitMessage(this.redis, id);
@@ -69,7 +75,7 @@ export class RedisControllerStore implements ControllerStore {
     return releaseMessage(this.redis, id);
   }
   withLock<T>(fn: () => Promise<T>): Promise<T> {
-    return withControllerLock(this.redis, this.lock, fn);
+    return withControllerLock(this.redis, this.lock, fn, (problem) => this.onProblem([problem]));
   }
 
   async readMemory(): Promise<ControllerMemory> {
@@ -88,8 +94,16 @@ export class RedisControllerStore implements ControllerStore {
     this.onProblem(problems);
     return { enabled: true, weight: 0 };
   }
-  async disableCanary(reason: string): Promise<void> {
+  async disableCanary(reason: string): Promise<CanaryState> {
+    const { state, problems } = await readRouting(this.redis);
+    if (!state) this.onProblem(problems);
+    if (state?.canaryEnabled === false) {
+      const earlierAttempt = state.changedBy === this.by && state.reason === reason;
+      return { enabled: earlierAttempt, weight: state.canaryWeight };
+    }
     await disableCanary(this.redis, { by: this.by, reason });
+    // Garbage routing: the canary may have been serving at any weight.
+    return { enabled: true, weight: state?.canaryWeight ?? 0 };
   }
   async setCanaryWeight(weight: number, enable: boolean, reason: string): Promise<void> {
     await setCanaryWeight(this.redis, weight, { by: this.by, reason });
@@ -112,21 +126,25 @@ export class RedisControllerStore implements ControllerStore {
   }
 
   saveFollowUps(messageId: string, followUps: FollowUp[], savedAt: string): Promise<void> {
-    return saveFollowUps(this.redis, messageId, JSON.stringify({ savedAt, followUps }));
+    return saveFollowUps(this.redis, messageId, JSON.stringify({ savedAt, followUps }), this.problem);
   }
   async pendingFollowUps(): Promise<PendingFollowUps[]> {
+    const { followUps, problems } = await readFollowUps(this.redis);
+    if (problems.length > 0) this.onProblem(problems);
     const pending: PendingFollowUps[] = [];
-    for (const [messageId, json] of Object.entries(await readFollowUps(this.redis))) {
+    for (const [messageId, json] of Object.entries(followUps)) {
       const parsed = parsePending(messageId, json);
       if (parsed) pending.push(parsed);
       else {
-        this.onProblem([`follow-ups of ${messageId}: unreadable, dropped (${json.slice(0, 200)})`]);
-        await clearFollowUps(this.redis, messageId);
+        this.onProblem([`aviary: Redis key ${keys.controllerFollowUps} field ${JSON.stringify(messageId.slice(0, PREFIX_CHARS))}: unreadable follow-ups (${describeText(json)}); dropped`]);
+        await clearFollowUps(this.redis, messageId, this.problem);
       }
     }
     return pending;
   }
   clearFollowUps(messageId: string): Promise<void> {
-    return clearFollowUps(this.redis, messageId);
+    return clearFollowUps(this.redis, messageId, this.problem);
   }
+
+  private readonly problem = (problem: string): void => this.onProblem([problem]);
 }

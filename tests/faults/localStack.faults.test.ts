@@ -195,15 +195,15 @@ test("the controller dies mid-action: the redelivery is not dropped as a duplica
   const row = await underLoad("controller dies mid-action (canary rollback), SNS redelivers", async () => {
     const snapshotBefore = await snapshot();
     const real = new RedisControllerStore(stack.redis, "controller", { ttlMs: 2000, waitMs: 2000 });
-    // Dies after writing its memory, before the canary switch: the call never returns.
-    const dying: ControllerStore = Object.assign(Object.create(real) as RedisControllerStore, { disableCanary: () => new Promise<void>(() => undefined) });
+    // Dies after the canary switch, while writing its memory: the call never returns.
+    const dying: ControllerStore = Object.assign(Object.create(real) as RedisControllerStore, { writeMemory: () => new Promise<void>(() => undefined) });
     const crashed = createHandler(() => ({ fleet: stack.fleet, notifier: { notify: async () => undefined, text: async () => undefined }, alarms: quietAlarms, store: dying, policy: { step: 1, scaleOutCooldownSeconds: 0, scaleInCooldownSeconds: 0 }, logger }), logger);
     const event = alarmEvent("canary-5xx-rate", "ALARM", "OK", Date.now(), `fault-crash-${Date.now()}`);
     void crashed(event);
     await until("crashed holder claimed the message", async () => (await stack.redis.get(keys.dedupe(event.Records[0].Sns.MessageId))) === "pending", 5000);
     // SNS/Lambda retry while the dead holder's marker is still there: must fail (retried later), not succeed as a duplicate.
     await expect(stack.controller(event)).rejects.toThrow(/controller failed on message/);
-    expect((await readRouting(stack.redis)).state?.canaryEnabled).toBe(true);
+    expect((await readRouting(stack.redis)).state?.canaryEnabled).toBe(false);
     // Later retry, once the 2-minute in-progress marker has expired (simulated).
     await stack.redis.pexpire(keys.dedupe(event.Records[0].Sns.MessageId), 1);
     await new Promise((r) => setTimeout(r, 20));

@@ -27,12 +27,17 @@ const SOCKET_REASONS: Readonly<Record<string, string>> = {
 const GAVE_UP = /^(Reached the max retries per request limit|Connection is closed\.|Stream isn't writeable)/;
 const AUTH_FAILED = /^(NOAUTH|WRONGPASS)\b/;
 
+// Duck-typed: Node's socket errors come from another realm under test runners (instanceof fails).
+function isError(err: unknown): err is NodeJS.ErrnoException {
+  return typeof err === "object" && err !== null && typeof (err as { message?: unknown }).message === "string";
+}
+
 /** Why a socket-level error happened, in a few words; undefined if `err` is not one. */
 function socketReason(err: unknown): string | undefined {
-  if (!(err instanceof Error)) return undefined;
+  if (!isError(err)) return undefined;
   if (AUTH_FAILED.test(err.message)) return "authentication failed";
-  const code = (err as NodeJS.ErrnoException).code;
-  if (typeof code === "string" && ((err as NodeJS.ErrnoException).syscall !== undefined || code in SOCKET_REASONS)) {
+  const code = err.code;
+  if (typeof code === "string" && (err.syscall !== undefined || code in SOCKET_REASONS)) {
     return SOCKET_REASONS[code] ?? code;
   }
   return undefined;
@@ -47,7 +52,7 @@ export function toUnreachable(err: unknown, endpoint: string, lastSocketError: u
   if (err instanceof RedisUnreachableError) return err;
   const own = socketReason(err);
   if (own !== undefined) return new RedisUnreachableError(endpoint, own);
-  if (err instanceof Error && GAVE_UP.test(err.message)) {
+  if (isError(err) && GAVE_UP.test(err.message)) {
     return new RedisUnreachableError(endpoint, socketReason(lastSocketError) ?? "connection lost");
   }
   return undefined;

@@ -1,8 +1,8 @@
 /**
  * `aviary` operator CLI. Commands stay thin: parse/validate input, call state/, print.
  *
- * Exit codes: 0 ok; 1 runtime failure (Redis unreachable, or `status` could not read the routing
- * hash because it holds garbage — warnings go to stderr, the command does not crash);
+ * Exit codes: 0 ok; 1 runtime failure (Redis unreachable; `status` shows a bad key as its
+ * section's line, warns on stderr and still exits 0);
  * 2 usage error (bad argument, invalid flag definition, missing option, missing/invalid REDIS_URL).
  */
 import { Command, CommanderError } from "commander";
@@ -12,7 +12,8 @@ import { connect } from "../state/connection";
 import { FlagValidationError } from "../state/flags";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
 import { listBackends, type Backend } from "../state/registry";
-import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../state/routing";
+import { disableCanary, enableCanary, setCanaryWeight } from "../state/routing";
+import { backendsSection, routingSection } from "../state/statusSections";
 import { parseIntArg, table, UsageError, whoAmI, type Io } from "./common";
 import { addFlagCommands } from "./flags";
 
@@ -57,25 +58,27 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .description("routing state and live backends by role")
     .option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
-      const [routing, reg] = [await readRouting(db()), await listBackends(db())];
-      warn([...routing.problems, ...reg.problems]);
-      if (!routing.state) code = 1; // garbage routing hash: reported above, no state to show
+      // Each section on its own: a bad key breaks only its line; only an unreachable Redis fails (exit 1).
+      const [routing, reg] = await Promise.all([routingSection(db()), backendsSection(db())]);
+      warn([...routing.health.problems, ...reg.health.problems]);
       const byRole = {
-        prod: reg.backends.filter((b) => b.role === "prod"),
-        canary: reg.backends.filter((b) => b.role === "canary"),
+        prod: reg.value.filter((b) => b.role === "prod"),
+        canary: reg.value.filter((b) => b.role === "canary"),
       };
       if (o.json) {
-        out(JSON.stringify({ routing: routing.state ?? null, backends: byRole }, null, 2) + "\n");
+        const sections = { routing: routing.health, backends: reg.health };
+        out(JSON.stringify({ sections, routing: routing.value, backends: byRole }, null, 2) + "\n");
         return;
       }
-      const s = routing.state;
+      const s = routing.value;
       if (s) {
         out(`canary: ${s.canaryEnabled ? "enabled" : "disabled"}, weight ${s.canaryWeight}%\n`);
         if (s.reason !== undefined) out(`reason: ${s.reason}\n`);
         out(`changed: ${s.changedAt} by ${s.changedBy}\n`);
       } else {
-        out("canary: unknown (routing state unreadable, see warnings)\n");
+        out(`canary: unknown (routing state unreadable: ${routing.health.problems.join("; ")})\n`);
       }
+      if (!reg.health.ok) out(`backends: broken (${reg.health.problems.join("; ")})\n`);
       for (const role of ["prod", "canary"] as const) {
         const list = byRole[role];
         out(`${role} backends (${list.length}):${list.length === 0 ? " none" : ""}\n`);

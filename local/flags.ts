@@ -50,8 +50,7 @@ function summarize(f: StoredFlag): string {
   return parts.join("; ");
 }
 
-export async function describeFlags(redis: Redis): Promise<FlagSummary[]> {
-  const { flags } = await readFlags(redis);
+export function describeFlags(flags: readonly StoredFlag[]): FlagSummary[] {
   return flags
     .map((f) => ({
       key: f.key,

@@ -17,9 +17,10 @@ import { BACKEND, renderHaproxyConfig, slotRole } from "../haproxy/config";
 import { createHandler, type Handler, type SnsEvent } from "../lambda/handler";
 import { AGENT_ENTRY, APP_ENTRY, bundleApp } from "../release/bundles";
 import { connect } from "../state/connection";
-import { readEvents, type AviaryEvent } from "../state/events";
-import { listBackends } from "../state/registry";
-import { readRouting, setCanaryWeight, type RoutingState } from "../state/routing";
+import type { AviaryEvent } from "../state/events";
+import { setCanaryWeight, type RoutingState } from "../state/routing";
+import { readSection, type SectionHealth } from "../state/section";
+import { backendsSection, eventsSection, flagsSection, routingSection } from "../state/statusSections";
 import { ActivityFeed, type Activity } from "./activity";
 import { AlarmEvaluator, cloudWatchMessage, type AlarmTransition } from "./alarmEvaluator";
 import { LocalCollector, type TrafficPoint } from "./collector";
@@ -58,6 +59,8 @@ export interface LocalStatus {
   deployment: string;
   periodFactor: number;
   versions: { prod: string; canary: string };
+  /** Which parts could be read: a broken one names its key and shows as empty (routing: null). */
+  sections: Record<"routing" | "backends" | "flags" | "events" | "proxy", SectionHealth>;
   routing: RoutingState | null;
   split: { windowSeconds: number; prod: number; canary: number; canaryPct: number | null };
   backends: { id: string; role: string; version: string; address: string; draining: boolean; proxyStatus: string }[];
@@ -284,11 +287,11 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
 
     const status = async (): Promise<LocalStatus> => {
       const [routing, backends, flags, events, proxy] = await Promise.all([
-        readRouting(redis),
-        listBackends(redis),
-        describeFlags(redis),
-        readEvents(redis, { count: 30 }),
-        proxyStatuses(socket).catch(() => new Map<string, string>()),
+        routingSection(redis),
+        backendsSection(redis),
+        flagsSection(redis),
+        eventsSection(redis, 30),
+        readSection(async () => ({ value: await proxyStatuses(socket), problems: [] }), undefined),
       ]);
       const window = collector.history().filter((p) => p.at >= Date.now() - 10_000);
       const prodN = window.reduce((n, p) => n + p.prod.requests, 0);
@@ -299,11 +302,12 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
         deployment: DEPLOYMENT,
         periodFactor,
         versions: { prod: prod.appVersion, canary: canary.appVersion },
-        routing: routing.state ?? null,
+        sections: { routing: routing.health, backends: backends.health, flags: flags.health, events: events.health, proxy: proxy.health },
+        routing: routing.value,
         split: { windowSeconds: 10, prod: prodN, canary: canaryN, canaryPct: prodN + canaryN > 0 ? (100 * canaryN) / (prodN + canaryN) : null },
-        backends: backends.backends.map((b) => ({ id: b.id, role: b.role, version: b.version, address: b.address, draining: b.draining === true, proxyStatus: proxy.get(b.address) ?? "not in proxy" })),
+        backends: backends.value.map((b) => ({ id: b.id, role: b.role, version: b.version, address: b.address, draining: b.draining === true, proxyStatus: proxy.value?.get(b.address) ?? (proxy.value ? "not in proxy" : "unknown") })),
         fleet: await fleet.describe(),
-        flags,
+        flags: describeFlags(flags.value),
         alarms: evaluator.states().map((a) => ({
           name: a.name,
           key: a.definition.key,
@@ -314,7 +318,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
           ...(a.lastValue === undefined ? {} : { lastValue: a.lastValue }),
         })),
         activity: activity.recent(50),
-        events: events.events,
+        events: events.value,
         history: collector.history().slice(-120),
       };
     };

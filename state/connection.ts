@@ -1,5 +1,6 @@
-import Redis, { type RedisOptions } from "ioredis";
+import Redis, { type Command, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
+import { toUnreachable } from "./unreachable";
 import { channels } from "./keys";
 import { EVENT_KINDS, type ChangeNotice } from "./events";
 
@@ -42,12 +43,36 @@ export function baseOptions(url: URL): RedisOptions {
   };
 }
 
-/** Opens an ioredis client for `url` (default: env REDIS_URL). */
+/** host:port of a Redis URL, never its password (IPv6 hosts keep their brackets). */
+export function redisEndpoint(url: URL): string {
+  return `${url.hostname}:${url.port || "6379"}`;
+}
+
+/**
+ * Opens an ioredis client for `url` (default: env REDIS_URL). Every command that fails because
+ * Redis cannot be reached rejects with a RedisUnreachableError naming host:port, instead of
+ * ioredis' "Reached the max retries per request limit", so every caller reports the same sentence.
+ */
 export function connect(url: string | undefined = process.env.REDIS_URL, opts: ConnectOptions = {}): Redis {
   const parsed = parseRedisUrl(url);
+  const endpoint = redisEndpoint(parsed);
   const client = new Redis(parsed.toString(), { ...baseOptions(parsed), ...opts.redis });
+  // The socket's last error says why commands are flushed later (they only get MaxRetriesPerRequest).
+  let lastSocketError: unknown;
+  client.on("ready", () => (lastSocketError = undefined));
   // Without a listener ioredis prints "Unhandled error event" on every reconnect attempt.
-  client.on("error", (err: Error) => opts.logger?.warn({ err: err.message, host: parsed.hostname }, "redis connection error"));
+  client.on("error", (err: Error) => {
+    lastSocketError = err;
+    const unreachable = toUnreachable(err, endpoint, undefined);
+    opts.logger?.warn({ err: unreachable?.message ?? err.message, endpoint }, "redis connection error");
+  });
+  const send = client.sendCommand.bind(client);
+  // Pipelines and scripts go through sendCommand too; each command's own rejection is translated.
+  client.sendCommand = (command: Command, stream?: Parameters<Redis["sendCommand"]>[1]) => {
+    const reject = command.reject;
+    command.reject = (err: Error) => reject(toUnreachable(err, endpoint, lastSocketError) ?? err);
+    return send(command, stream);
+  };
   return client;
 }
 

@@ -4,6 +4,7 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { RedisUnreachableError } from "../../state/unreachable";
 import type { Activity, ActivityFeed } from "../activity";
 import { PAGE_HTML } from "./page";
 
@@ -61,7 +62,8 @@ export function startDashboard<S>(o: DashboardOptions<S>): Promise<Dashboard> {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
       res.end(PAGE_HTML);
     } else if (route === "GET /api/status") {
-      o.status().then((s) => send(res, 200, s), (err: Error) => send(res, 503, { error: err.message }));
+      // Broken sections are in the body (200); 503 only when Redis itself cannot be reached.
+      o.status().then((s) => send(res, 200, s), (err: Error) => send(res, err instanceof RedisUnreachableError ? 503 : 500, { error: err.message }));
     } else if (route === "GET /api/stream") {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
       streams.add(res);

@@ -95,7 +95,7 @@ if P.cause == 'weight' then
 elseif P.cause == 'disable' then
   new_e = 'false'
   if weight_problem then table.insert(repairs, 'Redis key ' .. K.routing .. ' ' .. weight_problem .. '; repaired (weight set to 0)') end
-  if W.routing then table.insert(repairs, 'Redis key ' .. K.routing .. ': no weight to keep, weight set to 0') end
+  if W.routing then table.insert(repairs, 'Redis key ' .. K.routing .. ' held no weight to keep; canary off at weight 0') end
 elseif P.cause == 'enable' then
   if weight_problem then
     return refuse_garbage(K.routing, weight_problem, 'set a weight first (aviary canary weight <N>), which turns the canary on')

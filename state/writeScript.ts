@@ -99,12 +99,16 @@ local function set_aside(key)
   redis.call('RENAME', key, target)
   return target
 end
+-- Keys moved aside are noted first: they were found first.
+local first = 0
 if events_problem then
-  table.insert(repairs, 'Redis key ' .. K.events .. ' ' .. events_problem .. '; repaired (moved to ' .. set_aside(K.events) .. ')')
+  first = first + 1
+  table.insert(repairs, first, 'Redis key ' .. K.events .. ' ' .. events_problem .. '; repaired (moved to ' .. set_aside(K.events) .. ')')
 end
 for _, s in ipairs(SPECS) do
   if W[s[1]] then
-    table.insert(repairs, 'Redis key ' .. K[s[1]] .. ' is a ' .. W[s[1]] .. ', expected a ' .. s[2] .. '; repaired (moved to ' .. set_aside(K[s[1]]) .. ')')
+    first = first + 1
+    table.insert(repairs, first, 'Redis key ' .. K[s[1]] .. ' is a ' .. W[s[1]] .. ', expected a ' .. s[2] .. '; repaired (moved to ' .. set_aside(K[s[1]]) .. ')')
   end
 end
 local ids = {}

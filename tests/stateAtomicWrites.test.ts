@@ -81,10 +81,10 @@ describe("a wrong-type key is refused naming the key, and nothing is written", (
     await redis.set(key, "junk");
     const before = await snapshot();
     const { notices, error } = await noticesDuring(() => w.run(redis));
-    expect(error).toBeInstanceOf(WrongTypeError);
-    expect((error as Error).message).toBe(`Redis key ${key} is a string, expected a ${expected}`);
     expect(await snapshot()).toEqual(before);
     expect(notices).toEqual([]);
+    expect(error).toBeInstanceOf(WrongTypeError);
+    expect((error as Error).message).toBe(`Redis key ${key} is a string, expected a ${expected}`);
   });
 });
 

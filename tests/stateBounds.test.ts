@@ -87,12 +87,21 @@ describe("parseChangeNotice", () => {
   });
 });
 
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error("expected a throw");
+}
+
 describe("typed errors pick the CLI's exit code", () => {
   test.each([
     ["usage", 2, new UsageError("x")],
     ["invalid input", 2, new InvalidInputError("x")],
     ["invalid flag", 2, new FlagValidationError("x")],
-    ["REDIS_URL missing", 2, (() => { try { parseRedisUrl(""); } catch (e) { return e; } })()],
+    ["REDIS_URL missing", 2, thrownBy(() => parseRedisUrl(""))],
     ["wrong type", 3, new WrongTypeError("aviary:routing", "string", "hash")],
     ["garbage value", 3, new GarbageValueError("aviary:routing", "field canaryWeight holds \"x\"", "set a weight")],
     ["conflict", 1, new ConflictError("busy")],

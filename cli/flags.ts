@@ -14,6 +14,8 @@ export interface FlagCommandContext {
   db: () => Redis;
   out: (s: string) => void;
   warn: (problems: readonly string[]) => void;
+  /** Prints what a write repaired on the way (the change took effect). */
+  repaired: (notes: readonly string[]) => void;
   setCode: (code: number) => void;
 }
 
@@ -83,8 +85,9 @@ async function readDefinitionFile(file: string): Promise<unknown> {
   }
 }
 
-function printChange(out: (s: string) => void, c: FlagChange): void {
-  out(`${c.new.key}: ${c.summary} (event ${c.eventId})\n`);
+function printChange(ctx: FlagCommandContext, c: FlagChange): void {
+  ctx.repaired(c.repairs);
+  ctx.out(`${c.new.key}: ${c.summary} (event ${c.eventId})\n`);
 }
 
 export function addFlagCommands(program: Command, ctx: FlagCommandContext): void {
@@ -165,7 +168,7 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
         },
         { by, reason: o.reason, cause: o.file === undefined ? "set" : "define" },
       );
-      printChange(out, change);
+      printChange(ctx, change);
     });
 
   flags
@@ -191,7 +194,7 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
         },
         { by, reason: o.reason, cause: "rollout" },
       );
-      printChange(out, change);
+      printChange(ctx, change);
     });
 
   flags
@@ -210,7 +213,7 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
         },
         { by: whoAmI(), reason: o.reason, cause: "kill" },
       );
-      printChange(out, change);
+      printChange(ctx, change);
     });
 
   flags

@@ -1,15 +1,18 @@
 /**
  * `aviary` operator CLI. Commands stay thin: parse/validate input, call state/, print.
  *
- * Exit codes: 0 ok; 1 runtime failure (Redis unreachable; `status` shows a bad key as its
- * section's line, warns on stderr and still exits 0);
- * 2 usage error (bad argument, invalid flag definition, missing option, missing/invalid REDIS_URL).
+ * Exit codes, chosen from the error's class: 0 ok (also when the write repaired something on the
+ * way: each repair is printed to stderr); 1 runtime failure (Redis unreachable, a concurrent
+ * writer; `status` shows a bad key as its section's line, warns on stderr and still exits 0); 2 usage error
+ * (bad argument, invalid flag definition, missing option, missing/invalid REDIS_URL); 3 refused
+ * because a Redis key holds the wrong type or a garbage value (the message names the key and the
+ * fix). Every non-zero exit of a change command means nothing was changed.
  */
 import { Command, CommanderError } from "commander";
 import type Redis from "ioredis";
 import { readLocalState } from "../local/stateFile";
 import { connect } from "../state/connection";
-import { FlagValidationError } from "../state/flags";
+import { InvalidInputError, StateError } from "../state/errors";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
 import { listBackends, type Backend } from "../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../state/routing";
@@ -43,6 +46,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
   const env = opts.env ?? process.env;
   const out = (s: string): void => void io.stdout.write(s);
   const warn = (problems: readonly string[]): void => problems.forEach((p) => io.stderr.write(`aviary: warning: ${p}\n`));
+  const repaired = (notes: readonly string[]): void => notes.forEach((n) => io.stderr.write(`aviary: ${n}\n`));
   let redis: Redis | undefined;
   // Lazy so usage errors are reported without (and before) touching Redis.
   const db = (): Redis => (redis ??= connect(env.REDIS_URL || readLocalState(opts.cwd ?? process.cwd())?.redisUrl));
@@ -96,6 +100,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .action(async (raw: string) => {
       const weight = parseIntArg("weight", raw, 0, 100);
       const r = await setCanaryWeight(db(), weight, { by: whoAmI() });
+      repaired(r.repairs);
       out(`canary weight ${r.old.canaryWeight} -> ${r.new.canaryWeight} (event ${r.eventId})\n`);
     });
   canary
@@ -105,6 +110,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .action(async (o: { reason: string }) => {
       if (o.reason.trim() === "") throw new UsageError("--reason must not be empty");
       const r = await disableCanary(db(), { by: whoAmI(), reason: o.reason });
+      repaired(r.repairs);
       out(`canary disabled, weight ${r.new.canaryWeight} kept (event ${r.eventId})\n`);
     });
   canary
@@ -112,10 +118,11 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .description("re-enable the canary at its stored weight")
     .action(async () => {
       const r = await enableCanary(db(), { by: whoAmI() });
+      repaired(r.repairs);
       out(`canary enabled at weight ${r.new.canaryWeight} (event ${r.eventId})\n`);
     });
 
-  addFlagCommands(program, { db, out, warn, setCode: (c) => (code = c) });
+  addFlagCommands(program, { db, out, warn, repaired, setCode: (c) => (code = c) });
 
   program
     .command("backends")
@@ -155,11 +162,17 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2; // help/version → 0; message already printed
     const message = err instanceof Error ? err.message : String(err);
     io.stderr.write(`aviary: ${message}\n`);
-    // connect() throws before any I/O only for a missing/invalid REDIS_URL: a usage problem.
-    return err instanceof UsageError || err instanceof FlagValidationError || message.startsWith("REDIS_URL") ? 2 : 1;
+    return exitCodeFor(err);
   } finally {
     if (redis) await redis.quit().catch(() => redis?.disconnect());
   }
+}
+
+/** The exit code for an error a command threw (by class: the message is for people). */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError || err instanceof InvalidInputError) return 2;
+  if (err instanceof StateError && (err.code === "wrong-type" || err.code === "garbage-value")) return 3;
+  return 1;
 }
 
 /** Process entry: real argv/stdio, SIGINT/SIGTERM end `--follow`; run() closes Redis itself. */

@@ -2,7 +2,8 @@ import Redis, { type Command, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { toUnreachable } from "./unreachable";
 import { channels } from "./keys";
-import { EVENT_KINDS, type ChangeNotice } from "./events";
+import { parseChangeNotice, type ChangeNotice } from "./events";
+import { InvalidInputError } from "./errors";
 
 export interface ConnectOptions {
   /** Connection errors are logged here (throttled by ioredis' reconnect backoff); silent if absent. */
@@ -15,17 +16,17 @@ const USAGE = "set REDIS_URL to redis://[:password@]host:port[/db] (or rediss://
 
 /** Validates the URL up front so a typo fails with one clear sentence instead of endless reconnects. */
 export function parseRedisUrl(url: string | undefined): URL {
-  if (url === undefined || url.trim() === "") throw new Error(`REDIS_URL is not set: ${USAGE}`);
+  if (url === undefined || url.trim() === "") throw new InvalidInputError(`REDIS_URL is not set: ${USAGE}`);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`REDIS_URL is not a valid URL: ${USAGE}`);
+    throw new InvalidInputError(`REDIS_URL is not a valid URL: ${USAGE}`);
   }
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new Error(`REDIS_URL has protocol "${parsed.protocol}": ${USAGE}`);
+    throw new InvalidInputError(`REDIS_URL has protocol "${parsed.protocol}": ${USAGE}`);
   }
-  if (parsed.hostname === "") throw new Error(`REDIS_URL has no host: ${USAGE}`);
+  if (parsed.hostname === "") throw new InvalidInputError(`REDIS_URL has no host: ${USAGE}`);
   return parsed;
 }
 
@@ -76,8 +77,6 @@ export function connect(url: string | undefined = process.env.REDIS_URL, opts: C
   return client;
 }
 
-const KINDS: readonly string[] = EVENT_KINDS;
-
 /**
  * Subscribes to `aviary:changes` on its own connection (subscriber mode blocks other commands).
  * Resolves once the subscription is active; the returned function unsubscribes and closes.
@@ -104,15 +103,9 @@ export async function subscribeChanges(
   }
   sub.on("message", (channel: string, message: string) => {
     if (channel !== channels.changes) return;
-    try {
-      const notice = JSON.parse(message) as Partial<ChangeNotice>;
-      if (typeof notice.kind !== "string" || !KINDS.includes(notice.kind) || typeof notice.eventId !== "string") {
-        throw new Error("missing kind/eventId");
-      }
-      onChange(notice as ChangeNotice);
-    } catch (err) {
-      opts.onProblem?.(`malformed change notice ${JSON.stringify(message)}: ${(err as Error).message}`);
-    }
+    const notice = parseChangeNotice(message);
+    if (typeof notice === "string") opts.onProblem?.(notice);
+    else onChange(notice);
   });
   try {
     await sub.subscribe(channels.changes);

@@ -2,9 +2,9 @@
 // timestamps and last seen alarm transitions) and its audit events.
 import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
-import { channels, EVENTS_MAXLEN, keys } from "./keys";
-import { LUA_APPEND_EVENT } from "./events";
+import { keys } from "./keys";
 import { describeText, foundValue, LUA_DESCRIBE_KEY, PREFIX_CHARS, RedisKeyError, repairedMessage, repairingType } from "./badKey";
+import { runWrite, storedReason, writeScript } from "./writeScript";
 
 export type StoredAlarmState = "OK" | "ALARM" | "INSUFFICIENT_DATA";
 
@@ -221,31 +221,26 @@ export interface ControllerEvent {
   detail: Record<string, string>;
 }
 
-// One event per ARGV group, all in one script so a batch is recorded whole or not at all.
-const RECORD_SCRIPT = `
-local events_key = KEYS[1]
-local at, maxlen, channel, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local ids = {}
-local i = 5
-for _ = 1, n do
-  local kind, by, reason, count = 'controller', ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  local detail = {}
-  for j = 1, count * 2 do detail[j] = ARGV[i + 2 + j] end
-  i = i + 3 + count * 2
-  local notice = {kind = 'controller'}
-  ${LUA_APPEND_EVENT}
-  table.insert(ids, event_id)
-end
-return ids
-`;
+// All events in one script, so a batch is recorded whole or not at all.
+const RECORD_SCRIPT = writeScript({
+  keys: [],
+  prepare: `
+for _, e in ipairs(P.events) do event('controller', e.by, e.reason, e.detail, {kind = 'controller'}) end
+`,
+  mutate: "",
+});
 
-/** Appends one `controller` event per entry (detail gets `action` first) and publishes a notice each. */
-export async function recordControllerEvents(redis: Redis, events: ControllerEvent[]): Promise<string[]> {
+/**
+ * Appends one `controller` event per entry (detail gets `action` first) and publishes a notice each.
+ * Reasons are cut to fit (a rollback is never refused for a long alarm reason); `onRepair` is told
+ * what was fixed on the way (e.g. a blocked event stream moved aside).
+ */
+export async function recordControllerEvents(redis: Redis, events: ControllerEvent[], onRepair?: (note: string) => void): Promise<string[]> {
   if (events.length === 0) return [];
-  const args: (string | number)[] = [new Date().toISOString(), EVENTS_MAXLEN, channels.changes, events.length];
-  for (const e of events) {
-    const detail = Object.entries({ action: e.action, ...e.detail });
-    args.push(e.by, e.reason, detail.length, ...detail.flat());
-  }
-  return (await redis.eval(RECORD_SCRIPT, 1, keys.events, ...args)) as string[];
+  const outcome = await runWrite(redis, RECORD_SCRIPT, [], {
+    events: events.map((e) => ({ by: e.by, reason: storedReason(e.reason), detail: Object.entries({ action: e.action, ...e.detail }).flat() })),
+  });
+  if (outcome.status !== "ok") throw new Error("recordControllerEvents: script wrote nothing");
+  outcome.repairs.forEach((note) => onRepair?.(note));
+  return outcome.eventIds;
 }

@@ -1,4 +1,6 @@
 import type Redis from "ioredis";
+import { MAX_EVENT_FIELD, MAX_EVENT_FIELDS, MAX_NOTICE, MAX_REASON, preview, truncate } from "./bounds";
+import { InvalidInputError, WrongTypeError } from "./errors";
 import { keys } from "./keys";
 
 export type EventKind = "routing" | "backend" | "flag" | "controller";
@@ -28,40 +30,40 @@ const KINDS: readonly string[] = EVENT_KINDS;
 /** Detail fields are stored flat with this prefix so the stream stays readable in redis-cli. */
 export const DETAIL_PREFIX = "d:";
 
-/**
- * Lua fragment used by the atomic write scripts: appends one event and publishes one notice.
- * Expects locals: events_key, maxlen, channel, kind, at, by, reason (may be ''), detail (flat list),
- * notice (Lua table to JSON-encode, without eventId).
- */
-export const LUA_APPEND_EVENT = `
-local fields = {'at', at, 'kind', kind, 'by', by}
-if reason ~= '' then table.insert(fields, 'reason'); table.insert(fields, reason) end
-for i = 1, #detail, 2 do
-  table.insert(fields, '${DETAIL_PREFIX}' .. detail[i]); table.insert(fields, detail[i + 1])
-end
-local event_id = redis.call('XADD', events_key, 'MAXLEN', '~', maxlen, '*', unpack(fields))
-notice['eventId'] = event_id
-redis.call('PUBLISH', channel, cjson.encode(notice))
-`;
-
 type RawEntry = [id: string, fields: string[]];
 
-/** Parses one stream entry; returns a problem string instead of throwing on garbage. */
-export function parseEntry([id, fields]: RawEntry): AviaryEvent | string {
+/**
+ * Parses one stream entry. Garbage is reported, never thrown; oversized values are cut
+ * (MAX_EVENT_FIELD) and reported as a size and a prefix, so one junk entry cannot flood a log.
+ */
+export function parseEntry([id, fields]: RawEntry): { event: AviaryEvent | undefined; problems: string[] } {
+  const problems: string[] = [];
+  if (fields.length > MAX_EVENT_FIELDS * 2) {
+    return { event: undefined, problems: [`event ${id}: ${fields.length / 2} fields, at most ${MAX_EVENT_FIELDS} are read`] };
+  }
   const map = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i], fields[i + 1]);
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const [name, value] = [fields[i], fields[i + 1]];
+    if (name.length > MAX_EVENT_FIELD) return { event: undefined, problems: [`event ${id}: field name ${preview(name)}`] };
+    if (value.length > MAX_EVENT_FIELD) problems.push(`event ${id}: ${name} cut to ${MAX_EVENT_FIELD} characters: ${preview(value)}`);
+    map.set(name, truncate(value, MAX_EVENT_FIELD));
+  }
   const kind = map.get("kind");
   const at = map.get("at");
   const by = map.get("by");
-  if (!kind || !KINDS.includes(kind)) return `event ${id}: invalid kind ${JSON.stringify(kind ?? null)}`;
-  if (!at || Number.isNaN(Date.parse(at))) return `event ${id}: invalid at ${JSON.stringify(at ?? null)}`;
-  if (!by) return `event ${id}: missing by`;
+  const bad = (what: string, v: string | undefined): { event: undefined; problems: string[] } => ({
+    event: undefined,
+    problems: [...problems, `event ${id}: ${what} ${v === undefined ? "missing" : preview(v)}`],
+  });
+  if (!kind || !KINDS.includes(kind)) return bad("invalid kind", kind);
+  if (!at || Number.isNaN(Date.parse(at))) return bad("invalid at", at);
+  if (!by) return bad("invalid by", by);
   const detail: Record<string, string> = {};
   for (const [k, v] of map) if (k.startsWith(DETAIL_PREFIX)) detail[k.slice(DETAIL_PREFIX.length)] = v;
   const event: AviaryEvent = { id, at, kind: kind as EventKind, by, detail };
   const reason = map.get("reason");
-  if (reason !== undefined) event.reason = reason;
-  return event;
+  if (reason !== undefined) event.reason = truncate(reason, MAX_REASON);
+  return { event, problems };
 }
 
 function parseAll(entries: RawEntry[]): { events: AviaryEvent[]; problems: string[] } {
@@ -69,10 +71,36 @@ function parseAll(entries: RawEntry[]): { events: AviaryEvent[]; problems: strin
   const problems: string[] = [];
   for (const entry of entries) {
     const parsed = parseEntry(entry);
-    if (typeof parsed === "string") problems.push(parsed);
-    else events.push(parsed);
+    problems.push(...parsed.problems);
+    if (parsed.event) events.push(parsed.event);
   }
   return { events, problems };
+}
+
+/**
+ * Parses one message from `aviary:changes`; a problem string for anything malformed or oversized
+ * (shown as a size and a prefix).
+ */
+export function parseChangeNotice(message: string): ChangeNotice | string {
+  if (message.length > MAX_NOTICE) return `change notice over ${MAX_NOTICE} characters: ${preview(message)}`;
+  let notice: Partial<ChangeNotice>;
+  try {
+    notice = JSON.parse(message) as Partial<ChangeNotice>;
+  } catch {
+    return `malformed change notice (not JSON): ${preview(message)}`;
+  }
+  if (typeof notice !== "object" || notice === null || typeof notice.kind !== "string" || !KINDS.includes(notice.kind) || typeof notice.eventId !== "string") {
+    return `malformed change notice (missing kind/eventId): ${preview(message)}`;
+  }
+  if (notice.id !== undefined && typeof notice.id !== "string") return `malformed change notice (id not a string): ${preview(message)}`;
+  return notice.id === undefined ? { kind: notice.kind, eventId: notice.eventId } : { kind: notice.kind, eventId: notice.eventId, id: notice.id };
+}
+
+/** A stream command failed with WRONGTYPE: name the key and its type. */
+async function streamError(redis: Redis, err: unknown): Promise<unknown> {
+  if (!(err instanceof Error) || !err.message.startsWith("WRONGTYPE")) return err;
+  const actual = await redis.type(keys.events).catch(() => "other type");
+  return new WrongTypeError(keys.events, actual, "stream");
 }
 
 /**
@@ -84,13 +112,17 @@ export async function readEvents(
   opts: { count?: number; sinceId?: string } = {},
 ): Promise<{ events: AviaryEvent[]; problems: string[] }> {
   const count = opts.count ?? 100;
-  if (!Number.isInteger(count) || count < 1) throw new Error(`readEvents: count must be a positive integer (got ${count})`);
-  if (opts.sinceId !== undefined) {
-    const entries = (await redis.xrange(keys.events, `(${opts.sinceId}`, "+", "COUNT", count)) as RawEntry[];
-    return parseAll(entries);
+  if (!Number.isInteger(count) || count < 1) throw new InvalidInputError(`readEvents: count must be a positive integer (got ${count})`);
+  try {
+    if (opts.sinceId !== undefined) {
+      const entries = (await redis.xrange(keys.events, `(${opts.sinceId}`, "+", "COUNT", count)) as RawEntry[];
+      return parseAll(entries);
+    }
+    const entries = (await redis.xrevrange(keys.events, "+", "-", "COUNT", count)) as RawEntry[];
+    return parseAll(entries.reverse());
+  } catch (err) {
+    throw await streamError(redis, err);
   }
-  const entries = (await redis.xrevrange(keys.events, "+", "-", "COUNT", count)) as RawEntry[];
-  return parseAll(entries.reverse());
 }
 
 export interface FollowOptions {
@@ -135,7 +167,7 @@ export async function followEvents(
         lastId = newest.length > 0 ? newest[0][0] : "0-0";
       } catch (err) {
         if (signal.aborted) return;
-        opts.onProblem?.(`followEvents: ${(err as Error).message}`);
+        opts.onProblem?.(`followEvents: ${((await streamError(conn, err)) as Error).message}`);
         await sleep(500, signal);
       }
     }
@@ -149,7 +181,7 @@ export async function followEvents(
           | null;
       } catch (err) {
         if (signal.aborted) return;
-        opts.onProblem?.(`followEvents: ${(err as Error).message}`);
+        opts.onProblem?.(`followEvents: ${((await streamError(conn, err)) as Error).message}`);
         await sleep(500, signal);
         continue;
       }
@@ -157,8 +189,8 @@ export async function followEvents(
         for (const entry of entries) {
           lastId = entry[0];
           const parsed = parseEntry(entry);
-          if (typeof parsed === "string") opts.onProblem?.(parsed);
-          else onEvent(parsed);
+          parsed.problems.forEach((p) => opts.onProblem?.(p));
+          if (parsed.event) onEvent(parsed.event);
         }
       }
     }

@@ -6,8 +6,9 @@
 import type Redis from "ioredis";
 import { z } from "zod";
 import { flagDefinitionSchema, flagKeySchema, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type StoredFlag } from "../flags/model";
-import { LUA_APPEND_EVENT } from "./events";
-import { channels, EVENTS_MAXLEN, keys } from "./keys";
+import { ConflictError, InvalidInputError } from "./errors";
+import { keys } from "./keys";
+import { runWrite, storedReason, writeScript } from "./writeScript";
 import { describeIssues } from "./zodIssues";
 
 export interface FlagChangeOptions {
@@ -21,13 +22,14 @@ export interface FlagChange {
   new: StoredFlag;
   /** Human-readable list of what changed, as recorded in the event. */
   summary: string;
+  /** What the write found broken and fixed on the way (e.g. a blocked event stream moved aside). */
+  repairs: string[];
 }
 
 /** A definition or key that fails validation: nothing was written. */
-export class FlagValidationError extends Error {}
+export class FlagValidationError extends InvalidInputError {}
 
 const bySchema = z.string().trim().min(1).max(200);
-const reasonSchema = z.string().max(500);
 /** Stand-in for a key holding a non-string type, so compare-and-set still detects races on it. */
 const WRONG_TYPE = "\u0000wrongtype";
 
@@ -102,22 +104,24 @@ export async function readFlags(redis: Redis): Promise<{ flags: StoredFlag[]; pr
   return { flags, problems, invalidKeys };
 }
 
-const WRITE_SCRIPT = `
-local flag_key, index_key, events_key = KEYS[1], KEYS[2], KEYS[3]
-local expected, new_json, key, by, reason, at, maxlen, channel, cause, summary, version =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
-local t = redis.call('TYPE', flag_key)['ok']
+// Compare-and-set on the raw value; a definition of the wrong type is moved aside (the write
+// replaces the whole value anyway), an index of the wrong type is refused.
+const WRITE_SCRIPT = writeScript({
+  keys: [
+    { name: "flag", type: "string", onWrongType: "set-aside" },
+    { name: "index", type: "set" },
+  ],
+  prepare: `
 local cur = ''
-if t == 'string' then cur = redis.call('GET', flag_key) elseif t ~= 'none' then cur = '\\0wrongtype' end
-if cur ~= expected then return {'conflict'} end
-redis.call('SET', flag_key, new_json)
-redis.call('SADD', index_key, key)
-local kind = 'flag'
-local detail = {'cause', cause, 'key', key, 'version', version, 'change', summary}
-local notice = {kind = 'flag', id = key}
-${LUA_APPEND_EVENT}
-return {'ok', event_id}
-`;
+if W.flag then cur = '\\0wrongtype' elseif redis.call('EXISTS', K.flag) == 1 then cur = redis.call('GET', K.flag) end
+if cur ~= P.expected then return noop('conflict') end
+event('flag', P.by, P.reason, {'cause', P.cause, 'key', P.key, 'version', P.version, 'change', P.summary}, {kind = 'flag', id = P.key})
+`,
+  mutate: `
+redis.call('SET', K.flag, P.json)
+redis.call('SADD', K.index, P.key)
+`,
+});
 
 const FIELDS = ["type", "enabled", "defaultVariant", "variants", "rules", "rollout", "description", "owner"] as const;
 
@@ -137,9 +141,7 @@ export function summarize(old: FlagDefinition | undefined, next: FlagDefinition)
 function validateOpts(opts: FlagChangeOptions): { by: string; reason: string } {
   const by = bySchema.safeParse(opts?.by);
   if (!by.success) throw new FlagValidationError(`Invalid by: ${by.error.issues[0].message} (who made the change is required)`);
-  const reason = reasonSchema.optional().safeParse(opts.reason);
-  if (!reason.success) throw new FlagValidationError(`Invalid reason: ${reason.error.issues[0].message}`);
-  return { by: by.data, reason: reason.data ?? "" };
+  return { by: by.data, reason: storedReason(opts.reason) };
 }
 
 /** Validates a definition; throws one error naming every bad field. */
@@ -175,27 +177,20 @@ export async function updateFlag(
     if (next.key !== key) throw new FlagValidationError(`Invalid flag "${key}": key: definition says ${JSON.stringify(next.key)}`);
     const stored: StoredFlag = { ...next, updatedBy: by, updatedAt: new Date().toISOString(), version: (old?.version ?? 0) + 1 };
     const summary = summarize(current, next);
-    const reply = (await redis.eval(
-      WRITE_SCRIPT,
-      3,
-      keys.flag(key),
-      keys.flags,
-      keys.events,
-      raw ?? "",
-      JSON.stringify(stored),
+    const outcome = await runWrite(redis, WRITE_SCRIPT, [keys.flag(key), keys.flags], {
+      expected: raw ?? "",
+      json: JSON.stringify(stored),
       key,
       by,
       reason,
-      stored.updatedAt,
-      EVENTS_MAXLEN,
-      channels.changes,
-      opts.cause,
+      at: stored.updatedAt,
+      cause: opts.cause,
       summary,
-      stored.version,
-    )) as [string, string?];
-    if (reply[0] === "ok" && reply[1] !== undefined) return { eventId: reply[1], old, new: stored, summary };
+      version: String(stored.version),
+    });
+    if (outcome.status === "ok") return { eventId: outcome.eventIds[0], old, new: stored, summary, repairs: outcome.repairs };
   }
-  throw new Error(`flag "${key}" is being changed concurrently; try again`);
+  throw new ConflictError(`flag "${key}" is being changed concurrently; try again`);
 }
 
 /** Creates or replaces a whole definition. */

@@ -27,6 +27,12 @@ export const keys = {
   flag: (key: string): string => `${PREFIX}flag:${key}`,
   /** Set of flag keys; a key whose definition is missing is skipped on read. */
   flags: `${PREFIX}flags`,
+  /**
+   * Where a write moves a key it cannot use (wrong type, blocked stream) so nothing is lost:
+   * `aviary:corrupt:<key without aviary:>:<unix ms>`, e.g. aviary:corrupt:events:1764000000000.
+   * Outside every other key family, so no reader mistakes it for live state.
+   */
+  corruptPrefix: `${PREFIX}corrupt:`,
 } as const;
 
 export const channels = {

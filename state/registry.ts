@@ -1,8 +1,9 @@
 import type Redis from "ioredis";
 // zod/mini: same validation as "zod", a fraction of the size in the controller Lambda's bundle.
 import * as z from "zod/mini";
-import { channels, EVENTS_MAXLEN, keys } from "./keys";
-import { LUA_APPEND_EVENT } from "./events";
+import { InvalidInputError } from "./errors";
+import { keys } from "./keys";
+import { runWrite, storedReason, writeScript, type WriteScript } from "./writeScript";
 
 const idSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 chars of A-Z a-z 0-9 . _ - (starting alphanumeric)"));
 const addressSchema = z.string().check(
@@ -56,48 +57,53 @@ const storedSchema = z.object({
 });
 
 function fail(what: string, issues: readonly z.core.$ZodIssue[]): Error {
-  return new Error(`Invalid ${what}: ${issues.map((i) => `${i.path.join(".") || "(value)"} ${i.message}`).join("; ")}`);
+  return new InvalidInputError(`Invalid ${what}: ${issues.map((i) => `${i.path.join(".") || "(value)"} ${i.message}`).join("; ")}`);
 }
 
-const REGISTER_SCRIPT = `
-local backend_key, index_key, events_key = KEYS[1], KEYS[2], KEYS[3]
-local id, role, address, version, ttl, at, maxlen, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-redis.call('DEL', backend_key)
-redis.call('HSET', backend_key, 'id', id, 'role', role, 'address', address, 'version', version, 'registeredAt', at)
-redis.call('EXPIRE', backend_key, ttl)
-redis.call('SADD', index_key, id)
-local kind, by, reason = 'backend', id, ''
-local detail = {'cause', 'register', 'id', id, 'role', role, 'address', address, 'version', version}
-local notice = {kind = 'backend', id = id}
-${LUA_APPEND_EVENT}
-return event_id
-`;
+// A registration replaces the whole entry: a backend key of the wrong type is moved aside.
+const REGISTER_SCRIPT = writeScript({
+  keys: [
+    { name: "backend", type: "hash", onWrongType: "set-aside" },
+    { name: "index", type: "set" },
+  ],
+  prepare: `
+event('backend', P.id, '', {'cause', 'register', 'id', P.id, 'role', P.role, 'address', P.address, 'version', P.version}, {kind = 'backend', id = P.id})
+`,
+  mutate: `
+redis.call('DEL', K.backend)
+redis.call('HSET', K.backend, 'id', P.id, 'role', P.role, 'address', P.address, 'version', P.version, 'registeredAt', P.at)
+redis.call('EXPIRE', K.backend, P.ttl)
+redis.call('SADD', K.index, P.id)
+`,
+});
 
-const DEREGISTER_SCRIPT = `
-local backend_key, index_key, events_key = KEYS[1], KEYS[2], KEYS[3]
-local id, by, reason, at, maxlen, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local existed = redis.call('DEL', backend_key)
-redis.call('SREM', index_key, id)
-if existed == 0 then return false end
-local kind = 'backend'
-local detail = {'cause', 'deregister', 'id', id}
-local notice = {kind = 'backend', id = id}
-${LUA_APPEND_EVENT}
-return event_id
-`;
+// Not registered: nothing is written (listBackends prunes a stale index entry).
+const DEREGISTER_SCRIPT = writeScript({
+  keys: [
+    { name: "backend", type: "any" },
+    { name: "index", type: "set" },
+  ],
+  prepare: `
+if redis.call('EXISTS', K.backend) == 0 then return noop(false) end
+event('backend', P.by, P.reason, {'cause', 'deregister', 'id', P.id}, {kind = 'backend', id = P.id})
+`,
+  mutate: `
+redis.call('DEL', K.backend)
+redis.call('SREM', K.index, P.id)
+`,
+});
 
 // Only an existing entry can drain; a re-registration (new hash) starts undrained again.
-const DRAIN_SCRIPT = `
-local backend_key, events_key = KEYS[1], KEYS[2]
-local id, by, reason, at, maxlen, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-if redis.call('EXISTS', backend_key) == 0 then return false end
-redis.call('HSET', backend_key, 'draining', 'true')
-local kind = 'backend'
-local detail = {'cause', 'drain', 'id', id}
-local notice = {kind = 'backend', id = id}
-${LUA_APPEND_EVENT}
-return event_id
-`;
+const DRAIN_SCRIPT = writeScript({
+  keys: [{ name: "backend", type: "hash" }],
+  prepare: `
+if redis.call('EXISTS', K.backend) == 0 then return noop(false) end
+event('backend', P.by, P.reason, {'cause', 'drain', 'id', P.id}, {kind = 'backend', id = P.id})
+`,
+  mutate: `
+redis.call('HSET', K.backend, 'draining', 'true')
+`,
+});
 
 // Removes an index entry only if its hash is still gone, so a concurrent re-register is not lost.
 const PRUNE_SCRIPT = `
@@ -106,26 +112,13 @@ return 0
 `;
 
 /** Atomically writes the backend hash with its TTL, indexes it, records an event and publishes. */
-export async function registerBackend(redis: Redis, reg: BackendRegistration): Promise<{ eventId: string }> {
+export async function registerBackend(redis: Redis, reg: BackendRegistration): Promise<{ eventId: string; repairs: string[] }> {
   const parsed = registrationSchema.safeParse(reg);
   if (!parsed.success) throw fail("backend registration", parsed.error.issues);
-  const r = parsed.data;
-  const eventId = (await redis.eval(
-    REGISTER_SCRIPT,
-    3,
-    keys.backend(r.id),
-    keys.backends,
-    keys.events,
-    r.id,
-    r.role,
-    r.address,
-    r.version,
-    r.ttlSeconds,
-    new Date().toISOString(),
-    EVENTS_MAXLEN,
-    channels.changes,
-  )) as string;
-  return { eventId };
+  const { ttlSeconds, ...r } = parsed.data;
+  const outcome = await runWrite(redis, REGISTER_SCRIPT, [keys.backend(r.id), keys.backends], { ...r, ttl: String(ttlSeconds) });
+  if (outcome.status !== "ok") throw new Error(`register ${r.id}: script wrote nothing`);
+  return { eventId: outcome.eventIds[0], repairs: outcome.repairs };
 }
 
 /**
@@ -140,23 +133,32 @@ export async function heartbeat(redis: Redis, id: string, ttlSeconds: number): P
   return (await redis.expire(keys.backend(id), ttl.data)) === 1;
 }
 
-/** Runs a per-backend change script (KEYS as given, ARGV id, by, reason, at, maxlen, channel); false if not registered. */
-async function changeBackend(redis: Redis, script: string, scriptKeys: string[], id: string, opts: { by: string; reason?: string }, verb: string): Promise<boolean> {
+export interface BackendChangeOptions {
+  by: string;
+  reason?: string;
+  /** Told what the write found broken and fixed on the way (e.g. a blocked event stream). */
+  onRepair?: (note: string) => void;
+}
+
+/** Runs a per-backend change script (keys: the backend hash, then `extraKeys`); false if not registered. */
+async function changeBackend(redis: Redis, script: WriteScript, extraKeys: string[], id: string, opts: BackendChangeOptions, verb: string): Promise<boolean> {
   const parsedId = idSchema.safeParse(id);
   if (!parsedId.success) throw fail("backend id", parsedId.error.issues);
-  if (typeof opts?.by !== "string" || opts.by.trim() === "") throw new Error(`Invalid by: who ${verb} is required`);
-  const reply = await redis.eval(script, scriptKeys.length, ...scriptKeys, id, opts.by, opts.reason ?? "", new Date().toISOString(), EVENTS_MAXLEN, channels.changes);
-  return reply !== null;
+  if (typeof opts?.by !== "string" || opts.by.trim() === "") throw new InvalidInputError(`Invalid by: who ${verb} is required`);
+  const outcome = await runWrite(redis, script, [keys.backend(id), ...extraKeys], { id, by: opts.by, reason: storedReason(opts.reason) });
+  if (outcome.status !== "ok") return false;
+  outcome.repairs.forEach((note) => opts.onRepair?.(note));
+  return true;
 }
 
 /** Removes a backend now. Returns false (and records nothing) if it was not registered. */
-export function deregisterBackend(redis: Redis, id: string, opts: { by: string; reason?: string }): Promise<boolean> {
-  return changeBackend(redis, DEREGISTER_SCRIPT, [keys.backend(id), keys.backends, keys.events], id, opts, "deregisters");
+export function deregisterBackend(redis: Redis, id: string, opts: BackendChangeOptions): Promise<boolean> {
+  return changeBackend(redis, DEREGISTER_SCRIPT, [keys.backends], id, opts, "deregisters");
 }
 
 /** Marks a backend as draining (it keeps its TTL). Returns false if it is not registered. */
-export function drainBackend(redis: Redis, id: string, opts: { by: string; reason?: string }): Promise<boolean> {
-  return changeBackend(redis, DRAIN_SCRIPT, [keys.backend(id), keys.events], id, opts, "drains");
+export function drainBackend(redis: Redis, id: string, opts: BackendChangeOptions): Promise<boolean> {
+  return changeBackend(redis, DRAIN_SCRIPT, [], id, opts, "drains");
 }
 
 /**

@@ -1,8 +1,10 @@
 import type Redis from "ioredis";
 // zod/mini: same validation as "zod", a fraction of the size in the controller Lambda's bundle.
 import * as z from "zod/mini";
-import { channels, EVENTS_MAXLEN, keys } from "./keys";
-import { LUA_APPEND_EVENT } from "./events";
+import { MAX_REASON } from "./bounds";
+import { InvalidInputError } from "./errors";
+import { keys } from "./keys";
+import { runWrite, storedReason, writeScript } from "./writeScript";
 import { describeIssues as describe } from "./zodIssues";
 
 /** The canary split as stored in `aviary:routing`. */
@@ -29,7 +31,7 @@ export const DEFAULT_ROUTING: Readonly<RoutingState> = Object.freeze({
 
 const weightSchema = z.int("must be an integer 0..100").check(z.gte(0, "must be an integer 0..100"), z.lte(100, "must be an integer 0..100"));
 const bySchema = z.string().check(z.trim(), z.minLength(1, "must not be empty"), z.maxLength(200, "must be at most 200 characters"));
-const reasonSchema = z.string().check(z.maxLength(500, "must be at most 500 characters"));
+const reasonSchema = z.string().check(z.maxLength(MAX_REASON, `must be at most ${MAX_REASON} characters`));
 
 /** Redis hash fields are strings; this is the on-disk shape. */
 const storedSchema = z.object({
@@ -62,34 +64,59 @@ export interface ChangeOptions {
 
 export interface RoutingChange {
   eventId: string;
+  /** A garbage old weight/enabled reads as the default (0 / true); `repairs` then says so. */
   old: { canaryWeight: number; canaryEnabled: boolean };
   new: { canaryWeight: number; canaryEnabled: boolean };
+  /** What the write found broken and fixed on the way (moved-aside keys, replaced garbage fields). */
+  repairs: string[];
 }
 
-/**
- * One atomic step: read old values, write the full hash, XADD the event, PUBLISH the notice.
- * A garbage old weight/enabled is replaced by the default rather than carried forward.
- */
-const ROUTING_SCRIPT = `
-local routing_key, events_key = KEYS[1], KEYS[2]
-local cause, value, by, reason, at, maxlen, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local cur = redis.call('HMGET', routing_key, 'canaryWeight', 'canaryEnabled')
-local old_w, old_e = cur[1], cur[2]
-if not old_w or not string.match(old_w, '^%d+$') or tonumber(old_w) > 100 then old_w = '0' end
-if old_e ~= 'true' and old_e ~= 'false' then old_e = 'true' end
+// Garbage in a field is handled per cause: a new weight replaces it, turning the canary off
+// writes weight 0 (it is never blocked), turning it on is refused (it would silently mean 0).
+const ROUTING_PREPARE = `
+local old_w, old_e = '0', 'true'
+local raw_w, raw_e, exists = nil, nil, false
+if not W.routing then
+  exists = redis.call('EXISTS', K.routing) == 1
+  local cur = redis.call('HMGET', K.routing, 'canaryWeight', 'canaryEnabled')
+  raw_w, raw_e = cur[1], cur[2]
+end
+local weight_ok = raw_w and string.match(raw_w, '^%d%d?%d?$') and tonumber(raw_w) <= 100
+if weight_ok then old_w = tostring(tonumber(raw_w)) end
+if raw_e == 'true' or raw_e == 'false' then old_e = raw_e end
+local weight_problem = nil
+if exists and not weight_ok then
+  weight_problem = 'field canaryWeight ' .. (raw_w and ('holds ' .. preview(raw_w)) or 'is missing') .. ', expected an integer 0..100'
+end
 local new_w, new_e = old_w, old_e
-if cause == 'weight' then new_w = value
-elseif cause == 'disable' then new_e = 'false'
-elseif cause == 'enable' then new_e = 'true'
-else return redis.error_reply('unknown cause ' .. cause) end
-redis.call('HSET', routing_key, 'canaryWeight', new_w, 'canaryEnabled', new_e, 'changedBy', by, 'changedAt', at)
-if reason ~= '' then redis.call('HSET', routing_key, 'reason', reason) else redis.call('HDEL', routing_key, 'reason') end
-local kind = 'routing'
-local detail = {'cause', cause, 'oldWeight', old_w, 'newWeight', new_w, 'oldEnabled', old_e, 'newEnabled', new_e}
-local notice = {kind = 'routing'}
-${LUA_APPEND_EVENT}
-return {event_id, old_w, old_e, new_w, new_e}
+if P.cause == 'weight' then
+  new_w = P.value
+  if weight_problem then table.insert(repairs, 'Redis key ' .. K.routing .. ' ' .. weight_problem .. '; repaired (weight set to ' .. new_w .. ')') end
+elseif P.cause == 'disable' then
+  new_e = 'false'
+  if weight_problem then table.insert(repairs, 'Redis key ' .. K.routing .. ' ' .. weight_problem .. '; repaired (weight set to 0)') end
+  if W.routing then table.insert(repairs, 'Redis key ' .. K.routing .. ' held no weight to keep; canary off at weight 0') end
+elseif P.cause == 'enable' then
+  if weight_problem then
+    return refuse_garbage(K.routing, weight_problem, 'set a weight first (aviary canary weight <N>), which turns the canary on')
+  end
+  new_e = 'true'
+end
+if exists and raw_e ~= 'true' and raw_e ~= 'false' and P.cause ~= 'disable' then
+  table.insert(repairs, 'Redis key ' .. K.routing .. ' field canaryEnabled ' .. (raw_e and ('holds ' .. preview(raw_e)) or 'is missing') .. '; repaired (set to ' .. new_e .. ')')
+end
+event('routing', P.by, P.reason, {'cause', P.cause, 'oldWeight', old_w, 'newWeight', new_w, 'oldEnabled', old_e, 'newEnabled', new_e}, {kind = 'routing'})
+result = {old_w, old_e, new_w, new_e}
 `;
+
+const ROUTING_MUTATE = `
+redis.call('HSET', K.routing, 'canaryWeight', new_w, 'canaryEnabled', new_e, 'changedBy', P.by, 'changedAt', P.at)
+if P.reason ~= '' then redis.call('HSET', K.routing, 'reason', P.reason) else redis.call('HDEL', K.routing, 'reason') end
+`;
+
+/** Weight and enable refuse a routing key of the wrong type; disable moves it aside (never blocked). */
+const CHANGE_SCRIPT = writeScript({ keys: [{ name: "routing", type: "hash" }], prepare: ROUTING_PREPARE, mutate: ROUTING_MUTATE });
+const DISABLE_SCRIPT = writeScript({ keys: [{ name: "routing", type: "hash", onWrongType: "set-aside" }], prepare: ROUTING_PREPARE, mutate: ROUTING_MUTATE });
 
 async function change(
   redis: Redis,
@@ -98,28 +125,20 @@ async function change(
   opts: ChangeOptions,
 ): Promise<RoutingChange> {
   const by = bySchema.safeParse(opts?.by);
-  if (!by.success) throw new Error(`Invalid by: ${by.error.issues[0].message} (who made the change is required)`);
-  const reason = z.optional(reasonSchema).safeParse(opts.reason);
-  if (!reason.success) throw new Error(`Invalid reason: ${reason.error.issues[0].message}`);
-  const at = new Date().toISOString();
-  const reply = (await redis.eval(
-    ROUTING_SCRIPT,
-    2,
-    keys.routing,
-    keys.events,
+  if (!by.success) throw new InvalidInputError(`Invalid by: ${by.error.issues[0].message} (who made the change is required)`);
+  const outcome = await runWrite<[string, string, string, string]>(redis, cause === "disable" ? DISABLE_SCRIPT : CHANGE_SCRIPT, [keys.routing], {
     cause,
     value,
-    by.data,
-    reason.data ?? "",
-    at,
-    EVENTS_MAXLEN,
-    channels.changes,
-  )) as [string, string, string, string, string];
-  const [eventId, oldW, oldE, newW, newE] = reply;
+    by: by.data,
+    reason: storedReason(opts.reason),
+  });
+  if (outcome.status !== "ok") throw new Error(`routing ${cause}: script wrote nothing`);
+  const [oldW, oldE, newW, newE] = outcome.result;
   return {
-    eventId,
+    eventId: outcome.eventIds[0],
     old: { canaryWeight: Number(oldW), canaryEnabled: oldE === "true" },
     new: { canaryWeight: Number(newW), canaryEnabled: newE === "true" },
+    repairs: outcome.repairs,
   };
 }
 
@@ -128,18 +147,21 @@ export function setCanaryWeight(redis: Redis, weight: number, opts: ChangeOption
   const parsed = weightSchema.safeParse(weight);
   if (!parsed.success) {
     return Promise.reject(
-      new Error(`Invalid canaryWeight ${JSON.stringify(weight)}: must be an integer from 0 to 100`),
+      new InvalidInputError(`Invalid canaryWeight ${JSON.stringify(weight)}: must be an integer from 0 to 100`),
     );
   }
   return change(redis, "weight", String(parsed.data), opts);
 }
 
-/** Sends no traffic to the canary but keeps canaryWeight for a later enableCanary. */
+/**
+ * Sends no traffic to the canary but keeps canaryWeight for a later enableCanary. Succeeds
+ * whatever `aviary:routing` holds: garbage is repaired (see RoutingChange.repairs).
+ */
 export function disableCanary(redis: Redis, opts: ChangeOptions): Promise<RoutingChange> {
   return change(redis, "disable", "", opts);
 }
 
-/** Re-enables the split at the stored canaryWeight. */
+/** Re-enables the split at the stored canaryWeight; refused (GarbageValueError) if that weight is garbage. */
 export function enableCanary(redis: Redis, opts: ChangeOptions): Promise<RoutingChange> {
   return change(redis, "enable", "", opts);
 }

@@ -174,6 +174,65 @@ test("the built binary prints status end to end", async () => {
   expect(stdout).toContain("canary: enabled, weight 40%");
 });
 
+describe("exit codes tell the truth about what changed", () => {
+  test.each([
+    ["a string", (r: Redis) => r.set(keys.events, "junk"), /^aviary: Redis key aviary:events is a string, expected a stream; repaired \(moved to aviary:corrupt:events:\d{13}\)$/],
+    ["a stream at the last ID", (r: Redis) => r.xadd(keys.events, "18446744073709551615-18446744073709551615", "kind", "junk"), /^aviary: Redis key aviary:events has reached the last possible ID/],
+  ])("over %s at aviary:events, canary weight exits 0, took effect and says what it repaired", async (_label, poison, note) => {
+    await poison(redis);
+    const res = await cli(["canary", "weight", "20"]);
+    expect(res.code).toBe(0);
+    expect(res.stderr.trim()).toMatch(note);
+    expect(res.stdout).toMatch(/^canary weight 0 -> 20 \(event \d+-\d+\)\n$/);
+    expect((await redis.hgetall(keys.routing)).canaryWeight).toBe("20");
+    expect(await redis.xlen(keys.events)).toBe(1);
+  });
+
+  test("a wrong-type routing key: exit 3 naming the key, nothing changed", async () => {
+    await redis.set(keys.routing, "junk");
+    const res = await cli(["canary", "weight", "20"]);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toBe("aviary: Redis key aviary:routing is a string, expected a hash\n");
+    expect(await redis.keys("*")).toEqual([keys.routing]);
+    expect(await redis.get(keys.routing)).toBe("junk");
+  });
+
+  test("canary off over a wrong-type routing key still turns the canary off (exit 0)", async () => {
+    await redis.set(keys.routing, "junk");
+    const res = await cli(["canary", "off", "--reason", "alarm"]);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toMatch(/^aviary: Redis key aviary:routing is a string, expected a hash; repaired \(moved to aviary:corrupt:routing:\d{13}\)\naviary: Redis key aviary:routing held no weight to keep; canary off at weight 0\n$/);
+    expect(await redis.hgetall(keys.routing)).toMatchObject({ canaryEnabled: "false", canaryWeight: "0" });
+  });
+
+  test("canary on over a garbage weight: exit 3, names key, value and fix; nothing changed", async () => {
+    await redis.hset(keys.routing, { canaryWeight: "banana", canaryEnabled: "false" });
+    const before = await snapshot();
+    const res = await cli(["canary", "on"]);
+    expect(res.code).toBe(3);
+    expect(res.stdout).toBe("");
+    expect(res.stderr).toBe(
+      'aviary: Redis key aviary:routing field canaryWeight holds "banana" (6 bytes), expected an integer 0..100; nothing changed: set a weight first (aviary canary weight <N>), which turns the canary on\n',
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+
+  test("flags set over a poisoned stream exits 0 and reports the repair", async () => {
+    await redis.set(keys.events, "junk");
+    const res = await cli(["flags", "set", "f1", "on"]);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toMatch(/^aviary: Redis key aviary:events is a string, expected a stream; repaired/);
+    expect(await redis.exists(keys.flag("f1"))).toBe(1);
+  });
+
+  test("events over a wrong-type stream names the key", async () => {
+    await redis.set(keys.events, "junk");
+    const res = await cli(["events"]);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toBe("aviary: Redis key aviary:events is a string, expected a stream\n");
+  });
+});
+
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {

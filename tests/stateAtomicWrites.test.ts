@@ -1,0 +1,238 @@
+// Every state write is all-or-nothing, on a real redis-server: a refused write leaves keys, the
+// event log and the notices exactly as they were; a poisoned event stream is moved aside and the
+// write goes on; a garbage canary weight is never silently turned into 0.
+import type Redis from "ioredis";
+import { booleanFlag } from "../flags/model";
+import { connect } from "../state/connection";
+import { recordControllerEvents } from "../state/controller";
+import { GarbageValueError, WrongTypeError } from "../state/errors";
+import { readEvents } from "../state/events";
+import { putFlag, readFlag } from "../state/flags";
+import { channels, keys } from "../state/keys";
+import { deregisterBackend, drainBackend, listBackends, registerBackend } from "../state/registry";
+import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../state/routing";
+import { LAST_STREAM_ID } from "../state/writeScript";
+import type { RedisServer } from "./support/redisServer";
+import { useRedis } from "./support/useRedis";
+
+let server: RedisServer;
+let redis: Redis;
+useRedis((s, r) => {
+  server = s;
+  redis = r;
+});
+
+const by = "test";
+const prod = { id: "prod-1", role: "prod" as const, address: "127.0.0.1:9001", version: "1.0.0", ttlSeconds: 60 };
+
+/** Each write, with the state it needs first (a registered backend for deregister/drain). */
+const writes: Record<string, { setup?: (r: Redis) => Promise<unknown>; run: (r: Redis) => Promise<unknown> }> = {
+  weight: { run: (r) => setCanaryWeight(r, 20, { by }) },
+  enable: { run: (r) => enableCanary(r, { by }) },
+  disable: { run: (r) => disableCanary(r, { by, reason: "test" }) },
+  flag: { run: (r) => putFlag(r, booleanFlag("f1", "me"), { by }) },
+  register: { run: (r) => registerBackend(r, prod) },
+  deregister: { setup: (r) => registerBackend(r, prod), run: (r) => deregisterBackend(r, "prod-1", { by }) },
+  drain: { setup: (r) => registerBackend(r, prod), run: (r) => drainBackend(r, "prod-1", { by }) },
+  controller: { run: (r) => recordControllerEvents(r, [{ action: "scaleOut", by, reason: "test", detail: { to: "3" } }]) },
+};
+
+/** Every key with its type and DUMP bytes: equal snapshots mean nothing was written. */
+async function snapshot(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const key of (await redis.keys("*")).sort()) {
+    out[key] = `${await redis.type(key)} ${(await redis.dumpBuffer(key))?.toString("hex")}`;
+  }
+  return out;
+}
+
+/** Notices published on aviary:changes while `fn` runs (a sentinel publish marks the end). */
+async function noticesDuring(fn: () => Promise<unknown>): Promise<{ notices: string[]; error: unknown }> {
+  const sub = connect(server.url);
+  const seen: string[] = [];
+  let sentinel!: () => void;
+  const done = new Promise<void>((r) => (sentinel = r));
+  sub.on("message", (_c: string, m: string) => (m === "sentinel" ? sentinel() : seen.push(m)));
+  await sub.subscribe(channels.changes);
+  let error: unknown;
+  try {
+    await fn();
+  } catch (err) {
+    error = err;
+  }
+  await redis.publish(channels.changes, "sentinel");
+  await done;
+  sub.disconnect();
+  return { notices: seen, error };
+}
+
+describe("a wrong-type key is refused naming the key, and nothing is written", () => {
+  test.each([
+    ["weight", keys.routing, "hash"],
+    ["enable", keys.routing, "hash"],
+    ["flag", keys.flags, "set"],
+    ["register", keys.backends, "set"],
+    ["deregister", keys.backends, "set"],
+    ["drain", keys.backend("prod-1"), "hash"],
+  ])("%s with a string at %s", async (name, key, expected) => {
+    const w = writes[name];
+    await w.setup?.(redis);
+    await redis.del(key);
+    await redis.set(key, "junk");
+    const before = await snapshot();
+    const { notices, error } = await noticesDuring(() => w.run(redis));
+    expect(await snapshot()).toEqual(before);
+    expect(notices).toEqual([]);
+    expect(error).toBeInstanceOf(WrongTypeError);
+    expect((error as Error).message).toBe(`Redis key ${key} is a string, expected a ${expected}`);
+  });
+});
+
+describe("a poisoned event stream is moved aside and the write goes on", () => {
+  const poisons: [string, (r: Redis) => Promise<unknown>, RegExp][] = [
+    ["a string", (r) => r.set(keys.events, "junk"), /is a string, expected a stream/],
+    ["a list", (r) => r.rpush(keys.events, "junk"), /is a list, expected a stream/],
+    ["a stream at the last ID", (r) => r.xadd(keys.events, LAST_STREAM_ID, "kind", "junk"), /reached the last possible ID/],
+    [
+      "a stream whose last-ID entry was deleted",
+      async (r) => {
+        await r.xadd(keys.events, LAST_STREAM_ID, "kind", "junk");
+        await r.xdel(keys.events, LAST_STREAM_ID);
+      },
+      /reached the last possible ID/,
+    ],
+  ];
+  const cases = Object.keys(writes).flatMap((name) => poisons.map(([label, poison, note]) => [name, label, poison, note] as const));
+
+  test.each(cases)("%s over %s", async (name, _label, poison, note) => {
+    const w = writes[name];
+    await w.setup?.(redis);
+    await redis.del(keys.events);
+    await poison(redis);
+    const poisoned = (await redis.dumpBuffer(keys.events))!.toString("hex");
+    const { notices, error } = await noticesDuring(() => w.run(redis));
+    expect(error).toBeUndefined();
+    // The change has its event (with the repair note) and its notice.
+    const { events } = await readEvents(redis, { count: 10 });
+    expect(events).toHaveLength(1);
+    expect(events[0].detail.repairs).toMatch(note);
+    expect(notices).toHaveLength(1);
+    expect(JSON.parse(notices[0])).toMatchObject({ eventId: events[0].id });
+    // Nothing is lost: the old value sits under aviary:corrupt:events:<ms>, byte for byte.
+    const aside = await redis.keys(`${keys.corruptPrefix}events:*`);
+    expect(aside).toHaveLength(1);
+    expect(aside[0]).toMatch(/^aviary:corrupt:events:\d{13}$/);
+    expect((await redis.dumpBuffer(aside[0]))!.toString("hex")).toBe(poisoned);
+    // A second write needs no repair.
+    await writes.controller.run(redis);
+    expect((await readEvents(redis, { count: 10 })).events[1].detail.repairs).toBeUndefined();
+  });
+
+  test("the repair is returned to the caller, naming the key and where it went", async () => {
+    await redis.set(keys.events, "junk");
+    const change = await setCanaryWeight(redis, 30, { by });
+    expect(change.repairs).toEqual([expect.stringMatching(/^Redis key aviary:events is a string, expected a stream; repaired \(moved to aviary:corrupt:events:\d{13}\)$/)]);
+    expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 30 });
+  });
+
+  test("repairs in the same millisecond do not overwrite each other", async () => {
+    // Sent in one round trip (ioredis writes commands in call order), so both usually run in the same ms.
+    void redis.set(keys.events, "one");
+    const first = setCanaryWeight(redis, 1, { by });
+    void redis.del(keys.events);
+    void redis.set(keys.events, "two");
+    const second = setCanaryWeight(redis, 2, { by });
+    await Promise.all([first, second]);
+    const aside = await redis.keys(`${keys.corruptPrefix}events:*`);
+    const values = await Promise.all(aside.map((k) => redis.get(k)));
+    expect(values.sort()).toEqual(["one", "two"]);
+  });
+});
+
+describe("keys a write replaces whole are moved aside, never refused", () => {
+  test("a flag definition of the wrong type", async () => {
+    await redis.hset(keys.flag("f1"), "enabled", "true");
+    const change = await putFlag(redis, booleanFlag("f1", "me"), { by });
+    expect(change.repairs).toEqual([expect.stringMatching(/^Redis key aviary:flag:f1 is a hash, expected a string; repaired \(moved to aviary:corrupt:flag:f1:\d{13}\)$/)]);
+    expect((await readFlag(redis, "f1")).flag?.key).toBe("f1");
+  });
+
+  test("a backend entry of the wrong type", async () => {
+    await redis.set(keys.backend("prod-1"), "junk");
+    const { repairs } = await registerBackend(redis, prod);
+    expect(repairs).toEqual([expect.stringMatching(/aviary:backend:prod-1 is a string, expected a hash; repaired/)]);
+    expect((await listBackends(redis)).backends.map((b) => b.id)).toEqual(["prod-1"]);
+  });
+});
+
+describe("a garbage canary weight", () => {
+  test.each([
+    ["banana", "banana", /field canaryWeight holds "banana" \(6 bytes\)/],
+    ["101", "101", /field canaryWeight holds "101"/],
+    ["5,000 x", "x".repeat(5000), /field canaryWeight holds "x{60}"… \(5000 bytes\)/],
+  ])("canary on over weight %s is refused naming the key, the value's prefix and the fix", async (_label, weight, problem) => {
+    await redis.hset(keys.routing, { canaryWeight: weight, canaryEnabled: "false", changedBy: "x", changedAt: new Date().toISOString() });
+    const before = await snapshot();
+    const { notices, error } = await noticesDuring(() => enableCanary(redis, { by }));
+    expect(error).toBeInstanceOf(GarbageValueError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^Redis key aviary:routing /);
+    expect(message).toMatch(problem);
+    expect(message).toContain("aviary canary weight <N>");
+    expect(message.length).toBeLessThan(300);
+    expect(await snapshot()).toEqual(before);
+    expect(notices).toEqual([]);
+  });
+
+  test("a missing weight in an existing routing hash is garbage too", async () => {
+    await redis.hset(keys.routing, { canaryEnabled: "false" });
+    await expect(enableCanary(redis, { by })).rejects.toThrow(/field canaryWeight is missing/);
+  });
+
+  test("setting a weight repairs it, and says so", async () => {
+    await redis.hset(keys.routing, { canaryWeight: "banana", canaryEnabled: "false" });
+    const change = await setCanaryWeight(redis, 15, { by });
+    expect(change.repairs).toEqual([expect.stringMatching(/aviary:routing field canaryWeight holds "banana".*repaired \(weight set to 15\)/)]);
+    expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 15, canaryEnabled: false });
+  });
+});
+
+describe("turning the canary off is never blocked", () => {
+  test.each([
+    ["a garbage weight", (r: Redis) => r.hset(keys.routing, { canaryWeight: "banana", canaryEnabled: "true" }), 0, /canaryWeight holds "banana".*weight set to 0/],
+    ["a garbage enabled flag (the valid weight is kept)", (r: Redis) => r.hset(keys.routing, { canaryWeight: "40", canaryEnabled: "maybe" }), 40, undefined],
+    ["a string at aviary:routing", (r: Redis) => r.set(keys.routing, "junk"), 0, /aviary:routing is a string, expected a hash; repaired \(moved to aviary:corrupt:routing:\d{13}\)/],
+    ["a list at aviary:routing and a poisoned stream", async (r: Redis) => {
+      await r.rpush(keys.routing, "junk");
+      await r.xadd(keys.events, LAST_STREAM_ID, "kind", "junk");
+    }, 0, /aviary:events has reached the last possible ID/],
+  ])("over %s", async (_label, poison, weight, note) => {
+    await poison(redis);
+    const change = await disableCanary(redis, { by: "controller", reason: "alarm" });
+    if (note) expect(change.repairs.join("\n")).toMatch(note);
+    const { state, problems } = await readRouting(redis);
+    expect(problems).toEqual([]);
+    expect(state).toMatchObject({ canaryEnabled: false, canaryWeight: weight, reason: "alarm" });
+    const { events } = await readEvents(redis, { count: 1 });
+    expect(events[0]).toMatchObject({ kind: "routing", detail: { cause: "disable", newEnabled: "false" } });
+  });
+
+  test("a CloudWatch-length reason with the alarm-name prefix is cut to fit, not refused", async () => {
+    const reason = `aviary-canary-5xx: ${"Threshold Crossed: 1 datapoint ".repeat(40)}`.slice(0, 1100);
+    const change = await disableCanary(redis, { by: "controller", reason });
+    expect(change.new.canaryEnabled).toBe(false);
+    const { state, problems } = await readRouting(redis);
+    expect(problems).toEqual([]);
+    expect(state!.reason!.length).toBe(1000);
+    expect(state!.reason).toMatch(/^aviary-canary-5xx: Threshold Crossed/);
+    expect(state!.reason).toMatch(/… \[cut from 1100 characters\]$/);
+    expect((await readEvents(redis, { count: 1 })).events[0].reason).toBe(state!.reason);
+  });
+
+  test("controller and flag reasons are cut the same way", async () => {
+    await recordControllerEvents(redis, [{ action: "disableCanary", by, reason: "r".repeat(2000), detail: {} }]);
+    await putFlag(redis, booleanFlag("f1", "me"), { by, reason: "f".repeat(1500) });
+    const { events } = await readEvents(redis, { count: 2 });
+    expect(events.map((e) => e.reason!.length)).toEqual([1000, 1000]);
+  });
+});

@@ -11,7 +11,6 @@ import { run } from "../../cli/main";
 import { RedisControllerStore } from "../../controller/adapters/redisStore";
 import type { Alarms, ControllerStore } from "../../controller/ports";
 import { createHandler, type SnsEvent } from "../../lambda/handler";
-import { cloudWatchMessage } from "../../local/alarmEvaluator";
 import { Load } from "../../local/load";
 import { startLocalStack, type LocalStack } from "../../local/stack";
 import { until } from "../../local/until";
@@ -20,6 +19,7 @@ import { readFlags } from "../../state/flags";
 import { keys } from "../../state/keys";
 import { listBackends } from "../../state/registry";
 import { enableCanary, readRouting, setCanaryWeight } from "../../state/routing";
+import { alarmEvent as stackAlarmEvent } from "../support/alarmEvent";
 import { writeFaultReport, type FaultResult } from "../support/faultReport";
 
 const repoDir = path.resolve(__dirname, "..", "..");
@@ -34,7 +34,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  writeFaultReport(results);
+  writeFaultReport("localStack", results);
   await stack?.stop();
 });
 
@@ -89,12 +89,8 @@ async function canaryBackOn(): Promise<string> {
 }
 
 /** An SNS event carrying a CloudWatch-shaped state change of one of the stack's local alarms. */
-function alarmEvent(key: string, newState: AlarmState, oldState: AlarmState, at: number, messageId: string): SnsEvent {
-  const alarm = stack.evaluator.states().find((a) => a.definition.key === key);
-  if (!alarm) throw new Error(`no local alarm ${key}`);
-  const Message = cloudWatchMessage({ name: alarm.name, definition: alarm.definition, oldState, newState, reason: `fault suite: ${key} ${newState}`, at });
-  return { Records: [{ EventSource: "aws:sns", Sns: { MessageId: messageId, Message, Type: "Notification" } }] };
-}
+const alarmEvent = (key: string, newState: AlarmState, oldState: AlarmState, at: number, messageId: string): SnsEvent =>
+  stackAlarmEvent(stack, key, newState, oldState, at, messageId);
 
 const quietAlarms: Alarms = { rearm: async () => undefined, states: async () => ({}) };
 

@@ -21,15 +21,19 @@ export interface FaultReport {
   results: FaultResult[];
 }
 
-export const FAULT_REPORT_FILE = path.resolve(__dirname, "..", "..", "test-output", "faults.json");
+/** One JSON file per fault-suite file, so suites that run in any order never overwrite each other. */
+export const FAULT_REPORT_DIR = path.resolve(__dirname, "..", "..", "test-output", "faults");
 
-export function writeFaultReport(results: FaultResult[]): void {
-  fs.mkdirSync(path.dirname(FAULT_REPORT_FILE), { recursive: true });
+export function writeFaultReport(suite: string, results: FaultResult[]): void {
+  fs.mkdirSync(FAULT_REPORT_DIR, { recursive: true });
   const report: FaultReport = { at: new Date().toISOString(), results };
-  fs.writeFileSync(FAULT_REPORT_FILE, JSON.stringify(report, null, 2));
+  fs.writeFileSync(path.join(FAULT_REPORT_DIR, `${suite}.json`), JSON.stringify(report, null, 2));
 }
 
-export function readFaultReport(file = FAULT_REPORT_FILE): FaultReport | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  return JSON.parse(fs.readFileSync(file, "utf8")) as FaultReport;
+/** Every suite's last report, by suite name; undefined when no suite has run. */
+export function readFaultReports(dir = FAULT_REPORT_DIR): { suite: string; report: FaultReport }[] | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+  if (files.length === 0) return undefined;
+  return files.map((f) => ({ suite: f.replace(/\.json$/, ""), report: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as FaultReport }));
 }

@@ -1,12 +1,16 @@
 // Proxy agent: mirrors Redis routing/registry state into HAProxy via the Runtime API.
-// Fail static: any Redis error or garbage keeps the last applied HAProxy state.
+// Fail static: any Redis error or garbage keeps the last applied HAProxy state, and a registry that
+// lost prod backends is not believed until each loss is confirmed (see prodGuard.ts).
+// Values read from Redis or a notice are logged bounded (size and prefix).
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { connect, subscribeChanges } from "../state/connection";
 import { readRouting } from "../state/routing";
 import { listBackends } from "../state/registry";
+import { preview } from "../state/bounded";
 import { BACKEND } from "../haproxy/config";
 import { computeWeights, type SlotAssignment, type Slots } from "./weights";
+import { guardProd, type KnownProd } from "./prodGuard";
 import { runtimeBatch } from "./runtimeApi";
 
 export interface AgentOptions {
@@ -53,27 +57,47 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 
   const snapshot = (): SlotAssignment[] => [...last.values()].map((s) => ({ ...s }));
 
+  // Prod backends seen in the registry (with when they would expire), and backend ids named by
+  // change notices not yet taken into account: what lets a shrink of the registry be confirmed.
+  let known = new Map<string, KnownProd>();
+  const noticed = new Set<string>();
+  let lastHeld = "";
+  let readFailed = false;
+
   async function applyOnce(force: boolean): Promise<void> {
     let assignments: SlotAssignment[];
+    // Notices received before this read: the read sees the change each one announced.
+    const confirming = new Set(noticed);
+    noticed.clear();
     try {
       const [routing, registry] = await Promise.all([readRouting(redis), listBackends(redis)]);
       if (routing.state === undefined) {
-        logger.warn({ problems: routing.problems }, "routing state unreadable; keeping last applied state");
+        logger.warn({ problems: routing.problems.slice(0, 10).map((p) => preview(p)) }, "routing state unreadable; keeping last applied state");
+        for (const id of confirming) noticed.add(id);
         return;
       }
-      if (registry.problems.length > 0) logger.warn({ problems: registry.problems }, "ignoring invalid backend entries");
-      // An empty registry almost always means Redis lost its data (restart without persistence);
-      // draining every server would turn that into a full outage, so treat it as garbage.
-      if (registry.backends.length === 0 && last.size > 0) {
-        logger.warn("registry is empty; keeping last applied state");
-        return;
+      if (registry.problems.length > 0) {
+        logger.warn({ count: registry.problems.length, problems: registry.problems.slice(0, 10).map((p) => preview(p)) }, "ignoring invalid backend entries");
       }
-      const overflow = registry.backends.length - Math.min(slots.prod, registry.backends.filter((b) => b.role === "prod").length) -
-        Math.min(slots.canary, registry.backends.filter((b) => b.role === "canary").length);
+      if (registry.missing.length > 0) logger.info({ count: registry.missing.length, ids: registry.missing.slice(0, 10) }, "registry index named backends whose entry is gone; pruned");
+      const guarded = guardProd({ known, registry, noticed: confirming, nowMs: Date.now(), afterOutage: readFailed });
+      known = guarded.known;
+      readFailed = false;
+      if (guarded.dropped.length > 0) logger.info({ dropped: guarded.dropped }, "prod backends gone from the registry (deregistered or expired); removing them");
+      const heldNow = guarded.held.join(",");
+      if (heldNow !== lastHeld && guarded.held.length > 0) {
+        logger.warn({ held: guarded.held.slice(0, 10), count: guarded.held.length }, "registry lists fewer prod backends than before; keeping them until deregistered or their TTL expires");
+      }
+      lastHeld = heldNow;
+      const backends = guarded.backends;
+      const overflow = backends.length - Math.min(slots.prod, backends.filter((b) => b.role === "prod").length) -
+        Math.min(slots.canary, backends.filter((b) => b.role === "canary").length);
       if (overflow > 0) logger.warn({ overflow }, "more backends than HAProxy slots; extras get no traffic");
-      assignments = computeWeights(routing.state, registry.backends, slots);
+      assignments = computeWeights(routing.state, backends, slots);
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, "redis unavailable; keeping last applied state");
+      for (const id of confirming) noticed.add(id);
+      readFailed = true;
+      logger.warn({ err: preview((err as Error).message) }, "redis unavailable; keeping last applied state");
       return;
     }
     const changed = assignments.filter((a) => force || !same(last.get(a.slot), a));
@@ -83,7 +107,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       } catch (err) {
         // Forget what we think is applied so the next round re-sends everything.
         last = new Map();
-        logger.error({ err: (err as Error).message }, "haproxy runtime API failed; will retry");
+        logger.error({ err: preview((err as Error).message) }, "haproxy runtime API failed; will retry");
         return;
       }
       const news = changed.filter((a) => !same(last.get(a.slot), a));
@@ -117,14 +141,19 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let unsubscribe: (() => Promise<void>) | undefined;
   const subscribe = async (): Promise<void> => {
     try {
-      unsubscribe = await subscribeChanges(opts.redisUrl, () => void schedule(), {
-        logger,
-        onProblem: (p) => logger.warn({ problem: p }, "bad change notice"),
-      });
+      unsubscribe = await subscribeChanges(
+        opts.redisUrl,
+        (notice) => {
+          // Registration, deregistration and drain each publish one naming the backend.
+          if (notice.kind === "backend" && typeof notice.id === "string" && notice.id.length <= 64) noticed.add(notice.id);
+          void schedule();
+        },
+        { logger, onProblem: (p) => logger.warn({ problem: preview(p) }, "bad change notice") },
+      );
       // Notices sent while we were subscribing would be lost: re-read once now.
       void schedule();
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, "subscribe failed; retrying");
+      logger.warn({ err: preview((err as Error).message) }, "subscribe failed; retrying");
       if (!stopped) subscribeTimer = setTimeout(() => void subscribe(), 1000);
     }
   };

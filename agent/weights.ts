@@ -74,13 +74,37 @@ export function serverWeights(w: number, prodCount: number, canaryCount: number)
   return { prod: best.prod, canary: best.canary };
 }
 
+/** Canary share in percent of a {prod, canary} server-weight pair over P prod and C canary servers. */
+function share(pair: { prod: number; canary: number }, prodCount: number, canaryCount: number): number {
+  const total = prodCount * pair.prod + canaryCount * pair.canary;
+  return total === 0 ? 0 : (100 * canaryCount * pair.canary) / total;
+}
+
+/** Largest rounding overshoot of the canary's share that computeWeights accepts, in points. */
+export const MAX_OVERSHOOT = 1;
+
+/**
+ * Server weights and how many canaries get them. Weights are capped at 256, so many canaries
+ * beside few prod servers cannot get a small share (C=64, P=1, w=1 would give 20%): canaries
+ * beyond what keeps the share under w + MAX_OVERSHOOT stay out of the split.
+ */
+function split(w: number, prodCount: number, canaryCount: number): { prod: number; canary: number; canaries: number } {
+  for (let k = canaryCount; k > 1; k--) {
+    const pair = serverWeights(w, prodCount, k);
+    if (share(pair, prodCount, k) < w + MAX_OVERSHOOT) return { ...pair, canaries: k };
+  }
+  return { ...serverWeights(w, prodCount, 1), canaries: 1 };
+}
+
 /**
  * Slot assignments for every configured slot. Backends are sorted by id and fill slots in order,
  * so re-applies with the same registry never move a server. Extra backends beyond the slot count
- * are ignored (the caller logs them). Rules:
+ * are ignored (the caller logs them). The canary's share never exceeds its weight (+ rounding):
  * - canary disabled or weight 0 → canary slots maint, prod gets everything;
  * - no live canary → prod gets everything;
- * - no live prod but canary enabled → canary gets everything (serving the canary beats a 503);
+ * - no serving prod → the canary serves only at weight 100: an unproven version must not become
+ *   the whole fleet because prod vanished from the registry (a 503 is seen and alarmed; a silent
+ *   full rollout is not);
  * - unused slots → maint at the placeholder address, weight 0;
  * - draining backends keep their slot (nothing moves) but are maint; the split is over the others.
  */
@@ -91,20 +115,23 @@ export function computeWeights(routing: WeightRouting, backends: readonly Weight
   const w = Math.min(100, Math.max(0, Math.round(routing.canaryWeight)));
 
   const servingProd = prod.filter((b) => !b.draining).length;
-  const servingCanary = canary.filter((b) => !b.draining).length;
+  const servingCanary = canary.filter((b) => !b.draining);
 
-  let weights: { prod: number; canary: number };
-  if (servingCanary === 0) weights = { prod: 1, canary: 0 };
-  else if (servingProd === 0) weights = routing.canaryEnabled ? { prod: 0, canary: 1 } : { prod: 0, canary: 0 };
-  else if (!routing.canaryEnabled) weights = { prod: 1, canary: 0 };
-  else weights = serverWeights(w, servingProd, servingCanary);
+  let weights: { prod: number; canary: number; canaries: number };
+  if (servingCanary.length === 0 || !routing.canaryEnabled) weights = { prod: 1, canary: 0, canaries: 0 };
+  else if (servingProd === 0) weights = w >= 100 ? { prod: 0, canary: 1, canaries: servingCanary.length } : { prod: 0, canary: 0, canaries: 0 };
+  else weights = split(w, servingProd, servingCanary.length);
+  const inSplit = new Set(servingCanary.slice(0, weights.canaries).map((b) => b.id));
 
-  const fill = (role: SlotRole, count: number, live: WeightBackend[], weight: number): SlotAssignment[] =>
+  const fill = (role: SlotRole, count: number, live: WeightBackend[], weight: number, serves: (b: WeightBackend) => boolean): SlotAssignment[] =>
     Array.from({ length: count }, (_, i) => {
       const b = live[i];
       const slot = slotName(role, i + 1);
-      if (b === undefined || weight === 0 || b.draining) return { slot, ...PLACEHOLDER, weight: 0, state: "maint" as const, ...(b ? splitAddress(b.address) : {}) };
+      if (b === undefined || weight === 0 || !serves(b)) return { slot, ...PLACEHOLDER, weight: 0, state: "maint" as const, ...(b ? splitAddress(b.address) : {}) };
       return { slot, ...splitAddress(b.address), weight, state: "ready" as const };
     });
-  return [...fill("prod", slots.prod, prod, weights.prod), ...fill("canary", slots.canary, canary, weights.canary)];
+  return [
+    ...fill("prod", slots.prod, prod, weights.prod, (b) => !b.draining),
+    ...fill("canary", slots.canary, canary, weights.canary, (b) => inSplit.has(b.id)),
+  ];
 }

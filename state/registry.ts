@@ -4,6 +4,7 @@ import * as z from "zod/mini";
 import { InvalidInputError } from "./errors";
 import { keys } from "./keys";
 import { runWrite, storedReason, writeScript, type WriteScript } from "./writeScript";
+import { preview } from "./bounded";
 
 const idSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 chars of A-Z a-z 0-9 . _ - (starting alphanumeric)"));
 const addressSchema = z.string().check(
@@ -121,16 +122,36 @@ export async function registerBackend(redis: Redis, reg: BackendRegistration): P
   return { eventId: outcome.eventIds[0], repairs: outcome.repairs };
 }
 
+// Refreshes a live registration and re-indexes it in one step, so a lost or deleted index is rebuilt
+// by the next heartbeat of every live backend. An absent hash, or one that is not this backend's
+// (wrong type, other id), is left alone: the caller registers again, which rewrites it whole.
+// A non-set value at the index key is garbage that would block every registration: it is replaced.
+const HEARTBEAT_SCRIPT = `
+local backend_key, index_key = KEYS[1], KEYS[2]
+local id, ttl = ARGV[1], ARGV[2]
+if redis.call('TYPE', backend_key).ok ~= 'hash' or redis.call('HGET', backend_key, 'id') ~= id then return false end
+local index_type = redis.call('TYPE', index_key).ok
+if index_type ~= 'set' and index_type ~= 'none' then redis.call('DEL', index_key) end
+redis.call('EXPIRE', backend_key, ttl)
+redis.call('SADD', index_key, id)
+return redis.call('HGETALL', backend_key)
+`;
+
 /**
- * Refreshes the TTL. Returns false if the entry had already expired (or was deregistered):
- * the caller must registerBackend again. Heartbeats are not audited (too noisy).
+ * Refreshes the TTL and re-adds the id to the index. Returns false if the entry had already expired,
+ * was deregistered or is not a valid registration: the caller must registerBackend again.
+ * Heartbeats are not audited (too noisy).
  */
 export async function heartbeat(redis: Redis, id: string, ttlSeconds: number): Promise<boolean> {
   const parsedId = idSchema.safeParse(id);
   if (!parsedId.success) throw fail("backend id", parsedId.error.issues);
   const ttl = ttlSchema.safeParse(ttlSeconds);
   if (!ttl.success) throw fail("ttlSeconds", ttl.error.issues);
-  return (await redis.expire(keys.backend(id), ttl.data)) === 1;
+  const reply = (await redis.eval(HEARTBEAT_SCRIPT, 2, keys.backend(id), keys.backends, id, ttl.data)) as string[] | null;
+  if (reply === null) return false;
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < reply.length; i += 2) hash[reply[i]] = reply[i + 1];
+  return storedSchema.safeParse(hash).success;
 }
 
 export interface BackendChangeOptions {
@@ -161,28 +182,59 @@ export function drainBackend(redis: Redis, id: string, opts: BackendChangeOption
   return changeBackend(redis, DRAIN_SCRIPT, [], id, opts, "drains");
 }
 
+export interface BackendList {
+  /** Live, valid backends sorted by id. */
+  backends: Backend[];
+  /** One line per unusable entry (garbage hash, wrong type, invalid id), naming its key. */
+  problems: string[];
+  /** Indexed ids whose hash is gone (expired, or Redis lost it); pruned from the index. */
+  missing: string[];
+  /** Remaining TTL in ms of each live backend's hash at the time of the read (-1: none). */
+  ttlMs: ReadonlyMap<string, number>;
+}
+
+/** The index key holds something other than a set (every registration and heartbeat fails on it). */
+export class RegistryIndexError extends Error {
+  constructor(readonly type: string) {
+    super(`aviary: Redis key ${keys.backends} is a ${type}, expected a set; the next heartbeat replaces it`);
+    this.name = "RegistryIndexError";
+  }
+}
+
 /**
- * Live, valid backends sorted by id. Index entries whose hash expired are pruned;
- * hashes that fail validation are reported in `problems` and left alone.
+ * Reads every indexed backend. Index entries whose hash expired are pruned and listed in `missing`;
+ * entries that fail validation are reported in `problems` (bounded) and left alone.
  */
-export async function listBackends(redis: Redis): Promise<{ backends: Backend[]; problems: string[] }> {
-  const ids = (await redis.smembers(keys.backends)).sort();
-  if (ids.length === 0) return { backends: [], problems: [] };
-  const pipeline = redis.pipeline();
-  for (const id of ids) pipeline.hgetall(keys.backend(id));
-  const replies = (await pipeline.exec()) ?? [];
+export async function listBackends(redis: Redis): Promise<BackendList> {
+  let ids: string[];
+  try {
+    ids = (await redis.smembers(keys.backends)).sort();
+  } catch (err) {
+    if (!/WRONGTYPE/.test((err as Error).message)) throw err;
+    throw new RegistryIndexError(await redis.type(keys.backends));
+  }
   const backends: Backend[] = [];
   const problems: string[] = [];
-  const expired: string[] = [];
-  ids.forEach((id, i) => {
-    const [err, raw] = replies[i] ?? [new Error("no reply"), null];
+  const missing: string[] = [];
+  const ttlMs = new Map<string, number>();
+  const valid = ids.filter((id) => {
+    if (idSchema.safeParse(id).success) return true;
+    problems.push(`${keys.backends} holds an invalid id ${preview(id, 80)}`);
+    return false;
+  });
+  if (valid.length === 0) return { backends, problems, missing, ttlMs };
+  const pipeline = redis.pipeline();
+  for (const id of valid) pipeline.hgetall(keys.backend(id)).pttl(keys.backend(id));
+  const replies = (await pipeline.exec()) ?? [];
+  valid.forEach((id, i) => {
+    const [err, raw] = replies[2 * i] ?? [new Error("no reply"), null];
     if (err) {
-      problems.push(`${keys.backend(id)}: ${err.message}`);
+      problems.push(`${keys.backend(id)}: ${preview(err.message)}`);
       return;
     }
     const hash = raw as Record<string, string>;
     if (Object.keys(hash).length === 0) {
-      expired.push(id);
+      missing.push(id);
       return;
     }
     const parsed = storedSchema.safeParse(hash);
@@ -192,8 +244,12 @@ export async function listBackends(redis: Redis): Promise<{ backends: Backend[];
       problems.push(`${keys.backend(id)} id: field says ${JSON.stringify(parsed.data.id)}`);
     } else {
       backends.push(parsed.data);
+      const [ttlErr, ttl] = replies[2 * i + 1] ?? [new Error("no reply"), null];
+      const t = ttlErr ? -1 : Number(ttl);
+      // -2: gone since the HGETALL, so it expires now.
+      ttlMs.set(id, t === -2 ? 0 : t);
     }
   });
-  for (const id of expired) await redis.eval(PRUNE_SCRIPT, 2, keys.backend(id), keys.backends, id);
-  return { backends, problems };
+  for (const id of missing) await redis.eval(PRUNE_SCRIPT, 2, keys.backend(id), keys.backends, id);
+  return { backends, problems, missing, ttlMs };
 }

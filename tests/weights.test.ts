@@ -58,10 +58,36 @@ describe("computeWeights", () => {
     expect(a.filter((s) => s.state === "ready").map((s) => s.slot)).toEqual(["prod1", "prod2", "prod3"]);
   });
 
-  test("no canary backend: all prod; no prod backend: canary serves everything unless disabled", () => {
+  test("no canary backend: all prod; no serving prod backend: the canary never becomes the whole fleet below weight 100", () => {
     expect(canaryShare(computeWeights({ canaryWeight: 40, canaryEnabled: true }, fleet(2, 0), slots))).toBe(0);
-    expect(canaryShare(computeWeights({ canaryWeight: 40, canaryEnabled: true }, fleet(0, 2), slots))).toBe(100);
-    expect(computeWeights({ canaryWeight: 40, canaryEnabled: false }, fleet(0, 2), slots).every((s) => s.state === "maint")).toBe(true);
+    expect(computeWeights({ canaryWeight: 40, canaryEnabled: true }, fleet(0, 2), slots).every((s) => s.state === "maint")).toBe(true);
+    const allDraining = fleet(2, 1).map((x) => (x.role === "prod" ? { ...x, draining: true } : x));
+    expect(computeWeights({ canaryWeight: 40, canaryEnabled: true }, allDraining, slots).every((s) => s.state === "maint")).toBe(true);
+    expect(canaryShare(computeWeights({ canaryWeight: 100, canaryEnabled: true }, fleet(0, 2), slots))).toBe(100);
+    expect(computeWeights({ canaryWeight: 100, canaryEnabled: false }, fleet(0, 2), slots).every((s) => s.state === "maint")).toBe(true);
+  });
+
+  test("invariant: for any registry content the canary's share is at most its weight + 1 point (or nothing is served)", () => {
+    const big = { prod: 64, canary: 64 };
+    const counts = [0, 1, 2, 3, 5, 8, 16, 64];
+    for (const p of counts)
+      for (const c of counts)
+        for (const w of [0, 1, 2, 5, 10, 33, 50, 90, 99, 100])
+          for (const canaryEnabled of [true, false])
+            for (const drain of ["none", "prod", "canary", "half"] as const) {
+              const b = fleet(p, c).map((x, i) =>
+                drain === "half" ? (i % 2 === 0 ? { ...x, draining: true } : x) : x.role === drain ? { ...x, draining: true } : x,
+              );
+              const share = canaryShare(computeWeights({ canaryWeight: w, canaryEnabled }, b, big));
+              if (Number.isNaN(share)) continue; // nothing served at all
+              expect([p, c, w, canaryEnabled, drain, share <= (canaryEnabled ? w : 0) + 1]).toEqual([p, c, w, canaryEnabled, drain, true]);
+            }
+  });
+
+  test("many canaries beside few prod servers: extra canaries sit out rather than exceed the weight", () => {
+    const a = computeWeights({ canaryWeight: 1, canaryEnabled: true }, fleet(1, 64), { prod: 1, canary: 64 });
+    expect(canaryShare(a)).toBeLessThan(2);
+    expect(a.filter((s) => s.slot.startsWith("canary") && s.state === "ready").length).toBeGreaterThanOrEqual(1);
   });
 
   test("deterministic: sorted by id, unused slots maint at the placeholder, input order irrelevant", () => {

@@ -2,7 +2,7 @@ import type Redis from "ioredis";
 // zod/mini: same validation as "zod", a fraction of the size in the controller Lambda's bundle.
 import * as z from "zod/mini";
 import { MAX_REASON } from "./bounds";
-import { InvalidInputError } from "./errors";
+import { describeWrongType, InvalidInputError } from "./errors";
 import { keys } from "./keys";
 import { runWrite, storedReason, writeScript } from "./writeScript";
 import { describeIssues as describe } from "./zodIssues";
@@ -47,7 +47,14 @@ const storedSchema = z.object({
  * `problems` names each bad field, so callers keep their last good state (and log problems).
  */
 export async function readRouting(redis: Redis): Promise<{ state: RoutingState | undefined; problems: string[] }> {
-  const raw = await redis.hgetall(keys.routing);
+  let raw: Record<string, string>;
+  try {
+    raw = await redis.hgetall(keys.routing);
+  } catch (err) {
+    // Another type at the key is garbage like any other: reported, and the next write repairs it.
+    if (!(err as Error).message?.startsWith("WRONGTYPE")) throw err;
+    return { state: undefined, problems: [describeWrongType(keys.routing, await redis.type(keys.routing), "hash")] };
+  }
   if (Object.keys(raw).length === 0) return { state: { ...DEFAULT_ROUTING }, problems: [] };
   const parsed = storedSchema.safeParse(raw);
   if (!parsed.success) {

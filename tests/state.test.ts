@@ -123,6 +123,16 @@ describe("routing", () => {
     expect(change.old.canaryWeight).toBe(0);
     expect((await readRouting(redis)).problems).toEqual([]);
   });
+
+  test("another type at aviary:routing is reported naming the key, never thrown; canary off repairs it", async () => {
+    await redis.del(keys.routing);
+    await redis.set(keys.routing, "junk");
+    const { state, problems } = await readRouting(redis);
+    expect(state).toBeUndefined();
+    expect(problems).toEqual(["Redis key aviary:routing is a string, expected a hash"]);
+    await disableCanary(redis, { by, reason: "rollback over a string" });
+    expect((await readRouting(redis)).state).toMatchObject({ canaryEnabled: false });
+  });
 });
 
 describe("registry", () => {

@@ -262,8 +262,9 @@ test("garbage in every Redis key family: reported, never acted on; traffic unaff
     const during = load.counts(from);
     expect(during.byVersion[canaryVersion()] ?? 0).toBeGreaterThan(0); // agent kept the last good split
 
+    // Status degrades per section: the routing section is reported broken, naming the key; Redis answered, so exit 0.
     const status = await cli("status");
-    expect(status.code).toBe(1);
+    expect(status.code).toBe(0);
     expect(status.err).toMatch(/aviary:routing/);
     expect((await cli("flags", "list")).err).toMatch(/junk/);
     // The controller still decides (garbage memory/follow-ups dropped, the unexpiring lock removed).
@@ -278,7 +279,7 @@ test("garbage in every Redis key family: reported, never acted on; traffic unaff
     await r.srem(keys.flags, "junk");
     const fixed = (await readRouting(r)).state;
     expect(fixed).toMatchObject({ canaryWeight: stack.config.canary.canaryWeight });
-    return { snapshotBefore, after: `agent kept the last split (${during.byVersion[canaryVersion()] ?? 0}/${during.total} canary); CLI status exit 1 with warnings; controller decided (lock freed); routing repaired by one weight write` };
+    return { snapshotBefore, after: `agent kept the last split (${during.byVersion[canaryVersion()] ?? 0}/${during.total} canary); CLI status exit 0 with the routing section reported broken; controller decided (lock freed); routing repaired by one weight write` };
   });
   expect(row.failed).toBe(0);
   results.push(row); // only rows whose assertions all passed

@@ -18,6 +18,7 @@ import { channels, keys } from "../../state/keys";
 import { registerBackend } from "../../state/registry";
 import { setCanaryWeight } from "../../state/routing";
 import { freePort, HOST, startHaproxy, status, until, type RunningHaproxy } from "../support/haproxy";
+import { writeFaultReport, type FaultResult } from "../support/faultReport";
 import { startRedisServer, type RedisServer } from "../support/redisServer";
 
 const WEIGHT = 10;
@@ -115,6 +116,17 @@ async function underLoad(fault: () => Promise<void>, observeMs: number): Promise
   return { windows: windows(samples, t0), applied };
 }
 
+const rows: FaultResult[] = [];
+
+/** A fault-table row for a fault whose assertions passed: counts and the worst judged window. */
+function record(fault: string, r: { windows: Window[] }, after: string, t0: number): void {
+  const total = r.windows.reduce((n, w) => n + w.total, 0);
+  const failed = r.windows.reduce((n, w) => n + w.failed, 0);
+  const judged = r.windows.filter((w) => w.total >= 50);
+  const worst = Math.max(...judged.map((w) => (100 * w.canary) / w.total));
+  rows.push({ fault, served: total - failed, failed, after: `canary at most ${worst.toFixed(1)}% in ${judged.length} 1-s windows (weight ${WEIGHT}); ${after}`, intact: "-", seconds: Math.round((Date.now() - t0) / 100) / 10 });
+}
+
 /** The invariant per window (windows with too few requests to judge a share are still checked for failures). */
 function expectShareBounded(ws: Window[]): void {
   const failed = ws.reduce((n, w) => n + w.failed, 0);
@@ -138,6 +150,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  writeFaultReport("registry", rows);
   await agent?.stop();
   for (const { app } of apps.values()) await app.stop("test over").catch(() => undefined);
   redis?.disconnect();
@@ -157,6 +170,7 @@ beforeEach(async () => {
 const indexIs = async (ids: string): Promise<boolean> => (await redis.smembers(keys.backends)).sort().join() === ids;
 
 test("the index deleted while every backend lives, then the canary registers again: no prod slot drained, share bounded, index rebuilt by heartbeats", async () => {
+  const t0 = Date.now();
   const r = await underLoad(async () => {
     await redis.del(keys.backends);
     // The next backend to register (a restarted canary) was the whole registry on the old code.
@@ -167,9 +181,11 @@ test("the index deleted while every backend lives, then the canary registers aga
   expect(Math.min(...r.applied.map(readyProd))).toBe(3);
   // Within one heartbeat interval (plus the observation slack above) every live backend is back.
   expect(await indexIs("c1,p1,p2,p3")).toBe(true);
+  record("registry index deleted while backends live, then the canary re-registers", r, "3 prod slots ready throughout; index rebuilt by heartbeats", t0);
 }, 60_000);
 
 test("Redis restarted without persistence (every hash gone), the canary re-registering first: share bounded, no failures, registry back", async () => {
+  const t0 = Date.now();
   const r = await underLoad(async () => {
     await redisServer.restart();
     // The canary's registration lands before any prod heartbeat notices the loss.
@@ -181,6 +197,7 @@ test("Redis restarted without persistence (every hash gone), the canary re-regis
   expectShareBounded(r.windows);
   expect(Math.min(...r.applied.map(readyProd))).toBe(3);
   expect(await indexIs("c1,p1,p2,p3")).toBe(true);
+  record("Redis restarted without persistence (every backend hash gone), the canary registering first", r, "3 prod slots ready throughout; registry back", t0);
 }, 60_000);
 
 test("a 10 MB junk change notice costs the agent one bounded log line", async () => {
@@ -193,6 +210,7 @@ test("a 10 MB junk change notice costs the agent one bounded log line", async ()
 }, 30_000);
 
 test("a subset of prod backends vanishing (their entries deleted, apps alive): kept until they heartbeat back; a real deregistration still removes at once", async () => {
+  const started = Date.now();
   const r = await underLoad(async () => {
     await redis.del(keys.backend("p2"), keys.backend("p3"));
   }, HEARTBEAT_MS + 1500);
@@ -206,4 +224,5 @@ test("a subset of prod backends vanishing (their entries deleted, apps alive): k
   apps.delete("p3");
   await agent.waitForApplied((a) => readyProd(a) === 2, 5000);
   expect(Date.now() - t0).toBeLessThan(TTL_SECONDS * 1000);
+  record("2 of 3 prod backend entries deleted (apps alive)", r, `kept serving until they heartbeat back; a real deregistration left HAProxy in ${Date.now() - t0} ms`, started);
 }, 60_000);

@@ -55,6 +55,7 @@ const luaTable = (entries: Readonly<Record<string, string>>): string =>
  * Lua functions with the same words as the TypeScript above (prefixes cut in bytes):
  * - `describe_key(key, t)`: {type, size, prefix} of `key`, of type `t`. Only counts and one
  *   element are read, so a huge value costs no more than a small one.
+ * - `delete_described(key, t)`: the same, and the key deleted (a repair).
  * - `value_found(v)`: the same for a field value `v` (nil for a missing field).
  * - `preview(v)`: `v` for a note (size in bytes and a prefix).
  * - `bad_key_message(key, field, found, expected, outcome)`: field and outcome may be nil, found
@@ -72,6 +73,11 @@ local function describe_key(key, t)
   elseif t == 'zset' then size = redis.call('ZCARD', key); sample = redis.call('ZRANGE', key, 0, 0)[1] or ''
   elseif t == 'stream' then size = redis.call('XLEN', key) end
   return {t, size, string.sub(sample, 1, ${PREVIEW_CHARS})}
+end
+local function delete_described(key, t)
+  local found = describe_key(key, t)
+  redis.call('DEL', key)
+  return found
 end
 local function value_found(v)
   if v then return {'string', #v, string.sub(v, 1, ${PREVIEW_CHARS})} end

@@ -117,9 +117,7 @@ if t == 'string' then
   local v, ttl = redis.call('GET', key), redis.call('PTTL', key)
   if string.len(v) == ${TOKEN_BYTES * 2} and string.match(v, '^%x+$') and ttl > 0 and ttl <= max_ttl then return 'held' end
 end
-local found = describe_key(key, t)
-redis.call('DEL', key)
-return found
+return delete_described(key, t)
 `;
 
 /**

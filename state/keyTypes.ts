@@ -67,9 +67,7 @@ ${LUA_BAD_KEY}
 local key, expected = KEYS[1], ARGV[1]
 local t = redis.call('TYPE', key).ok
 if t == 'none' or t == expected then return false end
-local found = describe_key(key, t)
-redis.call('DEL', key)
-return found
+return delete_described(key, t)
 `;
 
 /**

@@ -12,7 +12,7 @@ import { Command, CommanderError } from "commander";
 import type Redis from "ioredis";
 import { readLocalState } from "../local/stateFile";
 import { connect } from "../state/connection";
-import { InvalidInputError, StateError } from "../state/errors";
+import { StateError, type StateErrorCode } from "../state/errors";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
 import { listBackends, type Backend } from "../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../state/routing";
@@ -168,10 +168,20 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
   }
 }
 
+/** Exit codes by state error: 2 fix the input, 3 a key in Redis needs fixing, 1 try again later. */
+const STATE_EXIT_CODES: Readonly<Record<StateErrorCode, number>> = {
+  "invalid-input": 2,
+  "wrong-type": 3,
+  "garbage-value": 3,
+  conflict: 1,
+  "key-failed": 1,
+  unreachable: 1,
+};
+
 /** The exit code for an error a command threw (by class: the message is for people). */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError || err instanceof InvalidInputError) return 2;
-  if (err instanceof StateError && (err.code === "wrong-type" || err.code === "garbage-value")) return 3;
+  if (err instanceof UsageError) return 2;
+  if (err instanceof StateError) return STATE_EXIT_CODES[err.code];
   return 1;
 }
 

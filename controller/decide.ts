@@ -2,7 +2,7 @@
 // no clock (the caller passes `now`), so every rule is table-tested in tests/controllerDecide.test.ts.
 import { AlarmAction, AlarmKey, AlarmState, alarmKeyOf, alarmName, canaryAlarms, prodAlarms } from "../alarms/definitions";
 import { DEFAULT_THRESHOLDS } from "../config/defaults";
-import { boundReason } from "./boundedReason";
+import { MAX_REASON, truncate } from "../state/bounds";
 
 /** One CloudWatch alarm state transition (what the SNS message carries). */
 export interface AlarmChange {
@@ -110,7 +110,7 @@ export function rollsBackCanary(change: AlarmChange): boolean {
 
 /** The reason recorded with a controller action: the alarm and CloudWatch's reason, cut to fit. */
 export function alarmReason(change: AlarmChange, prefix = ""): string {
-  return boundReason(`${prefix}${change.alarmName}: ${change.reason}`);
+  return truncate(`${prefix}${change.alarmName}: ${change.reason}`, MAX_REASON);
 }
 
 /** True when the decision may change the fleet, i.e. the caller must describe it first. */

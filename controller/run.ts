@@ -1,7 +1,7 @@
 // Orchestration shared by the Lambda and local mode: dedupe, lock, read state, decide, apply the
 // actions through the ports, audit them, notify. Everything outside decide() happens here.
 import type { Logger } from "pino";
-import { boundReason } from "./boundedReason";
+import { MAX_REASON, truncate } from "../state/bounds";
 import {
   actionOf,
   alarmReason,
@@ -203,7 +203,7 @@ export async function handleCanaryOff(
   deps: Pick<ControllerDeps, "store" | "notifier" | "logger">,
   request: { reason: string },
 ): Promise<{ summary: string }> {
-  const reason = boundReason(`manual abort: ${request.reason}`);
+  const reason = truncate(`manual abort: ${request.reason}`, MAX_REASON);
   // Off first, without waiting for the lock; then again under it, so that a concurrent
   // configuration change cannot turn it back on.
   await deps.store.disableCanary(reason);

@@ -11,8 +11,20 @@ export const MAX_EVENT_FIELD = 4000;
 export const MAX_EVENT_FIELDS = 64;
 /** Longest change notice a subscriber parses (real ones are under 200 characters). */
 export const MAX_NOTICE = 1024;
-/** Characters of a value shown in a problem line. */
-export const PREVIEW_CHARS = 60;
+/** Characters of a value shown in a problem line (the Lua side counts bytes: the same for ASCII). */
+export const PREVIEW_CHARS = 40;
+
+/** Units a size is given in, plural → singular. */
+export const SIZE_UNITS = {
+  characters: "character",
+  bytes: "byte",
+  fields: "field",
+  items: "item",
+  members: "member",
+  entries: "entry",
+  elements: "element",
+} as const;
+export type SizeUnit = keyof typeof SIZE_UNITS;
 
 /** `text` unchanged if it fits in `max` characters, else cut so that text plus marker is `max` long. */
 export function truncate(text: string, max: number): string {
@@ -24,8 +36,12 @@ export function truncate(text: string, max: number): string {
   return text.slice(0, keep) + marker;
 }
 
-/** A value as it may appear in a log line: its size and a short JSON-quoted prefix. */
-export function preview(value: string): string {
-  const head = value.length > PREVIEW_CHARS ? `${JSON.stringify(value.slice(0, PREVIEW_CHARS))}…` : JSON.stringify(value);
-  return `${head} (${value.length} characters)`;
+/**
+ * A value as it may appear in a message: its size and a short JSON-quoted prefix, never in full,
+ * e.g. `5000 bytes starting "junk-"`. `size` and `unit` default to the value's own length; pass
+ * the size Redis reported when `value` is only a prefix read from it. No prefix shown for "".
+ */
+export function preview(value: string, size: number = value.length, unit: SizeUnit = "characters"): string {
+  const amount = `${size} ${size === 1 ? SIZE_UNITS[unit] : unit}`;
+  return value === "" ? amount : `${amount} starting ${JSON.stringify(value.slice(0, PREVIEW_CHARS))}`;
 }

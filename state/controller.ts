@@ -3,7 +3,10 @@
 import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
 import { keys } from "./keys";
-import { describeText, foundValue, LUA_DESCRIBE_KEY, PREFIX_CHARS, RedisKeyError, repairedMessage, repairingType } from "./badKey";
+import { badKeyMessage, foundValue, LUA_BAD_KEY, textFound } from "./badKey";
+import { PREVIEW_CHARS } from "./bounds";
+import { keyError } from "./errors";
+import { repairingType } from "./keyTypes";
 import { runWrite, storedReason, writeScript } from "./writeScript";
 
 export type StoredAlarmState = "OK" | "ALARM" | "INSUFFICIENT_DATA";
@@ -45,12 +48,12 @@ const MARKER_ARGS = `local key, pending_s, done_s = KEYS[1], tonumber(ARGV[1]), 
 
 // SET NX EX, and in the same step: any other marker is garbage and replaced by the claim.
 const CLAIM_SCRIPT = `
+${LUA_BAD_KEY}
 ${MARKER_ARGS}
 if redis.call('SET', key, 'pending', 'EX', pending_s, 'NX') then return {'claimed'} end
 ${LUA_VALID_MARKER}
 if marker then return {marker} end
-local t = redis.call('TYPE', key).ok
-${LUA_DESCRIBE_KEY}
+local found = describe_key(key, redis.call('TYPE', key).ok)
 redis.call('SET', key, 'pending', 'EX', pending_s)
 return {'claimed', found[1], found[2], found[3]}
 `;
@@ -62,7 +65,7 @@ export async function claimMessage(redis: Redis, messageId: string): Promise<Cla
   const status = reply[0] as Claim["status"];
   if (reply.length === 1) return { status };
   const expected = `a "pending" or "done" marker (a string expiring within ${DEDUPE_DONE_SECONDS} s)`;
-  return { status, repaired: repairedMessage(key, foundValue(reply.slice(1)), expected, "replaced by this delivery's claim") };
+  return { status, repaired: badKeyMessage({ key, found: foundValue(reply.slice(1)), expected }, "repaired (replaced by this delivery's claim)") };
 }
 
 const MARKER_SCRIPT = `
@@ -79,7 +82,7 @@ export async function messageMarker(redis: Redis, messageId: string): Promise<"p
 export async function commitMessage(redis: Redis, messageId: string): Promise<void> {
   const key = keys.dedupe(messageId);
   await redis.set(key, "done", "EX", DEDUPE_DONE_SECONDS).catch((err: unknown) => {
-    throw new RedisKeyError(key, err);
+    throw keyError(key, err);
   });
 }
 
@@ -106,6 +109,7 @@ const TOKEN_BYTES = 16;
 // Anything else (another type, another value, no TTL or a longer one) would block every decision
 // until it expires, if ever: it is deleted, atomically, and described for the log.
 const CHECK_LOCK_SCRIPT = `
+${LUA_BAD_KEY}
 local key, max_ttl = KEYS[1], tonumber(ARGV[1])
 local t = redis.call('TYPE', key).ok
 if t == 'none' then return 'free' end
@@ -113,9 +117,7 @@ if t == 'string' then
   local v, ttl = redis.call('GET', key), redis.call('PTTL', key)
   if string.len(v) == ${TOKEN_BYTES * 2} and string.match(v, '^%x+$') and ttl > 0 and ttl <= max_ttl then return 'held' end
 end
-${LUA_DESCRIBE_KEY}
-redis.call('DEL', key)
-return found
+return delete_described(key, t)
 `;
 
 /**
@@ -135,7 +137,8 @@ export async function withControllerLock<T>(
     if ((await redis.set(key, token, "PX", opts.ttlMs, "NX")) === "OK") break;
     const check = (await redis.eval(CHECK_LOCK_SCRIPT, 1, key, opts.ttlMs)) as string | unknown[];
     if (Array.isArray(check)) {
-      onRepair(repairedMessage(key, foundValue(check), `a lock token (${TOKEN_BYTES * 2} hex digits) expiring within ${opts.ttlMs} ms`));
+      const expected = `a lock token (${TOKEN_BYTES * 2} hex digits) expiring within ${opts.ttlMs} ms`;
+      onRepair(badKeyMessage({ key, found: foundValue(check), expected }, "repaired (deleted)"));
       continue;
     }
     if (check === "free") continue;
@@ -166,16 +169,16 @@ export async function readControllerMemory(redis: Redis): Promise<{ memory: Stor
   const raw = await repairingType(redis, keys.controller, "hash", () => redis.hgetall(keys.controller), (p) => problems.push(p));
   const memory: StoredControllerMemory = { alarms: {} };
   for (const [field, value] of Object.entries(raw)) {
-    const name = `${keys.controller} ${field.slice(0, PREFIX_CHARS)}`;
+    const bad = (expected: string): string => badKeyMessage({ key: keys.controller, field: field.slice(0, PREVIEW_CHARS), found: textFound(value), expected }, "ignored");
     if (field === "lastScaleOutAt" || field === "lastScaleInAt") {
       if (validTime(value)) memory[field] = value;
-      else problems.push(`${name}: not a time (${describeText(value)})`);
+      else problems.push(bad("an ISO 8601 time"));
     } else if (field.startsWith(ALARM_FIELD)) {
       const [state, at] = value.split(" ");
       if (STATES.includes(state) && validTime(at)) memory.alarms[field.slice(ALARM_FIELD.length)] = { state: state as StoredAlarmState, at };
-      else problems.push(`${name}: not "<state> <time>" (${describeText(value)})`);
+      else problems.push(bad('"<state> <time>"'));
     } else {
-      problems.push(`${name}: unknown field`);
+      problems.push(`${keys.controller} ${field.slice(0, PREVIEW_CHARS)}: unknown field`);
     }
   }
   return { memory, problems: bounded(problems) };
@@ -191,7 +194,7 @@ export async function writeControllerMemory(redis: Redis, memory: StoredControll
   if (fields.length > 0) tx.hset(keys.controller, ...fields);
   const replies = await tx.exec();
   const failed = replies?.find(([err]) => err);
-  if (!replies || failed) throw new RedisKeyError(keys.controller, failed?.[0] ?? new Error("transaction aborted"));
+  if (!replies || failed) throw keyError(keys.controller, failed?.[0] ?? new Error("transaction aborted"));
 }
 
 type OnProblem = (problem: string) => void;

@@ -1,8 +1,11 @@
 /**
- * Typed errors of the state layer. Every one means "nothing was written"; callers (the CLI's exit
- * code, the controller's retry) decide by class or `code`, never by message text.
+ * Typed errors of the state layer. Callers (the CLI's exit code, the controller's retry) decide
+ * by class or `code`, never by message text. All but "unreachable" and "key-failed" mean
+ * "nothing was written".
  */
-export type StateErrorCode = "invalid-input" | "wrong-type" | "garbage-value" | "conflict";
+import { badKeyMessage, type BadKey, type FoundValue } from "./badKey";
+
+export type StateErrorCode = "invalid-input" | "wrong-type" | "garbage-value" | "conflict" | "key-failed" | "unreachable";
 
 export abstract class StateError extends Error {
   abstract readonly code: StateErrorCode;
@@ -18,10 +21,10 @@ export class WrongTypeError extends StateError {
   readonly code = "wrong-type";
   constructor(
     readonly key: string,
-    readonly actual: string,
+    readonly found: FoundValue,
     readonly expected: string,
   ) {
-    super(describeWrongType(key, actual, expected));
+    super(badKeyMessage({ key, found, expected: `a ${expected}` }));
   }
 }
 
@@ -29,11 +32,10 @@ export class WrongTypeError extends StateError {
 export class GarbageValueError extends StateError {
   readonly code = "garbage-value";
   constructor(
-    readonly key: string,
-    readonly problem: string,
+    readonly bad: BadKey,
     readonly fix: string,
   ) {
-    super(`Redis key ${key} ${problem}; nothing changed: ${fix}`);
+    super(badKeyMessage(bad, `nothing changed: ${fix}`));
   }
 }
 
@@ -42,7 +44,18 @@ export class ConflictError extends StateError {
   readonly code = "conflict";
 }
 
-/** Redis type names (string, hash, list, set, zset, stream) all take "a". */
-export function describeWrongType(key: string, actual: string, expected: string): string {
-  return `Redis key ${key} is a ${actual}, expected a ${expected}`;
+/** A command on a named key failed for another reason than its type; the message names the key. */
+export class RedisKeyError extends StateError {
+  readonly code = "key-failed";
+  constructor(
+    readonly key: string,
+    cause: unknown,
+  ) {
+    super(`Redis key ${key}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/** `err` as it is when already typed (e.g. Redis unreachable), else a RedisKeyError naming `key`. */
+export function keyError(key: string, err: unknown): StateError {
+  return err instanceof StateError ? err : new RedisKeyError(key, err);
 }

@@ -1,6 +1,7 @@
 import type Redis from "ioredis";
 import { MAX_EVENT_FIELD, MAX_EVENT_FIELDS, MAX_NOTICE, MAX_REASON, preview, truncate } from "./bounds";
-import { InvalidInputError, WrongTypeError } from "./errors";
+import { InvalidInputError, keyError, WrongTypeError } from "./errors";
+import { describeKey } from "./keyTypes";
 import { keys } from "./keys";
 
 export type EventKind = "routing" | "backend" | "flag" | "controller";
@@ -96,11 +97,11 @@ export function parseChangeNotice(message: string): ChangeNotice | string {
   return notice.id === undefined ? { kind: notice.kind, eventId: notice.eventId } : { kind: notice.kind, eventId: notice.eventId, id: notice.id };
 }
 
-/** A stream command failed with WRONGTYPE: name the key and its type. */
+/** A stream command failed with WRONGTYPE: name the key and what it holds. */
 async function streamError(redis: Redis, err: unknown): Promise<unknown> {
   if (!(err instanceof Error) || !err.message.startsWith("WRONGTYPE")) return err;
-  const actual = await redis.type(keys.events).catch(() => "other type");
-  return new WrongTypeError(keys.events, actual, "stream");
+  const found = await describeKey(redis, keys.events).catch(() => undefined);
+  return found && found.type !== "stream" ? new WrongTypeError(keys.events, found, "stream") : keyError(keys.events, err);
 }
 
 /**

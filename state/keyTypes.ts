@@ -1,8 +1,10 @@
-// The Redis type each of Aviary's keys must hold, and a message naming a key that holds another
-// (type found vs expected; for a string, its size and a short prefix, never the whole value).
+// The Redis type each of Aviary's keys must hold: finding keys that hold another (named with
+// badKeyMessage: type found vs expected, size and a short prefix, never the whole value), and
+// repairing one a command failed on.
 import type Redis from "ioredis";
 import { keys } from "./keys";
-import { boundedText } from "./boundedText";
+import { badKeyMessage, foundValue, LUA_BAD_KEY, type FoundValue } from "./badKey";
+import { keyError } from "./errors";
 
 export type RedisType = "string" | "hash" | "set" | "zset" | "list" | "stream";
 
@@ -21,11 +23,18 @@ export const KEY_FAMILIES = {
 
 /** Members of an index checked per call: enough for any real fleet, bounded for a flooded set. */
 const MAX_ITEMS = 1000;
-const PREFIX_BYTES = 32;
 
-export function describeWrongType(key: string, found: string, expected: RedisType, sample?: { bytes: number; prefix: string }): string {
-  const value = sample === undefined ? "" : ` (${boundedText(sample.prefix, PREFIX_BYTES, sample.bytes)})`;
-  return `${key} is a ${found}${value}, expected a ${expected}`;
+const DESCRIBE_SCRIPT = `
+${LUA_BAD_KEY}
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' then return false end
+return describe_key(KEYS[1], t)
+`;
+
+/** What `key` holds (type, size, prefix), or undefined when it does not exist. */
+export async function describeKey(redis: Redis, key: string): Promise<FoundValue | undefined> {
+  const reply = (await redis.eval(DESCRIBE_SCRIPT, 1, key)) as unknown[] | null;
+  return reply ? foundValue(reply) : undefined;
 }
 
 /** One message per key of `family` that holds the wrong type (absent keys are fine). */
@@ -42,11 +51,46 @@ export async function findWrongTypes(redis: Redis, family: KeyFamily): Promise<s
   const types = await Promise.all(names.map((k) => redis.type(k)));
   const problems: string[] = [];
   for (const [i, key] of names.entries()) {
-    const found = types[i];
     const want = expected.get(key)!;
-    if (found === "none" || found === want) continue;
-    const sample = found === "string" ? { bytes: await redis.strlen(key), prefix: await redis.getrange(key, 0, PREFIX_BYTES - 1) } : undefined;
-    problems.push(describeWrongType(key, found, want, sample));
+    if (types[i] === "none" || types[i] === want) continue;
+    const found = await describeKey(redis, key);
+    if (found && found.type !== want) problems.push(badKeyMessage({ key, found, expected: `a ${want}` }));
   }
   return problems;
+}
+
+const isWrongType = (err: unknown): boolean => (err as Error)?.message?.startsWith("WRONGTYPE") === true;
+
+// Deletes the key only if it (still) has another type than expected.
+const REPAIR_TYPE_SCRIPT = `
+${LUA_BAD_KEY}
+local key, expected = KEYS[1], ARGV[1]
+local t = redis.call('TYPE', key).ok
+if t == 'none' or t == expected then return false end
+return delete_described(key, t)
+`;
+
+/**
+ * Runs `op` on `key`; if Redis answers WRONGTYPE, deletes the key (reported through `onRepair`)
+ * and runs `op` once more on the now empty key. Any other failure is rethrown naming the key.
+ */
+export async function repairingType<T>(
+  redis: Redis,
+  key: string,
+  type: "hash" | "string" | "stream" | "set",
+  op: () => Promise<T>,
+  onRepair: (problem: string) => void,
+): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (!isWrongType(err)) throw keyError(key, err);
+  }
+  const reply = (await redis.eval(REPAIR_TYPE_SCRIPT, 1, key, type)) as unknown[] | null;
+  if (reply) onRepair(badKeyMessage({ key, found: foundValue(reply), expected: `a ${type}` }, "repaired (deleted)"));
+  try {
+    return await op();
+  } catch (err) {
+    throw keyError(key, err);
+  }
 }

@@ -91,26 +91,24 @@ end
 local weight_ok = raw_w and string.match(raw_w, '^%d%d?%d?$') and tonumber(raw_w) <= 100
 if weight_ok then old_w = tostring(tonumber(raw_w)) end
 if raw_e == 'true' or raw_e == 'false' then old_e = raw_e end
-local weight_problem = nil
-if exists and not weight_ok then
-  weight_problem = 'field canaryWeight ' .. (raw_w and ('holds ' .. preview(raw_w)) or 'is missing') .. ', expected an integer 0..100'
-end
+local weight_bad = exists and not weight_ok
+local WEIGHT = 'an integer 0..100'
 local new_w, new_e = old_w, old_e
 if P.cause == 'weight' then
   new_w = P.value
-  if weight_problem then table.insert(repairs, 'Redis key ' .. K.routing .. ' ' .. weight_problem .. '; repaired (weight set to ' .. new_w .. ')') end
+  if weight_bad then table.insert(repairs, bad_key_message(K.routing, 'canaryWeight', value_found(raw_w), WEIGHT, 'repaired (weight set to ' .. new_w .. ')')) end
 elseif P.cause == 'disable' then
   new_e = 'false'
-  if weight_problem then table.insert(repairs, 'Redis key ' .. K.routing .. ' ' .. weight_problem .. '; repaired (weight set to 0)') end
+  if weight_bad then table.insert(repairs, bad_key_message(K.routing, 'canaryWeight', value_found(raw_w), WEIGHT, 'repaired (weight set to 0)')) end
   if W.routing then table.insert(repairs, 'Redis key ' .. K.routing .. ' held no weight to keep; canary off at weight 0') end
 elseif P.cause == 'enable' then
-  if weight_problem then
-    return refuse_garbage(K.routing, weight_problem, 'set a weight first (aviary canary weight <N>), which turns the canary on')
+  if weight_bad then
+    return refuse_garbage(K.routing, 'canaryWeight', value_found(raw_w), WEIGHT, 'set a weight first (aviary canary weight <N>), which turns the canary on')
   end
   new_e = 'true'
 end
 if exists and raw_e ~= 'true' and raw_e ~= 'false' and P.cause ~= 'disable' then
-  table.insert(repairs, 'Redis key ' .. K.routing .. ' field canaryEnabled ' .. (raw_e and ('holds ' .. preview(raw_e)) or 'is missing') .. '; repaired (set to ' .. new_e .. ')')
+  table.insert(repairs, bad_key_message(K.routing, 'canaryEnabled', value_found(raw_e), '"true" or "false"', 'repaired (set to ' .. new_e .. ')'))
 end
 event('routing', P.by, P.reason, {'cause', P.cause, 'oldWeight', old_w, 'newWeight', new_w, 'oldEnabled', old_e, 'newEnabled', new_e}, {kind = 'routing'})
 result = {old_w, old_e, new_w, new_e}

@@ -1,8 +1,10 @@
 // "Redis cannot be reached" as one typed error naming host:port (never the password), told apart
 // from errors Redis itself answered (WRONGTYPE, script errors), which mean a key is bad, not the link.
+import { StateError } from "./errors";
 
 /** Thrown (as a command's rejection) when Redis did not answer; `endpoint` is host:port. */
-export class RedisUnreachableError extends Error {
+export class RedisUnreachableError extends StateError {
+  readonly code = "unreachable";
   constructor(
     readonly endpoint: string,
     readonly reason: string,

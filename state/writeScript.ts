@@ -11,6 +11,7 @@
  */
 import type Redis from "ioredis";
 import { MAX_REASON, truncate } from "./bounds";
+import { foundValue, LUA_BAD_KEY } from "./badKey";
 import { GarbageValueError, WrongTypeError } from "./errors";
 import { DETAIL_PREFIX } from "./events";
 import { channels, EVENTS_MAXLEN, keys, PREFIX } from "./keys";
@@ -33,15 +34,19 @@ export interface WriteScript {
 
 /** The last ID a stream can hold: once a stream's last ID is this, `XADD *` fails forever. */
 export const LAST_STREAM_ID = "18446744073709551615-18446744073709551615";
+/** What a poisoned event stream is expected to be instead. */
+const EVENTS_ACCEPTING = `a stream below the last possible ID (${LAST_STREAM_ID})`;
 
 /**
  * Lua available to `prepare` and `mutate`:
  * - `K.events`, `K.<name>`: the keys; `P`: the params table (JSON-decoded); `P.at`: ISO time.
- * - `W.<name>`: the actual type of a key with onWrongType "set-aside" that holds another type
- *   (it is moved aside before `mutate`; do not read it).
+ * - `W.<name>`: what a key with onWrongType "set-aside" holds when it is of another type
+ *   ({type, size, prefix}; it is moved aside before `mutate`; do not read it).
  * - `event(kind, by, reason, detail, notice)`: queue one event (detail a flat list) and its notice.
- * - `repairs`: list of notes; `result`: table returned to the caller; `preview(v)`: v for a note.
- * - `return noop(r)`: write nothing; `return refuse_garbage(key, problem, fix)`: write nothing, fail.
+ * - `repairs`: list of notes; `result`: table returned to the caller; the functions of
+ *   LUA_BAD_KEY (badKey.ts) to describe a bad value: `value_found(v)`, `bad_key_message(…)`.
+ * - `return noop(r)`: write nothing; `return refuse_garbage(key, field, found, expected, fix)`:
+ *   write nothing, fail (the arguments of bad_key_message).
  */
 export function writeScript(spec: { keys: readonly KeySpec[]; prepare: string; mutate: string }): WriteScript {
   for (const k of spec.keys) {
@@ -55,38 +60,34 @@ ${names}
 local maxlen, channel, P = ARGV[1], ARGV[2], cjson.decode(ARGV[3])
 local repairs, queued, W, result = {}, {}, {}, {}
 local SPECS = {${specs}}
+${LUA_BAD_KEY}
 local function key_type(key) return redis.call('TYPE', key)['ok'] end
 for _, s in ipairs(SPECS) do
   local t = key_type(K[s[1]])
   if t ~= 'none' and t ~= s[2] and s[2] ~= 'any' then
-    if s[3] == 'refuse' then return cjson.encode({status = 'wrongtype', key = K[s[1]], actual = t, expected = s[2]}) end
-    W[s[1]] = t
+    if s[3] == 'refuse' then return cjson.encode({status = 'wrongtype', key = K[s[1]], found = describe_key(K[s[1]], t), expected = s[2]}) end
+    W[s[1]] = describe_key(K[s[1]], t)
   end
 end
+-- {found, expected} when the event stream cannot take the events.
 local events_problem = nil
 local events_type = key_type(K.events)
 if events_type ~= 'none' and events_type ~= 'stream' then
-  events_problem = 'is a ' .. events_type .. ', expected a stream'
+  events_problem = {describe_key(K.events, events_type), 'a stream'}
 elseif events_type == 'stream' then
   local info = redis.call('XINFO', 'STREAM', K.events)
   for i = 1, #info, 2 do
     if info[i] == 'last-generated-id' and info[i + 1] == '${LAST_STREAM_ID}' then
-      events_problem = 'has reached the last possible ID (${LAST_STREAM_ID}), no event can be added'
+      events_problem = {describe_key(K.events, 'stream'), '${EVENTS_ACCEPTING}'}
     end
   end
 end
 local function event(kind, by, reason, detail, notice)
   table.insert(queued, {kind = kind, by = by, reason = reason, detail = detail, notice = notice})
 end
--- A stored value for a problem line: JSON-quoted prefix and size, never the whole value.
-local function preview(v)
-  local head = cjson.encode(string.sub(v, 1, 60))
-  if #v > 60 then head = head .. '…' end
-  return head .. ' (' .. #v .. ' bytes)'
-end
 local function noop(r) return cjson.encode({status = 'noop', result = r}) end
-local function refuse_garbage(key, problem, fix)
-  return cjson.encode({status = 'garbage', key = key, problem = problem, fix = fix})
+local function refuse_garbage(key, field, found, expected, fix)
+  return cjson.encode({status = 'garbage', key = key, field = field, found = found, expected = expected, fix = fix})
 end
 -- prepare
 ${spec.prepare}
@@ -103,12 +104,12 @@ end
 local first = 0
 if events_problem then
   first = first + 1
-  table.insert(repairs, first, 'Redis key ' .. K.events .. ' ' .. events_problem .. '; repaired (moved to ' .. set_aside(K.events) .. ')')
+  table.insert(repairs, first, bad_key_message(K.events, nil, events_problem[1], events_problem[2], 'repaired (moved to ' .. set_aside(K.events) .. ')'))
 end
 for _, s in ipairs(SPECS) do
   if W[s[1]] then
     first = first + 1
-    table.insert(repairs, first, 'Redis key ' .. K[s[1]] .. ' is a ' .. W[s[1]] .. ', expected a ' .. s[2] .. '; repaired (moved to ' .. set_aside(K[s[1]]) .. ')')
+    table.insert(repairs, first, bad_key_message(K[s[1]], nil, W[s[1]], 'a ' .. s[2], 'repaired (moved to ' .. set_aside(K[s[1]]) .. ')'))
   end
 end
 local ids = {}
@@ -141,9 +142,9 @@ interface Reply {
   repairs?: unknown;
   result?: unknown;
   key?: string;
-  actual?: string;
+  field?: string;
+  found?: unknown[];
   expected?: string;
-  problem?: string;
   fix?: string;
 }
 
@@ -172,9 +173,11 @@ export async function runWrite<R>(redis: Redis, script: WriteScript, keyValues: 
     case "noop":
       return { status: "noop", result: reply.result as R };
     case "wrongtype":
-      throw new WrongTypeError(reply.key ?? "?", reply.actual ?? "?", reply.expected ?? "?");
-    case "garbage":
-      throw new GarbageValueError(reply.key ?? "?", reply.problem ?? "holds garbage", reply.fix ?? "");
+      throw new WrongTypeError(reply.key ?? "?", foundValue(reply.found ?? []), reply.expected ?? "?");
+    case "garbage": {
+      const found = Array.isArray(reply.found) ? foundValue(reply.found) : "missing";
+      throw new GarbageValueError({ key: reply.key ?? "?", field: reply.field, found, expected: reply.expected ?? "?" }, reply.fix ?? "");
+    }
     default:
       throw new Error(`runWrite: unexpected script reply ${truncate(raw, 200)}`);
   }

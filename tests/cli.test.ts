@@ -176,8 +176,8 @@ test("the built binary prints status end to end", async () => {
 
 describe("exit codes tell the truth about what changed", () => {
   test.each([
-    ["a string", (r: Redis) => r.set(keys.events, "junk"), /^aviary: Redis key aviary:events is a string, expected a stream; repaired \(moved to aviary:corrupt:events:\d{13}\)$/],
-    ["a stream at the last ID", (r: Redis) => r.xadd(keys.events, "18446744073709551615-18446744073709551615", "kind", "junk"), /^aviary: Redis key aviary:events has reached the last possible ID/],
+    ["a string", (r: Redis) => r.set(keys.events, "junk"), /^aviary: Redis key aviary:events is a string of 4 bytes starting "junk", expected a stream; repaired \(moved to aviary:corrupt:events:\d{13}\)$/],
+    ["a stream at the last ID", (r: Redis) => r.xadd(keys.events, "18446744073709551615-18446744073709551615", "kind", "junk"), /^aviary: Redis key aviary:events is a stream of 1 entry, expected a stream below the last possible ID \(18446744073709551615-18446744073709551615\); repaired \(moved to aviary:corrupt:events:\d{13}\)$/],
   ])("over %s at aviary:events, canary weight exits 0, took effect and says what it repaired", async (_label, poison, note) => {
     await poison(redis);
     const res = await cli(["canary", "weight", "20"]);
@@ -192,7 +192,7 @@ describe("exit codes tell the truth about what changed", () => {
     await redis.set(keys.routing, "junk");
     const res = await cli(["canary", "weight", "20"]);
     expect(res.code).toBe(3);
-    expect(res.stderr).toBe("aviary: Redis key aviary:routing is a string, expected a hash\n");
+    expect(res.stderr).toBe('aviary: Redis key aviary:routing is a string of 4 bytes starting "junk", expected a hash\n');
     expect(await redis.keys("*")).toEqual([keys.routing]);
     expect(await redis.get(keys.routing)).toBe("junk");
   });
@@ -201,7 +201,7 @@ describe("exit codes tell the truth about what changed", () => {
     await redis.set(keys.routing, "junk");
     const res = await cli(["canary", "off", "--reason", "alarm"]);
     expect(res.code).toBe(0);
-    expect(res.stderr).toMatch(/^aviary: Redis key aviary:routing is a string, expected a hash; repaired \(moved to aviary:corrupt:routing:\d{13}\)\naviary: Redis key aviary:routing held no weight to keep; canary off at weight 0\n$/);
+    expect(res.stderr).toMatch(/^aviary: Redis key aviary:routing is a string of 4 bytes starting "junk", expected a hash; repaired \(moved to aviary:corrupt:routing:\d{13}\)\naviary: Redis key aviary:routing held no weight to keep; canary off at weight 0\n$/);
     expect(await redis.hgetall(keys.routing)).toMatchObject({ canaryEnabled: "false", canaryWeight: "0" });
   });
 
@@ -212,7 +212,7 @@ describe("exit codes tell the truth about what changed", () => {
     expect(res.code).toBe(3);
     expect(res.stdout).toBe("");
     expect(res.stderr).toBe(
-      'aviary: Redis key aviary:routing field canaryWeight holds "banana" (6 bytes), expected an integer 0..100; nothing changed: set a weight first (aviary canary weight <N>), which turns the canary on\n',
+      'aviary: Redis key aviary:routing field canaryWeight is a string of 6 bytes starting "banana", expected an integer 0..100; nothing changed: set a weight first (aviary canary weight <N>), which turns the canary on\n',
     );
     expect(await snapshot()).toEqual(before);
   });
@@ -221,7 +221,7 @@ describe("exit codes tell the truth about what changed", () => {
     await redis.set(keys.events, "junk");
     const res = await cli(["flags", "set", "f1", "on"]);
     expect(res.code).toBe(0);
-    expect(res.stderr).toMatch(/^aviary: Redis key aviary:events is a string, expected a stream; repaired/);
+    expect(res.stderr).toMatch(/^aviary: Redis key aviary:events is a string of 4 bytes starting "junk", expected a stream; repaired/);
     expect(await redis.exists(keys.flag("f1"))).toBe(1);
   });
 
@@ -229,7 +229,7 @@ describe("exit codes tell the truth about what changed", () => {
     await redis.set(keys.events, "junk");
     const res = await cli(["events"]);
     expect(res.code).toBe(3);
-    expect(res.stderr).toBe("aviary: Redis key aviary:events is a string, expected a stream\n");
+    expect(res.stderr).toBe('aviary: Redis key aviary:events is a string of 4 bytes starting "junk", expected a stream\n');
   });
 });
 

@@ -12,6 +12,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import type Redis from "ioredis";
 import { type AlarmKey, type AlarmState } from "../alarms/definitions";
 import { REARM_REASON } from "../controller/decide";
+import { MAX_REASON } from "../state/bounds";
 import { MAX_DRAIN_WAIT_MS } from "../lambda/env";
 import { closeController, handler, type SnsEvent } from "../lambda/handler";
 import { API_CALLS_BUDGET_MS, FUNCTION_TIMEOUT_SECONDS, LOCK_TTL_MS, LOCK_WAIT_MS, worstCaseMs } from "../lambda/timing";
@@ -621,15 +622,15 @@ describe("turning the canary off depends on nothing but the routing key", () => 
 
   const junk = "junk-".repeat(1000); // 5,000 bytes: only its size and a prefix may reach the log
   const plants: [family: string, key: (messageId: string) => string, plant: (key: string) => Promise<unknown>, reported: RegExp][] = [
-    ["memory, a string", () => keys.controller, (k) => redis.set(k, junk), /^aviary: Redis key aviary:controller is a string of 5000 bytes starting "junk-junk-.*", expected a hash; repaired \(deleted\)$/],
-    ["memory, a list", () => keys.controller, (k) => redis.rpush(k, "a", "b"), /^aviary: Redis key aviary:controller is a list of 2 items starting "a", expected a hash; repaired/],
-    ["follow-ups, a string", () => keys.controllerFollowUps, (k) => redis.set(k, junk), /^aviary: Redis key aviary:controller:followups is a string of 5000 bytes starting "junk-.*", expected a hash; repaired/],
-    ["follow-ups, a set", () => keys.controllerFollowUps, (k) => redis.sadd(k, "m"), /^aviary: Redis key aviary:controller:followups is a set of 1 members starting "m", expected a hash; repaired/],
-    ["the message's dedupe marker, a hash", (m) => keys.dedupe(m), (k) => redis.hset(k, "f", "v"), /^aviary: Redis key aviary:dedupe:\S+ is a hash of 1 fields starting "f", expected a "pending" or "done" marker .*; repaired \(replaced by this delivery's claim\)$/],
-    ["the message's dedupe marker, a garbage string", (m) => keys.dedupe(m), (k) => redis.set(k, junk), /^aviary: Redis key aviary:dedupe:\S+ is a string of 5000 bytes starting "junk-.*", expected a "pending" or "done" marker/],
-    ["the message's dedupe marker, pending forever", (m) => keys.dedupe(m), (k) => redis.set(k, "pending"), /^aviary: Redis key aviary:dedupe:\S+ is a string of 7 bytes starting "pending", expected a "pending" or "done" marker \(a string expiring/],
-    ["the lock, a hash with a TTL", () => keys.controllerLock, (k) => redis.multi().hset(k, "f", "v").pexpire(k, 3_600_000).exec(), /^aviary: Redis key aviary:controller:lock is a hash of 1 fields starting "f", expected a lock token .*; repaired \(deleted\)$/],
-    ["the lock, a garbage string held for an hour", () => keys.controllerLock, (k) => redis.set(k, junk, "PX", 3_600_000), /^aviary: Redis key aviary:controller:lock is a string of 5000 bytes starting "junk-.*", expected a lock token/],
+    ["memory, a string", () => keys.controller, (k) => redis.set(k, junk), /^Redis key aviary:controller is a string of 5000 bytes starting "junk-junk-.*", expected a hash; repaired \(deleted\)$/],
+    ["memory, a list", () => keys.controller, (k) => redis.rpush(k, "a", "b"), /^Redis key aviary:controller is a list of 2 items starting "a", expected a hash; repaired/],
+    ["follow-ups, a string", () => keys.controllerFollowUps, (k) => redis.set(k, junk), /^Redis key aviary:controller:followups is a string of 5000 bytes starting "junk-.*", expected a hash; repaired/],
+    ["follow-ups, a set", () => keys.controllerFollowUps, (k) => redis.sadd(k, "m"), /^Redis key aviary:controller:followups is a set of 1 member starting "m", expected a hash; repaired/],
+    ["the message's dedupe marker, a hash", (m) => keys.dedupe(m), (k) => redis.hset(k, "f", "v"), /^Redis key aviary:dedupe:\S+ is a hash of 1 field starting "f", expected a "pending" or "done" marker .*; repaired \(replaced by this delivery's claim\)$/],
+    ["the message's dedupe marker, a garbage string", (m) => keys.dedupe(m), (k) => redis.set(k, junk), /^Redis key aviary:dedupe:\S+ is a string of 5000 bytes starting "junk-.*", expected a "pending" or "done" marker/],
+    ["the message's dedupe marker, pending forever", (m) => keys.dedupe(m), (k) => redis.set(k, "pending"), /^Redis key aviary:dedupe:\S+ is a string of 7 bytes starting "pending", expected a "pending" or "done" marker \(a string expiring/],
+    ["the lock, a hash with a TTL", () => keys.controllerLock, (k) => redis.multi().hset(k, "f", "v").pexpire(k, 3_600_000).exec(), /^Redis key aviary:controller:lock is a hash of 1 field starting "f", expected a lock token .*; repaired \(deleted\)$/],
+    ["the lock, a garbage string held for an hour", () => keys.controllerLock, (k) => redis.set(k, junk, "PX", 3_600_000), /^Redis key aviary:controller:lock is a string of 5000 bytes starting "junk-.*", expected a lock token/],
   ];
 
   test.each(plants)("%s: the canary is turned off, the key repaired and reported (size and prefix, never in full)", async (_family, keyOf, plant, reported) => {
@@ -708,8 +709,8 @@ describe("turning the canary off depends on nothing but the routing key", () => 
     const { state } = await readRouting(redis);
     expect(state?.canaryEnabled).toBe(false);
     const full = `${DEP}-canary-5xx-rate: ${long}`;
-    expect(state?.reason?.length).toBeLessThanOrEqual(500);
-    expect(state?.reason).toMatch(new RegExp(`^${DEP}-canary-5xx-rate: Threshold Crossed: 12\\.5 .* \\[truncated, ${full.length} characters\\]$`));
+    expect(state?.reason).toHaveLength(MAX_REASON);
+    expect(state?.reason).toMatch(new RegExp(`^${DEP}-canary-5xx-rate: Threshold Crossed: 12\\.5 .*… \\[cut from ${full.length} characters\\]$`));
     // People still get the whole reason in the notice.
     expect(published()[0].Message).toContain(long);
   });
@@ -721,7 +722,7 @@ describe("turning the canary off depends on nothing but the routing key", () => 
     expect(r.outcomes[0]).toMatchObject({ status: "canaryOff", summary: "canary turned off (weight kept)" });
     const { state } = await readRouting(redis);
     expect(state).toMatchObject({ canaryEnabled: false, canaryWeight: 25 });
-    expect(state?.reason?.length).toBeLessThanOrEqual(500);
-    expect(state?.reason).toMatch(/^manual abort: abort workflow run 42 by alice: checkout errors .* \[truncated, 1214 characters\]$/);
+    expect(state?.reason).toHaveLength(MAX_REASON);
+    expect(state?.reason).toMatch(/^manual abort: abort workflow run 42 by alice: checkout errors .*… \[cut from 1214 characters\]$/);
   });
 });

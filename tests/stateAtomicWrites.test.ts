@@ -84,22 +84,22 @@ describe("a wrong-type key is refused naming the key, and nothing is written", (
     expect(await snapshot()).toEqual(before);
     expect(notices).toEqual([]);
     expect(error).toBeInstanceOf(WrongTypeError);
-    expect((error as Error).message).toBe(`Redis key ${key} is a string, expected a ${expected}`);
+    expect((error as Error).message).toBe(`Redis key ${key} is a string of 4 bytes starting "junk", expected a ${expected}`);
   });
 });
 
 describe("a poisoned event stream is moved aside and the write goes on", () => {
   const poisons: [string, (r: Redis) => Promise<unknown>, RegExp][] = [
-    ["a string", (r) => r.set(keys.events, "junk"), /is a string, expected a stream/],
-    ["a list", (r) => r.rpush(keys.events, "junk"), /is a list, expected a stream/],
-    ["a stream at the last ID", (r) => r.xadd(keys.events, LAST_STREAM_ID, "kind", "junk"), /reached the last possible ID/],
+    ["a string", (r) => r.set(keys.events, "junk"), /is a string of 4 bytes starting "junk", expected a stream; repaired/],
+    ["a list", (r) => r.rpush(keys.events, "junk"), /is a list of 1 item starting "junk", expected a stream; repaired/],
+    ["a stream at the last ID", (r) => r.xadd(keys.events, LAST_STREAM_ID, "kind", "junk"), /is a stream of 1 entry, expected a stream below the last possible ID \(18446744073709551615-18446744073709551615\); repaired/],
     [
       "a stream whose last-ID entry was deleted",
       async (r) => {
         await r.xadd(keys.events, LAST_STREAM_ID, "kind", "junk");
         await r.xdel(keys.events, LAST_STREAM_ID);
       },
-      /reached the last possible ID/,
+      /is a stream of 0 entries, expected a stream below the last possible ID \(18446744073709551615-18446744073709551615\); repaired/,
     ],
   ];
   const cases = Object.keys(writes).flatMap((name) => poisons.map(([label, poison, note]) => [name, label, poison, note] as const));
@@ -131,7 +131,7 @@ describe("a poisoned event stream is moved aside and the write goes on", () => {
   test("the repair is returned to the caller, naming the key and where it went", async () => {
     await redis.set(keys.events, "junk");
     const change = await setCanaryWeight(redis, 30, { by });
-    expect(change.repairs).toEqual([expect.stringMatching(/^Redis key aviary:events is a string, expected a stream; repaired \(moved to aviary:corrupt:events:\d{13}\)$/)]);
+    expect(change.repairs).toEqual([expect.stringMatching(/^Redis key aviary:events is a string of 4 bytes starting "junk", expected a stream; repaired \(moved to aviary:corrupt:events:\d{13}\)$/)]);
     expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 30 });
   });
 
@@ -153,23 +153,23 @@ describe("keys a write replaces whole are moved aside, never refused", () => {
   test("a flag definition of the wrong type", async () => {
     await redis.hset(keys.flag("f1"), "enabled", "true");
     const change = await putFlag(redis, booleanFlag("f1", "me"), { by });
-    expect(change.repairs).toEqual([expect.stringMatching(/^Redis key aviary:flag:f1 is a hash, expected a string; repaired \(moved to aviary:corrupt:flag:f1:\d{13}\)$/)]);
+    expect(change.repairs).toEqual([expect.stringMatching(/^Redis key aviary:flag:f1 is a hash of 1 field starting "enabled", expected a string; repaired \(moved to aviary:corrupt:flag:f1:\d{13}\)$/)]);
     expect((await readFlag(redis, "f1")).flag?.key).toBe("f1");
   });
 
   test("a backend entry of the wrong type", async () => {
     await redis.set(keys.backend("prod-1"), "junk");
     const { repairs } = await registerBackend(redis, prod);
-    expect(repairs).toEqual([expect.stringMatching(/aviary:backend:prod-1 is a string, expected a hash; repaired/)]);
+    expect(repairs).toEqual([expect.stringMatching(/aviary:backend:prod-1 is a string of 4 bytes starting "junk", expected a hash; repaired/)]);
     expect((await listBackends(redis)).backends.map((b) => b.id)).toEqual(["prod-1"]);
   });
 });
 
 describe("a garbage canary weight", () => {
   test.each([
-    ["banana", "banana", /field canaryWeight holds "banana" \(6 bytes\)/],
-    ["101", "101", /field canaryWeight holds "101"/],
-    ["5,000 x", "x".repeat(5000), /field canaryWeight holds "x{60}"… \(5000 bytes\)/],
+    ["banana", "banana", /field canaryWeight is a string of 6 bytes starting "banana", expected an integer 0\.\.100; nothing changed: /],
+    ["101", "101", /field canaryWeight is a string of 3 bytes starting "101"/],
+    ["5,000 x", "x".repeat(5000), /field canaryWeight is a string of 5000 bytes starting "x{40}", /],
   ])("canary on over weight %s is refused naming the key, the value's prefix and the fix", async (_label, weight, problem) => {
     await redis.hset(keys.routing, { canaryWeight: weight, canaryEnabled: "false", changedBy: "x", changedAt: new Date().toISOString() });
     const before = await snapshot();
@@ -186,26 +186,26 @@ describe("a garbage canary weight", () => {
 
   test("a missing weight in an existing routing hash is garbage too", async () => {
     await redis.hset(keys.routing, { canaryEnabled: "false" });
-    await expect(enableCanary(redis, { by })).rejects.toThrow(/field canaryWeight is missing/);
+    await expect(enableCanary(redis, { by })).rejects.toThrow(/field canaryWeight is missing, expected an integer 0\.\.100; nothing changed/);
   });
 
   test("setting a weight repairs it, and says so", async () => {
     await redis.hset(keys.routing, { canaryWeight: "banana", canaryEnabled: "false" });
     const change = await setCanaryWeight(redis, 15, { by });
-    expect(change.repairs).toEqual([expect.stringMatching(/aviary:routing field canaryWeight holds "banana".*repaired \(weight set to 15\)/)]);
+    expect(change.repairs).toEqual([expect.stringMatching(/aviary:routing field canaryWeight is a string of 6 bytes starting "banana".*repaired \(weight set to 15\)/)]);
     expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 15, canaryEnabled: false });
   });
 });
 
 describe("turning the canary off is never blocked", () => {
   test.each([
-    ["a garbage weight", (r: Redis) => r.hset(keys.routing, { canaryWeight: "banana", canaryEnabled: "true" }), 0, /canaryWeight holds "banana".*weight set to 0/],
+    ["a garbage weight", (r: Redis) => r.hset(keys.routing, { canaryWeight: "banana", canaryEnabled: "true" }), 0, /canaryWeight is a string of 6 bytes starting "banana".*weight set to 0/],
     ["a garbage enabled flag (the valid weight is kept)", (r: Redis) => r.hset(keys.routing, { canaryWeight: "40", canaryEnabled: "maybe" }), 40, undefined],
-    ["a string at aviary:routing", (r: Redis) => r.set(keys.routing, "junk"), 0, /aviary:routing is a string, expected a hash; repaired \(moved to aviary:corrupt:routing:\d{13}\)/],
+    ["a string at aviary:routing", (r: Redis) => r.set(keys.routing, "junk"), 0, /aviary:routing is a string of 4 bytes starting "junk", expected a hash; repaired \(moved to aviary:corrupt:routing:\d{13}\)/],
     ["a list at aviary:routing and a poisoned stream", async (r: Redis) => {
       await r.rpush(keys.routing, "junk");
       await r.xadd(keys.events, LAST_STREAM_ID, "kind", "junk");
-    }, 0, /aviary:events has reached the last possible ID/],
+    }, 0, /aviary:events is a stream of \d+ entr(y|ies), expected a stream below the last possible ID/],
   ])("over %s", async (_label, poison, weight, note) => {
     await poison(redis);
     const change = await disableCanary(redis, { by: "controller", reason: "alarm" });

@@ -115,14 +115,14 @@ describe("controller lock", () => {
   });
 
   test.each([
-    ["a hash with a TTL", () => redis.multi().hset(keys.controllerLock, "f", "v").pexpire(keys.controllerLock, 60_000).exec(), /is a hash of 1 fields/],
-    ["a garbage string with a TTL", () => redis.set(keys.controllerLock, "held-by-nobody", "PX", 60_000), /is a string of 14 bytes starting "held-by-nobody"/],
+    ["a hash with a TTL", () => redis.multi().hset(keys.controllerLock, "f", "v").pexpire(keys.controllerLock, 60_000).exec(), /is a hash of 1 field starting "f"/],
+    ["a garbage string with a TTL", () => redis.set(keys.controllerLock, "held-by-nobody", "PX", 60_000), /is a string of 14 bytes starting "held-by-nobody", expected a lock token/],
     ["a token expiring later than any holder sets", () => redis.set(keys.controllerLock, liveToken, "PX", 3_600_000), /is a string of 32 bytes/],
   ])("a lock that is %s is repaired at once and reported, not waited for", async (_name, plant, found) => {
     await plant();
     const problems: string[] = [];
     await expect(withControllerLock(redis, { ttlMs: 1000, waitMs: 100 }, async () => "ran", (p) => problems.push(p))).resolves.toBe("ran");
-    expect(problems).toEqual([expect.stringMatching(new RegExp(`^aviary: Redis key aviary:controller:lock ${found.source}.*; repaired \\(deleted\\)$`))]);
+    expect(problems).toEqual([expect.stringMatching(new RegExp(`^Redis key aviary:controller:lock ${found.source}.*; repaired \\(deleted\\)$`))]);
     expect(await redis.exists(keys.controllerLock)).toBe(0);
   });
 
@@ -166,7 +166,7 @@ describe("garbage in the controller's keys", () => {
   test("a garbage dedupe marker is replaced by the claim and described; a valid one is kept", async () => {
     await redis.rpush(keys.dedupe("g"), "x");
     const claim = await claimMessage(redis, "g");
-    expect(claim).toEqual({ status: "claimed", repaired: expect.stringMatching(/^aviary: Redis key aviary:dedupe:g is a list of 1 items starting "x", expected a "pending" or "done" marker/) });
+    expect(claim).toEqual({ status: "claimed", repaired: expect.stringMatching(/^Redis key aviary:dedupe:g is a list of 1 item starting "x", expected a "pending" or "done" marker/) });
     expect(await redis.get(keys.dedupe("g"))).toBe("pending");
     expect(await redis.ttl(keys.dedupe("g"))).toBeGreaterThan(0);
     await redis.set(keys.dedupe("d"), "done"); // no TTL: not one this module writes
@@ -177,7 +177,7 @@ describe("garbage in the controller's keys", () => {
     await redis.xadd(keys.controller, "*", "f", "v");
     const { memory, problems } = await readControllerMemory(redis);
     expect(memory).toEqual({ alarms: {} });
-    expect(problems).toEqual([expect.stringMatching(/^aviary: Redis key aviary:controller is a stream of 1 entries, expected a hash; repaired \(deleted\)$/)]);
+    expect(problems).toEqual([expect.stringMatching(/^Redis key aviary:controller is a stream of 1 entry, expected a hash; repaired \(deleted\)$/)]);
     await writeControllerMemory(redis, { lastScaleOutAt: "2026-11-24T10:00:00.000Z", alarms: {} });
     expect(await redis.type(keys.controller)).toBe("hash");
   });
@@ -186,7 +186,7 @@ describe("garbage in the controller's keys", () => {
     await redis.hset(keys.controller, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`alarm:a${i}`, "z".repeat(10_000)])));
     const { problems } = await readControllerMemory(redis);
     expect(problems).toHaveLength(11);
-    expect(problems[0]).toMatch(/not "<state> <time>" \(a string of 10000 bytes starting "z{40}"\)$/);
+    expect(problems[0]).toMatch(/^Redis key aviary:controller field alarm:a\d+ is a string of 10000 bytes starting "z{40}", expected "<state> <time>"; ignored$/);
     expect(problems[10]).toBe("... and 20 more");
   });
 });

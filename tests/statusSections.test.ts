@@ -49,13 +49,13 @@ describe("aviary status", () => {
     await redis.set(keys.routing, "garbage");
     const text = await cli(server.url, "status");
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('canary: unknown (routing state unreadable: aviary:routing is a string ("garbage"), expected a hash)');
+    expect(text.stdout).toContain('canary: unknown (routing state unreadable: Redis key aviary:routing is a string of 7 bytes starting "garbage", expected a hash)');
     expect(text.stdout).toContain("prod backends (1):\n  p1  10.0.0.1:8080  v1");
     expect(text.stdout).toContain("canary backends (1):\n  c1  10.0.0.2:8080  v2");
     const json = await cli(server.url, "status", "--json");
     expect(json.code).toBe(0);
     const s = JSON.parse(json.stdout) as { sections: Record<string, Health>; routing: unknown; backends: { prod: { id: string }[] } };
-    expect(s.sections.routing).toEqual({ ok: false, problems: ['aviary:routing is a string ("garbage"), expected a hash'] });
+    expect(s.sections.routing).toEqual({ ok: false, problems: ['Redis key aviary:routing is a string of 7 bytes starting "garbage", expected a hash'] });
     expect(s.sections.backends).toEqual({ ok: true, problems: [] });
     expect(s.routing).toBeNull();
     expect(s.backends.prod.map((b) => b.id)).toEqual(["p1"]);
@@ -67,7 +67,7 @@ describe("aviary status", () => {
     const partial = await cli(server.url, "status");
     expect(partial.code).toBe(0);
     expect(partial.stdout).toContain("canary: enabled, weight 20%");
-    expect(partial.stdout).toContain(`backends: broken (aviary:backend:junk is a string (1048576 bytes starting "${"x".repeat(32)}"), expected a hash)`);
+    expect(partial.stdout).toContain(`backends: broken (Redis key aviary:backend:junk is a string of 1048576 bytes starting "${"x".repeat(40)}", expected a hash)`);
     expect(partial.stdout).toContain("prod backends (1):\n  p1");
     expect(partial.stdout.length).toBeLessThan(2000);
 
@@ -76,7 +76,7 @@ describe("aviary status", () => {
     const json = await cli(server.url, "status", "--json");
     expect(json.code).toBe(0);
     const s = JSON.parse(json.stdout) as { sections: Record<string, Health>; routing: { canaryWeight: number } };
-    expect(s.sections.backends).toEqual({ ok: false, problems: ["aviary:backends is a list, expected a set"] });
+    expect(s.sections.backends).toEqual({ ok: false, problems: ['Redis key aviary:backends is a list of 1 item starting "p1", expected a set'] });
     expect(s.sections.routing.ok).toBe(true);
     expect(s.routing.canaryWeight).toBe(20);
   });
@@ -111,12 +111,12 @@ describe("local dashboard /api/status", () => {
 
   // Each case corrupts one key family (leaving live keys alone where it can) and puts it back.
   const cases: { family: string; key: string; corrupt: (r: Redis) => Promise<unknown>; problem: string; empty: unknown }[] = [
-    { family: "routing", key: keys.routing, corrupt: (r) => r.set(keys.routing, "garbage"), problem: 'aviary:routing is a string ("garbage"), expected a hash', empty: null },
-    { family: "backends", key: keys.backends, corrupt: (r) => r.set(keys.backends, "garbage"), problem: 'aviary:backends is a string ("garbage"), expected a set', empty: [] },
-    { family: "backends", key: keys.backend("ghost"), corrupt: (r) => r.sadd(keys.backends, "ghost").then(() => r.rpush(keys.backend("ghost"), "a")), problem: "aviary:backend:ghost is a list, expected a hash", empty: undefined },
-    { family: "flags", key: keys.flags, corrupt: (r) => r.hset(keys.flags, "a", "b"), problem: "aviary:flags is a hash, expected a set", empty: [] },
-    { family: "flags", key: keys.flag("junk"), corrupt: (r) => r.sadd(keys.flags, "junk").then(() => r.rpush(keys.flag("junk"), "a")), problem: "aviary:flag:junk is a list, expected a string", empty: undefined },
-    { family: "events", key: keys.events, corrupt: (r) => r.set(keys.events, "y".repeat(1 << 20)), problem: `aviary:events is a string (1048576 bytes starting "${"y".repeat(32)}"), expected a stream`, empty: [] },
+    { family: "routing", key: keys.routing, corrupt: (r) => r.set(keys.routing, "garbage"), problem: 'Redis key aviary:routing is a string of 7 bytes starting "garbage", expected a hash', empty: null },
+    { family: "backends", key: keys.backends, corrupt: (r) => r.set(keys.backends, "garbage"), problem: 'Redis key aviary:backends is a string of 7 bytes starting "garbage", expected a set', empty: [] },
+    { family: "backends", key: keys.backend("ghost"), corrupt: (r) => r.sadd(keys.backends, "ghost").then(() => r.rpush(keys.backend("ghost"), "a")), problem: 'Redis key aviary:backend:ghost is a list of 1 item starting "a", expected a hash', empty: undefined },
+    { family: "flags", key: keys.flags, corrupt: (r) => r.hset(keys.flags, "a", "b"), problem: 'Redis key aviary:flags is a hash of 1 field starting "a", expected a set', empty: [] },
+    { family: "flags", key: keys.flag("junk"), corrupt: (r) => r.sadd(keys.flags, "junk").then(() => r.rpush(keys.flag("junk"), "a")), problem: 'Redis key aviary:flag:junk is a list of 1 item starting "a", expected a string', empty: undefined },
+    { family: "events", key: keys.events, corrupt: (r) => r.set(keys.events, "y".repeat(1 << 20)), problem: `Redis key aviary:events is a string of 1048576 bytes starting "${"y".repeat(40)}", expected a stream`, empty: [] },
   ];
 
   test.each(cases)("$key of the wrong type: only $family is broken, named; the others answer; HTTP 200", async ({ family, key, corrupt, problem, empty }) => {

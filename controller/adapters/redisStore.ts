@@ -16,7 +16,8 @@ import {
 } from "../../state/controller";
 import { drainBackend, listBackends } from "../../state/registry";
 import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../../state/routing";
-import { describeText, PREFIX_CHARS } from "../../state/badKey";
+import { badKeyMessage, textFound } from "../../state/badKey";
+import { PREVIEW_CHARS } from "../../state/bounds";
 import { keys } from "../../state/keys";
 import type { CanaryState, ControllerMemory, FollowUp } from "../decide";
 import type { ActionRecord, ControllerStore, PendingFollowUps } from "../ports";
@@ -136,7 +137,8 @@ export class RedisControllerStore implements ControllerStore {
       const parsed = parsePending(messageId, json);
       if (parsed) pending.push(parsed);
       else {
-        this.onProblem([`aviary: Redis key ${keys.controllerFollowUps} field ${JSON.stringify(messageId.slice(0, PREFIX_CHARS))}: unreadable follow-ups (${describeText(json)}); dropped`]);
+        const field = JSON.stringify(messageId.slice(0, PREVIEW_CHARS));
+        this.onProblem([badKeyMessage({ key: keys.controllerFollowUps, field, found: textFound(json), expected: "follow-ups JSON" }, "repaired (dropped)")]);
         await clearFollowUps(this.redis, messageId, this.problem);
       }
     }

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { connect, subscribeChanges } from "../state/connection";
 import { readRouting } from "../state/routing";
 import { listBackends } from "../state/registry";
-import { preview } from "../state/bounded";
+import { boundProblem } from "../state/bounds";
 import { BACKEND } from "../haproxy/config";
 import { computeWeights, type SlotAssignment, type Slots } from "./weights";
 import { guardProd, type KnownProd } from "./prodGuard";
@@ -72,12 +72,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     try {
       const [routing, registry] = await Promise.all([readRouting(redis), listBackends(redis)]);
       if (routing.state === undefined) {
-        logger.warn({ problems: routing.problems.slice(0, 10).map((p) => preview(p)) }, "routing state unreadable; keeping last applied state");
+        logger.warn({ problems: routing.problems.slice(0, 10).map(boundProblem) }, "routing state unreadable; keeping last applied state");
         for (const id of confirming) noticed.add(id);
         return;
       }
       if (registry.problems.length > 0) {
-        logger.warn({ count: registry.problems.length, problems: registry.problems.slice(0, 10).map((p) => preview(p)) }, "ignoring invalid backend entries");
+        logger.warn({ count: registry.problems.length, problems: registry.problems.slice(0, 10).map(boundProblem) }, "ignoring invalid backend entries");
       }
       if (registry.missing.length > 0) logger.info({ count: registry.missing.length, ids: registry.missing.slice(0, 10) }, "registry index named backends whose entry is gone; pruned");
       const guarded = guardProd({ known, registry, noticed: confirming, nowMs: Date.now(), afterOutage: readFailed });
@@ -97,7 +97,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     } catch (err) {
       for (const id of confirming) noticed.add(id);
       readFailed = true;
-      logger.warn({ err: preview((err as Error).message) }, "redis unavailable; keeping last applied state");
+      logger.warn({ err: boundProblem((err as Error).message) }, "redis unavailable; keeping last applied state");
       return;
     }
     const changed = assignments.filter((a) => force || !same(last.get(a.slot), a));
@@ -107,7 +107,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       } catch (err) {
         // Forget what we think is applied so the next round re-sends everything.
         last = new Map();
-        logger.error({ err: preview((err as Error).message) }, "haproxy runtime API failed; will retry");
+        logger.error({ err: boundProblem((err as Error).message) }, "haproxy runtime API failed; will retry");
         return;
       }
       const news = changed.filter((a) => !same(last.get(a.slot), a));
@@ -148,12 +148,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
           if (notice.kind === "backend" && typeof notice.id === "string" && notice.id.length <= 64) noticed.add(notice.id);
           void schedule();
         },
-        { logger, onProblem: (p) => logger.warn({ problem: preview(p) }, "bad change notice") },
+        { logger, onProblem: (p) => logger.warn({ problem: boundProblem(p) }, "bad change notice") },
       );
       // Notices sent while we were subscribing would be lost: re-read once now.
       void schedule();
     } catch (err) {
-      logger.warn({ err: preview((err as Error).message) }, "subscribe failed; retrying");
+      logger.warn({ err: boundProblem((err as Error).message) }, "subscribe failed; retrying");
       if (!stopped) subscribeTimer = setTimeout(() => void subscribe(), 1000);
     }
   };

@@ -11,6 +11,8 @@ export const MAX_EVENT_FIELD = 4000;
 export const MAX_EVENT_FIELDS = 64;
 /** Longest change notice a subscriber parses (real ones are under 200 characters). */
 export const MAX_NOTICE = 1024;
+/** Longest problem or error line a reader logs or shows (a message may quote a bad value). */
+export const MAX_PROBLEM = 300;
 /** Characters of a value shown in a problem line (the Lua side counts bytes: the same for ASCII). */
 export const PREVIEW_CHARS = 40;
 
@@ -34,6 +36,11 @@ export function truncate(text: string, max: number): string {
   // Never split a surrogate pair: the half left behind is not valid UTF-8 in Redis.
   if (keep > 0 && /[\uD800-\uDBFF]/.test(text[keep - 1])) keep -= 1;
   return text.slice(0, keep) + marker;
+}
+
+/** A problem or error message fit for a log line: short ones whole, long ones cut with a marker. */
+export function boundProblem(text: string): string {
+  return truncate(text, MAX_PROBLEM);
 }
 
 /**

@@ -1,10 +1,11 @@
 import type Redis from "ioredis";
 // zod/mini: same validation as "zod", a fraction of the size in the controller Lambda's bundle.
 import * as z from "zod/mini";
-import { InvalidInputError } from "./errors";
+import { InvalidInputError, WrongTypeError } from "./errors";
+import { describeKey } from "./keyTypes";
 import { keys } from "./keys";
 import { runWrite, storedReason, writeScript, type WriteScript } from "./writeScript";
-import { preview } from "./bounded";
+import { boundProblem, preview } from "./bounds";
 
 const idSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 chars of A-Z a-z 0-9 . _ - (starting alphanumeric)"));
 const addressSchema = z.string().check(
@@ -193,14 +194,6 @@ export interface BackendList {
   ttlMs: ReadonlyMap<string, number>;
 }
 
-/** The index key holds something other than a set (every registration and heartbeat fails on it). */
-export class RegistryIndexError extends Error {
-  constructor(readonly type: string) {
-    super(`aviary: Redis key ${keys.backends} is a ${type}, expected a set; the next heartbeat replaces it`);
-    this.name = "RegistryIndexError";
-  }
-}
-
 /**
  * Reads every indexed backend. Index entries whose hash expired are pruned and listed in `missing`;
  * entries that fail validation are reported in `problems` (bounded) and left alone.
@@ -211,7 +204,9 @@ export async function listBackends(redis: Redis): Promise<BackendList> {
     ids = (await redis.smembers(keys.backends)).sort();
   } catch (err) {
     if (!/WRONGTYPE/.test((err as Error).message)) throw err;
-    throw new RegistryIndexError(await redis.type(keys.backends));
+    // Every registration and heartbeat fails on it too; the next heartbeat replaces it.
+    const found = await describeKey(redis, keys.backends);
+    throw new WrongTypeError(keys.backends, found ?? { type: await redis.type(keys.backends), size: 0 }, "set");
   }
   const backends: Backend[] = [];
   const problems: string[] = [];
@@ -219,7 +214,7 @@ export async function listBackends(redis: Redis): Promise<BackendList> {
   const ttlMs = new Map<string, number>();
   const valid = ids.filter((id) => {
     if (idSchema.safeParse(id).success) return true;
-    problems.push(`${keys.backends} holds an invalid id ${preview(id, 80)}`);
+    problems.push(`${keys.backends} holds an invalid id ${preview(id)}`);
     return false;
   });
   if (valid.length === 0) return { backends, problems, missing, ttlMs };
@@ -229,7 +224,7 @@ export async function listBackends(redis: Redis): Promise<BackendList> {
   valid.forEach((id, i) => {
     const [err, raw] = replies[2 * i] ?? [new Error("no reply"), null];
     if (err) {
-      problems.push(`${keys.backend(id)}: ${preview(err.message)}`);
+      problems.push(`${keys.backend(id)}: ${boundProblem(err.message)}`);
       return;
     }
     const hash = raw as Record<string, string>;

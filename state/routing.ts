@@ -2,7 +2,8 @@ import type Redis from "ioredis";
 // zod/mini: same validation as "zod", a fraction of the size in the controller Lambda's bundle.
 import * as z from "zod/mini";
 import { MAX_REASON } from "./bounds";
-import { describeWrongType, InvalidInputError } from "./errors";
+import { InvalidInputError, WrongTypeError } from "./errors";
+import { describeKey } from "./keyTypes";
 import { keys } from "./keys";
 import { runWrite, storedReason, writeScript } from "./writeScript";
 import { describeIssues as describe } from "./zodIssues";
@@ -53,7 +54,8 @@ export async function readRouting(redis: Redis): Promise<{ state: RoutingState |
   } catch (err) {
     // Another type at the key is garbage like any other: reported, and the next write repairs it.
     if (!(err as Error).message?.startsWith("WRONGTYPE")) throw err;
-    return { state: undefined, problems: [describeWrongType(keys.routing, await redis.type(keys.routing), "hash")] };
+    const found = await describeKey(redis, keys.routing);
+    return { state: undefined, problems: [new WrongTypeError(keys.routing, found ?? { type: await redis.type(keys.routing), size: 0 }, "hash").message] };
   }
   if (Object.keys(raw).length === 0) return { state: { ...DEFAULT_ROUTING }, problems: [] };
   const parsed = storedSchema.safeParse(raw);

@@ -3,6 +3,7 @@
 import type Redis from "ioredis";
 import { findWrongTypes, type KeyFamily } from "./keyTypes";
 import { RedisUnreachableError } from "./unreachable";
+import { boundProblem } from "./bounds";
 
 /** What the report says about one section: ok, or broken with one message per problem. */
 export interface SectionHealth {
@@ -15,12 +16,6 @@ export interface Section<T> {
   health: SectionHealth;
 }
 
-/** Problems quote reader messages that may echo stored values: kept to a readable length. */
-const MAX_PROBLEM = 300;
-
-function shortened(problem: string): string {
-  return problem.length <= MAX_PROBLEM ? problem : `${problem.slice(0, MAX_PROBLEM)}… (${problem.length} characters)`;
-}
 
 const WRONGTYPE = /WRONGTYPE/;
 
@@ -48,6 +43,6 @@ export async function readSection<T>(
     const wrong = await findWrongTypes(source.redis, source.family);
     if (wrong.length > 0) problems = [...problems.filter((p) => !WRONGTYPE.test(p)), ...wrong];
   }
-  problems = problems.map(shortened);
+  problems = problems.map(boundProblem);
   return { value, health: { ok: problems.length === 0, problems } };
 }

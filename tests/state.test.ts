@@ -129,7 +129,7 @@ describe("routing", () => {
     await redis.set(keys.routing, "junk");
     const { state, problems } = await readRouting(redis);
     expect(state).toBeUndefined();
-    expect(problems).toEqual(["Redis key aviary:routing is a string, expected a hash"]);
+    expect(problems).toEqual(['Redis key aviary:routing is a string of 4 bytes starting "junk", expected a hash']);
     await disableCanary(redis, { by, reason: "rollback over a string" });
     expect((await readRouting(redis)).state).toMatchObject({ canaryEnabled: false });
   });

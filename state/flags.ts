@@ -6,6 +6,7 @@
 import type Redis from "ioredis";
 import { z } from "zod";
 import { flagDefinitionSchema, flagKeySchema, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type StoredFlag } from "../flags/model";
+import { MAX_FLAG_JSON, preview } from "./bounds";
 import { ConflictError, InvalidInputError } from "./errors";
 import { keys } from "./keys";
 import { runWrite, storedReason, writeScript } from "./writeScript";
@@ -35,6 +36,7 @@ const WRONG_TYPE = "\u0000wrongtype";
 
 /** Parses one stored definition; returns a problem string instead of throwing on garbage. */
 export function parseStoredFlag(key: string, raw: string): StoredFlag | string {
+  if (raw.length > MAX_FLAG_JSON) return `${keys.flag(key)}: over the ${MAX_FLAG_JSON}-character limit (${preview(raw)})`;
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -43,7 +45,7 @@ export function parseStoredFlag(key: string, raw: string): StoredFlag | string {
   }
   const parsed = storedFlagSchema.safeParse(json);
   if (!parsed.success) return `${keys.flag(key)} ${describeIssues(parsed.error.issues).join("; ")}`;
-  if (parsed.data.key !== key) return `${keys.flag(key)} key: field says ${JSON.stringify(parsed.data.key)}`;
+  if (parsed.data.key !== key) return `${keys.flag(key)} key: field says ${preview(parsed.data.key)}`;
   return parsed.data;
 }
 
@@ -176,10 +178,12 @@ export async function updateFlag(
     const next = validateFlagDefinition(mutate(current));
     if (next.key !== key) throw new FlagValidationError(`Invalid flag "${key}": key: definition says ${JSON.stringify(next.key)}`);
     const stored: StoredFlag = { ...next, updatedBy: by, updatedAt: new Date().toISOString(), version: (old?.version ?? 0) + 1 };
+    const json = JSON.stringify(stored);
+    if (json.length > MAX_FLAG_JSON) throw new FlagValidationError(`Invalid flag "${key}": its definition is ${json.length} characters, over the ${MAX_FLAG_JSON}-character limit`);
     const summary = summarize(current, next);
     const outcome = await runWrite(redis, WRITE_SCRIPT, [keys.flag(key), keys.flags], {
       expected: raw ?? "",
-      json: JSON.stringify(stored),
+      json,
       key,
       by,
       reason,

@@ -43,6 +43,19 @@ async function everything(): Promise<{ keys: string[]; events: number }> {
 }
 
 describe("store", () => {
+  test("a stored flag over 64 KiB is reported by size and prefix, never parsed; writing one is refused and writes nothing", async () => {
+    await redis.sadd(keys.flags, "huge");
+    await redis.set(keys.flag("huge"), `{"key":"huge","pad":"${"x".repeat(10 * 1024 * 1024)}"}`);
+    const { flag, problems } = await readFlag(redis, "huge");
+    expect(flag).toBeUndefined();
+    expect(problems).toEqual([expect.stringMatching(/^aviary:flag:huge: over the 65536-character limit \(10485783 characters starting "\{\\"key\\":\\"huge\\"/)]);
+    expect(problems[0].length).toBeLessThan(200);
+    await redis.flushall();
+    const big = { ...booleanFlag("big", "web"), description: "d".repeat(70 * 1024) };
+    await expect(putFlag(redis, big, { by: "alice" })).rejects.toThrow(/over the 65536-character limit|description/);
+    expect(await everything()).toEqual({ keys: [], events: 0 });
+  });
+
   test("put → read roundtrip, one event and one notice per write", async () => {
     const notices: ChangeNotice[] = [];
     const close = await subscribeChanges(server.url, (n) => notices.push(n));

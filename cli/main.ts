@@ -6,7 +6,9 @@
  * writer; `status` shows a bad key as its section's line, warns on stderr and still exits 0); 2 usage error
  * (bad argument, invalid flag definition, missing option, missing/invalid REDIS_URL); 3 refused
  * because a Redis key holds the wrong type or a garbage value (the message names the key and the
- * fix). Every non-zero exit of a change command means nothing was changed.
+ * fix). Every non-zero exit of a change command means nothing was changed. A reader that closes
+ * stdout early (`aviary status | head -3`) ends the CLI quietly with 0. Arguments are checked
+ * before Redis is connected to.
  */
 import { Command, CommanderError } from "commander";
 // Bundled into dist/cli.js by esbuild, so the version is the one the CLI was built from.

@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import type Redis from "ioredis";
-import { run } from "../cli/main";
+import { onOutputError, run } from "../cli/main";
 import { LOCAL_STATE_FILE } from "../local/stateFile";
 import { connect } from "../state/connection";
 import { keys } from "../state/keys";
@@ -201,6 +201,17 @@ test("a reader that closes the pipe early (status | head -3): exit 0, no stack t
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
   expect(stderr).toBe("");
   expect({ code, signal }).toEqual({ code: 0, signal: null });
+});
+
+test.each([
+  ["EPIPE", 0, ""],
+  ["EIO", 1, "aviary: cannot write output: write EIO\n"],
+])("a stdout error %s exits %i, printing %j", (code, exit, printed) => {
+  const exits: number[] = [];
+  const err: string[] = [];
+  onOutputError(Object.assign(new Error(`write ${code}`), { code }), (c) => exits.push(c), { write: (s: string) => err.push(s) });
+  expect(exits).toEqual([exit]);
+  expect(err.join("")).toBe(printed);
 });
 
 describe("--json on every read command prints JSON", () => {

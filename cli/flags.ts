@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import type Redis from "ioredis";
 import { booleanFlag, percentageSchema, type FlagDefinition, type FlagRule, type StoredFlag } from "../flags/model";
 import { readEvents } from "../state/events";
-import { readFlag, readFlags, updateFlag, type FlagChange } from "../state/flags";
+import { checkFlagKey, readFlag, readFlags, updateFlag, validateFlagDefinition, type FlagChange } from "../state/flags";
 import { parseIntArg, table, UsageError, whoAmI } from "./common";
 
 export interface FlagCommandContext {
@@ -71,18 +71,23 @@ function variantFor(def: FlagDefinition, word: string): string {
   throw new UsageError(`flag "${def.key}" has no variant "${word}" (variants: ${Object.keys(def.variants).join(", ")})`);
 }
 
-async function readDefinitionFile(file: string): Promise<unknown> {
+/** The definition in `file` for flag `key`, validated so a bad file is refused before connecting. */
+async function readDefinitionFile(file: string, key: string): Promise<FlagDefinition> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
     throw new UsageError(`cannot read --file ${file}: ${(err as Error).message}`);
   }
+  let json: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    json = JSON.parse(text) as unknown;
   } catch (err) {
     throw new UsageError(`--file ${file} is not valid JSON: ${(err as Error).message}`);
   }
+  const def = validateFlagDefinition(json);
+  if (def.key !== key) throw new UsageError(`--file ${file} defines flag ${JSON.stringify(def.key)}, not ${JSON.stringify(key)}`);
+  return def;
 }
 
 function printChange(ctx: FlagCommandContext, c: FlagChange): void {
@@ -110,6 +115,7 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
     .argument("<key>")
     .option("--json", "print JSON")
     .action(async (key: string, o: { json?: boolean }) => {
+      checkFlagKey(key);
       const { flag, problems } = await readFlag(db(), key);
       warn(problems);
       if (!flag) {
@@ -133,6 +139,7 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
     .option("--no-rollout", "remove the percentage rollout")
     .option("--reason <text>", "why, recorded in the audit log")
     .action(async (key: string, variant: string | undefined, o: { file?: string; description?: string; owner?: string; rule: string[]; clearRules?: boolean; rollout: boolean; reason?: string }) => {
+      checkFlagKey(key);
       const by = whoAmI();
       const rules = o.rule.map(parseRule);
       if (o.file !== undefined && (variant !== undefined || rules.length > 0 || o.clearRules || o.description !== undefined || o.owner !== undefined || !o.rollout)) {
@@ -141,12 +148,12 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
       if (o.file === undefined && variant === undefined && rules.length === 0 && !o.clearRules && o.description === undefined && o.owner === undefined && o.rollout) {
         throw new UsageError("nothing to set: give a variant, --file, --rule, --clear-rules, --no-rollout, --description or --owner");
       }
-      const fromFile = o.file === undefined ? undefined : await readDefinitionFile(o.file);
+      const fromFile = o.file === undefined ? undefined : await readDefinitionFile(o.file, key);
       const change = await updateFlag(
         db(),
         key,
         (current) => {
-          if (fromFile !== undefined) return fromFile as FlagDefinition;
+          if (fromFile !== undefined) return fromFile;
           let def: FlagDefinition;
           if (current === undefined) {
             if (variant === undefined || !(variant in BOOLEAN_WORDS)) {
@@ -181,6 +188,7 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
     .option("--variant <name>", "variant for users in the rollout (default: the current one, or on)")
     .option("--reason <text>", "why, recorded in the audit log")
     .action(async (key: string, raw: string, o: { variant?: string; reason?: string }) => {
+      checkFlagKey(key);
       const percentage = parsePercent(raw);
       const by = whoAmI();
       const change = await updateFlag(
@@ -203,6 +211,7 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
     .argument("<key>")
     .requiredOption("--reason <text>", "why, recorded in the audit log")
     .action(async (key: string, o: { reason: string }) => {
+      checkFlagKey(key);
       if (o.reason.trim() === "") throw new UsageError("--reason must not be empty");
       const change = await updateFlag(
         db(),
@@ -221,12 +230,18 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
     .description("audit log of one flag, oldest first")
     .argument("<key>")
     .option("--count <N>", "how many recent changes", "20")
-    .action(async (key: string, o: { count: string }) => {
+    .option("--json", "print JSON (an array of audit events)")
+    .action(async (key: string, o: { count: string; json?: boolean }) => {
+      checkFlagKey(key);
       const count = parseIntArg("count", o.count, 1, 10000);
       // The stream holds every kind of event; read the retained window and keep this flag's.
       const { events, problems } = await readEvents(db(), { count: 10000 });
       warn(problems);
       const mine = events.filter((e) => e.kind === "flag" && e.detail.key === key).slice(-count);
+      if (o.json) {
+        out(JSON.stringify(mine, null, 2) + "\n");
+        return;
+      }
       if (mine.length === 0) out(`no changes recorded for flag "${key}"\n`);
       for (const e of mine) {
         const reason = e.reason === undefined ? "" : ` reason=${JSON.stringify(e.reason)}`;

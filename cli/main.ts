@@ -6,9 +6,13 @@
  * writer; `status` shows a bad key as its section's line, warns on stderr and still exits 0); 2 usage error
  * (bad argument, invalid flag definition, missing option, missing/invalid REDIS_URL); 3 refused
  * because a Redis key holds the wrong type or a garbage value (the message names the key and the
- * fix). Every non-zero exit of a change command means nothing was changed.
+ * fix). Every non-zero exit of a change command means nothing was changed. A reader that closes
+ * stdout early (`aviary status | head -3`) ends the CLI quietly with 0. Arguments are checked
+ * before Redis is connected to.
  */
 import { Command, CommanderError } from "commander";
+// Bundled into dist/cli.js by esbuild, so the version is the one the CLI was built from.
+import { version } from "../package.json";
 import type Redis from "ioredis";
 import { readLocalState } from "../local/stateFile";
 import { connect } from "../state/connection";
@@ -54,6 +58,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
 
   const program = new Command("aviary")
     .description("Inspect and steer Aviary's production/canary split and feature flags")
+    .version(version, "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
@@ -139,16 +144,22 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .description("print recent audit events, oldest first")
     .option("--count <N>", "how many recent events", "20")
     .option("--follow", "keep streaming new events until SIGINT/SIGTERM")
-    .action(async (o: { count: string; follow?: boolean }) => {
+    .option("--json", "print JSON: an array, or with --follow one event object per line")
+    .action(async (o: { count: string; follow?: boolean; json?: boolean }) => {
       const count = parseIntArg("count", o.count, 1, 10000);
       const recent = await readEvents(db(), { count });
       warn(recent.problems);
-      for (const e of recent.events) out(formatEvent(e) + "\n");
+      const print = (e: AviaryEvent): void => out((o.json ? JSON.stringify(e) : formatEvent(e)) + "\n");
+      if (o.json && !o.follow) {
+        out(JSON.stringify(recent.events, null, 2) + "\n");
+        return;
+      }
+      recent.events.forEach(print);
       if (!o.follow) return;
       const signal = opts.signal ?? new AbortController().signal;
       // Resume right after what was printed so nothing written in between is missed.
       const sinceId = recent.events.at(-1)?.id ?? "0-0";
-      await followEvents(db(), (e) => out(formatEvent(e) + "\n"), {
+      await followEvents(db(), print, {
         signal,
         sinceId,
         onProblem: (p) => warn([p]),
@@ -185,8 +196,22 @@ export function exitCodeFor(err: unknown): number {
   return 1;
 }
 
+/**
+ * A reader that went away (`aviary status | head -3`) is not a failure: stop quietly with 0, as
+ * the output it wanted was delivered; any other stream error is reported in one line, exit 1.
+ */
+export function onOutputError(err: NodeJS.ErrnoException, exit: (code: number) => void, stderr: Io["stderr"]): void {
+  if (err.code === "EPIPE") return exit(0);
+  stderr.write(`aviary: cannot write output: ${err.message}\n`);
+  exit(1);
+}
+
 /** Process entry: real argv/stdio, SIGINT/SIGTERM end `--follow`; run() closes Redis itself. */
 export function main(): void {
+  const exit = (code: number): never => process.exit(code);
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => onOutputError(err, exit, process.stderr));
+  // Nowhere left to report a failed stderr write: the exit code still tells the truth.
+  process.stderr.on("error", () => undefined);
   const ac = new AbortController();
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => ac.abort());
   void run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, { signal: ac.signal }).then((code) => {

@@ -30,6 +30,12 @@ export interface FlagChange {
 /** A definition or key that fails validation: nothing was written. */
 export class FlagValidationError extends InvalidInputError {}
 
+/** Throws a FlagValidationError naming `key` if it is not a valid flag key. */
+export function checkFlagKey(key: string): void {
+  const k = flagKeySchema.safeParse(key);
+  if (!k.success) throw new FlagValidationError(`Invalid flag key ${JSON.stringify(key)}: ${k.error.issues[0].message}`);
+}
+
 const bySchema = z.string().trim().min(1).max(200);
 /** Stand-in for a key holding a non-string type, so compare-and-set still detects races on it. */
 const WRONG_TYPE = "\u0000wrongtype";
@@ -60,8 +66,7 @@ async function readRaw(redis: Redis, key: string): Promise<string | undefined> {
 
 /** One flag; `flag` is undefined when absent or garbage (then `problems` says why). */
 export async function readFlag(redis: Redis, key: string): Promise<{ flag: StoredFlag | undefined; problems: string[] }> {
-  const k = flagKeySchema.safeParse(key);
-  if (!k.success) throw new FlagValidationError(`Invalid flag key ${JSON.stringify(key)}: ${k.error.issues[0].message}`);
+  checkFlagKey(key);
   const raw = await readRaw(redis, key);
   if (raw === undefined) return { flag: undefined, problems: [] };
   if (raw === WRONG_TYPE) return { flag: undefined, problems: [`${keys.flag(key)}: not a string value`] };
@@ -167,8 +172,7 @@ export async function updateFlag(
   mutate: (current: FlagDefinition | undefined) => FlagDefinitionInput,
   opts: FlagChangeOptions & { cause: string },
 ): Promise<FlagChange> {
-  const k = flagKeySchema.safeParse(key);
-  if (!k.success) throw new FlagValidationError(`Invalid flag key ${JSON.stringify(key)}: ${k.error.issues[0].message}`);
+  checkFlagKey(key);
   const { by, reason } = validateOpts(opts);
   for (let attempt = 0; attempt < 20; attempt++) {
     const raw = await readRaw(redis, key);

@@ -1,11 +1,11 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import type Redis from "ioredis";
-import { run } from "../cli/main";
+import { onOutputError, run } from "../cli/main";
 import { LOCAL_STATE_FILE } from "../local/stateFile";
 import { connect } from "../state/connection";
 import { keys } from "../state/keys";
@@ -163,15 +163,89 @@ test("events --follow streams new events until aborted, then exits 0", async () 
   expect((await following).code).toBe(0);
 });
 
-test("the built binary prints status end to end", async () => {
+let built: Promise<string> | undefined;
+/** dist/cli.js as `npm run build:cli` makes it (built once per run of this file). */
+function builtCli(): Promise<string> {
   const outfile = path.join(ROOT, "dist", "cli.js");
-  await build({ entryPoints: [path.join(ROOT, "cli", "main.ts")], bundle: true, platform: "node", target: "node24", outfile, logLevel: "silent" });
+  built ??= build({ entryPoints: [path.join(ROOT, "cli", "main.ts")], bundle: true, platform: "node", target: "node24", outfile, logLevel: "silent" }).then(() => outfile);
+  return built;
+}
+
+test("the built binary prints status end to end", async () => {
+  const outfile = await builtCli();
   await cli(["canary", "weight", "40"]);
   const { stdout } = await promisify(execFile)(process.execPath, [outfile, "status"], {
     env: { ...process.env, REDIS_URL: server.url },
     timeout: 20_000,
   });
   expect(stdout).toContain("canary: enabled, weight 40%");
+});
+
+test("--version prints the package version and exits 0 (in process and from the built binary)", async () => {
+  const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
+  const res = await cli(["--version"]);
+  expect(res).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
+  const { stdout } = await promisify(execFile)(process.execPath, [await builtCli(), "--version"], { env: { ...process.env, REDIS_URL: server.url }, timeout: 20_000 });
+  expect(stdout).toBe(`${version}\n`);
+});
+
+test("a reader that closes the pipe early (status | head -3): exit 0, no stack trace", async () => {
+  // Enough backends that status writes far more than a pipe buffer holds.
+  await Promise.all(
+    Array.from({ length: 3000 }, (_, i) => registerBackend(redis, { id: `p${i}`, role: "prod", address: `10.0.${i >> 8}.${i & 255}:8080`, version: "v1", ttlSeconds: 60 })),
+  );
+  const child = spawn(process.execPath, [await builtCli(), "status"], { env: { ...process.env, REDIS_URL: server.url }, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  child.stdout.once("data", () => child.stdout.destroy());
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
+  expect(stderr).toBe("");
+  expect({ code, signal }).toEqual({ code: 0, signal: null });
+});
+
+test.each([
+  ["EPIPE", 0, ""],
+  ["EIO", 1, "aviary: cannot write output: write EIO\n"],
+])("a stdout error %s exits %i, printing %j", (code, exit, printed) => {
+  const exits: number[] = [];
+  const err: string[] = [];
+  onOutputError(Object.assign(new Error(`write ${code}`), { code }), (c) => exits.push(c), { write: (s: string) => err.push(s) });
+  expect(exits).toEqual([exit]);
+  expect(err.join("")).toBe(printed);
+});
+
+describe("--json on every read command prints JSON", () => {
+  beforeEach(async () => {
+    await cli(["canary", "weight", "15"]);
+    await cli(["flags", "set", "f1", "on", "--reason", "launch"]);
+    await registerBackend(redis, { id: "c1", role: "canary", address: "10.0.0.7:8080", version: "v2", ttlSeconds: 60 });
+  });
+
+  test.each([
+    ["status", ["status", "--json"], { routing: { canaryWeight: 15 }, backends: { canary: [{ id: "c1" }] } }],
+    ["backends", ["backends", "--json"], [{ id: "c1", role: "canary" }]],
+    ["events", ["events", "--json"], [{ kind: "routing" }, { kind: "flag", reason: "launch" }, { kind: "backend" }]],
+    ["flags list", ["flags", "list", "--json"], [{ key: "f1", enabled: true }]],
+    ["flags get", ["flags", "get", "f1", "--json"], { key: "f1", defaultVariant: "on" }],
+    ["flags history", ["flags", "history", "f1", "--json"], [{ kind: "flag", reason: "launch", detail: { key: "f1", cause: "set" } }]],
+  ] as [string, string[], object][])("%s --json", async (_label, argv, expected) => {
+    const res = await cli(argv);
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject(expected);
+  });
+
+  test("events --follow --json streams one JSON event per line", async () => {
+    const ac = new AbortController();
+    const out: string[] = [];
+    const following = cli(["events", "--follow", "--json"], { signal: ac.signal, stdout: out });
+    await waitFor(() => out.length === 3);
+    await cli(["canary", "weight", "16"]);
+    await waitFor(() => out.length === 4);
+    ac.abort();
+    expect((await following).code).toBe(0);
+    expect((JSON.parse(out[3]) as { detail: Record<string, string> }).detail.newWeight).toBe("16");
+  });
 });
 
 describe("exit codes tell the truth about what changed", () => {

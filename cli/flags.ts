@@ -1,5 +1,5 @@
 /**
- * `aviary flags …`: list, get, set, rollout, kill, history. Every change goes through
+ * `aviary flags …`: list, get, set, rollout, kill, unkill, history. Every change goes through
  * state/flags.ts (validated, audited with who/what/why, published to running SDKs).
  */
 import { readFile } from "node:fs/promises";
@@ -34,7 +34,7 @@ function flagRows(flags: StoredFlag[]): string[][] {
 
 function describeFlag(f: StoredFlag): string {
   const lines = [
-    `${f.key} (${f.type}) ${f.enabled ? "enabled" : "KILLED"}`,
+    `${f.key} (${f.type}) ${f.enabled ? "enabled" : "KILLED: every evaluation returns the caller's code default"}`,
     `  default:   ${f.defaultVariant} = ${JSON.stringify(f.variants[f.defaultVariant])}`,
     `  variants:  ${Object.entries(f.variants).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}`,
     `  rollout:   ${rolloutText(f)}`,
@@ -207,7 +207,7 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
 
   flags
     .command("kill")
-    .description("kill switch: serve the default variant to everyone, overriding rules and rollout")
+    .description("kill switch: every evaluation returns the caller's own default value (the one in code), reason DISABLED, overriding default variant, rules and rollout")
     .argument("<key>")
     .requiredOption("--reason <text>", "why, recorded in the audit log")
     .action(async (key: string, o: { reason: string }) => {
@@ -221,6 +221,26 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
           return { ...current, enabled: false };
         },
         { by: whoAmI(), reason: o.reason, cause: "kill" },
+      );
+      printChange(ctx, change);
+    });
+
+  flags
+    .command("unkill")
+    .description("lift the kill switch: serve the flag's default variant, rules and rollout again")
+    .argument("<key>")
+    .requiredOption("--reason <text>", "why, recorded in the audit log")
+    .action(async (key: string, o: { reason: string }) => {
+      if (o.reason.trim() === "") throw new UsageError("--reason must not be empty");
+      const change = await updateFlag(
+        db(),
+        key,
+        (current) => {
+          if (current === undefined) throw new UsageError(`flag "${key}" does not exist`);
+          if (current.enabled) throw new UsageError(`flag "${key}" is not killed`);
+          return { ...current, enabled: true };
+        },
+        { by: whoAmI(), reason: o.reason, cause: "unkill" },
       );
       printChange(ctx, change);
     });

@@ -1,6 +1,6 @@
 /**
  * Pure flag evaluation. Order (first that applies wins):
- *   1. disabled (kill switch)             → defaultVariant, DISABLED
+ *   1. disabled (kill switch)             → no variant: the caller's own default value, DISABLED
  *   2. targeting rules, in order          → rule's variant, TARGETING_MATCH
  *   3. rollout, user bucket < percent·100 → rollout variant, SPLIT (outside: defaultVariant, SPLIT)
  *      rollout without a targetingKey    → defaultVariant, DEFAULT (no stable identity to bucket)
@@ -13,11 +13,27 @@ import { BUCKETS, type FlagDefinition, type FlagValue } from "./model";
 /** The OpenFeature standard reasons this evaluator produces. */
 export type EvaluationReason = "STATIC" | "DEFAULT" | "TARGETING_MATCH" | "SPLIT" | "DISABLED";
 
-export interface Evaluation {
+/** A variant the flag serves. */
+export interface VariantEvaluation {
   readonly value: FlagValue;
   readonly variant: string;
-  readonly reason: EvaluationReason;
+  readonly reason: Exclude<EvaluationReason, "DISABLED">;
 }
+
+/**
+ * A disabled flag serves no variant: the value the caller passed in code applies, with reason
+ * DISABLED (OpenFeature: a disabled flag resolves to the caller's default value).
+ */
+export interface CallerDefaultEvaluation {
+  readonly reason: "DISABLED";
+  readonly useCallerDefault: true;
+  readonly value?: undefined;
+  readonly variant?: undefined;
+}
+
+export type Evaluation = VariantEvaluation | CallerDefaultEvaluation;
+
+const DISABLED: CallerDefaultEvaluation = Object.freeze({ reason: "DISABLED", useCallerDefault: true });
 
 /** OpenFeature-style evaluation context: targetingKey plus flat attributes. */
 export type EvaluationContext = Readonly<Record<string, unknown>> & { readonly targetingKey?: string };
@@ -25,7 +41,7 @@ export type EvaluationContext = Readonly<Record<string, unknown>> & { readonly t
 interface CompiledRule {
   readonly attribute: string;
   readonly matches: (value: unknown) => boolean;
-  readonly result: Evaluation;
+  readonly result: VariantEvaluation;
 }
 
 export interface CompiledFlag {
@@ -33,7 +49,7 @@ export interface CompiledFlag {
   readonly rules: readonly CompiledRule[];
   /** Buckets below this are in the rollout; undefined = no rollout. */
   readonly threshold: number | undefined;
-  readonly results: { readonly disabled: Evaluation; readonly static: Evaluation; readonly fallback: Evaluation; readonly splitIn: Evaluation | undefined; readonly splitOut: Evaluation };
+  readonly results: { readonly static: VariantEvaluation; readonly fallback: VariantEvaluation; readonly splitIn: VariantEvaluation | undefined; readonly splitOut: VariantEvaluation };
 }
 
 /** Bucket 0..9999 of a user for a flag: same inputs, same bucket, on every machine. */
@@ -41,7 +57,7 @@ export function bucketOf(flagKey: string, targetingKey: string): number {
   return murmur3(`${flagKey}/${targetingKey}`) % BUCKETS;
 }
 
-function result(def: FlagDefinition, variant: string, reason: EvaluationReason): Evaluation {
+function result(def: FlagDefinition, variant: string, reason: VariantEvaluation["reason"]): VariantEvaluation {
   return Object.freeze({ value: def.variants[variant], variant, reason });
 }
 
@@ -65,7 +81,6 @@ export function compileFlag(def: FlagDefinition): CompiledFlag {
     rules,
     threshold: def.rollout === undefined ? undefined : Math.round(def.rollout.percentage * 100),
     results: {
-      disabled: result(def, def.defaultVariant, "DISABLED"),
       static: result(def, def.defaultVariant, "STATIC"),
       fallback: result(def, def.defaultVariant, "DEFAULT"),
       splitIn: def.rollout === undefined ? undefined : result(def, def.rollout.variant, "SPLIT"),
@@ -76,7 +91,7 @@ export function compileFlag(def: FlagDefinition): CompiledFlag {
 
 export function evaluate(flag: CompiledFlag, ctx: EvaluationContext): Evaluation {
   const { results } = flag;
-  if (!flag.definition.enabled) return results.disabled;
+  if (!flag.definition.enabled) return DISABLED;
   for (const rule of flag.rules) {
     if (rule.matches(ctx[rule.attribute])) return rule.result;
   }

@@ -44,10 +44,10 @@ const rolloutSchema = z.strictObject({ percentage: percentageSchema, variant: va
 const definitionFields = {
   key: flagKeySchema,
   type: z.enum(FLAG_TYPES),
-  /** false = killed: every evaluation serves defaultVariant with reason DISABLED. */
+  /** false = killed: every evaluation returns the caller's own default value with reason DISABLED. */
   enabled: z.boolean(),
   variants: z.record(variantNameSchema, variantValueSchema),
-  /** Served when disabled, when no rule matches and the user is outside the rollout. */
+  /** Served when no rule matches and the user is outside the rollout (a disabled flag serves no variant). */
   defaultVariant: variantNameSchema,
   /** Evaluated in order; the first match wins. */
   rules: z.array(ruleSchema).max(50).default([]),

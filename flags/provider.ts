@@ -152,6 +152,7 @@ export class AviaryFlagProvider implements Provider {
       };
     }
     const e = evaluate(entry.compiled, context);
+    if ("useCallerDefault" in e) return { value: defaultValue, reason: StandardResolutionReasons.DISABLED, flagMetadata: entry.metadata };
     return { value: e.value as T, variant: e.variant, reason: e.reason, flagMetadata: entry.metadata };
   }
 

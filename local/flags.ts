@@ -31,36 +31,55 @@ export async function ensureFlags(redis: Redis, by: string): Promise<void> {
   }
 }
 
+/** The one action the dashboard offers for a flag: a killed flag can only be un-killed. */
+export type FlagAction = { kind: "unkill"; label: "un-kill" } | { kind: "toggle"; on: boolean; label: "turn on" | "turn off" };
+
 export interface FlagSummary {
   key: string;
   type: StoredFlag["type"];
-  /** Boolean flags: what a request without matching rules or rollout gets. */
+  /** Every evaluation returns the caller's own default value (the one in code). */
+  killed: boolean;
+  /** Boolean flags: what a request without matching rules or rollout gets (false while killed). */
   on: boolean;
   summary: string;
+  /** Absent for a live non-boolean flag (changed with the CLI). */
+  action?: FlagAction;
   description: string;
   owner: string;
   updatedBy: string;
 }
 
 function summarize(f: StoredFlag): string {
-  if (!f.enabled) return `KILLED (serves ${f.defaultVariant})`;
+  if (!f.enabled) return "KILLED: every request gets the code's default value";
   const parts = [`serves ${f.defaultVariant} (${JSON.stringify(f.variants[f.defaultVariant])})`];
   for (const r of f.rules) parts.push(`${r.attribute} ${r.op === "equals" ? `= ${JSON.stringify(r.value)}` : `in ${JSON.stringify(r.values)}`} → ${r.variant}`);
   if (f.rollout) parts.push(`${f.rollout.percentage}% → ${f.rollout.variant}`);
   return parts.join("; ");
 }
 
+function actionFor(f: StoredFlag, on: boolean): FlagAction | undefined {
+  if (!f.enabled) return { kind: "unkill", label: "un-kill" };
+  if (f.type !== "boolean") return undefined;
+  return on ? { kind: "toggle", on: false, label: "turn off" } : { kind: "toggle", on: true, label: "turn on" };
+}
+
 export function describeFlags(flags: readonly StoredFlag[]): FlagSummary[] {
   return flags
-    .map((f) => ({
-      key: f.key,
-      type: f.type,
-      on: f.enabled && f.variants[f.defaultVariant] === true,
-      summary: summarize(f),
-      description: f.description,
-      owner: f.owner,
-      updatedBy: f.updatedBy,
-    }))
+    .map((f): FlagSummary => {
+      const on = f.enabled && f.variants[f.defaultVariant] === true;
+      const action = actionFor(f, on);
+      return {
+        key: f.key,
+        type: f.type,
+        killed: !f.enabled,
+        on,
+        summary: summarize(f),
+        ...(action === undefined ? {} : { action }),
+        description: f.description,
+        owner: f.owner,
+        updatedBy: f.updatedBy,
+      };
+    })
     .sort((a, b) => a.key.localeCompare(b.key));
 }
 
@@ -77,5 +96,19 @@ export async function setBooleanFlag(redis: Redis, key: string, on: boolean, by:
       return { ...current, defaultVariant: variant, enabled: true };
     },
     { by, reason, cause: "set" },
+  );
+}
+
+/** Like `aviary flags unkill <key>`: serve the flag's default variant, rules and rollout again. */
+export async function unkillFlag(redis: Redis, key: string, by: string, reason: string): Promise<void> {
+  await updateFlag(
+    redis,
+    key,
+    (current) => {
+      if (current === undefined) throw new Error(`flag "${key}" does not exist`);
+      if (current.enabled) throw new Error(`flag "${key}" is not killed`);
+      return { ...current, enabled: true };
+    },
+    { by, reason, cause: "unkill" },
   );
 }

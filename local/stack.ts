@@ -27,7 +27,7 @@ import { LocalCollector, type TrafficPoint } from "./collector";
 import { loadLocalConfig, type LocalConfig } from "./config";
 import { startDashboard, type Dashboard } from "./dashboard/server";
 import { LocalFleet } from "./fleet";
-import { describeFlags, ensureFlags, setBooleanFlag, type FlagSummary } from "./flags";
+import { describeFlags, ensureFlags, setBooleanFlag, unkillFlag, type FlagSummary } from "./flags";
 import { freePort } from "./freePort";
 import { startHaproxy, type RunningHaproxy } from "./haproxy";
 import { Supervisor, type Managed } from "./processes";
@@ -327,6 +327,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       port: o.adminPort,
       status,
       setFlag: (key, on) => setBooleanFlag(redis, key, on, "dashboard", `turned ${on ? "on" : "off"} on the local dashboard`),
+      unkillFlag: (key) => unkillFlag(redis, key, "dashboard", "un-killed on the local dashboard"),
       activity,
       logger: log,
     });

@@ -1,5 +1,5 @@
 // Spec-level tests of the pure flag model and evaluator (no Redis).
-import { bucketOf, compileFlag, evaluate, type EvaluationContext } from "../flags/evaluate";
+import { bucketOf, compileFlag, evaluate, type Evaluation, type EvaluationContext } from "../flags/evaluate";
 import { murmur3 } from "../flags/hash";
 import { booleanFlag, flagDefinitionSchema, type FlagDefinition } from "../flags/model";
 
@@ -17,11 +17,9 @@ test("murmur3 matches the reference x86_32 vectors", () => {
 describe("evaluation order and reasons", () => {
   const everyone = { percentage: 100, variant: "on" };
   const ruleOn = { attribute: "country", op: "equals" as const, value: "NL", variant: "on" };
-  test.each<[string, Partial<FlagDefinition>, EvaluationContext, { value: unknown; variant: string; reason: string }]>([
+  test.each<[string, Partial<FlagDefinition>, EvaluationContext, Evaluation]>([
     ["no rules, no rollout → STATIC default", {}, { targetingKey: "u1" }, { value: false, variant: "off", reason: "STATIC" }],
     ["default variant on → STATIC on", { defaultVariant: "on" }, {}, { value: true, variant: "on", reason: "STATIC" }],
-    ["kill switch beats a matching rule and a 100% rollout", { enabled: false, rules: [ruleOn], rollout: everyone }, { targetingKey: "u1", country: "NL" }, { value: false, variant: "off", reason: "DISABLED" }],
-    ["kill switch serves the default variant", { enabled: false, defaultVariant: "on" }, {}, { value: true, variant: "on", reason: "DISABLED" }],
     ["equals rule matches → TARGETING_MATCH", { rules: [ruleOn] }, { country: "NL" }, { value: true, variant: "on", reason: "TARGETING_MATCH" }],
     ["equals rule does not match → DEFAULT", { rules: [ruleOn] }, { country: "BE" }, { value: false, variant: "off", reason: "DEFAULT" }],
     ["equals is strict: 1 is not \"1\"", { rules: [{ attribute: "tier", op: "equals", value: 1, variant: "on" }] }, { tier: "1" }, { value: false, variant: "off", reason: "DEFAULT" }],
@@ -35,6 +33,21 @@ describe("evaluation order and reasons", () => {
     ["rollout with empty targetingKey → DEFAULT", { rollout: everyone }, { targetingKey: "" }, { value: false, variant: "off", reason: "DEFAULT" }],
   ])("%s", (_name, patch, ctx, expected) => {
     expect(run(patch, ctx)).toEqual(expected);
+  });
+
+  // A killed flag serves none of its variants, whatever its default variant, rules and rollout say:
+  // the caller's own default value (the one in code) applies, with reason DISABLED.
+  const callerDefault = { reason: "DISABLED", useCallerDefault: true };
+  const theme = { key: "theme", type: "string", variants: { blue: "#00f", green: "#0f0" }, defaultVariant: "green", owner: "design" } as const;
+  const batch = { key: "batch-size", type: "number", variants: { small: 10, large: 500 }, defaultVariant: "large", owner: "infra" } as const;
+  test.each<[string, FlagDefinition, EvaluationContext]>([
+    ["boolean, default variant on", flag({ enabled: false, defaultVariant: "on" }), {}],
+    ["boolean, default variant off", flag({ enabled: false }), { targetingKey: "u1" }],
+    ["boolean, beats a matching rule and a 100% rollout", flag({ enabled: false, rules: [ruleOn], rollout: everyone }), { targetingKey: "u1", country: "NL" }],
+    ["string, beats a matching rule", flagDefinitionSchema.parse({ ...theme, enabled: false, rules: [{ attribute: "plan", op: "equals", value: "pro", variant: "blue" }] }), { plan: "pro" }],
+    ["number, beats a 100% rollout", flagDefinitionSchema.parse({ ...batch, enabled: false, rollout: { percentage: 100, variant: "small" } }), { targetingKey: "x" }],
+  ])("disabled %s → the caller's default, DISABLED, no variant", (_name, def, ctx) => {
+    expect(evaluate(compileFlag(def), ctx)).toEqual(callerDefault);
   });
 
   test("first matching rule wins", () => {

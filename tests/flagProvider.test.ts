@@ -86,9 +86,29 @@ describe("with Redis up", () => {
     expect(await client.getStringDetails("hiddenfeature", "code-default")).toMatchObject({ value: "code-default", reason: "ERROR", errorCode: ErrorCode.TYPE_MISMATCH });
     expect(await client.getObjectDetails("theme", { a: 1 })).toMatchObject({ value: { a: 1 }, reason: "ERROR", errorCode: ErrorCode.TYPE_MISMATCH });
     expect(await client.getBooleanDetails("nope", true)).toMatchObject({ value: true, reason: "ERROR", errorCode: ErrorCode.FLAG_NOT_FOUND });
-    await cli(["flags", "kill", "newcheckout", "--reason", "test"]);
-    await until("kill to arrive", async () => (await client.getBooleanDetails("newcheckout", true, { targetingKey: "u1" })).reason === "DISABLED", 2000);
-    expect(await client.getBooleanDetails("newcheckout", true, { targetingKey: "u1" })).toMatchObject({ value: false, variant: "off", reason: "DISABLED" });
+  });
+
+  test("a killed flag resolves to the caller's default value with reason DISABLED and no variant", async () => {
+    const { client, ready } = start();
+    await ready;
+    expect(await cli(["flags", "set", "killme", "on"])).toBe(0);
+    await until("on to arrive", async () => (await client.getBooleanValue("killme", false)) === true, 2000);
+    expect(await cli(["flags", "kill", "killme", "--reason", "test"])).toBe(0);
+    await until("kill to arrive", async () => (await client.getBooleanDetails("killme", false)).reason === "DISABLED", 2000);
+    const killed = await client.getBooleanDetails("killme", false, { targetingKey: "u1" });
+    expect(killed).toMatchObject({ value: false, reason: "DISABLED", flagMetadata: { owner: expect.any(String) } });
+    expect(killed.variant).toBeUndefined();
+    expect(killed.errorCode).toBeUndefined();
+    // The code's own default, whatever it is, for every type.
+    expect(await client.getBooleanDetails("killme", true)).toMatchObject({ value: true, reason: "DISABLED" });
+    await cli(["flags", "kill", "theme", "--reason", "test"]);
+    await until("theme kill to arrive", async () => (await client.getStringDetails("theme", "code", { plan: "pro" })).reason === "DISABLED", 2000);
+    expect(await client.getStringDetails("theme", "code", { plan: "pro" })).toMatchObject({ value: "code", reason: "DISABLED" });
+    await putFlag(redis, { key: "batch", type: "number", enabled: false, variants: { small: 10, large: 500 }, defaultVariant: "large", owner: "infra" }, { by: "t" });
+    await until("batch to arrive", async () => (await client.getNumberDetails("batch", 7)).reason === "DISABLED", 2000);
+    expect(await client.getNumberDetails("batch", 7)).toMatchObject({ value: 7, reason: "DISABLED" });
+    // A type mismatch is still an error, killed or not.
+    expect(await client.getStringDetails("killme", "x")).toMatchObject({ value: "x", reason: "ERROR", errorCode: ErrorCode.TYPE_MISMATCH });
   });
 
   test("evaluation makes no Redis call", async () => {

@@ -162,6 +162,20 @@ describe("aviary flags CLI", () => {
     expect((await cli(["flags", "set", "newcheckout", "off"])).stdout).toContain("enabled false → true");
   });
 
+  test("kill serves the code's default; unkill restores the flag as it was", async () => {
+    await cli(["flags", "set", "hiddenfeature", "on"]);
+    await cli(["flags", "rollout", "hiddenfeature", "30"]);
+    expect((await cli(["flags", "kill", "hiddenfeature", "--reason", "5xx"])).code).toBe(0);
+    expect((await cli(["flags", "get", "hiddenfeature"])).stdout).toContain("hiddenfeature (boolean) KILLED: every evaluation returns the caller's code default");
+    const unkill = await cli(["flags", "unkill", "hiddenfeature", "--reason", "fixed"]);
+    expect(unkill).toMatchObject({ code: 0, stdout: expect.stringContaining("enabled false → true") });
+    const { flag } = await readFlag(redis, "hiddenfeature");
+    expect(flag).toMatchObject({ enabled: true, defaultVariant: "on", rollout: { percentage: 30, variant: "on" } });
+    expect((await cli(["flags", "history", "hiddenfeature"])).stdout).toMatch(/unkill by=cli:\S+ reason="fixed" v4: enabled false → true/);
+    const again = await cli(["flags", "unkill", "hiddenfeature", "--reason", "x"]);
+    expect(again).toMatchObject({ code: 2, stderr: expect.stringContaining('flag "hiddenfeature" is not killed') });
+  });
+
   test("rules and multi-variant definitions from a file", async () => {
     expect((await cli(["flags", "set", "demo-error-rate", "off"])).code).toBe(0); // boolean: wrong type for this demo
     const file = path.join(dir, "rate.json");
@@ -180,6 +194,8 @@ describe("aviary flags CLI", () => {
     ["rollout with 3 decimals", ["flags", "rollout", "f", "2.555"], /invalid percent "2.555"/],
     ["kill without reason", ["flags", "kill", "f"], /--reason/],
     ["kill of an unknown flag", ["flags", "kill", "nope", "--reason", "x"], /flag "nope" does not exist/],
+    ["unkill without reason", ["flags", "unkill", "f"], /--reason/],
+    ["unkill of an unknown flag", ["flags", "unkill", "nope", "--reason", "x"], /flag "nope" does not exist/],
     ["set a new flag to a non-boolean word", ["flags", "set", "theme", "blue"], /flag "theme" does not exist: create it with/],
     ["bad flag key", ["flags", "set", "Bad Key", "on"], /Invalid flag key "Bad Key"/],
     ["bad rule", ["flags", "set", "f", "--rule", "country"], /invalid --rule "country"/],

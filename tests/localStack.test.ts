@@ -166,6 +166,22 @@ describe("dashboard in headless Chromium", () => {
     expect(bad.status).toBe(400);
     expect((await status()).flags.find((f) => f.key === "hiddenfeature")!.on).toBe(before);
 
+    // Killed after being on: the page says so, offers only un-kill, and every app serves the code's default (off).
+    expect((await cli("flags", "kill", "hiddenfeature", "--reason", "e2e: kill")).code).toBe(0);
+    const killedRow = page.locator("[data-testid=flags] tr[data-flag=hiddenfeature][data-killed=true]");
+    await killedRow.waitFor();
+    await expect(killedRow.innerText()).resolves.toMatch(/KILLED.*code's default/s);
+    await expect(killedRow.locator("button").count()).resolves.toBe(1);
+    await expect(killedRow.locator("button").innerText()).resolves.toBe("un-kill");
+    const hidden = async (): Promise<number[]> => Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${stack.proxyUrl}/hiddenfeature`)).status));
+    await until("hiddenfeature off on every app", async () => (await hidden()).every((st) => st === 404), 5000);
+    const crossSite = await fetch(`${stack.adminUrl}/api/flags/hiddenfeature/unkill`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
+    expect(crossSite.status).toBe(415);
+    expect((await status()).flags.find((f) => f.key === "hiddenfeature")!.killed).toBe(true);
+    await page.click("button[data-unkill=hiddenfeature]");
+    await until("hiddenfeature on again via un-kill", async () => (await fetch(`${stack.proxyUrl}/hiddenfeature`)).status === 200, 5000);
+    await page.waitForSelector("[data-testid=flags] tr[data-flag=hiddenfeature][data-killed=false] button[data-toggle=hiddenfeature][data-on=false]");
+
     // The rollback of the previous test is in the action log.
     await expect(page.locator("[data-testid=actions]").innerText()).resolves.toMatch(/canary-5xx-rate → ALARM/);
     await page.screenshot({ path: path.join(outDir, "dashboard.png"), fullPage: true });

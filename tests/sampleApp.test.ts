@@ -146,6 +146,21 @@ test("/, /healthz, version header, self-registration, and /hiddenfeature flippin
   expect(errorsOf(app)).toEqual([]);
 });
 
+test("after set on then kill, /hiddenfeature behaves as the code's default (off) for every user; unkill restores it", async () => {
+  const app = await startApp("prod-k", "1.4.2", "prod");
+  const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);
+  const statuses = () => Promise.all(users.map(async (u) => (await get(app, "/hiddenfeature", { "x-aviary-user": u })).status));
+  expect(await cli("flags", "set", "hiddenfeature", "on")).toBe(0);
+  await until("/hiddenfeature on", async () => (await get(app, "/hiddenfeature")).status === 200, 3000);
+  expect(await cli("flags", "kill", "hiddenfeature", "--reason", "test")).toBe(0);
+  await until("/hiddenfeature killed", async () => (await get(app, "/hiddenfeature")).status === 404, 3000);
+  expect(await statuses()).toEqual(users.map(() => 404));
+  expect(await cli("flags", "unkill", "hiddenfeature", "--reason", "test")).toBe(0);
+  await until("/hiddenfeature back on", async () => (await get(app, "/hiddenfeature")).status === 200, 3000);
+  expect(await statuses()).toEqual(users.map(() => 200));
+  expect(errorsOf(app)).toEqual([]);
+});
+
 test("fault flags scoped to one version break only the canary", async () => {
   const prod = await startApp("prod-b", "1.4.2", "prod", undefined, FAULTS_ON);
   const canary = await startApp("canary-b", "1.5.0", "canary", undefined, FAULTS_ON);

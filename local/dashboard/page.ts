@@ -91,8 +91,8 @@ function render(s) {
     "</td><td>" + esc(b.address) + '</td><td><span class="pill ' + esc(b.proxyStatus) + '">' + esc(b.proxyStatus) + "</span>" + (b.draining ? " draining" : "") + "</td></tr>").join("");
   $("#fleet").textContent = "Production fleet: " + s.fleet.instances.length + " running, desired " + s.fleet.desired + " (min " + s.fleet.min + ", max " + s.fleet.max + ")";
   $("[data-testid=flags] tbody").innerHTML = s.flags.map((f) =>
-    '<tr data-flag="' + esc(f.key) + '"><td><b>' + esc(f.key) + '</b><br><span class="muted">' + esc(f.description) + "</span></td><td>" + esc(f.summary) +
-    "</td><td>" + (f.type === "boolean" ? '<button data-toggle="' + esc(f.key) + '" data-on="' + (!f.on) + '">' + (f.on ? "turn off" : "turn on") + "</button>" : "") + "</td></tr>").join("");
+    '<tr data-flag="' + esc(f.key) + '" data-killed="' + f.killed + '"><td><b>' + esc(f.key) + '</b><br><span class="muted">' + esc(f.description) + "</span></td><td>" +
+    (f.killed ? '<span class="pill off">KILLED</span> ' : "") + esc(f.summary) + "</td><td>" + flagAction(f) + "</td></tr>").join("");
   $("[data-testid=alarms] tbody").innerHTML = s.alarms.map((a) =>
     '<tr data-alarm="' + esc(a.key) + '"><td>' + esc(a.key) + '</td><td><span class="pill ' + a.state + '">' + a.state + "</span></td><td>" +
     (a.lastValue === undefined ? "–" : Number(a.lastValue).toFixed(1)) + " / " + a.threshold + "</td></tr>").join("");
@@ -101,6 +101,13 @@ function render(s) {
     esc(Object.entries(e.detail).map(([k, v]) => k + "=" + v).join(" ")) + "</span></li>").join("");
   renderActions(s.activity);
   drawChart(s.history);
+}
+
+// One button per flag, as the status decided: a killed flag offers only its un-kill.
+function flagAction(f) {
+  if (!f.action) return "";
+  if (f.action.kind === "unkill") return '<button data-unkill="' + esc(f.key) + '">' + esc(f.action.label) + "</button>";
+  return '<button data-toggle="' + esc(f.key) + '" data-on="' + f.action.on + '">' + esc(f.action.label) + "</button>";
 }
 
 function renderActions(items) {
@@ -131,10 +138,13 @@ function drawChart(points) {
 }
 
 document.addEventListener("click", async (ev) => {
-  const b = ev.target.closest("button[data-toggle]");
+  const b = ev.target.closest("button[data-toggle], button[data-unkill]");
   if (!b) return;
   b.disabled = true;
-  const res = await fetch("/api/flags/" + encodeURIComponent(b.dataset.toggle), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ on: b.dataset.on === "true" }) });
+  const request = b.dataset.unkill !== undefined
+    ? ["/api/flags/" + encodeURIComponent(b.dataset.unkill) + "/unkill", {}]
+    : ["/api/flags/" + encodeURIComponent(b.dataset.toggle), { on: b.dataset.on === "true" }];
+  const res = await fetch(request[0], { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request[1]) });
   if (!res.ok) alert((await res.json()).error);
   render(await (await fetch("/api/status")).json());
 });

@@ -13,6 +13,8 @@ export interface DashboardOptions<S> {
   status: () => Promise<S>;
   /** Turns a flag on or off (the change is audited in the event stream by the caller). */
   setFlag: (key: string, on: boolean) => Promise<void>;
+  /** Lifts a flag's kill switch (audited by the caller). */
+  unkillFlag: (key: string) => Promise<void>;
   activity: ActivityFeed;
   logger: Logger;
   /** How often the stream pushes a fresh status. */
@@ -25,6 +27,7 @@ export interface Dashboard {
 }
 
 const FLAG_PATH = /^\/api\/flags\/([a-z0-9][a-z0-9._-]{0,63})$/;
+const UNKILL_PATH = /^\/api\/flags\/([a-z0-9][a-z0-9._-]{0,63})\/unkill$/;
 const MAX_BODY = 4096;
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -78,6 +81,15 @@ export function startDashboard<S>(o: DashboardOptions<S>): Promise<Dashboard> {
           if (typeof on !== "boolean") return send(res, 400, { error: "body must be {\"on\": true|false}" });
           await o.setFlag(key, on);
           send(res, 200, { key, on });
+        })
+        .catch((err: Error) => send(res, 400, { error: err.message }));
+    } else if (req.method === "POST" && UNKILL_PATH.test(url.pathname)) {
+      const key = UNKILL_PATH.exec(url.pathname)![1];
+      if (!(req.headers["content-type"] ?? "").startsWith("application/json")) return send(res, 415, { error: "send JSON: {}" });
+      readJson(req)
+        .then(async () => {
+          await o.unkillFlag(key);
+          send(res, 200, { key, killed: false });
         })
         .catch((err: Error) => send(res, 400, { error: err.message }));
     } else {

@@ -1,7 +1,11 @@
 import * as net from "node:net";
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (callers retry if another process takes it first). */
-export function freePort(): Promise<number> {
+// The kernel may hand the same ephemeral port to two binds in a row once the first is closed; two
+// listeners of one process then share it (HAProxy binds with SO_REUSEPORT), so a port is given out
+// once per process.
+const handedOut = new Set<number>();
+
+function bindZero(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once("error", reject);
@@ -10,4 +14,16 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago and that this process has not handed out before. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await bindZero();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("freePort: no port this process has not handed out already after 100 tries");
 }

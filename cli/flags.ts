@@ -205,45 +205,36 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
       printChange(ctx, change);
     });
 
+  // Kill and un-kill: the same audited switch of `enabled`, arguments checked before connecting.
+  const killSwitch = async (key: string, reason: string, enabled: boolean): Promise<void> => {
+    checkFlagKey(key);
+    if (reason.trim() === "") throw new UsageError("--reason must not be empty");
+    const change = await updateFlag(
+      db(),
+      key,
+      (current) => {
+        if (current === undefined) throw new UsageError(`flag "${key}" does not exist`);
+        if (enabled && current.enabled) throw new UsageError(`flag "${key}" is not killed`);
+        return { ...current, enabled };
+      },
+      { by: whoAmI(), reason, cause: enabled ? "unkill" : "kill" },
+    );
+    printChange(ctx, change);
+  };
+
   flags
     .command("kill")
     .description("kill switch: every evaluation returns the caller's own default value (the one in code), reason DISABLED, overriding default variant, rules and rollout")
     .argument("<key>")
     .requiredOption("--reason <text>", "why, recorded in the audit log")
-    .action(async (key: string, o: { reason: string }) => {
-      checkFlagKey(key);
-      if (o.reason.trim() === "") throw new UsageError("--reason must not be empty");
-      const change = await updateFlag(
-        db(),
-        key,
-        (current) => {
-          if (current === undefined) throw new UsageError(`flag "${key}" does not exist`);
-          return { ...current, enabled: false };
-        },
-        { by: whoAmI(), reason: o.reason, cause: "kill" },
-      );
-      printChange(ctx, change);
-    });
+    .action((key: string, o: { reason: string }) => killSwitch(key, o.reason, false));
 
   flags
     .command("unkill")
     .description("lift the kill switch: serve the flag's default variant, rules and rollout again")
     .argument("<key>")
     .requiredOption("--reason <text>", "why, recorded in the audit log")
-    .action(async (key: string, o: { reason: string }) => {
-      if (o.reason.trim() === "") throw new UsageError("--reason must not be empty");
-      const change = await updateFlag(
-        db(),
-        key,
-        (current) => {
-          if (current === undefined) throw new UsageError(`flag "${key}" does not exist`);
-          if (current.enabled) throw new UsageError(`flag "${key}" is not killed`);
-          return { ...current, enabled: true };
-        },
-        { by: whoAmI(), reason: o.reason, cause: "unkill" },
-      );
-      printChange(ctx, change);
-    });
+    .action((key: string, o: { reason: string }) => killSwitch(key, o.reason, true));
 
   flags
     .command("history")

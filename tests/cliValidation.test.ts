@@ -29,6 +29,7 @@ const CASES: [string, string[], string][] = [
   ["flags set: empty key", ["flags", "set", "", "on"], 'Invalid flag key ""'],
   ["flags get: bad key", ["flags", "get", "Bad Key"], 'Invalid flag key "Bad Key"'],
   ["flags kill: bad key", ["flags", "kill", "x y", "--reason", "r"], 'Invalid flag key "x y"'],
+  ["flags unkill: bad key", ["flags", "unkill", "x y", "--reason", "r"], 'Invalid flag key "x y"'],
   ["flags rollout: bad key", ["flags", "rollout", "", "10"], 'Invalid flag key ""'],
   ["flags rollout: bad percent", ["flags", "rollout", "f1", "101"], 'invalid percent "101"'],
   ["flags history: bad key", ["flags", "history", "A"], 'Invalid flag key "A"'],

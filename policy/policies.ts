@@ -206,15 +206,24 @@ function negationProblems(st: PolicyStatement, label: string): string[] {
   return (["NotAction", "NotResource", "NotPrincipal"] as const).filter((k) => st[k] !== undefined).map((k) => `${label} is an Allow with ${k} (it grants everything not listed)`);
 }
 
-/** Problems in one IAM identity policy document (JSON string or object). */
-export function iamDocumentProblems(policy: unknown): string[] {
+/**
+ * Problems in a policy document (JSON string or object): unparsable, or per Allow statement the
+ * negations every policy rejects plus what `check` finds (each line starts with the statement's label).
+ */
+function allowStatementProblems(policy: unknown, check: (st: PolicyStatement, label: string) => string[]): string[] {
   const statements = statementsOf(policy);
   if (typeof statements === "string") return [statements];
-  const problems: string[] = [];
-  statements.forEach((st, n) => {
-    if (st.Effect !== "Allow") return;
+  return statements.flatMap((st, n) => {
+    if (st.Effect !== "Allow") return [];
     const label = labelOf(st, n);
-    problems.push(...negationProblems(st, label));
+    return [...negationProblems(st, label), ...check(st, label)];
+  });
+}
+
+/** Problems in one IAM identity policy document (JSON string or object). */
+export function iamDocumentProblems(policy: unknown): string[] {
+  return allowStatementProblems(policy, (st, label) => {
+    const problems: string[] = [];
     const actions = asArray<unknown>(st.Action).map(String);
     const wild = actions.filter(isWildcardAction);
     if (wild.length > 0) problems.push(`${label} allows wildcard action(s) ${wild.join(", ")}`);
@@ -225,8 +234,8 @@ export function iamDocumentProblems(policy: unknown): string[] {
         problems.push(`${label} allows ${scoped.join(", ") || "(no Action)"} on Resource "*"; these actions take resource ARNs`);
       }
     }
+    return problems;
   });
-  return problems;
 }
 
 const noWildcardIam: ResourceValidationPolicy = {
@@ -283,13 +292,8 @@ function principals(st: PolicyStatement): { anyone: boolean; services: string[];
 
 /** Problems in a resource policy (KMS key, SNS topic, S3 bucket): who it lets in and how narrowly. */
 export function resourcePolicyProblems(policy: unknown): string[] {
-  const statements = statementsOf(policy);
-  if (typeof statements === "string") return [statements];
-  const problems: string[] = [];
-  statements.forEach((st, n) => {
-    if (st.Effect !== "Allow") return;
-    const label = labelOf(st, n);
-    problems.push(...negationProblems(st, label));
+  return allowStatementProblems(policy, (st, label) => {
+    const problems: string[] = [];
     const who = principals(st);
     const scoped = conditionKeys(st).some((k) => SCOPING_KEYS.some((re) => re.test(k)));
     if (who.anyone && !scoped) problems.push(`${label} allows any principal ("*") without a condition naming the account or source`);
@@ -298,8 +302,8 @@ export function resourcePolicyProblems(policy: unknown): string[] {
     }
     const foreign = who.aws.filter((a) => a !== "*" && !/^(\d{12}|arn:[^:]+:(iam|sts)::\d{12}:.+)$/.test(a));
     if (foreign.length > 0) problems.push(`${label} names principal(s) that are not account ARNs: ${foreign.join(", ")}`);
+    return problems;
   });
-  return problems;
 }
 
 const resourcePoliciesScoped: ResourceValidationPolicy = {

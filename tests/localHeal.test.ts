@@ -31,7 +31,7 @@ async function canaryShare(n: number): Promise<{ pct: number; failed: number }> 
 }
 
 const restartedEvent = (title: string): Promise<void> =>
-  until(`activity "${title}"`, async () => (await status()).activity.some((a) => a.kind === "runner" && a.title === title), 30_000);
+  until(`activity "${title}"`, async () => (await status()).activity?.some((a) => a.kind === "runner" && a.title === title) === true, 30_000);
 
 beforeAll(async () => {
   stack = await startLocalStack({ repoDir, runDir: path.join(base, "run"), stateDir: path.join(base, "state"), proxyPort: 0, adminPort: 0, periodFactor: 10, logger });

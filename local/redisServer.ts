@@ -144,6 +144,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     kill: () => halt("SIGKILL"),
     pid: () => child?.pid,
     restart: async () => {
+      if (stopped) return; // stop() won: no new redis-server after it
       await halt("SIGTERM");
       // Same port on purpose (clients reconnect to it); only retry briefly if the OS still holds it.
       for (let attempt = 0; attempt < 20; attempt++) {

@@ -3,7 +3,7 @@
 import type { FleetInstance, FleetState } from "../controller/decide";
 import type { Fleet } from "../controller/ports";
 import { freePort } from "./freePort";
-import { describeExit, nextStart, SYSTEMD_RESTART, type RestartPolicy } from "./keepAlive";
+import { describeExit, nextStart, SYSTEMD_RESTART } from "./keepAlive";
 import type { Managed } from "./processes";
 
 export interface LocalFleetOptions {
@@ -15,8 +15,6 @@ export interface LocalFleetOptions {
   ready(instanceId: string, port: number): Promise<void>;
   /** A lost instance was replaced (or could not be): for the activity feed and the log. */
   onReplace?(lost: string, how: string, outcome: { replacement: string } | { error: string }): void;
-  /** Delay and limit between replacements, so a fleet whose app crashes at once does not spin. */
-  replacePolicy?: RestartPolicy;
 }
 
 interface Instance extends FleetInstance {
@@ -102,7 +100,8 @@ export class LocalFleet implements Fleet {
   /** As an Auto Scaling group replaces an unhealthy instance: launch another to keep `desired`. */
   private replaceLost(lost: string, how: string): void {
     if (this.halted) return;
-    const next = nextStart(this.replacements, Date.now(), this.options.replacePolicy ?? SYSTEMD_RESTART);
+    // The processes' delay and limit, so a fleet whose app crashes at once backs off and stops instead of spinning.
+    const next = nextStart(this.replacements, Date.now(), SYSTEMD_RESTART);
     if (!next.restart) return this.options.onReplace?.(lost, how, { error: `not replaced: ${next.reason}` });
     const timer = setTimeout(() => {
       this.timers.delete(timer);

@@ -1,5 +1,5 @@
 // The restart policy local mode mirrors from the instances' systemd units (pure).
-import { describeExit, nextStart, SYSTEMD_RESTART } from "../local/keepAlive";
+import { describeExit, KeepAlive, nextStart, SYSTEMD_RESTART } from "../local/keepAlive";
 import { shouldApplyWeight } from "../local/keptState";
 
 const s = 1000;
@@ -29,4 +29,49 @@ test.each<[string, number, { canaryWeight: number } | undefined, boolean, boolea
   ["Redis lost its routing: applied even if unchanged", 25, { canaryWeight: 25 }, false, true],
 ])("weight at start: %s", (_name, config, last, inRedis, apply) => {
   expect(shouldApplyWeight(config, last, inRedis)).toBe(apply);
+});
+
+describe("KeepAlive", () => {
+  const policy = { restartMs: 10, maxDelayMs: 40, burst: 3, intervalMs: 60_000 };
+  const record = () => {
+    const seen: string[] = [];
+    return { seen, hooks: { restarted: (n: string, how: string) => seen.push(`restarted ${n} ${how}`), gaveUp: (n: string, how: string, why: string) => seen.push(`gave up ${n} ${how}: ${why}`), failed: (n: string, e: Error) => seen.push(`failed ${n}: ${e.message}`) } };
+  };
+  const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test("a process that crashes at once is restarted with growing delays, then given up on", async () => {
+    const { seen, hooks } = record();
+    const keeper = new KeepAlive(hooks, policy);
+    const start = (): void => {
+      keeper.started("app");
+      setImmediate(() => keeper.exited("app", 1, null, start)); // crashes right after each start
+    };
+    start();
+    await settle(500);
+    expect(seen).toEqual(["restarted app code 1", "restarted app code 1", "gave up app code 1: started 3 times within 60 s"]);
+  });
+
+  test("a start that throws counts as a start and is retried within the limit", async () => {
+    const { seen, hooks } = record();
+    const keeper = new KeepAlive(hooks, policy);
+    keeper.started("redis");
+    keeper.exited("redis", null, "SIGKILL", () => {
+      keeper.started("redis");
+      throw new Error("port busy");
+    });
+    await settle(500);
+    expect(seen).toEqual(["failed redis: port busy", "failed redis: port busy", "gave up redis signal SIGKILL: started 3 times within 60 s"]);
+  });
+
+  test("stop() cancels a pending restart and ignores later exits", async () => {
+    const { seen, hooks } = record();
+    const keeper = new KeepAlive(hooks, policy);
+    let starts = 0;
+    keeper.started("agent");
+    keeper.exited("agent", null, "SIGTERM", () => void (starts += 1));
+    keeper.stop();
+    keeper.exited("agent", 0, null, () => void (starts += 1));
+    await settle(100);
+    expect({ starts, seen }).toEqual({ starts: 0, seen: [] });
+  });
 });

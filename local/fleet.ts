@@ -97,7 +97,10 @@ export class LocalFleet implements Fleet {
     return id;
   }
 
-  /** As an Auto Scaling group replaces an unhealthy instance: launch another to keep `desired`. */
+  /**
+   * As an Auto Scaling group replaces an instance that became unhealthy or terminated on its own, to keep
+   * `desired` (docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html).
+   */
   private replaceLost(lost: string, how: string): void {
     if (this.halted) return;
     // The processes' delay and limit, so a fleet whose app crashes at once backs off and stops instead of spinning.

@@ -1,6 +1,7 @@
 // The restart policy local mode mirrors from the instances' systemd units (pure).
 import { describeExit, KeepAlive, nextStart, SYSTEMD_RESTART } from "../local/keepAlive";
 import { shouldApplyWeight } from "../local/keptState";
+import { SERVICE_UNIT_TAIL } from "../components/systemdUnit";
 
 const s = 1000;
 
@@ -12,6 +13,11 @@ test.each<[string, number[], number, ReturnType<typeof nextStart>]>([
   ["starts older than the window do not count: back to 2 s", [0, 3 * s, 8 * s, 17 * s, 34 * s], 200 * s, { restart: true, delayMs: 2 * s }],
 ])("%s", (_name, starts, now, expected) => {
   expect(nextStart(starts, now, SYSTEMD_RESTART)).toEqual(expected);
+});
+
+test("local mode restarts as the instances' units say: Restart=always, the same RestartSec", () => {
+  expect(SERVICE_UNIT_TAIL).toMatch(/^Restart=always$/m);
+  expect(SERVICE_UNIT_TAIL).toMatch(new RegExp(`^RestartSec=${SYSTEMD_RESTART.restartMs / 1000}$`, "m"));
 });
 
 test("the delay never exceeds RestartMaxDelaySec", () => {

@@ -13,7 +13,7 @@ export interface RedisServer {
   password: string;
   /** Graceful stop and temp dir removal; idempotent. */
   stop(): Promise<void>;
-  /** SIGKILL, for fault tests; restart() brings it back on the same port. */
+  /** SIGKILL, for fault tests (deliberate: onCrash is not called); restart() brings it back on the same port. */
   kill(): Promise<void>;
   /** Stops (if running) and starts again on the same port and password (data kept only with `persist`). */
   restart(): Promise<void>;

@@ -3,6 +3,7 @@
 import type { FleetInstance, FleetState } from "../controller/decide";
 import type { Fleet } from "../controller/ports";
 import { freePort } from "./freePort";
+import { describeExit, nextStart, SYSTEMD_RESTART } from "./keepAlive";
 import type { Managed } from "./processes";
 
 export interface LocalFleetOptions {
@@ -12,6 +13,8 @@ export interface LocalFleetOptions {
   launch(instanceId: string, port: number): Managed;
   /** Resolves once the instance answers its health check. */
   ready(instanceId: string, port: number): Promise<void>;
+  /** A lost instance was replaced (or could not be): for the activity feed and the log. */
+  onReplace?(lost: string, how: string, outcome: { replacement: string } | { error: string }): void;
 }
 
 interface Instance extends FleetInstance {
@@ -24,6 +27,9 @@ export class LocalFleet implements Fleet {
   private readonly instances: Instance[] = [];
   private desired = 0;
   private serial = 0;
+  private halted = false;
+  private readonly replacements: number[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: LocalFleetOptions) {}
 
@@ -34,6 +40,10 @@ export class LocalFleet implements Fleet {
       max: this.options.max,
       instances: this.instances.map(({ id, launchedAt }) => ({ id, launchedAt })),
     };
+  }
+
+  desiredCapacity(): number {
+    return this.desired;
   }
 
   /** Like an Auto Scaling group: launches or removes (newest first) until `desired` run. */
@@ -62,19 +72,50 @@ export class LocalFleet implements Fleet {
     return new Map(this.instances.map((i) => [i.id, i.port]));
   }
 
-  private async launchOne(): Promise<void> {
+  /** Stops replacing lost instances: the runner is about to stop every process itself. */
+  halt(): void {
+    this.halted = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private async launchOne(): Promise<string> {
     this.serial += 1;
     const id = `prod-${this.serial}`;
     const port = await freePort();
     const process = this.options.launch(id, port);
     const instance: Instance = { id, port, process, launchedAt: new Date().toISOString() };
     this.instances.push(instance);
-    // A crashed instance leaves the fleet; like an ASG health replacement, the next setDesired refills it.
-    void process.exited.then(() => {
+    // Still listed when it exits: nobody removed it (scale-in and terminate unlist first), so it was lost.
+    void process.exited.then((code) => {
       const at = this.instances.indexOf(instance);
-      if (at >= 0) this.instances.splice(at, 1);
+      if (at < 0) return;
+      this.instances.splice(at, 1);
+      this.replaceLost(id, describeExit(code, process.proc.signalCode));
     });
     await this.options.ready(id, port);
+    return id;
+  }
+
+  /**
+   * As an Auto Scaling group replaces an instance that became unhealthy or terminated on its own, to keep
+   * `desired` (docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html).
+   */
+  private replaceLost(lost: string, how: string): void {
+    if (this.halted) return;
+    // The processes' delay and limit, so a fleet whose app crashes at once backs off and stops instead of spinning.
+    const next = nextStart(this.replacements, Date.now(), SYSTEMD_RESTART);
+    if (!next.restart) return this.options.onReplace?.(lost, how, { error: `not replaced: ${next.reason}` });
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.halted || this.instances.length >= this.desired) return;
+      this.replacements.push(Date.now());
+      this.launchOne().then(
+        (replacement) => this.options.onReplace?.(lost, how, { replacement }),
+        (err: Error) => this.options.onReplace?.(lost, how, { error: err.message }),
+      );
+    }, next.delayMs);
+    this.timers.add(timer);
   }
 
   private async remove(i: Instance): Promise<void> {

@@ -16,6 +16,8 @@ async function main(): Promise<void> {
   const starting: Promise<LocalStack> = startLocalStack({
     repoDir,
     runDir: path.join(repoDir, ".aviary", "run"),
+    stateDir: path.join(repoDir, ".aviary"),
+    fresh: process.argv.includes("--fresh"),
     proxyPort: intFromEnv(process.env, "AVIARY_PORT", 8080, 1, 65535),
     adminPort: intFromEnv(process.env, "AVIARY_ADMIN_PORT", 8081, 1, 65535),
     periodFactor: intFromEnv(process.env, "AVIARY_PERIOD_FACTOR", DEFAULT_PERIOD_FACTOR, 1, 60),

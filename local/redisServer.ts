@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,10 +13,12 @@ export interface RedisServer {
   password: string;
   /** Graceful stop and temp dir removal; idempotent. */
   stop(): Promise<void>;
-  /** SIGKILL, for fault tests; restart() brings it back on the same port. */
+  /** SIGKILL, for fault tests (deliberate: onCrash is not called); restart() brings it back on the same port. */
   kill(): Promise<void>;
   /** Stops (if running) and starts again on the same port and password (data kept only with `persist`). */
   restart(): Promise<void>;
+  /** The running redis-server's pid, if one runs. */
+  pid(): number | undefined;
 }
 
 function findRedisServer(): string {
@@ -65,12 +67,20 @@ export interface RedisServerOptions {
    * Redis use it to stand for a Redis that lost its data.
    */
   persist?: boolean;
+  /** Where the data lives, kept after stop() (implies `persist`). Default: a temp dir removed on stop. */
+  dataDir?: string;
+  /** Default: a new random one. */
+  password?: string;
+  /** Called when a redis-server that was up exits without stop(), kill() or restart() having asked. */
+  onCrash?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const bin = findRedisServer();
-  const dir = mkdtempSync(path.join(tmpdir(), "aviary-redis-"));
-  const password = randomBytes(12).toString("hex");
+  const persist = options.persist === true || options.dataDir !== undefined;
+  const dir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "aviary-redis-"));
+  if (options.dataDir !== undefined) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const password = options.password ?? randomBytes(12).toString("hex");
   let child: ChildProcess | undefined;
   let output = "";
 
@@ -80,9 +90,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     // Ctrl-C on the local runner must not stop Redis before the apps have deregistered.
     const proc = spawn(bin, ["-"], { stdio: ["pipe", "pipe", "pipe"], detached: true });
     proc.stdin?.end(
-      [`port ${port}`, "bind 127.0.0.1", `requirepass ${password}`, 'save ""', ...(options.persist ? ["appendonly yes", "appendfsync always"] : ["appendonly no"]), `dir ${dir}`, "loglevel warning"].join("\n") + "\n",
+      [`port ${port}`, "bind 127.0.0.1", `requirepass ${password}`, 'save ""', ...(persist ? ["appendonly yes", "appendfsync always"] : ["appendonly no"]), `dir ${dir}`, "loglevel warning"].join("\n") + "\n",
     );
     child = proc;
+    let up = false;
+    proc.once("exit", (code, signal) => {
+      if (up && child === proc) options.onCrash?.(code, signal);
+    });
     proc.stdout?.on("data", (d) => (output += d.toString()));
     proc.stderr?.on("data", (d) => (output += d.toString()));
     const deadline = Date.now() + 10_000;
@@ -90,7 +104,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       if (proc.exitCode !== null || proc.signalCode !== null) {
         return /address already in use/i.test(output) ? "addrinuse" : Promise.reject(new Error(`redis-server exited: ${output.trim()}`));
       }
-      if (await ping(port, password)) return "ok";
+      if (await ping(port, password)) {
+        up = true;
+        return "ok";
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     proc.kill("SIGKILL");
@@ -122,10 +139,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       if (stopped) return;
       stopped = true;
       await halt("SIGTERM");
-      rmSync(dir, { recursive: true, force: true });
+      if (options.dataDir === undefined) rmSync(dir, { recursive: true, force: true });
     },
     kill: () => halt("SIGKILL"),
+    pid: () => child?.pid,
     restart: async () => {
+      if (stopped) return; // stop() won: no new redis-server after it
       await halt("SIGTERM");
       // Same port on purpose (clients reconnect to it); only retry briefly if the OS still holds it.
       for (let attempt = 0; attempt < 20; attempt++) {

@@ -18,7 +18,7 @@ import { createHandler, type Handler, type SnsEvent } from "../lambda/handler";
 import { AGENT_ENTRY, APP_ENTRY, bundleApp } from "../release/bundles";
 import { connect } from "../state/connection";
 import type { AviaryEvent } from "../state/events";
-import { setCanaryWeight, type RoutingState } from "../state/routing";
+import { readRouting, setCanaryWeight, type RoutingState } from "../state/routing";
 import { readSection, type SectionHealth } from "../state/section";
 import { backendsSection, eventsSection, flagsSection, routingSection } from "../state/statusSections";
 import { ActivityFeed, type Activity } from "./activity";
@@ -30,6 +30,8 @@ import { LocalFleet } from "./fleet";
 import { describeFlags, ensureFlags, setBooleanFlag, unkillFlag, type FlagSummary } from "./flags";
 import { freePort } from "./freePort";
 import { startHaproxy, type RunningHaproxy } from "./haproxy";
+import { KeepAlive } from "./keepAlive";
+import { openKeptState, readApplied, shouldApplyWeight, writeApplied } from "./keptState";
 import { Supervisor, type Managed } from "./processes";
 import { startRedisServer, type RedisServer } from "./redisServer";
 import { until } from "./until";
@@ -44,6 +46,13 @@ export interface LocalStackOptions {
   repoDir: string;
   /** Logs, sockets, bundles, flag snapshots. Emptied at start. */
   runDir: string;
+  /**
+   * Kept across starts (`.aviary/` for `npm start`): Redis's data (flags, routing, events) and its
+   * password. Without it every start begins from a temporary, empty Redis.
+   */
+  stateDir?: string;
+  /** Empty the kept data first (`npm start -- --fresh`). */
+  fresh?: boolean;
   /** 0 = any free port (tests). */
   proxyPort: number;
   adminPort: number;
@@ -82,8 +91,8 @@ export interface LocalStack {
   redisServer: RedisServer;
   /** Every child process but Redis and HAProxy: "agent", "canary-<n>", the fleet's "prod-<n>". */
   processes: Supervisor;
-  /** Starts a stopped "agent" or "canary-<n>" again, as its instance's systemd unit would. */
-  respawn(name: string): Managed;
+  /** The running HAProxy (a new one after a crash). */
+  haproxy(): RunningHaproxy;
   /** The controller handler local mode delivers alarm notifications to (the Lambda's, local adapters). */
   controller: Handler;
   fleet: LocalFleet;
@@ -119,11 +128,27 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   fs.rmSync(o.runDir, { recursive: true, force: true });
   fs.mkdirSync(o.runDir, { recursive: true });
 
+  const activity = new ActivityFeed();
+  // As systemd does for each service on the instances: a process that exits on its own is started again.
+  const keeper = new KeepAlive({
+    restarted: (name, how, delayMs) => {
+      activity.add("runner", `${name} exited (${how}), restarted`, `after ${delayMs / 1000} s, as systemd's Restart=always does on the instance`);
+      log.warn({ process: name, exit: how, delayMs }, "process exited, restarted");
+    },
+    gaveUp: (name, how, reason) => {
+      activity.add("runner", `${name} exited (${how}), not restarted`, `${reason}: stopped restarting, as systemd's start limit does`);
+      log.error({ process: name, exit: how, reason }, "process exited, not restarted");
+    },
+    failed: (name, err) => log.error({ process: name, err: err.message }, "restart failed"),
+  });
+  // Run first on stop: nothing that stop() ends may be restarted or replaced.
+  const halts: (() => void)[] = [() => keeper.stop()];
   const cleanups: (() => Promise<void> | void)[] = [];
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    for (const h of halts) h();
     for (const c of cleanups.reverse()) {
       try {
         await c();
@@ -140,11 +165,25 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     fs.writeFileSync(appJs, bundleApp(APP_ENTRY));
     fs.writeFileSync(agentJs, bundleApp(AGENT_ENTRY));
 
-    const redisServer: RedisServer = await startRedisServer({ persist: true });
+    const kept = o.stateDir === undefined ? undefined : openKeptState(o.stateDir, o.fresh === true);
+    keeper.started("redis-server");
+    const redisServer: RedisServer = await startRedisServer({
+      persist: true,
+      ...(kept ? { dataDir: kept.redisDir, password: kept.password } : {}),
+      onCrash: (code, signal) =>
+        keeper.exited("redis-server", code, signal, async () => {
+          keeper.started("redis-server");
+          await redisServer.restart();
+        }),
+    });
     cleanups.push(() => redisServer.stop());
     const redis = connect(redisServer.url, { logger: log });
     cleanups.push(() => void redis.disconnect());
-    await setCanaryWeight(redis, canary.canaryWeight, { by: BY, reason: `aviary:canaryWeight in Pulumi.canary.yaml` });
+    const lastApplied = kept ? readApplied(kept.dataDir) : undefined;
+    if (shouldApplyWeight(canary.canaryWeight, lastApplied, (await readRouting(redis)).state !== undefined)) {
+      await setCanaryWeight(redis, canary.canaryWeight, { by: BY, reason: `aviary:canaryWeight in Pulumi.canary.yaml` });
+    }
+    if (kept) writeApplied(kept.dataDir, { canaryWeight: canary.canaryWeight });
     await ensureFlags(redis, BY);
 
     const supervisor = new Supervisor(path.join(o.runDir, "logs"), log);
@@ -156,18 +195,32 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const cfg = path.join(o.runDir, "haproxy.cfg");
     const slots = { prod: prod.prodFleet.max, canary: canary.canaryCount };
     fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `127.0.0.1:${proxyPort}`, statsBind: `127.0.0.1:${await freePort()}`, socketPath: socket, prodSlots: slots.prod, canarySlots: slots.canary, checkIntervalMs: Math.max(100, Math.round(1000 / o.periodFactor)), latencyThresholdMs: prod.thresholds.canaryP99Ms, accessLog: prod.proxy.accessLog }));
-    const haproxy: RunningHaproxy = await startHaproxy(cfg, socket, path.join(o.runDir, "logs", "haproxy.log"));
+    const startProxy = async (): Promise<RunningHaproxy> => {
+      keeper.started("haproxy");
+      const h = await startHaproxy(cfg, socket, path.join(o.runDir, "logs", "haproxy.log"));
+      h.proc.once("exit", (code, signal) => {
+        // A dead master can leave workers holding the port: end its whole process group (it runs detached).
+        try {
+          if (h.proc.pid !== undefined) process.kill(-h.proc.pid, "SIGKILL");
+        } catch {
+          // none left
+        }
+        if (!stopped) keeper.exited("haproxy", code, signal, async () => void (haproxy = await startProxy()));
+      });
+      return h;
+    };
+    let haproxy: RunningHaproxy = await startProxy();
     // Before the supervisor's stop in reverse order: apps drain through a live proxy first.
     cleanups.splice(cleanups.length - 1, 0, () => haproxy.stop());
-    // How each long-lived process (not the fleet's, which LocalFleet owns) is started, for respawn().
-    const starters = new Map<string, () => Managed>();
-    const startNamed = (name: string, start: () => Managed): Managed => {
-      starters.set(name, start);
+    /** Starts `name` and starts it again whenever it exits on its own (agent, canaries). */
+    const keepRunning = (name: string, env: NodeJS.ProcessEnv, args: string[]): Managed => {
+      const start = (): Managed => {
+        keeper.started(name);
+        return supervisor.spawn(name, process.execPath, args, { env, onUnexpectedExit: (code, signal) => keeper.exited(name, code, signal, start) });
+      };
       return start();
     };
-    startNamed("agent", () => supervisor.spawn("agent", process.execPath, [agentJs], {
-      env: { ...process.env, REDIS_URL: redisServer.url, HAPROXY_SOCKET: socket, AVIARY_PROD_SLOTS: String(slots.prod), AVIARY_CANARY_SLOTS: String(slots.canary), AVIARY_DEPLOYMENT: "" },
-    }));
+    keepRunning("agent", { ...process.env, REDIS_URL: redisServer.url, HAPROXY_SOCKET: socket, AVIARY_PROD_SLOTS: String(slots.prod), AVIARY_CANARY_SLOTS: String(slots.canary), AVIARY_DEPLOYMENT: "" }, [agentJs]);
 
     const appEnv = (id: string, role: "prod" | "canary", version: string, port: number): NodeJS.ProcessEnv => ({
       ...process.env,
@@ -185,20 +238,28 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       AVIARY_DRAIN_DELAY_MS: "500",
       AVIARY_DEMO_FAULTS: "on",
     });
-    const launch = (id: string, role: "prod" | "canary", version: string, port: number): Managed =>
-      supervisor.spawn(id, process.execPath, [appJs], { env: appEnv(id, role, version, port) });
     const healthy = (id: string, port: number): Promise<void> => until(`${id} /healthz`, () => httpOk(port, "/healthz"), 20_000);
 
     const fleet = new LocalFleet({
       min: prod.prodFleet.min,
       max: prod.prodFleet.max,
-      launch: (id, port) => launch(id, "prod", prod.appVersion, port),
+      launch: (id, port) => supervisor.spawn(id, process.execPath, [appJs], { env: appEnv(id, "prod", prod.appVersion, port) }),
       ready: healthy,
+      onReplace: (lost, how, outcome) => {
+        if ("replacement" in outcome) {
+          activity.add("runner", `${lost} exited (${how}), replaced by ${outcome.replacement}`, `as the Auto Scaling group replaces a lost instance to keep desired ${fleet.desiredCapacity()}`);
+          log.warn({ lost, exit: how, replacement: outcome.replacement }, "fleet instance lost, replaced");
+        } else {
+          activity.add("runner", `${lost} exited (${how}), not replaced`, outcome.error);
+          log.error({ lost, exit: how, err: outcome.error }, "fleet instance lost, not replaced");
+        }
+      },
     });
+    halts.push(() => fleet.halt());
     await fleet.setDesired(prod.prodFleet.desired);
     for (let i = 1; i <= canary.canaryCount; i++) {
       const port = await freePort();
-      startNamed(`canary-${i}`, () => launch(`canary-${i}`, "canary", canary.appVersion, port));
+      keepRunning(`canary-${i}`, appEnv(`canary-${i}`, "canary", canary.appVersion, port), [appJs]);
       await healthy(`canary-${i}`, port);
     }
 
@@ -213,7 +274,6 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       periodFactor,
       Date.now(),
     );
-    const activity = new ActivityFeed();
     const subscribers = [...prod.alerts.emails, ...prod.alerts.sms];
     const notifier: Notifier = {
       notify: async (subject, message) => {
@@ -335,12 +395,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     await until("agent applied the fleet to haproxy", async () => [...(await proxyStatuses(socket)).values()].filter((s) => s === "UP").length >= prod.prodFleet.desired, 20_000);
     activity.add("runner", "local stack up", `proxy http://127.0.0.1:${proxyPort}, ${prod.prodFleet.desired} prod ${prod.appVersion} + ${canary.canaryCount} canary ${canary.appVersion} at ${canary.canaryWeight}%`);
 
-    const respawn = (name: string): Managed => {
-      const start = starters.get(name);
-      if (!start) throw new Error(`no local process named ${name} to respawn (known: ${[...starters.keys()].join(", ")})`);
-      return start();
-    };
-    return { config, proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl: dashboard.url, redisUrl: redisServer.url, redis, redisServer, processes: supervisor, respawn, controller, fleet, evaluator, activity, collector, status, stop };
+    return { config, proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl: dashboard.url, redisUrl: redisServer.url, redis, redisServer, processes: supervisor, haproxy: () => haproxy, controller, fleet, evaluator, activity, collector, status, stop };
   } catch (err) {
     await stop();
     throw err;

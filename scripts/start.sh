@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npx esbuild local/main.ts --bundle --platform=node --target=node24 --packages=external --outfile=dist/local.js --log-level=warning
-exec node dist/local.js
+exec node dist/local.js "$@"

@@ -1,6 +1,6 @@
 // `aviary status --watch` against a real redis-server: in process (TTY and pipe output, JSON)
 // and as the real entry point (bin/aviary), which must end with 0 on SIGINT/SIGTERM and on a closed pipe.
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import path from "node:path";
 import type Redis from "ioredis";
 import { run } from "../cli/main";
@@ -12,6 +12,9 @@ import { useRedis } from "./support/useRedis";
 const ENTRY = path.resolve(__dirname, "..", "bin", "aviary");
 // Real processes on shared cores: generous budgets; the assertions are about behaviour, not speed.
 jest.setTimeout(60_000);
+
+// Built up front, so no test sees the entry's "building" line on stderr.
+beforeAll(() => new Promise((resolve, reject) => execFile(path.resolve(__dirname, "..", "bin", "build-cli"), { timeout: 60_000 }, (err) => (err ? reject(err) : resolve(undefined)))));
 
 let server: RedisServer;
 let redis: Redis;

@@ -4,11 +4,13 @@
  * Exit codes, chosen from the error's class: 0 ok (also when the write repaired something on the
  * way: each repair is printed to stderr); 1 runtime failure (Redis unreachable, a concurrent
  * writer; `status` shows a bad key as its section's line, warns on stderr and still exits 0); 2 usage error
- * (bad argument, invalid flag definition, missing option, missing/invalid REDIS_URL); 3 refused
+ * (bad argument, invalid flag definition, missing option, invalid REDIS_URL, or neither REDIS_URL nor
+ * a running local stack in the checkout holding the working directory); 3 refused
  * because a Redis key holds the wrong type or a garbage value (the message names the key and the
  * fix). Every non-zero exit of a change command means nothing was changed. A reader that closes
- * stdout early (`aviary status | head -3`) ends the CLI quietly with 0. Arguments are checked
- * before Redis is connected to.
+ * stdout early (`aviary status | head -3`, or a closed pipe under `status --watch`) ends the CLI
+ * quietly with 0, as do SIGINT/SIGTERM under `--watch`/`--follow`. Arguments are checked before
+ * Redis is connected to. Users call it through bin/aviary (the bundle on the package's Node 24).
  */
 import { Command, CommanderError } from "commander";
 // Bundled into dist/cli.js by esbuild, so the version is the one the CLI was built from.

@@ -3,6 +3,8 @@ import os from "node:os";
 
 export interface Writer {
   write(chunk: string): unknown;
+  /** True on a terminal: `status --watch` then redraws in place. */
+  isTTY?: boolean;
 }
 
 export interface Io {

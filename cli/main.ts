@@ -4,34 +4,38 @@
  * Exit codes, chosen from the error's class: 0 ok (also when the write repaired something on the
  * way: each repair is printed to stderr); 1 runtime failure (Redis unreachable, a concurrent
  * writer; `status` shows a bad key as its section's line, warns on stderr and still exits 0); 2 usage error
- * (bad argument, invalid flag definition, missing option, missing/invalid REDIS_URL); 3 refused
+ * (bad argument, invalid flag definition, missing option, invalid REDIS_URL, or neither REDIS_URL nor
+ * a running local stack in the checkout holding the working directory); 3 refused
  * because a Redis key holds the wrong type or a garbage value (the message names the key and the
  * fix). Every non-zero exit of a change command means nothing was changed. A reader that closes
- * stdout early (`aviary status | head -3`) ends the CLI quietly with 0. Arguments are checked
- * before Redis is connected to.
+ * stdout early (`aviary status | head -3`, or a closed pipe under `status --watch`) ends the CLI
+ * quietly with 0, as do SIGINT/SIGTERM under `--watch`/`--follow`. Arguments are checked before
+ * Redis is connected to. Users call it through bin/aviary (the bundle on the package's Node 24).
  */
 import { Command, CommanderError } from "commander";
 // Bundled into dist/cli.js by esbuild, so the version is the one the CLI was built from.
 import { version } from "../package.json";
 import type Redis from "ioredis";
-import { readLocalState } from "../local/stateFile";
 import { connect } from "../state/connection";
 import { StateError, type StateErrorCode } from "../state/errors";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
 import { listBackends, type Backend } from "../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../state/routing";
-import { backendsSection, routingSection } from "../state/statusSections";
+import { RedisUnreachableError } from "../state/unreachable";
 import { parseIntArg, table, UsageError, whoAmI, type Io } from "./common";
 import { addFlagCommands } from "./flags";
+import { resolveRedisUrl } from "./localStack";
+import { readStatus, statusProblems, statusText, type StatusReport } from "./status";
+import { CLEAR_SCREEN, repeatUntilAborted } from "./watch";
 
 export type { Io, Writer } from "./common";
 
 export interface RunOptions {
   /** Source of REDIS_URL; default process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Ends `events --follow`; without it follow runs until the process dies. */
+  /** Ends `events --follow` and `status --watch`; without it they run until the process dies. */
   signal?: AbortSignal;
-  /** Where to look for a running local stack (`npm start`) when REDIS_URL is unset; default process.cwd(). */
+  /** Where to start looking (upwards) for a running local stack when REDIS_URL is unset; default process.cwd(). */
   cwd?: string;
 }
 
@@ -53,7 +57,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
   const repaired = (notes: readonly string[]): void => notes.forEach((n) => io.stderr.write(`aviary: ${n}\n`));
   let redis: Redis | undefined;
   // Lazy so usage errors are reported without (and before) touching Redis.
-  const db = (): Redis => (redis ??= connect(env.REDIS_URL || readLocalState(opts.cwd ?? process.cwd())?.redisUrl));
+  const db = (): Redis => (redis ??= connect(resolveRedisUrl(env, opts.cwd ?? process.cwd())));
   let code = 0;
 
   const program = new Command("aviary")
@@ -65,34 +69,34 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
   program
     .command("status")
     .description("routing state and live backends by role")
-    .option("--json", "print JSON")
-    .action(async (o: { json?: boolean }) => {
-      // Each section on its own: a bad key breaks only its line; only an unreachable Redis fails (exit 1).
-      const [routing, reg] = await Promise.all([routingSection(db()), backendsSection(db())]);
-      warn([...routing.health.problems, ...reg.health.problems]);
-      const byRole = {
-        prod: reg.value.filter((b) => b.role === "prod"),
-        canary: reg.value.filter((b) => b.role === "canary"),
-      };
-      if (o.json) {
-        const sections = { routing: routing.health, backends: reg.health };
-        out(JSON.stringify({ sections, routing: routing.value, backends: byRole }, null, 2) + "\n");
+    .option("--json", "print JSON (with --watch: one line per refresh)")
+    .option("--watch", "refresh until Ctrl-C: redraws a terminal, prints a new block otherwise")
+    .option("--interval <seconds>", "seconds between refreshes with --watch (default 2)")
+    .action(async (o: { json?: boolean; watch?: boolean; interval?: string }) => {
+      if (o.interval !== undefined && !o.watch) throw new UsageError("--interval needs --watch");
+      const seconds = parseIntArg("interval", o.interval ?? "2", 1, 3600);
+      if (!o.watch) {
+        const r = await readStatus(db());
+        warn(statusProblems(r));
+        out(o.json ? JSON.stringify(r, null, 2) + "\n" : statusText(r));
         return;
       }
-      const s = routing.value;
-      if (s) {
-        out(`canary: ${s.canaryEnabled ? "enabled" : "disabled"}, weight ${s.canaryWeight}%\n`);
-        if (s.reason !== undefined) out(`reason: ${s.reason}\n`);
-        out(`changed: ${s.changedAt} by ${s.changedBy}\n`);
-      } else {
-        out(`canary: unknown (routing state unreadable: ${routing.health.problems.join("; ")})\n`);
-      }
-      if (!reg.health.ok) out(`backends: broken (${reg.health.problems.join("; ")})\n`);
-      for (const role of ["prod", "canary"] as const) {
-        const list = byRole[role];
-        out(`${role} backends (${list.length}):${list.length === 0 ? " none" : ""}\n`);
-        for (const b of list) out(`  ${b.id}  ${b.address}  ${b.version}\n`);
-      }
+      const tty = io.stdout.isTTY === true && !o.json;
+      await repeatUntilAborted(seconds * 1000, opts.signal ?? new AbortController().signal, async () => {
+        const at = new Date().toISOString();
+        let r: StatusReport;
+        try {
+          r = await readStatus(db());
+        } catch (err) {
+          // A watch outlives a Redis restart: say so and try again at the next refresh.
+          if (!(err instanceof RedisUnreachableError)) throw err;
+          io.stderr.write(`aviary: ${at} ${err.message} (retrying every ${seconds}s)\n`);
+          return;
+        }
+        warn(statusProblems(r));
+        if (o.json) out(JSON.stringify({ at, ...r }) + "\n");
+        else out(`${tty ? CLEAR_SCREEN : ""}every ${seconds}s: aviary status  ${at}\n${statusText(r)}${tty ? "" : "\n"}`);
+      });
     });
 
   const canary = program.command("canary").description("change the canary split");
@@ -206,7 +210,7 @@ export function onOutputError(err: NodeJS.ErrnoException, exit: (code: number) =
   exit(1);
 }
 
-/** Process entry: real argv/stdio, SIGINT/SIGTERM end `--follow`; run() closes Redis itself. */
+/** Process entry: real argv/stdio, SIGINT/SIGTERM end `--follow` and `--watch`; run() closes Redis itself. */
 export function main(): void {
   const exit = (code: number): never => process.exit(code);
   process.stdout.on("error", (err: NodeJS.ErrnoException) => onOutputError(err, exit, process.stderr));

@@ -40,6 +40,8 @@ const CASES: [string, string[], string][] = [
   ["canary weight", ["canary", "weight", "101"], 'invalid weight "101"'],
   ["canary off: empty reason", ["canary", "off", "--reason", " "], "--reason must not be empty"],
   ["events: bad count", ["events", "--count", "x"], 'invalid count "x"'],
+  ["status --watch: bad interval", ["status", "--watch", "--interval", "0"], 'invalid interval "0"'],
+  ["status: --interval without --watch", ["status", "--interval", "5"], "--interval needs --watch"],
 ];
 
 describe("bad arguments are refused before any connection to Redis", () => {

@@ -1,6 +1,6 @@
 // The `aviary:*` stack config contract (see ../shared/DESIGN.md), as one typed, validated object.
 // Pure: it knows nothing about Pulumi, so the program, the local runner and the tests share it.
-import { z } from "zod";
+import * as z from "zod";
 import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES } from "../haproxy/config";
 import { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
 import { CANARY_SLOTS, PROD_SLOTS } from "./proxySlots";

@@ -2,7 +2,7 @@
  * The feature-flag model: one JSON document per flag, validated with zod on every write and
  * every read. Pure (no I/O); state/flags.ts stores it, flags/evaluate.ts evaluates it.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 export const FLAG_TYPES = ["boolean", "string", "number"] as const;
 export type FlagType = (typeof FLAG_TYPES)[number];

@@ -4,7 +4,7 @@
  * `problems`, never returned). Each write is one Lua script: compare-and-set + index + event + notice.
  */
 import type Redis from "ioredis";
-import { z } from "zod";
+import * as z from "zod";
 import { flagDefinitionSchema, flagKeySchema, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type StoredFlag } from "../flags/model";
 import { MAX_FLAG_JSON, preview } from "./bounds";
 import { ConflictError, InvalidInputError } from "./errors";

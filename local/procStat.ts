@@ -4,8 +4,8 @@ import { spawnSync } from "node:child_process";
 
 export const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim() || 100);
 
-/** Fields after "pid (comm) ", so a command name with spaces cannot shift them. */
-function statFields(pid: number): string[] {
+/** Fields after "pid (comm) ", so a command name with spaces cannot shift them (f[0] is field 3, state). */
+export function statFields(pid: number): string[] {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }

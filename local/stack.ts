@@ -42,8 +42,11 @@ const BY = "local-runner";
 export interface LocalStackOptions {
   /** Where Pulumi.prod.yaml and Pulumi.canary.yaml live. */
   repoDir: string;
-  /** Logs, sockets, bundles, flag snapshots. Emptied at start. */
+  /** Logs, sockets, bundles, flag snapshots. Emptied at start unless `keepRunDir` (the caller emptied it). */
   runDir: string;
+  keepRunDir?: boolean;
+  /** Told as each start-up step begins ("redis-server", "fleet 1/3 up", …). */
+  progress?: (step: string) => void;
   /** 0 = any free port (tests). */
   proxyPort: number;
   adminPort: number;
@@ -116,8 +119,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   const log = o.logger;
   const config = loadLocalConfig(o.repoDir);
   const { prod, canary } = config;
-  fs.rmSync(o.runDir, { recursive: true, force: true });
-  fs.mkdirSync(o.runDir, { recursive: true });
+  if (!o.keepRunDir) fs.rmSync(o.runDir, { recursive: true, force: true });
+  fs.mkdirSync(o.runDir, { recursive: true, mode: 0o700 });
+  const progress = o.progress ?? ((): void => undefined);
 
   const cleanups: (() => Promise<void> | void)[] = [];
   let stopped = false;
@@ -135,11 +139,13 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
 
   try {
     // Bundles: exactly what AppRelease uploads for the instances.
+    progress("bundling the app and the agent");
     const appJs = path.join(o.runDir, "app.js");
     const agentJs = path.join(o.runDir, "agent.js");
     fs.writeFileSync(appJs, bundleApp(APP_ENTRY));
     fs.writeFileSync(agentJs, bundleApp(AGENT_ENTRY));
 
+    progress("redis-server");
     const redisServer: RedisServer = await startRedisServer({ persist: true });
     cleanups.push(() => redisServer.stop());
     const redis = connect(redisServer.url, { logger: log });
@@ -151,6 +157,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     cleanups.push(() => supervisor.stopAll());
 
     // HAProxy + agent. Enough prod slots for the fleet's max.
+    progress("haproxy and the agent");
     const proxyPort = o.proxyPort || (await freePort());
     const socket = path.join(o.runDir, "haproxy.sock");
     const cfg = path.join(o.runDir, "haproxy.cfg");
@@ -189,20 +196,26 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       supervisor.spawn(id, process.execPath, [appJs], { env: appEnv(id, role, version, port) });
     const healthy = (id: string, port: number): Promise<void> => until(`${id} /healthz`, () => httpOk(port, "/healthz"), 20_000);
 
+    let fleetReady = 0;
     const fleet = new LocalFleet({
       min: prod.prodFleet.min,
       max: prod.prodFleet.max,
       launch: (id, port) => launch(id, "prod", prod.appVersion, port),
-      ready: healthy,
+      ready: async (id, port) => {
+        await healthy(id, port);
+        progress(`fleet ${++fleetReady}/${prod.prodFleet.desired} up`);
+      },
     });
     await fleet.setDesired(prod.prodFleet.desired);
     for (let i = 1; i <= canary.canaryCount; i++) {
+      progress(`canary ${i}/${canary.canaryCount}`);
       const port = await freePort();
       startNamed(`canary-${i}`, () => launch(`canary-${i}`, "canary", canary.appVersion, port));
       await healthy(`canary-${i}`, port);
     }
 
     // Alarms, SNS stand-in, controller.
+    progress("alarms and the controller");
     const periodFactor = o.periodFactor;
     const evaluator = new AlarmEvaluator(
       [
@@ -323,6 +336,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       };
     };
 
+    progress("dashboard");
     const dashboard: Dashboard = await startDashboard({
       port: o.adminPort,
       status,
@@ -332,6 +346,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       logger: log,
     });
     cleanups.push(() => dashboard.close());
+    progress("waiting for the agent to put the fleet into haproxy");
     await until("agent applied the fleet to haproxy", async () => [...(await proxyStatuses(socket)).values()].filter((s) => s === "UP").length >= prod.prodFleet.desired, 20_000);
     activity.add("runner", "local stack up", `proxy http://127.0.0.1:${proxyPort}, ${prod.prodFleet.desired} prod ${prod.appVersion} + ${canary.canaryCount} canary ${canary.appVersion} at ${canary.canaryWeight}%`);
 

@@ -1,5 +1,6 @@
 // The runner's logger: JSON lines in its log file (mode 0600), readable lines on the terminal
-// (pino-pretty, colours only on a TTY, one line per record otherwise).
+// (pino-pretty: one line per record, colours on a TTY; a decision's full evidence only in the file,
+// so a screenful of it cannot push the "stack is up" banner away).
 import * as fs from "node:fs";
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
@@ -7,11 +8,11 @@ import pretty from "pino-pretty";
 export function runnerLogger(file: string, level: string): Logger {
   const fd = fs.openSync(file, "a", 0o600);
   const tty = process.stdout.isTTY === true;
-  const terminal = pretty({ destination: 1, sync: true, colorize: tty, singleLine: !tty, ignore: "pid,hostname,name", translateTime: "HH:MM:ss" });
+  const terminal = pretty({ destination: 1, sync: true, colorize: tty, singleLine: true, ignore: "pid,hostname,name,evidence", translateTime: "HH:MM:ss" });
   return pino(
     { name: "aviary-local", level },
     pino.multistream([
-      { level: "trace", stream: pino.destination({ dest: fd, sync: true }) },
+      { level: level as pino.Level, stream: pino.destination({ dest: fd, sync: true }) },
       { level: level as pino.Level, stream: terminal },
     ]),
   );

@@ -1,5 +1,6 @@
 // The pure and single-process parts of the local runner's lifecycle: who holds a port, which
 // recorded process is still the same one, the lock, and what the runner prints.
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -84,4 +85,20 @@ test("children are started with a parent-death signal of SIGKILL (setpriv), keep
   const r = diesWithParent("haproxy", ["-W", "-f", "x.cfg"]);
   expect(r.command).toMatch(/\/setpriv$/);
   expect(r.args).toEqual(["--pdeathsig", "SIGKILL", "--", "haproxy", "-W", "-f", "x.cfg"]);
+});
+
+test("setup.sh says what it installs before the long npm install of a first run", () => {
+  // A checkout without node_modules; `npm` on PATH only records that it ran, after what was printed.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-setup-"));
+  fs.mkdirSync(path.join(dir, "scripts"));
+  fs.mkdirSync(path.join(dir, "bin"));
+  fs.copyFileSync(path.join(__dirname, "..", "scripts", "setup.sh"), path.join(dir, "scripts", "setup.sh"));
+  fs.writeFileSync(path.join(dir, "package-lock.json"), "{}");
+  fs.writeFileSync(path.join(dir, "bin", "npm"), '#!/bin/sh\necho "npm $*"\n', { mode: 0o755 });
+  const r = spawnSync("bash", [path.join(dir, "scripts", "setup.sh")], { env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}` }, encoding: "utf8" });
+  expect(r.status).toBe(0);
+  const lines = r.stdout.split("\n");
+  const install = lines.findIndex((l) => /^npm install(?! --prefix)/.test(l));
+  expect(install).toBeGreaterThan(0);
+  expect(lines[install - 1]).toMatch(/^aviary: installing npm dependencies from package-lock\.json \(first run, ~\d+ s\)…$/);
 });

@@ -19,12 +19,26 @@ const fail = (message: string): never => {
   process.exit(1);
 };
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** Why `port` cannot be used, naming the Aviary stack that holds it when it is one. */
 function portTakenMessage(what: string, port: number): string {
   const owner = portOwner(port);
   if (owner === undefined) return `aviary: ${what} port ${port} is in use; nothing was started. Set ${what === "proxy" ? "AVIARY_PORT" : "AVIARY_ADMIN_PORT"} to a free port.`;
   const holder = owner.checkout === undefined ? undefined : readLockHolder(path.join(owner.checkout, ".aviary", LOCK_FILE));
-  const stack = owner.checkout === undefined ? `${owner.cmd} (pid ${owner.pid})` : `the Aviary local stack of ${owner.checkout}${holder ? ` (runner pid ${holder.pid}, dashboard ${holder.adminUrl})` : ""}`;
+  const stack =
+    owner.checkout === undefined
+      ? `${owner.cmd} (pid ${owner.pid})`
+      : holder !== undefined && alive(holder.pid)
+        ? `the Aviary local stack of ${owner.checkout} (runner pid ${holder.pid}, dashboard ${holder.adminUrl})`
+        : `a leftover of a dead Aviary runner of ${owner.checkout}: ${owner.cmd} (pid ${owner.pid}; \`kill ${owner.pid}\` ends it)`;
   return `aviary: ${what} port ${port} is held by ${stack}; nothing was started. Stop it, or set AVIARY_PORT / AVIARY_ADMIN_PORT to free ports.`;
 }
 

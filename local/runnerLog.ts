@@ -8,7 +8,9 @@ import pretty from "pino-pretty";
 export function runnerLogger(file: string, level: string): Logger {
   const fd = fs.openSync(file, "a", 0o600);
   const tty = process.stdout.isTTY === true;
-  const terminal = pretty({ destination: 1, sync: true, colorize: tty, singleLine: true, ignore: "pid,hostname,name,evidence", translateTime: "HH:MM:ss" });
+  // Through process.stdout, whose write errors (a closed terminal) the runner ignores: a log call
+  // must never throw in the middle of a stop.
+  const terminal = pretty({ destination: process.stdout, colorize: tty, singleLine: true, ignore: "pid,hostname,name,evidence", translateTime: "HH:MM:ss" });
   return pino(
     { name: "aviary-local", level },
     pino.multistream([

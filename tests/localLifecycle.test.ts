@@ -27,10 +27,12 @@ interface Runner {
 
 const runners: Runner[] = [];
 const strays: number[] = [];
+const checkouts: string[] = [];
 
 /** A checkout: every top-level entry of this one linked in, and the runner bundle in dist/. */
 async function checkout(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-life-"));
+  checkouts.push(dir);
   for (const e of fs.readdirSync(ROOT)) if (!e.startsWith(".") && e !== "dist") fs.symlinkSync(path.join(ROOT, e), path.join(dir, e));
   await build({ entryPoints: [path.join(ROOT, "local", "main.ts")], bundle: true, platform: "node", target: "node24", packages: "external", outfile: path.join(dir, "dist", "local.js"), logLevel: "warning" });
   return dir;
@@ -101,6 +103,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const r of runners) if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill("SIGKILL");
   for (const pid of strays) if (alive(pid)) process.kill(pid, "SIGKILL");
+  await Promise.all(runners.map((r) => r.exited));
+  for (const dir of checkouts) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test("the start prints one progress line per step, then the banner; no raw JSON on a non-TTY stdout", () => {

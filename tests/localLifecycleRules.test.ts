@@ -61,6 +61,7 @@ test("the lock is exclusive per open file, and the second taker learns who holds
   first.describe({ pid: 4242, proxyUrl: "http://127.0.0.1:1", adminUrl: "http://127.0.0.1:2", startedAt: "2026-01-01T00:00:00.000Z" });
   expect(takeLock(file)).toEqual({ taken: false, holder: { pid: 4242, proxyUrl: "http://127.0.0.1:1", adminUrl: "http://127.0.0.1:2", startedAt: "2026-01-01T00:00:00.000Z" } });
   expect((fs.statSync(file).mode & 0o777).toString(8)).toBe("600");
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
 });
 
 test("the banner names the URLs and how to get REDIS_URL, never a Redis URL itself", () => {
@@ -96,6 +97,7 @@ test("setup.sh says what it installs before the long npm install of a first run"
   fs.writeFileSync(path.join(dir, "package-lock.json"), "{}");
   fs.writeFileSync(path.join(dir, "bin", "npm"), '#!/bin/sh\necho "npm $*"\n', { mode: 0o755 });
   const r = spawnSync("bash", [path.join(dir, "scripts", "setup.sh")], { env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}` }, encoding: "utf8" });
+  fs.rmSync(dir, { recursive: true, force: true });
   expect(r.status).toBe(0);
   const lines = r.stdout.split("\n");
   const install = lines.findIndex((l) => /^npm install(?! --prefix)/.test(l));

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import { runtimeCommand } from "../agent/runtimeApi";
+import { diesWithParent } from "./parentDeath";
 import { stopProcess } from "./stopProcess";
 import { until } from "./until";
 
@@ -16,9 +17,11 @@ export interface RunningHaproxy {
  * `logFile`, written straight to that file so no Node process spends CPU reading per-request logs.
  */
 export async function startHaproxy(cfg: string, socket: string, logFile?: string): Promise<RunningHaproxy> {
-  const fd = logFile === undefined ? undefined : fs.openSync(logFile, "a");
+  const fd = logFile === undefined ? undefined : fs.openSync(logFile, "a", 0o600);
   // detached: its own process group, so Ctrl-C on the local runner does not stop it before the apps drain.
-  const proc = spawn("haproxy", ["-W", "-db", "-f", cfg], { stdio: fd === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", fd, fd], detached: true });
+  // The master dies with its parent; its workers exit when the master goes.
+  const run = diesWithParent("haproxy", ["-W", "-db", "-f", cfg]);
+  const proc = spawn(run.command, run.args, { stdio: fd === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", fd, fd], detached: true });
   if (fd !== undefined) fs.closeSync(fd);
   let out = "";
   const keep = (d: Buffer): void => void (out = (out + d).slice(-4000));

@@ -4,8 +4,8 @@ import { spawnSync } from "node:child_process";
 
 export const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim() || 100);
 
-/** Fields after "pid (comm) ", so a command name with spaces cannot shift them. */
-function statFields(pid: number): string[] {
+/** Fields after "pid (comm) ", so a command name with spaces cannot shift them (f[0] is field 3, state). */
+export function statFields(pid: number): string[] {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
@@ -41,17 +41,30 @@ export function rssBytes(pid: number): number {
 
 /** Live descendants of `root` (children, theirs, …) with their command lines, from /proc; zombies left out. */
 export function descendants(root = process.pid): { pid: number; cmd: string }[] {
-  const out: { pid: number; cmd: string }[] = [];
+  // One pass over /proc (parent of every live process), then a walk down from root.
+  const children = new Map<number, number[]>();
   for (const d of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const f = statFields(Number(d));
-      if (Number(f[1]) !== root || f[0] === "Z") continue;
-      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      out.push({ pid: Number(d), cmd }, ...descendants(Number(d)));
+      if (f[0] === "Z") continue;
+      const ppid = Number(f[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
     } catch {
       // exited while listing
     }
   }
+  const out: { pid: number; cmd: string }[] = [];
+  const walk = (pid: number): void => {
+    for (const child of children.get(pid) ?? []) {
+      try {
+        out.push({ pid: child, cmd: fs.readFileSync(`/proc/${child}/cmdline`, "utf8").replace(/\0/g, " ").trim() });
+      } catch {
+        continue; // exited meanwhile
+      }
+      walk(child);
+    }
+  };
+  walk(root);
   return out;
 }

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Logger } from "pino";
+import { diesWithParent } from "./parentDeath";
 
 export interface Managed {
   name: string;
@@ -30,17 +31,18 @@ export class Supervisor {
   private readonly onExit = (): void => this.killAllNow();
 
   constructor(private readonly logDir: string, private readonly logger: Logger) {
-    fs.mkdirSync(logDir, { recursive: true });
+    fs.mkdirSync(logDir, { recursive: true, mode: 0o700 });
     process.once("exit", this.onExit);
   }
 
   spawn(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): Managed {
     if (this.running.has(name)) throw new Error(`a process named ${name} is already running`);
     const logFile = path.join(this.logDir, `${name}.log`);
-    const fd = fs.openSync(logFile, "a");
+    const fd = fs.openSync(logFile, "a", 0o600);
     // Own process group: Ctrl-C reaches only the runner, which then stops children in order
-    // (apps drain while the proxy still runs) instead of all dying at once.
-    const proc = spawn(command, args, { stdio: ["ignore", fd, fd], env: options.env ?? process.env, detached: true });
+    // (apps drain while the proxy still runs) instead of all dying at once. And it dies with the runner.
+    const run = diesWithParent(command, args);
+    const proc = spawn(run.command, run.args, { stdio: ["ignore", fd, fd], env: options.env ?? process.env, detached: true });
     fs.closeSync(fd);
     let stopping = false;
     const exited = new Promise<number | null>((resolve) => {

@@ -5,6 +5,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "./freePort";
+import { diesWithParent } from "./parentDeath";
 
 export interface RedisServer {
   /** redis://:password@127.0.0.1:port */
@@ -88,7 +89,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     output = "";
     // Config on stdin ("-"), so the password never shows in `ps`. Own process group (detached):
     // Ctrl-C on the local runner must not stop Redis before the apps have deregistered.
-    const proc = spawn(bin, ["-"], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const run = diesWithParent(bin, ["-"]);
+    const proc = spawn(run.command, run.args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
     proc.stdin?.end(
       [`port ${port}`, "bind 127.0.0.1", `requirepass ${password}`, 'save ""', ...(persist ? ["appendonly yes", "appendfsync always"] : ["appendonly no"]), `dir ${dir}`, "loglevel warning"].join("\n") + "\n",
     );

@@ -44,7 +44,7 @@ const BY = "local-runner";
 export interface LocalStackOptions {
   /** Where Pulumi.prod.yaml and Pulumi.canary.yaml live. */
   repoDir: string;
-  /** Logs, sockets, bundles, flag snapshots. Emptied at start. */
+  /** Logs, sockets, bundles, flag snapshots. Emptied at start unless `keepRunDir` (the caller emptied it). */
   runDir: string;
   /**
    * Kept across starts (`.aviary/` for `npm start`): Redis's data (flags, routing, events) and its
@@ -53,6 +53,9 @@ export interface LocalStackOptions {
   stateDir?: string;
   /** Empty the kept data first (`npm start -- --fresh`). */
   fresh?: boolean;
+  keepRunDir?: boolean;
+  /** Told as each start-up step begins ("redis-server", "fleet 1/3 up", …). */
+  progress?: (step: string) => void;
   /** 0 = any free port (tests). */
   proxyPort: number;
   adminPort: number;
@@ -125,8 +128,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   const log = o.logger;
   const config = loadLocalConfig(o.repoDir);
   const { prod, canary } = config;
-  fs.rmSync(o.runDir, { recursive: true, force: true });
-  fs.mkdirSync(o.runDir, { recursive: true });
+  if (!o.keepRunDir) fs.rmSync(o.runDir, { recursive: true, force: true });
+  fs.mkdirSync(o.runDir, { recursive: true, mode: 0o700 });
+  const progress = o.progress ?? ((): void => undefined);
 
   const activity = new ActivityFeed();
   // As systemd does for each service on the instances: a process that exits on its own is started again.
@@ -160,11 +164,13 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
 
   try {
     // Bundles: exactly what AppRelease uploads for the instances.
+    progress("bundling the app and the agent");
     const appJs = path.join(o.runDir, "app.js");
     const agentJs = path.join(o.runDir, "agent.js");
     fs.writeFileSync(appJs, bundleApp(APP_ENTRY));
     fs.writeFileSync(agentJs, bundleApp(AGENT_ENTRY));
 
+    progress("redis-server");
     const kept = o.stateDir === undefined ? undefined : openKeptState(o.stateDir, o.fresh === true);
     keeper.started("redis-server");
     const redisServer: RedisServer = await startRedisServer({
@@ -190,6 +196,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     cleanups.push(() => supervisor.stopAll());
 
     // HAProxy + agent. Enough prod slots for the fleet's max.
+    progress("haproxy and the agent");
     const proxyPort = o.proxyPort || (await freePort());
     const socket = path.join(o.runDir, "haproxy.sock");
     const cfg = path.join(o.runDir, "haproxy.cfg");
@@ -240,11 +247,16 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     });
     const healthy = (id: string, port: number): Promise<void> => until(`${id} /healthz`, () => httpOk(port, "/healthz"), 20_000);
 
+    let fleetReady = 0;
     const fleet = new LocalFleet({
       min: prod.prodFleet.min,
       max: prod.prodFleet.max,
       launch: (id, port) => supervisor.spawn(id, process.execPath, [appJs], { env: appEnv(id, "prod", prod.appVersion, port) }),
-      ready: healthy,
+      ready: async (id, port) => {
+        await healthy(id, port);
+        // Start-up progress only; replacements later are activity events.
+        if (fleetReady < prod.prodFleet.desired) progress(`fleet ${++fleetReady}/${prod.prodFleet.desired} up`);
+      },
       onReplace: (lost, how, outcome) => {
         if ("replacement" in outcome) {
           activity.add("runner", `${lost} exited (${how}), replaced by ${outcome.replacement}`, `as the Auto Scaling group replaces a lost instance to keep desired ${fleet.desiredCapacity()}`);
@@ -258,12 +270,14 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     halts.push(() => fleet.halt());
     await fleet.setDesired(prod.prodFleet.desired);
     for (let i = 1; i <= canary.canaryCount; i++) {
+      progress(`canary ${i}/${canary.canaryCount}`);
       const port = await freePort();
       keepRunning(`canary-${i}`, appEnv(`canary-${i}`, "canary", canary.appVersion, port), [appJs]);
       await healthy(`canary-${i}`, port);
     }
 
     // Alarms, SNS stand-in, controller.
+    progress("alarms and the controller");
     const periodFactor = o.periodFactor;
     const evaluator = new AlarmEvaluator(
       [
@@ -383,6 +397,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       };
     };
 
+    progress("dashboard");
     const dashboard: Dashboard = await startDashboard({
       port: o.adminPort,
       status,
@@ -392,6 +407,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       logger: log,
     });
     cleanups.push(() => dashboard.close());
+    progress("waiting for the agent to put the fleet into haproxy");
     await until("agent applied the fleet to haproxy", async () => [...(await proxyStatuses(socket)).values()].filter((s) => s === "UP").length >= prod.prodFleet.desired, 20_000);
     activity.add("runner", "local stack up", `proxy http://127.0.0.1:${proxyPort}, ${prod.prodFleet.desired} prod ${prod.appVersion} + ${canary.canaryCount} canary ${canary.appVersion} at ${canary.canaryWeight}%`);
 

@@ -20,6 +20,7 @@ for cmd in "${!tools[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "aviary: installing ${missing[*]} with apt-get (first run, ~30 s)…"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
@@ -32,6 +33,7 @@ fi
 # the registry these machines reach lacks some other platforms' optional binaries (swc, unrs
 # resolver), and `npm ci` refuses a lock file without them; versions still come from the lock.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "aviary: installing npm dependencies from package-lock.json (first run, ~40 s)…"
   npm install --no-audit --no-fund
 fi
 # The policy pack's own dependencies (@pulumi/awsguard pins @pulumi/aws 4 and aws-sdk v2), kept out of the program's.

@@ -116,16 +116,16 @@ describe("split", () => {
 });
 
 test("chart series: fixed buckets over the window as rates, gaps as null, thresholds carried", () => {
-  const now = 1_000_000; // bucket of 2 s: [998, 1000) s … last bucket starts at 1000 s
+  const now = 1_000_000; // 2 s buckets: the last complete one is [998, 1000) s
   const points = [point(now - 4000, 10, 2, 1, 40), point(now - 3000, 10, 2, 0, 60), point(now - 100, 6, 0), point(now - 400_000, 999, 999)];
   const c = chartSeries(points, now, { windowSeconds: 300, stepSeconds: 2, thresholds: { canary5xxPct: 5, canaryP99Ms: 1500 } });
   expect(c.t).toHaveLength(150);
-  expect(c.t.at(-1)).toBe(1000);
-  expect(c.t[0]).toBe(1000 - 149 * 2);
+  expect(c.t.at(-1)).toBe(998);
+  expect(c.t[0]).toBe(998 - 149 * 2);
   const i = c.t.indexOf(996);
   expect([c.prodRps[i], c.canaryRps[i], c.canary5xxPct[i], c.canaryP99Ms[i]]).toEqual([10, 2, 25, 60]);
-  expect(c.prodRps.at(-2)).toBe(3);
-  expect(c.canary5xxPct.at(-2)).toBeNull();
+  expect(c.prodRps.at(-1)).toBe(3);
+  expect(c.canary5xxPct.at(-1)).toBeNull();
   expect(c.prodRps.reduce((a, b) => a + b, 0)).toBe(13); // the point older than the window is left out
   expect(c.thresholds).toEqual({ canary5xxPct: 5, canaryP99Ms: 1500 });
 });

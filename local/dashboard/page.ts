@@ -157,7 +157,7 @@ function chart(id, series, data) {
 function drawCharts(c) {
   const flat = (v) => c.t.map(() => v);
   chart("chart-requests", [{ label: "prod req/s", color: "#2563eb", unit: "requests / s" }, { label: "canary req/s", color: "#d97706", unit: "requests / s" }], [c.t, c.prodRps, c.canaryRps]);
-  chart("chart-errors", [{ label: "canary 5xx %", color: "#dc2626", unit: "% of canary requests" }, { label: "alarm threshold " + c.thresholds.canary5xxPct + " %", color: "#111827", dash: [6, 4] }],
+  chart("chart-errors", [{ label: "canary 5xx %", color: "#dc2626", unit: "%" }, { label: "alarm threshold " + c.thresholds.canary5xxPct + " %", color: "#111827", dash: [6, 4] }],
     [c.t, c.canary5xxPct, flat(c.thresholds.canary5xxPct)]);
   chart("chart-latency", [{ label: "canary p99 ms", color: "#7c3aed", unit: "ms" }, { label: "alarm threshold " + c.thresholds.canaryP99Ms + " ms", color: "#111827", dash: [6, 4] }],
     [c.t, c.canaryP99Ms, flat(c.thresholds.canaryP99Ms)]);

@@ -20,7 +20,8 @@ export interface ChartSeries {
 
 export function chartSeries(points: readonly TrafficPoint[], now: number, o: { windowSeconds: number; stepSeconds: number; thresholds: ChartSeries["thresholds"] }): ChartSeries {
   const stepMs = o.stepSeconds * 1000;
-  const last = Math.floor(now / stepMs);
+  // The bucket still filling is left out: its rate would read low until it completes.
+  const last = Math.floor(now / stepMs) - 1;
   const count = Math.ceil(o.windowSeconds / o.stepSeconds);
   const first = last - count + 1;
   const buckets = Array.from({ length: count }, () => ({ prod: 0, canary: 0, errors: 0, p99: null as number | null }));

@@ -28,7 +28,8 @@ interface Shown {
   effectiveWeight: string;
   canaryPct: string;
   actions: string;
-  canaryWeights: string[];
+  /** Per canary backend: does HAProxy give it new requests (UP with a weight above 0)? */
+  canaryServing: boolean[];
   alarm: { state: string; tone: string; text: string };
 }
 
@@ -41,7 +42,7 @@ const shown = (page: Page): Promise<Shown> => page.evaluate(() => {
     effectiveWeight: q("[data-testid=split]").dataset.effectiveWeight ?? "",
     canaryPct: q("[data-testid=split]").dataset.canaryPct ?? "",
     actions: q("[data-testid=actions]").innerText,
-    canaryWeights: Array.from(document.querySelectorAll<HTMLElement>("[data-testid=backends] tr[data-role=canary]")).map((r) => r.dataset.proxyWeight ?? ""),
+    canaryServing: Array.from(document.querySelectorAll<HTMLElement>("[data-testid=backends] tr[data-role=canary]")).map((r) => r.dataset.proxyStatus === "UP" && Number(r.dataset.proxyWeight) > 0),
     alarm: { state: row?.dataset.state ?? "", tone: row?.dataset.tone ?? "", text: row?.innerText ?? "" },
   };
 });
@@ -89,7 +90,7 @@ test("through a rollback every render agrees with itself: routing, backends, ala
     await until("canary disabled", async () => (await readRouting(stack.redis)).state?.canaryEnabled === false, 30_000);
     await until("page shows the drained canary", async () => {
       const s = await shown(page);
-      return s.canaryEnabled === "false" && s.canaryWeights.length > 0 && s.canaryWeights.every((w) => w === "0");
+      return s.canaryEnabled === "false" && s.canaryServing.length > 0 && s.canaryServing.every((x) => !x);
     }, 20_000);
     await new Promise((r) => setTimeout(r, 3000));
   } finally {
@@ -114,7 +115,7 @@ test("through a rollback every render agrees with itself: routing, backends, ala
   // At the end: the split counts only traffic since the disable, not the share from before it.
   const end = await shown(page);
   expect(end.canaryEnabled).toBe("false");
-  expect(end.canaryWeights.every((w) => w === "0")).toBe(true);
+  expect(end.canaryServing).toEqual(end.canaryServing.map(() => false));
   expect(end.canaryPct === "" || Number(end.canaryPct) < 5).toBe(true);
   await expect(page.locator("#split-note").innerText()).resolves.toMatch(/Routing asks for 0% canary/);
   // The alarm row explains its state with the values that decided it.

@@ -112,9 +112,9 @@ function render(s) {
       (r.canaryEnabled ? "" : " (kept for a re-enable)") + ", changed " + time(r.changedAt) + " by " + esc(r.changedBy) + (r.reason ? " — " + esc(r.reason) : "")
     : '<span class="pill off">routing state unreadable</span>';
   $("[data-testid=backends] tbody").innerHTML = s.backends.map((b) =>
-    '<tr data-backend="' + esc(b.id) + '" data-role="' + esc(b.role) + '" data-proxy-weight="' + (b.proxyWeight ?? "") + '"><td>' + esc(b.id) + '</td><td><span class="pill ' + esc(b.role) + '">' + esc(b.role) + "</span></td><td>" + esc(b.version) +
+    '<tr data-backend="' + esc(b.id) + '" data-role="' + esc(b.role) + '" data-proxy-status="' + esc(b.proxyStatus) + '" data-proxy-weight="' + (b.proxyWeight ?? "") + '"><td>' + esc(b.id) + '</td><td><span class="pill ' + esc(b.role) + '">' + esc(b.role) + "</span></td><td>" + esc(b.version) +
     "</td><td>" + esc(b.address) + '</td><td><span class="pill ' + esc(b.proxyStatus) + '">' + esc(b.proxyStatus) + "</span>" +
-    (b.proxyWeight === null ? "" : " weight " + b.proxyWeight + (b.proxyWeight === 0 ? " (no new traffic)" : "")) + (b.draining ? " draining" : "") + "</td></tr>").join("");
+    (b.proxyStatus === "UP" && b.proxyWeight !== null && b.proxyWeight > 0 ? " weight " + b.proxyWeight : " no new traffic") + (b.draining ? " draining" : "") + "</td></tr>").join("");
   $("#fleet").textContent = "Production fleet: " + s.fleet.instances.length + " running, desired " + s.fleet.desired + " (min " + s.fleet.min + ", max " + s.fleet.max + ")";
   $("[data-testid=flags] tbody").innerHTML = s.flags.map((f) =>
     '<tr data-flag="' + esc(f.key) + '" data-killed="' + f.killed + '"><td><b>' + esc(f.key) + '</b><br><span class="muted">' + esc(f.description) + "</span></td><td>" +

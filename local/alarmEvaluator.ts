@@ -46,7 +46,8 @@ export interface AlarmStatus {
 /**
  * Why an alarm is in its state: either the datapoints of the evaluation that changed it (oldest
  * first, undefined = missing) or a SetAlarmState by someone (the controller re-arming it), which
- * says nothing about the metric.
+ * says nothing about the metric (CloudWatch API reference, SetAlarmState: "Temporarily sets the
+ * state of an alarm ... Metric alarms return to their actual state quickly").
  */
 export type AlarmDecision =
   | { by: "evaluation"; at: number; datapoints: (number | undefined)[]; breaching: number; needed: number }

@@ -42,6 +42,8 @@ export const LOCAL_ASG = "local-prod-fleet";
 /** The dashboard chart's span and bucket. */
 const CHART_WINDOW_SECONDS = 300;
 const CHART_STEP_SECONDS = 2;
+/** Longest a dashboard read may hold back the metrics and alarm ticks. */
+const BETWEEN_TICKS_MAX_MS = 2000;
 /** Who local-mode writes are attributed to in the event stream. */
 const BY = "local-runner";
 
@@ -284,10 +286,13 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     );
     let ticking = Promise.resolve();
     // Runs f between ticks, never inside one: a status read mid-rollback would mix the state before
-    // and after the controller's writes.
+    // and after the controller's writes. A read stuck on a frozen Redis holds the ticks back for
+    // at most BETWEEN_TICKS_MAX_MS: alarms must keep being evaluated.
     const betweenTicks = <T>(f: () => Promise<T>): Promise<T> => {
       const run = ticking.then(f);
-      ticking = run.then(() => undefined, () => undefined);
+      let timeout: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => (timeout = setTimeout(resolve, BETWEEN_TICKS_MAX_MS)));
+      ticking = Promise.race([run, bound]).then(() => clearTimeout(timeout), () => clearTimeout(timeout));
       return run;
     };
     const timer = setInterval(() => {

@@ -289,10 +289,16 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     // and after the controller's writes. A read stuck on a frozen Redis holds the ticks back for
     // at most BETWEEN_TICKS_MAX_MS: alarms must keep being evaluated.
     const betweenTicks = <T>(f: () => Promise<T>): Promise<T> => {
-      const run = ticking.then(f);
-      let timeout: NodeJS.Timeout | undefined;
-      const bound = new Promise<void>((resolve) => (timeout = setTimeout(resolve, BETWEEN_TICKS_MAX_MS)));
-      ticking = Promise.race([run, bound]).then(() => clearTimeout(timeout), () => clearTimeout(timeout));
+      const prev = ticking;
+      const run = prev.then(f);
+      ticking = prev.then(() => new Promise<void>((release) => {
+        const timer = setTimeout(release, BETWEEN_TICKS_MAX_MS);
+        const done = (): void => {
+          clearTimeout(timer);
+          release();
+        };
+        run.then(done, done);
+      }));
       return run;
     };
     const timer = setInterval(() => {

@@ -127,6 +127,18 @@ async function proxyStatuses(socket: string): Promise<Map<string, string>> {
   return new Map([...(await proxyServers(socket))].map(([addr, s]) => [addr, s.status]));
 }
 
+/** Resolves when p settles or after ms, whichever comes first; never rejects. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(done, ms);
+    const settle = (): void => {
+      clearTimeout(timer);
+      done();
+    };
+    p.then(settle, settle);
+  });
+}
+
 export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack> {
   const log = o.logger;
   const config = loadLocalConfig(o.repoDir);
@@ -258,7 +270,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       rearm: async (name, reason) => {
         const t = evaluator.setState(name, "OK", reason, Date.now());
         // CloudWatch notifies on SetAlarmState too; deliver it after the current invocation returns.
-        if (t) setImmediate(() => void betweenTicks(() => publishAlarm(t)));
+        if (t) setImmediate(() => void publishAlarm(t));
       },
       states: async (names) => Object.fromEntries(evaluator.states().filter((s) => names.includes(s.name)).map((s) => [s.name, s.state])),
     };
@@ -286,19 +298,12 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     );
     let ticking = Promise.resolve();
     // Runs f between ticks, never inside one: a status read mid-rollback would mix the state before
-    // and after the controller's writes. A read stuck on a frozen Redis holds the ticks back for
-    // at most BETWEEN_TICKS_MAX_MS: alarms must keep being evaluated.
+    // and after the controller's writes. Bounded both ways: a stuck tick (a controller waiting on a
+    // lock) delays a read by at most BETWEEN_TICKS_MAX_MS, and a read stuck on a frozen Redis holds
+    // the ticks back by at most as long (alarms must keep being evaluated).
     const betweenTicks = <T>(f: () => Promise<T>): Promise<T> => {
-      const prev = ticking;
-      const run = prev.then(f);
-      ticking = prev.then(() => new Promise<void>((release) => {
-        const timer = setTimeout(release, BETWEEN_TICKS_MAX_MS);
-        const done = (): void => {
-          clearTimeout(timer);
-          release();
-        };
-        run.then(done, done);
-      }));
+      const run = settledWithin(ticking, BETWEEN_TICKS_MAX_MS).then(f);
+      ticking = ticking.then(() => settledWithin(run, BETWEEN_TICKS_MAX_MS));
       return run;
     };
     const timer = setInterval(() => {

@@ -37,9 +37,21 @@ export interface AlarmStatus {
   reason: string;
   /** ms epoch of the last state change. */
   since: number;
-  /** The newest complete period's value, if it had data. */
+  /** The newest complete period's value, if it had data (also while a SetAlarmState holds the state). */
   lastValue?: number;
+  /** What put the alarm in its current state; absent until the first transition. */
+  decision?: AlarmDecision;
 }
+
+/**
+ * Why an alarm is in its state: either the datapoints of the evaluation that changed it (oldest
+ * first, undefined = missing) or a SetAlarmState by someone (the controller re-arming it), which
+ * says nothing about the metric (CloudWatch API reference, SetAlarmState: "Temporarily sets the
+ * state of an alarm ... Metric alarms return to their actual state quickly").
+ */
+export type AlarmDecision =
+  | { by: "evaluation"; at: number; datapoints: (number | undefined)[]; breaching: number; needed: number }
+  | { by: "setAlarmState"; at: number; reason: string };
 
 export interface AlarmTransition {
   name: string;
@@ -102,14 +114,16 @@ export class AlarmEvaluator {
     for (const a of this.alarms) {
       const d = a.definition;
       const lastComplete = Math.floor(now / a.periodMs) - 1;
+      const newest = lastComplete >= this.startPeriodOf(a.periodMs) ? this.datapoint(a, lastComplete) : undefined;
+      a.lastValue = newest;
       if (lastComplete < a.holdUntilPeriod) continue;
       const first = Math.max(lastComplete - d.evaluationPeriods + 1, this.startPeriodOf(a.periodMs));
       let breaching = 0;
       let counted = 0;
-      let newest: number | undefined;
+      const datapoints: (number | undefined)[] = [];
       for (let p = first; p <= lastComplete; p++) {
         const v = this.datapoint(a, p);
-        if (p === lastComplete) newest = v;
+        datapoints.push(v);
         if (v === undefined) {
           if (d.treatMissingData === "breaching") { breaching++; counted++; }
           else if (d.treatMissingData === "notBreaching") counted++;
@@ -118,7 +132,6 @@ export class AlarmEvaluator {
         counted++;
         if (breaches(d, v)) breaching++;
       }
-      a.lastValue = newest;
       const shown = newest === undefined ? "missing" : String(Number(newest.toFixed(2)));
       let next: AlarmState;
       let reason: string;
@@ -136,6 +149,7 @@ export class AlarmEvaluator {
         a.state = next;
         a.reason = reason;
         a.since = now;
+        a.decision = { by: "evaluation", at: now, datapoints, breaching, needed: d.datapointsToAlarm };
       }
     }
     return out;
@@ -151,11 +165,16 @@ export class AlarmEvaluator {
     a.state = state;
     a.reason = reason;
     a.since = now;
+    a.decision = { by: "setAlarmState", at: now, reason };
     return t;
   }
 
   states(): AlarmStatus[] {
-    return this.alarms.map(({ name, definition, state, reason, since, lastValue }) => ({ name, definition, state, reason, since, ...(lastValue === undefined ? {} : { lastValue }) }));
+    return this.alarms.map(({ name, definition, state, reason, since, lastValue, decision }) => ({
+      name, definition, state, reason, since,
+      ...(lastValue === undefined ? {} : { lastValue }),
+      ...(decision === undefined ? {} : { decision }),
+    }));
   }
 
   private datapoint(a: Tracked, period: number): number | undefined {

@@ -7,7 +7,7 @@ import * as http from "node:http";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
-import { canaryAlarms, prodAlarms, type AlarmState } from "../alarms/definitions";
+import { canaryAlarms, prodAlarms } from "../alarms/definitions";
 import { MetricsSampler, parseShowStat } from "../agent/metrics";
 import { runtimeCommand } from "../agent/runtimeApi";
 import { RedisControllerStore } from "../controller/adapters/redisStore";
@@ -23,9 +23,12 @@ import { readSection, type SectionHealth } from "../state/section";
 import { backendsSection, eventsSection, flagsSection, routingSection } from "../state/statusSections";
 import { ActivityFeed, type Activity } from "./activity";
 import { AlarmEvaluator, cloudWatchMessage, type AlarmTransition } from "./alarmEvaluator";
-import { LocalCollector, type TrafficPoint } from "./collector";
+import { LocalCollector } from "./collector";
 import { loadLocalConfig, type LocalConfig } from "./config";
+import { alarmView, type AlarmView } from "./dashboard/alarmView";
+import { chartSeries, type ChartSeries } from "./dashboard/series";
 import { startDashboard, type Dashboard } from "./dashboard/server";
+import { splitView, type SplitView } from "./dashboard/split";
 import { LocalFleet } from "./fleet";
 import { describeFlags, ensureFlags, setBooleanFlag, unkillFlag, type FlagSummary } from "./flags";
 import { freePort } from "./freePort";
@@ -38,6 +41,11 @@ import { until } from "./until";
 
 export const DEPLOYMENT = "local";
 export const LOCAL_ASG = "local-prod-fleet";
+/** The dashboard chart's span and bucket. */
+const CHART_WINDOW_SECONDS = 300;
+const CHART_STEP_SECONDS = 2;
+/** Longest a dashboard read may hold back the metrics and alarm ticks. */
+const BETWEEN_TICKS_MAX_MS = 2000;
 /** Who local-mode writes are attributed to in the event stream. */
 const BY = "local-runner";
 
@@ -66,6 +74,8 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStatus {
+  /** Increases with every status; the page never renders an older one over a newer one. */
+  snapshot: number;
   at: string;
   proxyUrl: string;
   deployment: string;
@@ -74,14 +84,15 @@ export interface LocalStatus {
   /** Which parts could be read: a broken one names its key and shows as empty (routing: null). */
   sections: Record<"routing" | "backends" | "flags" | "events" | "proxy", SectionHealth>;
   routing: RoutingState | null;
-  split: { windowSeconds: number; prod: number; canary: number; canaryPct: number | null };
-  backends: { id: string; role: string; version: string; address: string; draining: boolean; proxyStatus: string }[];
+  split: SplitView;
+  /** proxyWeight: the HAProxy server weight the agent applied (null when not in the proxy). */
+  backends: { id: string; role: string; version: string; address: string; draining: boolean; proxyStatus: string; proxyWeight: number | null }[];
   fleet: FleetState;
   flags: FlagSummary[];
-  alarms: { name: string; key: string; state: AlarmState; reason: string; since: string; threshold: number; lastValue?: number }[];
+  alarms: AlarmView[];
   activity: Activity[];
   events: AviaryEvent[];
-  history: TrafficPoint[];
+  chart: ChartSeries;
 }
 
 export interface LocalStack {
@@ -118,10 +129,26 @@ function httpOk(port: number, pathName: string): Promise<boolean> {
   });
 }
 
-/** HAProxy's view of each slot's server address in backend "app": "UP", "DOWN", "MAINT", ... */
-async function proxyStatuses(socket: string): Promise<Map<string, string>> {
+/** HAProxy's view of each slot's server address in backend "app": status ("UP", "DOWN", "MAINT", ...) and weight. */
+async function proxyServers(socket: string): Promise<Map<string, { status: string; weight: number }>> {
   const rows = parseShowStat(await runtimeCommand(socket, "show stat"));
-  return new Map(rows.filter((r) => r.pxname === BACKEND && slotRole(r.svname) !== undefined && r.addr).map((r) => [r.addr, r.status]));
+  return new Map(rows.filter((r) => r.pxname === BACKEND && slotRole(r.svname) !== undefined && r.addr).map((r) => [r.addr, { status: r.status, weight: Number(r.weight) }]));
+}
+
+async function proxyStatuses(socket: string): Promise<Map<string, string>> {
+  return new Map([...(await proxyServers(socket))].map(([addr, s]) => [addr, s.status]));
+}
+
+/** Resolves when p settles or after ms, whichever comes first; never rejects. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(done, ms);
+    const settle = (): void => {
+      clearTimeout(timer);
+      done();
+    };
+    p.then(settle, settle);
+  });
 }
 
 export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack> {
@@ -336,13 +363,23 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       drainWaitMs: 500,
     }));
 
+    const shortestPeriodMs = 10_000 / periodFactor;
+    const tickMs = o.tickMs ?? Math.max(100, shortestPeriodMs / 4);
     const collector = new LocalCollector(
       { deployment: DEPLOYMENT, autoScalingGroupName: LOCAL_ASG, sampler: MetricsSampler.forSocket(socket), fleetPids: () => fleet.pids() },
       evaluator,
+      Math.ceil((CHART_WINDOW_SECONDS * 1000) / tickMs) + 1,
     );
-    const shortestPeriodMs = 10_000 / periodFactor;
-    const tickMs = o.tickMs ?? Math.max(100, shortestPeriodMs / 4);
     let ticking = Promise.resolve();
+    // Runs f between ticks, never inside one: a status read mid-rollback would mix the state before
+    // and after the controller's writes. Bounded both ways: a stuck tick (a controller waiting on a
+    // lock) delays a read by at most BETWEEN_TICKS_MAX_MS, and a read stuck on a frozen Redis holds
+    // the ticks back by at most as long (alarms must keep being evaluated).
+    const betweenTicks = <T>(f: () => Promise<T>): Promise<T> => {
+      const run = settledWithin(ticking, BETWEEN_TICKS_MAX_MS).then(f);
+      ticking = ticking.then(() => settledWithin(run, BETWEEN_TICKS_MAX_MS));
+      return run;
+    };
     const timer = setInterval(() => {
       // One tick at a time: a slow controller run delays the next evaluation rather than overlapping it.
       ticking = ticking.then(async () => {
@@ -359,43 +396,44 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       await ticking;
     });
 
-    const status = async (): Promise<LocalStatus> => {
-      const [routing, backends, flags, events, proxy] = await Promise.all([
+    let snapshot = 0;
+    const canaryThresholds = { canary5xxPct: canary.thresholds.canaryErrorRate, canaryP99Ms: canary.thresholds.canaryP99Ms };
+    // One consistent snapshot: read between ticks, so no alarm, controller action or routing write
+    // lands half-way through it.
+    const status = (): Promise<LocalStatus> => betweenTicks(async () => {
+      const [routing, backends, flags, events, proxy, fleetState] = await Promise.all([
         routingSection(redis),
         backendsSection(redis),
         flagsSection(redis),
         eventsSection(redis, 30),
-        readSection(async () => ({ value: await proxyStatuses(socket), problems: [] }), undefined),
+        readSection(async () => ({ value: await proxyServers(socket), problems: [] }), undefined),
+        fleet.describe(),
       ]);
-      const window = collector.history().filter((p) => p.at >= Date.now() - 10_000);
-      const prodN = window.reduce((n, p) => n + p.prod.requests, 0);
-      const canaryN = window.reduce((n, p) => n + p.canary.requests, 0);
+      const now = Date.now();
+      const history = collector.history();
+      snapshot += 1;
       return {
-        at: new Date().toISOString(),
+        snapshot,
+        at: new Date(now).toISOString(),
         proxyUrl: `http://127.0.0.1:${proxyPort}`,
         deployment: DEPLOYMENT,
         periodFactor,
         versions: { prod: prod.appVersion, canary: canary.appVersion },
         sections: { routing: routing.health, backends: backends.health, flags: flags.health, events: events.health, proxy: proxy.health },
         routing: routing.value,
-        split: { windowSeconds: 10, prod: prodN, canary: canaryN, canaryPct: prodN + canaryN > 0 ? (100 * canaryN) / (prodN + canaryN) : null },
-        backends: backends.value.map((b) => ({ id: b.id, role: b.role, version: b.version, address: b.address, draining: b.draining === true, proxyStatus: proxy.value?.get(b.address) ?? (proxy.value ? "not in proxy" : "unknown") })),
-        fleet: await fleet.describe(),
+        split: splitView(history, routing.value, now, 10),
+        backends: backends.value.map((b) => {
+          const p = proxy.value?.get(b.address);
+          return { id: b.id, role: b.role, version: b.version, address: b.address, draining: b.draining === true, proxyStatus: p?.status ?? (proxy.value ? "not in proxy" : "unknown"), proxyWeight: p?.weight ?? null };
+        }),
+        fleet: fleetState,
         flags: describeFlags(flags.value),
-        alarms: evaluator.states().map((a) => ({
-          name: a.name,
-          key: a.definition.key,
-          state: a.state,
-          reason: a.reason,
-          since: new Date(a.since).toISOString(),
-          threshold: a.definition.threshold,
-          ...(a.lastValue === undefined ? {} : { lastValue: a.lastValue }),
-        })),
+        alarms: evaluator.states().map((a) => alarmView(a, fleetState)),
         activity: activity.recent(50),
         events: events.value,
-        history: collector.history().slice(-120),
+        chart: chartSeries(history, now, { windowSeconds: CHART_WINDOW_SECONDS, stepSeconds: CHART_STEP_SECONDS, thresholds: canaryThresholds }),
       };
-    };
+    });
 
     progress("dashboard");
     const dashboard: Dashboard = await startDashboard({

@@ -160,9 +160,9 @@ describe("dashboard in headless Chromium", () => {
 
     // A cross-site form post (no JSON content type) or a bad body cannot change a flag.
     const before = (await status()).flags.find((f) => f.key === "hiddenfeature")!.on;
-    const form = await fetch(`${stack.adminUrl}/api/flags/hiddenfeature`, { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ on: !before }) });
+    const form = await fetch(`${stack.adminUrl}/api/flags/hiddenfeature`, { method: "POST", headers: { "content-type": "text/plain", origin: stack.adminUrl }, body: JSON.stringify({ on: !before }) });
     expect(form.status).toBe(415);
-    const bad = await fetch(`${stack.adminUrl}/api/flags/hiddenfeature`, { method: "POST", headers: { "content-type": "application/json" }, body: "{\"on\": \"yes\"}" });
+    const bad = await fetch(`${stack.adminUrl}/api/flags/hiddenfeature`, { method: "POST", headers: { "content-type": "application/json", origin: stack.adminUrl }, body: "{\"on\": \"yes\"}" });
     expect(bad.status).toBe(400);
     expect((await status()).flags.find((f) => f.key === "hiddenfeature")!.on).toBe(before);
 
@@ -175,7 +175,7 @@ describe("dashboard in headless Chromium", () => {
     await expect(killedRow.locator("button").innerText()).resolves.toBe("un-kill");
     const hidden = async (): Promise<number[]> => Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${stack.proxyUrl}/hiddenfeature`)).status));
     await until("hiddenfeature off on every app", async () => (await hidden()).every((st) => st === 404), 5000);
-    const crossSite = await fetch(`${stack.adminUrl}/api/flags/hiddenfeature/unkill`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
+    const crossSite = await fetch(`${stack.adminUrl}/api/flags/hiddenfeature/unkill`, { method: "POST", headers: { "content-type": "text/plain", origin: stack.adminUrl }, body: "{}" });
     expect(crossSite.status).toBe(415);
     expect((await status()).flags.find((f) => f.key === "hiddenfeature")!.killed).toBe(true);
     await page.click("button[data-unkill=hiddenfeature]");

@@ -1,12 +1,21 @@
 // The local dashboard: the page, a JSON status endpoint, a live stream (SSE) and flag toggles,
-// on 127.0.0.1 only. Cross-site pages cannot toggle flags: writes need a JSON content type, which
-// a browser only sends cross-origin after a CORS preflight that this server never approves.
+// on 127.0.0.1 only. Every request must name the dashboard's own loopback origin in Host (against
+// DNS rebinding) and every write also in Origin (against cross-site posts); writes also need a
+// JSON content type, which a browser only sends cross-origin after a CORS preflight.
+import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { RedisUnreachableError } from "../../state/unreachable";
-import type { Activity, ActivityFeed } from "../activity";
+import type { ActivityFeed } from "../activity";
+import { checkHost, checkWrite, type OriginCheck } from "./origin";
 import { PAGE_HTML } from "./page";
+
+/** The charting library, served from node_modules on the dashboard's own origin (no CDN). */
+const VENDOR: Record<string, { file: string; type: string }> = {
+  "/vendor/uplot.js": { file: require.resolve("uplot/dist/uPlot.iife.min.js"), type: "text/javascript; charset=utf-8" },
+  "/vendor/uplot.css": { file: require.resolve("uplot/dist/uPlot.min.css"), type: "text/css; charset=utf-8" },
+};
 
 export interface DashboardOptions<S> {
   port: number;
@@ -61,7 +70,17 @@ export function startDashboard<S>(o: DashboardOptions<S>): Promise<Dashboard> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const route = `${req.method} ${url.pathname}`;
-    if (route === "GET /") {
+    const { port } = server.address() as AddressInfo;
+    const allowed: OriginCheck = req.method === "GET" || req.method === "HEAD" ? checkHost(req.headers.host, port) : checkWrite(req.headers.host, req.headers.origin, port);
+    if (!allowed.ok) {
+      o.logger.warn({ host: req.headers.host, origin: req.headers.origin, route }, "dashboard refused a request from another origin");
+      return send(res, allowed.status, { error: allowed.message });
+    }
+    const vendor = req.method === "GET" ? VENDOR[url.pathname] : undefined;
+    if (vendor) {
+      res.writeHead(200, { "content-type": vendor.type, "cache-control": "max-age=3600" });
+      res.end(fs.readFileSync(vendor.file));
+    } else if (route === "GET /") {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
       res.end(PAGE_HTML);
     } else if (route === "GET /api/status") {
@@ -97,16 +116,17 @@ export function startDashboard<S>(o: DashboardOptions<S>): Promise<Dashboard> {
     }
   });
 
-  const unsubscribe = o.activity.subscribe((a: Activity) => {
-    for (const s of streams) sse(s, "activity", a);
-  });
-  const timer = setInterval(() => {
+  const push = (): void => {
     if (streams.size === 0) return;
     o.status().then(
       (s) => streams.forEach((r) => sse(r, "status", s)),
       (err: Error) => o.logger.warn({ err: err.message }, "dashboard status failed"),
     );
-  }, o.pushMs ?? 1000);
+  };
+  // A controller action or alarm is pushed at once, as a whole new snapshot (never on its own, which
+  // would put it next to panels from an older one).
+  const unsubscribe = o.activity.subscribe(push);
+  const timer = setInterval(push, o.pushMs ?? 1000);
 
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -1,0 +1,33 @@
+// The traffic-split panel's numbers: the measured share is counted only since the last routing
+// change (at most the last windowSeconds), so a disabled canary never shows the share it had before
+// the disable; beside it the weight the routing state asks for.
+import type { RoutingState } from "../../state/routing";
+import type { TrafficPoint } from "../collector";
+
+export interface SplitView {
+  /** ISO start of the counted window: the later of now - windowSeconds and the last routing change. */
+  since: string;
+  windowSeconds: number;
+  prod: number;
+  canary: number;
+  /** Measured canary share in the window; null without requests in it. */
+  canaryPct: number | null;
+  /** The canary share routing asks for now: its weight when enabled, 0 when disabled; null if unreadable. */
+  effectiveWeight: number | null;
+}
+
+export function splitView(points: readonly TrafficPoint[], routing: RoutingState | null, now: number, windowSeconds: number): SplitView {
+  const changed = routing ? Date.parse(routing.changedAt) : NaN;
+  const from = Math.max(now - windowSeconds * 1000, Number.isFinite(changed) ? changed : -Infinity);
+  const inWindow = points.filter((p) => p.at > from && p.at <= now);
+  const prod = inWindow.reduce((n, p) => n + p.prod.requests, 0);
+  const canary = inWindow.reduce((n, p) => n + p.canary.requests, 0);
+  return {
+    since: new Date(from).toISOString(),
+    windowSeconds: Math.round((now - from) / 100) / 10,
+    prod,
+    canary,
+    canaryPct: prod + canary > 0 ? (100 * canary) / (prod + canary) : null,
+    effectiveWeight: routing ? (routing.canaryEnabled ? routing.canaryWeight : 0) : null,
+  };
+}

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       return f.desired < high.desired ? f : undefined;
     });
     say(`   scaled in to desired ${scaledIn.desired} after ${secs(Date.now() - inAt)} (prod-cpu-low → controller drained and removed the newest instance)`);
-    say("done. The canary stays off until a person turns it on: `npx aviary canary on`.");
+    say("done. The canary stays off until a person turns it on: `bin/aviary canary on`.");
   } finally {
     await load.stop();
     redis.disconnect();

@@ -1,5 +1,5 @@
 // Once `npm start` is up it writes where its Redis is (mode 0600: the URL holds the password), so
-// `npx aviary …` in the same checkout works without exporting REDIS_URL. The file is removed when
+// `bin/aviary …` (or `npx aviary …`) in the same checkout works without exporting REDIS_URL. The file is removed when
 // the stack stops; which runner holds the checkout is in .aviary/lock (local/stackLock.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";

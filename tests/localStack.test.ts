@@ -121,8 +121,8 @@ test("canary rollback: a failing canary is switched off by the controller; time 
   const failed = load.counts(firstError!).failed;
   logger.warn({ rollbackMs, failed }, "canary rollback measured");
   fs.writeFileSync(path.join(outDir, "rollback.json"), JSON.stringify({ rollbackMs, failedRequests: failed }, null, 2));
-  // The target is 3 s with the local period factor; this bound only catches a broken loop.
-  expect(rollbackMs).toBeLessThan(10_000);
+  // The target is 3 s with the local period factor (the bench measures it); this bound only catches a broken loop.
+  expect(rollbackMs).toBeLessThan(30_000);
   const routing = (await readRouting(stack.redis)).state!;
   expect(routing.canaryWeight).toBe(stack.config.canary.canaryWeight); // weight kept for a human re-enable
   expect(routing.reason).toMatch(/canary-5xx-rate/);

@@ -128,7 +128,7 @@ test("/, /healthz, version header, self-registration, and /hiddenfeature flippin
     const t0 = performance.now();
     expect(await cli("flags", "set", "hiddenfeature", state)).toBe(0);
     const want = state === "on" ? 200 : 404;
-    await until(`/hiddenfeature ${want}`, async () => (await get(app, "/hiddenfeature")).status === want, 3000);
+    await until(`/hiddenfeature ${want}`, async () => (await get(app, "/hiddenfeature")).status === want, 15_000);
     flips.push(performance.now() - t0);
   }
   expect((await get(app, "/hiddenfeature")).body).toBe("hidden feature (aviary 1.4.2)\n");
@@ -173,14 +173,16 @@ test("fault flags scoped to one version break only the canary", async () => {
   for (let i = 0; i < 20; i++) expect((await get(prod, "/")).status).toBe(200);
 
   await cli("flags", "kill", "demo-error-rate", "--reason", "demo over");
-  await until("canary healthy again", async () => (await get(canary, "/")).status === 200, 3000);
+  await until("canary healthy again", async () => (await get(canary, "/")).status === 200, 15_000);
 
   await scoped("demo-latency-ms", 300);
-  await until("canary slow", async () => (await get(canary, "/")).ms >= 300, 3000);
-  expect((await get(prod, "/")).ms).toBeLessThan(200);
+  await until("canary slow", async () => (await get(canary, "/")).ms >= 300, 15_000);
+  // Load only adds time: the fastest of three answers shows prod is not delayed by 300 ms.
+  const prodMs = [(await get(prod, "/")).ms, (await get(prod, "/")).ms, (await get(prod, "/")).ms];
+  expect(Math.min(...prodMs)).toBeLessThan(300);
 
   await scoped("demo-memory-growth-mb", 20);
-  await until("memory growth", () => canary.logs.some((l) => l.msg === "demo memory growth"), 5000);
+  await until("memory growth", () => canary.logs.some((l) => l.msg === "demo memory growth"), 15_000);
   expect(prod.logs.some((l) => l.msg === "demo memory growth")).toBe(false);
   expect([...errorsOf(prod), ...errorsOf(canary)]).toEqual([]);
 });
@@ -192,12 +194,15 @@ test("without AVIARY_DEMO_FAULTS=on (AWS by default) the demo-* flags change not
   await putFlag(redis, { key: "demo-memory-growth-mb", type: "number", enabled: true, variants: { grow: 20 }, defaultVariant: "grow", owner: "demo" }, { by: "test" });
   // The same flags do bite an app that has faults on, so they are in effect by now.
   const faulty = await startApp("prod-f", "1.4.2", "prod", undefined, FAULTS_ON);
-  await until("faults on the other app", async () => (await get(faulty, "/")).status === 500, 3000);
+  await until("faults on the other app", async () => (await get(faulty, "/")).status === 500, 15_000);
+  const ms: number[] = [];
   for (let i = 0; i < 20; i++) {
     const r = await get(app, "/");
     expect(r).toMatchObject({ status: 200, body: "aviary 1.4.2\n" });
-    expect(r.ms).toBeLessThan(300);
+    ms.push(r.ms);
   }
+  // The 400 ms fault would delay every answer; load only adds time, so the fastest tells.
+  expect(Math.min(...ms)).toBeLessThan(400);
   await new Promise((r) => setTimeout(r, 1500));
   expect(app.logs.some((l) => l.msg === "demo memory growth")).toBe(false);
   expect(errorsOf(app)).toEqual([]);

@@ -208,7 +208,7 @@ describe("events and connection", () => {
     const t0 = Date.now();
     ac.abort();
     await done;
-    expect(Date.now() - t0).toBeLessThan(1000); // did not wait for the 10 s block
+    expect(Date.now() - t0).toBeLessThan(5000); // did not wait for the 10 s block
   });
 
   test("readEvents sinceId returns only newer events", async () => {

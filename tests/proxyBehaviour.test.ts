@@ -186,7 +186,7 @@ beforeAll(async () => {
   await setCanaryWeight(client, 50, by);
   await agent.waitForApplied(canaryLive);
   await until("prod1 + canary1 UP", async () => (await status(socket, "prod1")) === "UP" && (await status(socket, "canary1")) === "UP");
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await agent?.stop();

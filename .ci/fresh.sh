@@ -19,7 +19,7 @@ clean() {
 
 leftovers() {
   local left
-  left=$(pgrep -a 'haproxy|redis-server|nginx|wrk' || true)
+  left=$(for name in haproxy redis-server nginx wrk; do pgrep -a -x "$name" || true; done)
   if [ -n "$left" ]; then
     echo "aviary CI: '$1' left processes running:" >&2
     echo "$left" >&2

@@ -2,4 +2,4 @@
 const base = require("./jest.config");
 
 /** @type {import('jest').Config} */
-module.exports = { ...base, roots: ["<rootDir>/tests/faults"], testPathIgnorePatterns: ["/node_modules/"], testTimeout: 120000 };
+module.exports = { ...base, roots: ["<rootDir>/tests/faults"], testPathIgnorePatterns: ["/node_modules/"], testTimeout: 300_000 };

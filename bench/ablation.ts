@@ -8,11 +8,12 @@ import { cpuMs } from "../local/procStat";
 import { HOST, freePort, startHaproxy } from "../tests/support/haproxy";
 import { cleanups } from "./processes";
 import { proxyConfig, withStaticSlots } from "./proxyConfigs";
+import { rounds } from "./quick";
 import { startBackends } from "./backends";
 import { median } from "./stats";
 import { WRK_ARGS, wrk } from "./wrk";
 
-const ROUNDS = 10;
+const ROUNDS = rounds(10, 2);
 
 /** Replaces what each pattern matches, and refuses to measure a variant that changed nothing. */
 const edit = (...edits: [RegExp, string][]) => (config: string): string =>

@@ -9,10 +9,12 @@ import { connect } from "../state/connection";
 import { putFlag, updateFlag } from "../state/flags";
 import { keys } from "../state/keys";
 import { startRedisServer } from "../tests/support/redisServer";
+import { stopWithCleanup } from "./processes";
+import { rounds } from "./quick";
 import { pct } from "./stats";
 
-const ROUNDS = 5;
-const CHANGES = 200;
+const ROUNDS = rounds(5, 1);
+const CHANGES = rounds(200, 20);
 
 
 /** Best ns/call over ROUNDS rounds of n calls (after one warm-up round): other load only adds time. */
@@ -44,6 +46,7 @@ const fmt = (ns: number): string => (ns >= 10_000 ? `${(ns / 1000).toFixed(1)} �
 
 export async function benchFlags(log: (line: string) => void = console.log): Promise<string> {
   const srv = await startRedisServer();
+  const stopRedis = stopWithCleanup(() => srv.stop());
   let redis: Redis | undefined;
   const provider = new AviaryFlagProvider({ redisUrl: srv.url, reloadIntervalMs: 60_000 });
   try {
@@ -56,17 +59,21 @@ export async function benchFlags(log: (line: string) => void = console.log): Pro
     const ctxs = Array.from({ length: 1024 }, (_, i) => ({ targetingKey: `user-${i}`, plan: i % 3 === 0 ? "pro" : "free", country: "BE" }));
     const static1 = ctxs[0];
 
-    log("flags: timing evaluations …");
+    log("flags: timing evaluations (static, rollout, rules; client, SDK, Redis GET) …");
     const staticNs = timeSync(1_000_000, () => provider.resolve("hiddenfeature", false, static1, "boolean").value);
     const rolloutNs = timeSync(1_000_000, (i) => provider.resolve("newcheckout", false, ctxs[i & 1023], "boolean").value);
     const rulesNs = timeSync(1_000_000, (i) => provider.resolve<string>("theme", "x", ctxs[i & 1023], "string").value === "g");
+    log(`flags: provider resolve ${fmt(staticNs)} static, ${fmt(rolloutNs)} rollout, ${fmt(rulesNs)} rules; timing the OpenFeature client …`);
     const clientNs = await timeAsync(50_000, (i) => client.getBooleanValue("newcheckout", false, ctxs[i & 1023]));
     // The SDK's own reference provider through the same API: what the SDK layer costs by itself.
     await OpenFeature.setProviderAndWait("bench-inmemory", new InMemoryProvider({ newcheckout: { variants: { on: true, off: false }, defaultVariant: "on", disabled: false } }));
     const sdkClient = OpenFeature.getClient("bench-inmemory");
     const sdkNs = await timeAsync(50_000, (i) => sdkClient.getBooleanValue("newcheckout", false, ctxs[i & 1023]));
+    log(`flags: client ${fmt(clientNs)}, SDK InMemoryProvider ${fmt(sdkNs)}; timing a Redis GET per call …`);
     const getNs = await timeAsync(20_000, () => redis!.get(keys.flag("newcheckout")));
+    log(`flags: Redis GET ${fmt(getNs)}; timing GET + JSON.parse …`);
     const getParseNs = await timeAsync(20_000, async () => JSON.parse((await redis!.get(keys.flag("newcheckout")))!) as unknown);
+    log(`flags: GET + JSON.parse ${fmt(getParseNs)}`);
 
     log(`flags: measuring propagation over ${CHANGES} changes …`);
     const prop: number[] = [];
@@ -113,6 +120,6 @@ ${CHANGES} changes alternating \`hiddenfeature\` on/off with \`updateFlag\` (com
     await OpenFeature.clearProviders().catch(() => undefined);
     await provider.onClose().catch(() => undefined);
     await redis?.quit().catch(() => redis?.disconnect());
-    await srv.stop();
+    await stopRedis();
   }
 }

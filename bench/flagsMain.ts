@@ -1,6 +1,7 @@
 // `npm run bench:flags`: only the feature-flag section; replaces that section of BENCHMARKS.md.
 import { replaceSection } from "./benchmarksFile";
 import { benchFlags } from "./flags";
+import { runBench } from "./processes";
 
 async function main(): Promise<void> {
   const section = await benchFlags();
@@ -8,10 +9,4 @@ async function main(): Promise<void> {
   replaceSection("## Feature flags", section);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

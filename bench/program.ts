@@ -6,9 +6,10 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { buildSync } from "esbuild";
 import { buildControllerBundle } from "../lambda/bundle";
+import { rounds } from "./quick";
 
-const RUNS = 3;
-const LOADS = 10;
+const RUNS = rounds(3, 1);
+const LOADS = rounds(10, 3);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface ProgramRun { ms: number; resources: number; wallMs: number }

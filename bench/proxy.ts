@@ -22,12 +22,13 @@ import { startRedisServer, type RedisServer } from "../tests/support/redisServer
 import { children, cleanups } from "./processes";
 import { CANARY_SLOTS, PROD_SLOTS, proxyConfig, withStaticSlots } from "./proxyConfigs";
 import { BACKEND_VERSIONS, startBackends } from "./backends";
+import { rounds } from "./quick";
 import { median, pct } from "./stats";
 import { WRK_ARGS, wrk, type WrkResult } from "./wrk";
 
 // Many short rounds, interleaved (order reversed every other round), compared pairwise: on a shared
 // 2-core machine the load drifts between rounds far more than targets differ within one.
-const ROUNDS = 15;
+const ROUNDS = rounds(15, 2);
 const CANARY_WEIGHT = 25;
 
 
@@ -70,11 +71,14 @@ ${servers}
 `);
   const p = spawn("nginx", ["-p", dir, "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
   children.add(p);
+  let spawnError: Error | undefined;
+  p.on("error", (e) => (spawnError = e));
   let out = "";
   p.stdout!.on("data", (d) => (out += d));
   p.stderr!.on("data", (d) => (out += d));
   cleanups.push(() => stopProcess(p));
   await until("nginx", async () => {
+    if (spawnError) throw new Error(`cannot run nginx (${spawnError.message}): \`bash scripts/setup.sh bench\` installs it`);
     if (p.exitCode !== null) throw new Error(`nginx exited ${p.exitCode}: ${out}`);
     return (await get(port)).status === 200;
   });

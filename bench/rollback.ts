@@ -13,9 +13,11 @@ import { startLocalStack, type LocalStack } from "../local/stack";
 import { until } from "../local/until";
 import { updateFlag } from "../state/flags";
 import { enableCanary, readRouting } from "../state/routing";
+import { stopWithCleanup } from "./processes";
+import { rounds } from "./quick";
 import { pct } from "./stats";
 
-const REPETITIONS = 10;
+const REPETITIONS = rounds(10, 2);
 const BY = "bench";
 const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
@@ -117,7 +119,13 @@ export async function benchRollback(propagationNote: string, log: (line: string)
   const repoDir = path.resolve(__dirname, "..");
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-bench-rollback-"));
   const logger = pino({ level: "warn" }, pino.destination(`${runDir}-runner.log`));
+  log("rollback: starting the local stack …");
   const stack = await startLocalStack({ repoDir, runDir, proxyPort: 0, adminPort: 0, periodFactor: DEFAULT_PERIOD_FACTOR, logger });
+  const stopStack = stopWithCleanup(async () => {
+    await stack.stop();
+    fs.rmSync(runDir, { recursive: true, force: true });
+    fs.rmSync(`${runDir}-runner.log`, { force: true });
+  });
   const load = new Load({ url: `${stack.proxyUrl}/`, concurrency: 4, pauseMs: 2 });
   const reps: Rollback[] = [];
   let so: ScaleOut;
@@ -131,8 +139,7 @@ export async function benchRollback(propagationNote: string, log: (line: string)
     log(`scale-out ${so.from} → ${so.to}: desired raised after ${sec(so.desiredMs)}, serving after ${sec(so.servingMs)}`);
   } finally {
     await load.stop();
-    await stack.stop();
-    fs.rmSync(runDir, { recursive: true, force: true });
+    await stopStack();
   }
   const col = (f: (r: Rollback) => number): number[] => reps.map(f);
   const row = (name: string, xs: number[], target = ""): string => `| ${name} | ${sec(pct(xs, 50))} | ${sec(pct(xs, 99))} | ${sec(Math.min(...xs))} – ${sec(Math.max(...xs))} | ${target} |`;

@@ -10,15 +10,18 @@ import { Load } from "../local/load";
 import { descendants, rssBytes } from "../local/procStat";
 import { startLocalStack, type LocalStack } from "../local/stack";
 import { setCanaryWeight } from "../state/routing";
+import { stopWithCleanup } from "./processes";
+import { benchQuick } from "./quick";
 
 export const DEFAULT_SOAK_SECONDS = 180;
+const QUICK_SOAK_SECONDS = 20;
 const SAMPLES = 24;
 const CHANGE_EVERY_MS = 10_000;
 const BY = "bench-soak";
 
 export function soakSeconds(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.AVIARY_SOAK_SECONDS;
-  if (raw === undefined || raw === "") return DEFAULT_SOAK_SECONDS;
+  if (raw === undefined || raw === "") return benchQuick(env) ? QUICK_SOAK_SECONDS : DEFAULT_SOAK_SECONDS;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 10 || n > 86_400) throw new Error(`AVIARY_SOAK_SECONDS must be an integer from 10 to 86400 (got ${JSON.stringify(raw)})`);
   return n;
@@ -46,7 +49,13 @@ export async function benchSoak(log: (line: string) => void = console.log): Prom
   const repoDir = path.resolve(__dirname, "..");
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-bench-soak-"));
   const logger = pino({ level: "warn" }, pino.destination(`${runDir}-runner.log`));
+  log(`soak: starting the local stack for ${seconds} s …`);
   const stack = await startLocalStack({ repoDir, runDir, proxyPort: 0, adminPort: 0, periodFactor: DEFAULT_PERIOD_FACTOR, logger });
+  const stopStack = stopWithCleanup(async () => {
+    await stack.stop();
+    fs.rmSync(runDir, { recursive: true, force: true });
+    fs.rmSync(`${runDir}-runner.log`, { force: true });
+  });
   // Only totals are needed: keeping every sample would show up as the runner's growth.
   const load = new Load({ url: `${stack.proxyUrl}/`, concurrency: 4, pauseMs: 2, keepSamples: 1000 });
   const series = new Map<string, { at: number; mb: number }[]>();
@@ -66,13 +75,12 @@ export async function benchSoak(log: (line: string) => void = console.log): Prom
         const rss = rssBytes(pid);
         if (rss > 0) series.set(name, [...(series.get(name) ?? []), { at, mb: mb(rss) }]);
       }
-      if (i % 6 === 0) log(`soak ${at.toFixed(0)} s / ${seconds} s: ${load.counts().total} requests, ${load.counts().failed} failed`);
+      log(`soak ${at.toFixed(0)} s / ${seconds} s: ${load.counts().total} requests, ${load.counts().failed} failed`);
     }
   } finally {
     clearInterval(changer);
     await load.stop();
-    await stack.stop();
-    fs.rmSync(runDir, { recursive: true, force: true });
+    await stopStack();
   }
   const c = load.counts();
   // Growth: the last third's median against the first third's (after start-up), per process.

@@ -17,6 +17,7 @@ export function wrk(url: string): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
     const p = spawn("wrk", [...WRK_ARGS, url], { stdio: ["ignore", "pipe", "pipe"] });
     children.add(p);
+    p.on("error", (e) => reject(new Error(`cannot run wrk (${e.message}): \`bash scripts/setup.sh bench\` installs it`)));
     let out = "";
     p.stdout!.on("data", (d) => (out += d));
     p.stderr!.on("data", (d) => (out += d));

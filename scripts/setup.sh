@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `npm start` and `npm test` need, once: system tools (apt-get when run as root on
 # Debian/Ubuntu) and the npm dependencies from the lock file. `setup.sh test` adds what only the
-# tests use (Chromium for the dashboard test, nginx for the malformed-HTTP comparison).
+# tests use (Chromium for the dashboard test, nginx for the malformed-HTTP comparison);
+# `setup.sh bench` what `npm run bench` uses (nginx to compare against, wrk for the load).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v node >/dev/null 2>&1; then
@@ -14,6 +15,7 @@ fi
 # command → Debian package that provides it.
 declare -A tools=([redis-server]=redis-server [haproxy]=haproxy)
 if [ "${1:-}" = test ]; then tools[chromium]=chromium; tools[nginx]=nginx; fi
+if [ "${1:-}" = bench ]; then tools[nginx]=nginx; tools[wrk]=wrk; fi
 missing=()
 for cmd in "${!tools[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${tools[$cmd]}")
@@ -29,12 +31,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# Install when node_modules is missing or older than the lock file. `npm install` (not `npm ci`):
-# the registry these machines reach lacks some other platforms' optional binaries (swc, unrs
-# resolver), and `npm ci` refuses a lock file without them; versions still come from the lock.
+# Install when node_modules is missing or older than the lock file: `npm ci`, exactly the lock
+# file (which lists every platform's optional binaries), never rewriting it.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "aviary: installing npm dependencies from package-lock.json (first run, ~40 s)…"
-  npm install --no-audit --no-fund
+  npm ci --no-audit --no-fund
 fi
 # The policy pack's own dependencies (@pulumi/awsguard pins @pulumi/aws 4 and aws-sdk v2), kept out of the program's.
-if [ ! -f policy/node_modules/.package-lock.json ] || [ policy/package-lock.json -nt policy/node_modules/.package-lock.json ]; then npm install --prefix policy --no-audit --no-fund; fi
+if [ ! -f policy/node_modules/.package-lock.json ] || [ policy/package-lock.json -nt policy/node_modules/.package-lock.json ]; then npm ci --prefix policy --no-audit --no-fund; fi

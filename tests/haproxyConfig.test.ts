@@ -22,7 +22,7 @@ function get(port: number, opts: { cookie?: string; host?: string; path?: string
       res.on("end", () => resolve({ status: res.statusCode ?? 0, version: res.headers["x-version"] as string | undefined, setCookie: res.headers["set-cookie"], body }));
     });
     req.on("error", reject);
-    req.setTimeout(5000, () => req.destroy(new Error("request timeout")));
+    req.setTimeout(30_000, () => req.destroy(new Error("request timeout"))); // a hang guard only
   });
 }
 

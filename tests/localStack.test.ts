@@ -48,7 +48,7 @@ async function sample(n: number, pathName = "/"): Promise<{ prod: number; canary
 beforeAll(async () => {
   fs.mkdirSync(outDir, { recursive: true });
   stack = await startLocalStack({ repoDir, runDir, proxyPort: 0, adminPort: 0, periodFactor: 10, logger });
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await stack?.stop();
@@ -65,7 +65,7 @@ test("the split follows Pulumi.canary.yaml's canaryWeight, and `aviary canary we
   const b = await sample(2000);
   expect(Math.abs((100 * b.canary) / 2000 - 50)).toBeLessThanOrEqual(3);
   expect((await cli("canary", "weight", String(weight))).code).toBe(0);
-}, 120_000);
+}, 180_000);
 
 test("a flag change reaches every app: /hiddenfeature flips through the proxy", async () => {
   await setBooleanFlag(stack.redis, "hiddenfeature", false, "e2e", "e2e: start from off");
@@ -74,8 +74,8 @@ test("a flag change reaches every app: /hiddenfeature flips through the proxy", 
   await until("hiddenfeature on everywhere", async () => {
     const statuses = await Promise.all(Array.from({ length: 20 }, () => fetch(`${stack.proxyUrl}/hiddenfeature`).then((r) => r.status)));
     return statuses.every((s) => s === 200);
-  }, 5000);
-}, 30_000);
+  }, 30_000);
+}, 180_000);
 
 test("CPU load scales the fleet out; when it stops, the fleet scales back in (newest removed first)", async () => {
   const before = await stack.fleet.describe();
@@ -108,7 +108,7 @@ test("canary rollback: a failing canary is switched off by the controller; time 
     if (firstError === undefined && s.version === canaryVersion && s.status >= 500) firstError = s.at;
   });
   try {
-    await until("canary serving", async () => lastCanary > 0, 10_000);
+    await until("canary serving", async () => lastCanary > 0, 15_000);
     await updateFlag(stack.redis, "demo-error-rate", (cur) => ({ ...cur!, rules: [{ attribute: "version", op: "equals", value: canaryVersion, variant: "on" }] }), { by: "e2e", reason: "break the canary", cause: "set" });
     await until("canary disabled", async () => (await readRouting(stack.redis)).state?.canaryEnabled === false, 30_000);
     await new Promise((r) => setTimeout(r, 2000));
@@ -121,14 +121,14 @@ test("canary rollback: a failing canary is switched off by the controller; time 
   const failed = load.counts(firstError!).failed;
   logger.warn({ rollbackMs, failed }, "canary rollback measured");
   fs.writeFileSync(path.join(outDir, "rollback.json"), JSON.stringify({ rollbackMs, failedRequests: failed }, null, 2));
-  // The target is 3 s with the local period factor; this bound only catches a broken loop.
-  expect(rollbackMs).toBeLessThan(10_000);
+  // The target is 3 s with the local period factor (the bench measures it); this bound only catches a broken loop.
+  expect(rollbackMs).toBeLessThan(30_000);
   const routing = (await readRouting(stack.redis)).state!;
   expect(routing.canaryWeight).toBe(stack.config.canary.canaryWeight); // weight kept for a human re-enable
   expect(routing.reason).toMatch(/canary-5xx-rate/);
   const after = await sample(300);
   expect(after.canary).toBe(0);
-}, 60_000);
+}, 180_000);
 
 describe("dashboard in headless Chromium", () => {
   let browser: Browser;
@@ -153,7 +153,7 @@ describe("dashboard in headless Chromium", () => {
     await setBooleanFlag(stack.redis, "hiddenfeature", false, "e2e", "e2e: start from off");
     await page.waitForSelector("button[data-toggle=hiddenfeature][data-on=true]");
     await page.click("button[data-toggle=hiddenfeature]");
-    await until("hiddenfeature on via the page", async () => (await fetch(`${stack.proxyUrl}/hiddenfeature`)).status === 200, 5000);
+    await until("hiddenfeature on via the page", async () => (await fetch(`${stack.proxyUrl}/hiddenfeature`)).status === 200, 15_000);
     await page.waitForSelector("button[data-toggle=hiddenfeature][data-on=false]");
     const events = await status();
     expect(events.events.some((e) => e.kind === "flag" && e.by === "dashboard")).toBe(true);
@@ -174,19 +174,19 @@ describe("dashboard in headless Chromium", () => {
     await expect(killedRow.locator("button").count()).resolves.toBe(1);
     await expect(killedRow.locator("button").innerText()).resolves.toBe("un-kill");
     const hidden = async (): Promise<number[]> => Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${stack.proxyUrl}/hiddenfeature`)).status));
-    await until("hiddenfeature off on every app", async () => (await hidden()).every((st) => st === 404), 5000);
+    await until("hiddenfeature off on every app", async () => (await hidden()).every((st) => st === 404), 15_000);
     const crossSite = await fetch(`${stack.adminUrl}/api/flags/hiddenfeature/unkill`, { method: "POST", headers: { "content-type": "text/plain", origin: stack.adminUrl }, body: "{}" });
     expect(crossSite.status).toBe(415);
     expect((await status()).flags.find((f) => f.key === "hiddenfeature")!.killed).toBe(true);
     await page.click("button[data-unkill=hiddenfeature]");
-    await until("hiddenfeature on again via un-kill", async () => (await fetch(`${stack.proxyUrl}/hiddenfeature`)).status === 200, 5000);
+    await until("hiddenfeature on again via un-kill", async () => (await fetch(`${stack.proxyUrl}/hiddenfeature`)).status === 200, 15_000);
     await page.waitForSelector("[data-testid=flags] tr[data-flag=hiddenfeature][data-killed=false] button[data-toggle=hiddenfeature][data-on=false]");
 
     // The rollback of the previous test is in the action log.
     await expect(page.locator("[data-testid=actions]").innerText()).resolves.toMatch(/canary-5xx-rate → ALARM/);
     await page.screenshot({ path: path.join(outDir, "dashboard.png"), fullPage: true });
     await page.close();
-  }, 60_000);
+  }, 180_000);
 });
 
 test("stop leaves no process behind; a failed start cleans up too; a second start works", async () => {
@@ -205,4 +205,4 @@ test("stop leaves no process behind; a failed start cleans up too; a second star
   expect((await sample(100)).failed).toBe(0);
   await stack.stop();
   expect(stackProcesses()).toEqual([]);
-}, 120_000);
+}, 180_000);

@@ -8,7 +8,7 @@ let rows: MalformedRow[];
 beforeAll(async () => {
   targets = await startMalformedTargets();
   rows = await compareMalformed(targets);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await targets?.stop();

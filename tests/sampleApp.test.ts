@@ -92,7 +92,7 @@ function spawnApp(id: string, version: string, role: "prod" | "canary", p: numbe
 
 async function startApp(id: string, version: string, role: "prod" | "canary", port?: number, extraEnv: Record<string, string> = {}): Promise<App> {
   const app = spawnApp(id, version, role, port ?? (await freePort()), extraEnv);
-  await until(`${id} listening`, () => app.logs.some((l) => l.msg === "listening"), 10_000);
+  await until(`${id} listening`, () => app.logs.some((l) => l.msg === "listening"), 15_000);
   return app;
 }
 
@@ -116,7 +116,7 @@ beforeEach(async () => {
 
 test("/, /healthz, version header, self-registration, and /hiddenfeature flipping with the flag", async () => {
   const app = await startApp("prod-a", "1.4.2", "prod");
-  await until("registration", async () => (await listBackends(redis)).backends.length === 1, 3000);
+  await until("registration", async () => (await listBackends(redis)).backends.length === 1, 15_000);
   expect((await listBackends(redis)).backends).toEqual([expect.objectContaining({ id: "prod-a", role: "prod", address: `127.0.0.1:${app.port}`, version: "1.4.2" })]);
 
   expect(await get(app, "/")).toMatchObject({ status: 200, version: "1.4.2", body: "aviary 1.4.2\n" });
@@ -128,7 +128,7 @@ test("/, /healthz, version header, self-registration, and /hiddenfeature flippin
     const t0 = performance.now();
     expect(await cli("flags", "set", "hiddenfeature", state)).toBe(0);
     const want = state === "on" ? 200 : 404;
-    await until(`/hiddenfeature ${want}`, async () => (await get(app, "/hiddenfeature")).status === want, 3000);
+    await until(`/hiddenfeature ${want}`, async () => (await get(app, "/hiddenfeature")).status === want, 15_000);
     flips.push(performance.now() - t0);
   }
   expect((await get(app, "/hiddenfeature")).body).toBe("hidden feature (aviary 1.4.2)\n");
@@ -136,7 +136,7 @@ test("/, /healthz, version header, self-registration, and /hiddenfeature flippin
   // A 50% rollout: per user (x-aviary-user header), stable across requests.
   await cli("flags", "rollout", "hiddenfeature", "50");
   await cli("flags", "set", "hiddenfeature", "off");
-  await until("rollout applied", async () => (await get(app, "/hiddenfeature")).status === 404, 3000);
+  await until("rollout applied", async () => (await get(app, "/hiddenfeature")).status === 404, 15_000);
   const users = Array.from({ length: 40 }, (_, i) => `user-${i}`);
   const first = await Promise.all(users.map(async (u) => (await get(app, "/hiddenfeature", { "x-aviary-user": u })).status));
   const again = await Promise.all(users.map(async (u) => (await get(app, `/hiddenfeature?user=${u}`)).status));
@@ -151,12 +151,12 @@ test("after set on then kill, /hiddenfeature behaves as the code's default (off)
   const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);
   const statuses = () => Promise.all(users.map(async (u) => (await get(app, "/hiddenfeature", { "x-aviary-user": u })).status));
   expect(await cli("flags", "set", "hiddenfeature", "on")).toBe(0);
-  await until("/hiddenfeature on", async () => (await get(app, "/hiddenfeature")).status === 200, 3000);
+  await until("/hiddenfeature on", async () => (await get(app, "/hiddenfeature")).status === 200, 15_000);
   expect(await cli("flags", "kill", "hiddenfeature", "--reason", "test")).toBe(0);
-  await until("/hiddenfeature killed", async () => (await get(app, "/hiddenfeature")).status === 404, 3000);
+  await until("/hiddenfeature killed", async () => (await get(app, "/hiddenfeature")).status === 404, 15_000);
   expect(await statuses()).toEqual(users.map(() => 404));
   expect(await cli("flags", "unkill", "hiddenfeature", "--reason", "test")).toBe(0);
-  await until("/hiddenfeature back on", async () => (await get(app, "/hiddenfeature")).status === 200, 3000);
+  await until("/hiddenfeature back on", async () => (await get(app, "/hiddenfeature")).status === 200, 15_000);
   expect(await statuses()).toEqual(users.map(() => 200));
   expect(errorsOf(app)).toEqual([]);
 });
@@ -167,20 +167,22 @@ test("fault flags scoped to one version break only the canary", async () => {
   const scoped = (key: string, value: number) =>
     putFlag(redis, { key, type: "number", enabled: true, variants: { none: 0, broken: value }, defaultVariant: "none", rules: [{ attribute: "version", op: "equals", value: "1.5.0", variant: "broken" }], owner: "demo" }, { by: "test", reason: "demo" });
   await scoped("demo-error-rate", 100);
-  await until("canary errors", async () => (await get(canary, "/")).status === 500, 3000);
+  await until("canary errors", async () => (await get(canary, "/")).status === 500, 15_000);
   expect(await get(canary, "/")).toMatchObject({ status: 500, version: "1.5.0", body: "injected error (demo-error-rate)\n" });
   expect((await get(canary, "/healthz")).status).toBe(200); // health checks are never faulted
   for (let i = 0; i < 20; i++) expect((await get(prod, "/")).status).toBe(200);
 
   await cli("flags", "kill", "demo-error-rate", "--reason", "demo over");
-  await until("canary healthy again", async () => (await get(canary, "/")).status === 200, 3000);
+  await until("canary healthy again", async () => (await get(canary, "/")).status === 200, 15_000);
 
   await scoped("demo-latency-ms", 300);
-  await until("canary slow", async () => (await get(canary, "/")).ms >= 300, 3000);
-  expect((await get(prod, "/")).ms).toBeLessThan(200);
+  await until("canary slow", async () => (await get(canary, "/")).ms >= 300, 15_000);
+  // Load only adds time: the fastest of three answers shows prod is not delayed by 300 ms.
+  const prodMs = [(await get(prod, "/")).ms, (await get(prod, "/")).ms, (await get(prod, "/")).ms];
+  expect(Math.min(...prodMs)).toBeLessThan(300);
 
   await scoped("demo-memory-growth-mb", 20);
-  await until("memory growth", () => canary.logs.some((l) => l.msg === "demo memory growth"), 5000);
+  await until("memory growth", () => canary.logs.some((l) => l.msg === "demo memory growth"), 15_000);
   expect(prod.logs.some((l) => l.msg === "demo memory growth")).toBe(false);
   expect([...errorsOf(prod), ...errorsOf(canary)]).toEqual([]);
 });
@@ -192,12 +194,15 @@ test("without AVIARY_DEMO_FAULTS=on (AWS by default) the demo-* flags change not
   await putFlag(redis, { key: "demo-memory-growth-mb", type: "number", enabled: true, variants: { grow: 20 }, defaultVariant: "grow", owner: "demo" }, { by: "test" });
   // The same flags do bite an app that has faults on, so they are in effect by now.
   const faulty = await startApp("prod-f", "1.4.2", "prod", undefined, FAULTS_ON);
-  await until("faults on the other app", async () => (await get(faulty, "/")).status === 500, 3000);
+  await until("faults on the other app", async () => (await get(faulty, "/")).status === 500, 15_000);
+  const ms: number[] = [];
   for (let i = 0; i < 20; i++) {
     const r = await get(app, "/");
     expect(r).toMatchObject({ status: 200, body: "aviary 1.4.2\n" });
-    expect(r.ms).toBeLessThan(300);
+    ms.push(r.ms);
   }
+  // The 400 ms fault would delay every answer; load only adds time, so the fastest tells.
+  expect(Math.min(...ms)).toBeLessThan(400);
   await new Promise((r) => setTimeout(r, 1500));
   expect(app.logs.some((l) => l.msg === "demo memory growth")).toBe(false);
   expect(errorsOf(app)).toEqual([]);
@@ -212,11 +217,11 @@ test("AVIARY_DEMO_FAULTS other than on/off is a configuration error (exit 2)", a
 test("Redis down: last known good, no errors; restart during the outage uses the snapshot; Redis back: resync", async () => {
   let app = await startApp("prod-c", "1.4.2", "prod");
   await cli("flags", "set", "hiddenfeature", "on");
-  await until("flag on", async () => (await get(app, "/hiddenfeature")).status === 200, 3000);
-  await until("registered", () => app.logs.some((l) => l.msg === "registered"), 3000);
+  await until("flag on", async () => (await get(app, "/hiddenfeature")).status === 200, 15_000);
+  await until("registered", () => app.logs.some((l) => l.msg === "registered"), 15_000);
 
   await server.kill();
-  await until("stale log", () => app.logs.some((l) => l.msg === "flags: redis lost; serving last known good"), 5000);
+  await until("stale log", () => app.logs.some((l) => l.msg === "flags: redis lost; serving last known good"), 15_000);
   for (let i = 0; i < 50; i++) {
     expect((await get(app, "/hiddenfeature")).status).toBe(200);
     expect((await get(app, "/")).status).toBe(200);
@@ -232,21 +237,21 @@ test("Redis down: last known good, no errors; restart during the outage uses the
 
   // Redis back (empty: the test server keeps no data): the app registers again and follows new changes.
   await server.restart();
-  await until("re-registration", async () => (await listBackends(redis).catch(() => ({ backends: [] }))).backends.some((b) => b.id === "prod-c"), 8000);
-  await until("CLI after restart", async () => (await cli("flags", "set", "hiddenfeature", "off")) === 0, 5000);
-  await until("change after resync", async () => (await get(app, "/hiddenfeature")).status === 404, 5000);
+  await until("re-registration", async () => (await listBackends(redis).catch(() => ({ backends: [] }))).backends.some((b) => b.id === "prod-c"), 15_000);
+  await until("CLI after restart", async () => (await cli("flags", "set", "hiddenfeature", "off")) === 0, 15_000);
+  await until("change after resync", async () => (await get(app, "/hiddenfeature")).status === 404, 15_000);
   expect(errorsOf(app)).toEqual([]);
 });
 
 test("SIGTERM: deregisters first, finishes in-flight requests, exits 0", async () => {
   const app = await startApp("prod-d", "1.4.2", "prod", undefined, FAULTS_ON);
-  await until("registration", async () => (await listBackends(redis)).backends.some((b) => b.id === "prod-d"), 3000);
+  await until("registration", async () => (await listBackends(redis)).backends.some((b) => b.id === "prod-d"), 15_000);
   await putFlag(redis, { key: "demo-latency-ms", type: "number", enabled: true, variants: { slow: 500 }, defaultVariant: "slow", owner: "demo" }, { by: "test" });
-  await until("slow requests", async () => (await get(app, "/")).ms >= 500, 3000);
+  await until("slow requests", async () => (await get(app, "/")).ms >= 500, 15_000);
   const inFlight = get(app, "/"); // takes 500 ms
   await new Promise((r) => setTimeout(r, 50));
   app.proc.kill("SIGTERM");
-  await until("deregistration", async () => !(await listBackends(redis)).backends.some((b) => b.id === "prod-d"), 1000);
+  await until("deregistration", async () => !(await listBackends(redis)).backends.some((b) => b.id === "prod-d"), 15_000);
   expect(await inFlight).toMatchObject({ status: 200, body: "aviary 1.4.2\n" });
   expect(await app.exited).toBe(0);
   const msgs = app.logs.map((l) => l.msg);

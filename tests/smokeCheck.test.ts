@@ -57,7 +57,7 @@ describe("the smoke check's shell text against a loopback server", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("last: status 503, x-aviary-version absent");
     expect(s.hits()).toBeGreaterThanOrEqual(2);
-    expect(r.ms).toBeLessThan(10_000);
+    expect(r.ms).toBeLessThan(30_000); // gave up at its 2 s deadline, not the default one
   });
 
   test("a 200 without the header (not an Aviary backend) fails", async () => {

@@ -83,7 +83,7 @@ describe("routing", () => {
       expect(events.map((e) => e.id)).toEqual(ids);
       expect(events.map((e) => e.detail.cause)).toEqual(["weight", "disable", "enable", "weight"]);
       // Publishes are delivered in order on one connection; a PING round trip after the last one flushes them.
-      const deadline = Date.now() + 2000;
+      const deadline = Date.now() + 15_000;
       while (notices.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 100));
       expect(notices).toEqual(ids.map((eventId) => ({ kind: "routing", eventId })));
@@ -202,13 +202,13 @@ describe("events and connection", () => {
     const done = followEvents(redis, (e) => seen.push(e), { signal: ac.signal, onReady: ready, blockMs: 10_000 });
     await isReady;
     const { eventId } = await setCanaryWeight(redis, 2, { by });
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 15_000;
     while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(seen.map((e) => e.id)).toEqual([eventId]);
     const t0 = Date.now();
     ac.abort();
     await done;
-    expect(Date.now() - t0).toBeLessThan(1000); // did not wait for the 10 s block
+    expect(Date.now() - t0).toBeLessThan(5000); // did not wait for the 10 s block
   });
 
   test("readEvents sinceId returns only newer events", async () => {
@@ -251,7 +251,7 @@ describe("events and connection", () => {
       expect(Date.now() - t0).toBeLessThan(2500);
       await server.restart();
       await redis.ping().catch(() => undefined); // let the shared client reconnect too
-      const deadline = Date.now() + 5000;
+      const deadline = Date.now() + 15_000;
       let ok = false;
       while (!ok && Date.now() < deadline) {
         ok = await client.ping().then(() => true, () => false);

@@ -38,4 +38,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 # The policy pack's own dependencies (@pulumi/awsguard pins @pulumi/aws 4 and aws-sdk v2), kept out of the program's.
-if [ ! -f policy/node_modules/.package-lock.json ] || [ policy/package-lock.json -nt policy/node_modules/.package-lock.json ]; then npm ci --prefix policy --no-audit --no-fund; fi
+if [ ! -f policy/node_modules/.package-lock.json ] || [ policy/package-lock.json -nt policy/node_modules/.package-lock.json ]; then
+  echo "aviary: installing the policy pack's npm dependencies from policy/package-lock.json (first run, ~30 s)…"
+  npm ci --prefix policy --no-audit --no-fund
+fi

@@ -2,7 +2,6 @@
 // The agent mirrors Redis routing into haproxy; we measure the split through haproxy itself.
 import * as fs from "fs";
 import * as http from "http";
-import * as os from "os";
 import * as path from "path";
 import pino from "pino";
 import type Redis from "ioredis";
@@ -14,8 +13,9 @@ import { startAgent, type Agent } from "../agent/agent";
 import type { SlotAssignment } from "../agent/weights";
 import { startRedisServer, type RedisServer } from "./support/redisServer";
 import { backend, freePort, HOST, startHaproxy, status, until, type RunningHaproxy } from "./support/haproxy";
+import { tempDir } from "./support/tempDir";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-agent-"));
+const dir = tempDir("aviary-agent-");
 const socket = path.join(dir, "admin.sock");
 const cfg = path.join(dir, "haproxy.cfg");
 const by = { by: "agent-test" };

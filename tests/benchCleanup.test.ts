@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
+import { tempDir } from "./support/tempDir";
 
 jest.setTimeout(180_000);
 
@@ -77,7 +78,7 @@ afterAll(() => {
 });
 
 test("a bench that cannot start nginx says how to install it and leaves no HAProxy or Redis running", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-benchpath-"));
+  const dir = tempDir("aviary-benchpath-");
   try {
     const r = await runBenchBundle(bundle("proxyMain"), { PATH: pathWithout(dir) });
     expect(r.out).toContain("cannot run nginx");

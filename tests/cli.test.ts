@@ -1,6 +1,5 @@
 import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import type Redis from "ioredis";
@@ -10,6 +9,7 @@ import { connect } from "../state/connection";
 import { keys } from "../state/keys";
 import { registerBackend } from "../state/registry";
 import { startRedisServer, type RedisServer } from "./support/redisServer";
+import { tempDir } from "./support/tempDir";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -122,7 +122,7 @@ test("garbage in aviary:routing → warning on stderr, its section unreadable, e
 });
 
 test("without REDIS_URL it uses the running local stack's state file (npm start), not a stale one", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-cli-local-"));
+  const dir = tempDir("aviary-cli-local-");
   fs.mkdirSync(path.join(dir, ".aviary"));
   const file = path.join(dir, LOCAL_STATE_FILE);
   const state = { pid: process.pid, redisUrl: server.url, proxyUrl: "http://127.0.0.1:1", adminUrl: "http://127.0.0.1:2" };

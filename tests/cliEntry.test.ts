@@ -3,10 +3,10 @@
 // Its startup time is measured by the bench (bench/cliStartup.ts), not asserted here.
 import { execFile } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
+import { tempDir } from "./support/tempDir";
 
 const ROOT = path.resolve(__dirname, "..");
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string; bin: Record<string, string> };
@@ -15,8 +15,7 @@ const NODE24 = path.join(ROOT, "node_modules", ".bin", "node");
 const exec = promisify(execFile);
 jest.setTimeout(120_000);
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-cli-entry-"));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("aviary-cli-entry-");
 
 test("runs on Node 24 without calling node, npm or npx from PATH", async () => {
   // A PATH whose node/npm/npx only leave a mark: the entry must not need them.

@@ -2,7 +2,6 @@
 // directory, from any directory inside it; otherwise it says in one line (exit 2) what is missing.
 import { execFile } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { findLocalStack, resolveRedisUrl } from "../cli/localStack";
@@ -12,6 +11,7 @@ import { setCanaryWeight } from "../state/routing";
 import type { RedisServer } from "./support/redisServer";
 import { useRedis } from "./support/useRedis";
 import type Redis from "ioredis";
+import { tempDir } from "./support/tempDir";
 
 const ENTRY = path.resolve(__dirname, "..", "bin", "aviary");
 const DEAD_PID = 2 ** 22 + 1; // above Linux's pid_max: never a live process
@@ -24,8 +24,7 @@ useRedis((s, r) => {
   redis = r;
 });
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-cli-find-"));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("aviary-cli-find-");
 
 /** A directory laid out as an Aviary checkout; `stack` writes its .aviary/local.json. */
 function checkout(rel: string, stack?: { pid: number; redisUrl: string }): string {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { run } from "../cli/main";
 import { booleanFlag } from "../flags/model";
 import { freePort } from "../local/freePort";
+import { tempDir } from "./support/tempDir";
 
 interface Result {
   code: number;
@@ -19,7 +20,7 @@ async function cli(argv: string[], redisUrl: string | undefined): Promise<Result
   return { code, stderr: err.join(""), ms: Date.now() - started };
 }
 
-const badFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aviary-cli-args-")), "def.json");
+const badFile = path.join(tempDir("aviary-cli-args-"), "def.json");
 fs.writeFileSync(badFile, JSON.stringify({ key: "f1", type: "boolean" }));
 const f1File = path.join(path.dirname(badFile), "f1.json");
 fs.writeFileSync(f1File, JSON.stringify(booleanFlag("f1", "me")));

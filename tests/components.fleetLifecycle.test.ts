@@ -2,10 +2,9 @@
 // request handler on 127.0.0.1, instance metadata is a fake IMDSv2 on 127.0.0.1, and `aws` and
 // `systemctl` are stubs on PATH that record their arguments.
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHandler } from "../app/main";
 import { renderAppUserData } from "../components/appUserData";
@@ -13,6 +12,7 @@ import {
   DRAIN_WATCHER_PATH, DRAIN_WATCHER_UNIT, FLEET_LIFECYCLE_HOOKS, LAUNCH_HEARTBEAT_SECONDS, LAUNCH_HOOK_NAME,
   renderDrainWatcherScript, renderFleetLifecycleSetup, renderLaunchHealthWait, TERMINATE_HOOK_NAME,
 } from "../components/fleetLifecycle";
+import { tempDir } from "./support/tempDir";
 
 const INSTANCE_ID = "i-0123456789abcdef0";
 const GROUP = "aviary-prod-prod-20260101";
@@ -43,7 +43,7 @@ function fakeImds(targetStates: string[]): Promise<Fake & { reads: string[] }> {
 
 /** A PATH with `aws` and `systemctl` that log their arguments; `aws ec2 describe-tags` prints the group. */
 function stubBin(): { dir: string; log: () => string[] } {
-  const dir = mkdtempSync(join(tmpdir(), "aviary-lifecycle-"));
+  const dir = tempDir("aviary-lifecycle-");
   const logFile = join(dir, "calls.log");
   writeFileSync(logFile, "");
   for (const [name, body] of [

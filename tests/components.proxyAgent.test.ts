@@ -2,11 +2,11 @@
 // `systemctl` and `sleep` are stubs on PATH that record what they were asked and what the agent's
 // file held at that moment.
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RETRY_ATTEMPTS } from "../components/bootShell";
 import { agentInstallCommand, renderAgentInstallScript } from "../components/proxyAgent";
+import { tempDir } from "./support/tempDir";
 
 const KEY = "releases/1.2.3-0123456789abcdef/agent.js";
 const OLD_AGENT = "// agent 1.2.2\n";
@@ -25,7 +25,7 @@ interface Box {
  * the rest (mode ok) or fails (mode fail).
  */
 function proxyBox(parameterValue: string, mode: "ok" | "fail"): Box {
-  const dir = mkdtempSync(join(tmpdir(), "aviary-agent-install-"));
+  const dir = tempDir("aviary-agent-install-");
   const bin = join(dir, "bin");
   const opt = join(dir, "opt");
   mkdirSync(bin);

@@ -2,9 +2,9 @@
 // `node` process with only what the Lambda runtime provides (AWS SDK v3).
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { buildControllerBundle } from "../lambda/bundle";
+import { tempDir } from "./support/tempDir";
 
 const LIMIT_BYTES = 300_000;
 
@@ -30,7 +30,7 @@ test("builds, stays under 300 KB, and runs in plain node with the runtime's AWS 
   expect(code).toMatch(/require\("@aws-sdk\/client-sns"\)/);
   expect(code).toMatch(/require\("@aws-sdk\/client-cloudwatch"\)/);
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-bundle-"));
+  const dir = tempDir("aviary-bundle-");
   try {
     fs.writeFileSync(path.join(dir, "index.js"), code);
     // Only @aws-sdk is resolvable next to the bundle, as in the Lambda runtime: anything else it

@@ -4,8 +4,6 @@
 // rollback no rendered page contradicts itself — routing, backends, alarm, split and the action
 // log always come from one snapshot. Also: a cross-origin write to the real stack changes nothing
 // in Redis, and an idle fleet at its minimum does not show its scale-in alarm as red.
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -14,9 +12,10 @@ import { startLocalStack, type LocalStack, type LocalStatus } from "../local/sta
 import { until } from "../local/until";
 import { readFlag, updateFlag } from "../state/flags";
 import { readRouting } from "../state/routing";
+import { tempDir } from "./support/tempDir";
 
 const repoDir = path.resolve(__dirname, "..");
-const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-dash-"));
+const runDir = tempDir("aviary-dash-");
 const logger = pino({ level: "warn" }, pino.destination(path.join(runDir, "..", `${path.basename(runDir)}-runner.log`)));
 let stack: LocalStack;
 let browser: Browser;

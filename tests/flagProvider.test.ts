@@ -1,7 +1,6 @@
 // The OpenFeature provider against a real redis-server: in-memory evaluation, live updates from the
 // CLI, garbage ignored, Redis outages (STALE / ERROR, snapshot file), resync.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { ErrorCode, OpenFeature, ProviderEvents, ProviderStatus, type Client } from "@openfeature/server-sdk";
 import type Redis from "ioredis";
@@ -13,6 +12,7 @@ import { putFlag } from "../state/flags";
 import { channels, keys } from "../state/keys";
 import { until } from "../local/until";
 import { startRedisServer, type RedisServer } from "./support/redisServer";
+import { tempDir } from "./support/tempDir";
 
 let server: RedisServer;
 let redis: Redis;
@@ -22,7 +22,7 @@ let domainCounter = 0;
 beforeAll(async () => {
   server = await startRedisServer();
   redis = connect(server.url);
-  dir = mkdtempSync(path.join(tmpdir(), "aviary-provider-"));
+  dir = tempDir("aviary-provider-");
 });
 
 afterAll(async () => {

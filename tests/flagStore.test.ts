@@ -1,6 +1,5 @@
 // Flag storage in a real redis-server: validation on write and read, audit events, notices, CAS.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type Redis from "ioredis";
 import { run } from "../cli/main";
@@ -10,6 +9,7 @@ import { readEvents, type ChangeNotice } from "../state/events";
 import { putFlag, readFlag, readFlags, updateFlag } from "../state/flags";
 import { keys } from "../state/keys";
 import { startRedisServer, type RedisServer } from "./support/redisServer";
+import { tempDir } from "./support/tempDir";
 
 let server: RedisServer;
 let redis: Redis;
@@ -18,7 +18,7 @@ let dir: string;
 beforeAll(async () => {
   server = await startRedisServer();
   redis = connect(server.url);
-  dir = mkdtempSync(path.join(tmpdir(), "aviary-flagstore-"));
+  dir = tempDir("aviary-flagstore-");
 });
 
 afterAll(async () => {

@@ -4,11 +4,11 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import type { AddressInfo } from "net";
-import * as os from "os";
 import * as path from "path";
 import { PROXY_HAPROXY_OPTIONS } from "../components/proxy";
 import { ACCESS_LOG_MODES, BACKEND, latencyBoundsMs, latencyTableName, renderHaproxyConfig, slotName, STICKY_COOKIE } from "../haproxy/config";
 import { backend, fillSlots, freePort, HOST, runtime, startHaproxy, status, type RunningHaproxy, type Seen, until } from "./support/haproxy";
+import { tempDir } from "./support/tempDir";
 
 let requests = 0;
 function get(port: number, opts: { cookie?: string; host?: string; path?: string } = {}): Promise<{ status: number; version?: string; setCookie?: string[]; body: string }> {
@@ -26,7 +26,7 @@ function get(port: number, opts: { cookie?: string; host?: string; path?: string
   });
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-haproxy-"));
+const dir = tempDir("aviary-haproxy-");
 const socket = path.join(dir, "admin.sock");
 const cfg = path.join(dir, "haproxy.cfg");
 const seenProd: Seen[] = [];

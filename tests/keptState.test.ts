@@ -1,10 +1,10 @@
 // What local mode keeps in .aviary/ between starts (files only, no processes).
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { openKeptState, readApplied, writeApplied } from "../local/keptState";
+import { tempDir } from "./support/tempDir";
 
-const dir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "aviary-kept-"));
+const dir = (): string => tempDir("aviary-kept-");
 const mode = (f: string): number => fs.statSync(f).mode & 0o777;
 
 test("the Redis password is generated once, kept 0600, and survives fresh", () => {

@@ -3,7 +3,6 @@
 import * as fs from "fs";
 import * as http from "http";
 import type * as net from "net";
-import * as os from "os";
 import * as path from "path";
 import { canaryAlarms } from "../alarms/definitions";
 import { DEFAULT_THRESHOLDS } from "../config/defaults";
@@ -11,6 +10,7 @@ import { renderHaproxyConfig, STICKY_COOKIE } from "../haproxy/config";
 import { boundsOfTable, findLatencyTable, p99UpperBoundMs, parseLatencyTable, roleLatency, slotDelta, type LatencyTable } from "../agent/latencyHistogram";
 import { MetricsSampler, type RoleMetrics } from "../agent/metrics";
 import { fillSlots, freePort, HOST, startHaproxy, type RunningHaproxy } from "./support/haproxy";
+import { tempDir } from "./support/tempDir";
 
 const NAME = "aviary_latency_ms_5_100_1500";
 
@@ -93,7 +93,7 @@ describe("p99UpperBoundMs", () => {
 describe("against a real haproxy", () => {
   const THRESHOLD_MS = 200;
   const alarm = canaryAlarms<string>({ ...DEFAULT_THRESHOLDS, canaryP99Ms: THRESHOLD_MS }, { deployment: "d" }).find((a) => a.key === "canary-p99-latency")!;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-latency-"));
+  const dir = tempDir("aviary-latency-");
   const socket = path.join(dir, "admin.sock");
   const cfg = path.join(dir, "haproxy.cfg");
   let haproxy: RunningHaproxy | undefined;

@@ -1,17 +1,16 @@
 // Local mode heals itself as systemd and the Auto Scaling group do on AWS: a crashed canary, agent,
 // redis-server or HAProxy is started again, and a lost prod instance is replaced. Real processes on
 // 127.0.0.1; the tests share one stack and run in order.
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
 import { Load } from "../local/load";
 import { startLocalStack, type LocalStack, type LocalStatus } from "../local/stack";
 import { readRouting, setCanaryWeight } from "../state/routing";
 import { until } from "../local/until";
+import { tempDir } from "./support/tempDir";
 
 const repoDir = path.resolve(__dirname, "..");
-const base = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-heal-"));
+const base = tempDir("aviary-heal-");
 const logger = pino({ level: "warn" }, pino.destination(path.join(base, "runner.log")));
 let stack: LocalStack;
 

@@ -4,7 +4,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import { build } from "esbuild";
 import { parseShowStat } from "../agent/metrics";
@@ -14,6 +13,7 @@ import { slotRole } from "../haproxy/config";
 import { freePort } from "../local/freePort";
 import { descendants, statFields } from "../local/procStat";
 import { until } from "../local/until";
+import { tempDir } from "./support/tempDir";
 
 const ROOT = path.resolve(__dirname, "..");
 const BANNER = "Aviary local stack is up.";
@@ -31,7 +31,7 @@ const checkouts: string[] = [];
 
 /** A checkout: every top-level entry of this one linked in, and the runner bundle in dist/. */
 async function checkout(): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-life-"));
+  const dir = tempDir("aviary-life-");
   checkouts.push(dir);
   for (const e of fs.readdirSync(ROOT)) if (!e.startsWith(".") && e !== "dist") fs.symlinkSync(path.join(ROOT, e), path.join(dir, e));
   await build({ entryPoints: [path.join(ROOT, "local", "main.ts")], bundle: true, platform: "node", target: "node24", packages: "external", outfile: path.join(dir, "dist", "local.js"), logLevel: "warning" });

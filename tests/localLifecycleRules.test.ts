@@ -2,13 +2,13 @@
 // recorded process is still the same one, the lock, and what the runner prints.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { alreadyRunningMessage, REDIS_URL_EXPORT, stackUpBanner } from "../local/banner";
 import { identify, parseRecords, stillRunning } from "../local/leftovers";
 import { diesWithParent } from "../local/parentDeath";
 import { checkoutOf, listeningInodes } from "../local/portOwner";
 import { takeLock } from "../local/stackLock";
+import { tempDir } from "./support/tempDir";
 
 const TCP = [
   "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
@@ -53,7 +53,7 @@ test.each([
 });
 
 test("the lock is exclusive per open file, and the second taker learns who holds it", () => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aviary-lock-")), "lock");
+  const file = path.join(tempDir("aviary-lock-"), "lock");
   const first = takeLock(file);
   if (!first.taken) throw new Error("first take failed");
   const second1 = takeLock(file);
@@ -90,7 +90,7 @@ test("children are started with a parent-death signal of SIGKILL (setpriv), keep
 
 test("setup.sh says what it installs before the long npm install of a first run", () => {
   // A checkout without node_modules; `npm` on PATH only records that it ran, after what was printed.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-setup-"));
+  const dir = tempDir("aviary-setup-");
   fs.mkdirSync(path.join(dir, "scripts"));
   fs.mkdirSync(path.join(dir, "bin"));
   fs.copyFileSync(path.join(__dirname, "..", "scripts", "setup.sh"), path.join(dir, "scripts", "setup.sh"));

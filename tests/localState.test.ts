@@ -2,7 +2,6 @@
 // state dir, `.aviary/` for `npm start`); the stack file's weight is applied only when it changed
 // since the last start; `fresh` starts from defaults; stop() leaves nothing running or restarting.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
 import { run } from "../cli/main";
@@ -11,8 +10,9 @@ import { startLocalStack, type LocalStack } from "../local/stack";
 import { readEvents } from "../state/events";
 import { readFlag } from "../state/flags";
 import { readRouting } from "../state/routing";
+import { tempDir } from "./support/tempDir";
 
-const base = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-state-"));
+const base = tempDir("aviary-state-");
 // A checkout of its own: the test edits its Pulumi.canary.yaml between starts.
 const repoDir = path.join(base, "repo");
 const stateDir = path.join(base, "state");

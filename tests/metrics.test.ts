@@ -1,7 +1,6 @@
 // Proxy metrics: show-stat parsing and the latency table against a real haproxy, the delta logic, and the CloudWatch call shape.
 import * as fs from "fs";
 import * as http from "http";
-import * as os from "os";
 import * as path from "path";
 import { mockClient } from "aws-sdk-client-mock";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
@@ -11,9 +10,10 @@ import type { LatencyCounts } from "../agent/latencyHistogram";
 import { MetricsSampler, metricsDelta, parseShowStat, roleTotals, type RoleTotals } from "../agent/metrics";
 import { CloudWatchMetricsSink, publishMetrics } from "../agent/cloudwatchPublisher";
 import { backend, fillSlots, freePort, HOST, startHaproxy, type RunningHaproxy } from "./support/haproxy";
+import { tempDir } from "./support/tempDir";
 
 describe("against a real haproxy", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-metrics-"));
+  const dir = tempDir("aviary-metrics-");
   const socket = path.join(dir, "admin.sock");
   const cfg = path.join(dir, "haproxy.cfg");
   let haproxy: RunningHaproxy | undefined;

@@ -4,7 +4,6 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
-import * as os from "os";
 import * as path from "path";
 import pino from "pino";
 import type Redis from "ioredis";
@@ -17,11 +16,12 @@ import { startAgent, type Agent } from "../agent/agent";
 import type { SlotAssignment } from "../agent/weights";
 import { startRedisServer, type RedisServer } from "./support/redisServer";
 import { freePort, HOST, startHaproxy, status, until, type RunningHaproxy } from "./support/haproxy";
+import { tempDir } from "./support/tempDir";
 
 // Real HAProxy, Redis and backends on two shared cores: budgets are hang guards, not speed claims.
 jest.setTimeout(180_000);
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-proxy-"));
+const dir = tempDir("aviary-proxy-");
 const socket = path.join(dir, "admin.sock");
 const cfg = path.join(dir, "haproxy.cfg");
 const by = { by: "proxy-behaviour-test" };

@@ -1,8 +1,7 @@
 // The sample app as it runs on the instances: the esbuild bundle in a child process, a real
 // redis-server, flags changed with the CLI while it runs, registry entries, SIGTERM.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type Redis from "ioredis";
 import { run } from "../cli/main";
@@ -13,6 +12,7 @@ import { freePort } from "../local/freePort";
 import { bundleApp } from "../release/bundles";
 import { until } from "../local/until";
 import { startRedisServer, type RedisServer } from "./support/redisServer";
+import { tempDir } from "./support/tempDir";
 
 let server: RedisServer;
 let redis: Redis;
@@ -29,7 +29,7 @@ interface App {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), "aviary-app-"));
+  dir = tempDir("aviary-app-");
   bundle = path.join(dir, "app.js");
   // The very bundle the release ships.
   writeFileSync(bundle, bundleApp());

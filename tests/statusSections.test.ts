@@ -1,8 +1,6 @@
 // `aviary status` and the local dashboard's /api/status degrade per section: a key of the wrong
 // type breaks only its section (named, with its type), the rest still answers; only an
 // unreachable Redis fails the whole report (CLI exit 1, HTTP 503), naming host:port.
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import pino from "pino";
@@ -13,6 +11,7 @@ import { keys } from "../state/keys";
 import { registerBackend } from "../state/registry";
 import { setCanaryWeight } from "../state/routing";
 import { startRedisServer, type RedisServer } from "./support/redisServer";
+import { tempDir } from "./support/tempDir";
 
 interface Health {
   ok: boolean;
@@ -93,7 +92,7 @@ describe("aviary status", () => {
 
 describe("local dashboard /api/status", () => {
   const repoDir = path.resolve(__dirname, "..");
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-sections-"));
+  const runDir = tempDir("aviary-sections-");
   const logger = pino({ level: "warn" }, pino.destination(path.join(runDir, "..", `${path.basename(runDir)}-runner.log`)));
   let stack: LocalStack;
 

@@ -2,8 +2,6 @@
 // the canary's rollback path touches: the canary's share never exceeds its weight (+3 points) in any
 // 1-second window, no request fails, and a canary alarm turns the canary off within the usual time
 // whatever else Redis holds. Each family records a row in the fault table (BENCHMARKS.md).
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import pino from "pino";
@@ -14,9 +12,10 @@ import { keys } from "../../state/keys";
 import { enableCanary, readRouting, setCanaryWeight } from "../../state/routing";
 import { alarmEvent } from "../support/alarmEvent";
 import { writeFaultReport, type FaultResult } from "../support/faultReport";
+import { tempDir } from "../support/tempDir";
 
 const repoDir = path.resolve(__dirname, "..", "..");
-const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-invariants-"));
+const runDir = tempDir("aviary-invariants-");
 const logger = pino({ level: "warn" }, pino.destination(`${runDir}-runner.log`));
 const BY = "invariant-suite";
 /** The split is HAProxy's weighted round robin: deterministic, so a window is off only by rounding. */

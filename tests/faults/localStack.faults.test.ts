@@ -2,8 +2,6 @@
 // app processes, the Lambda's controller handler) on 127.0.0.1 under bounded load, one fault at a
 // time, in order. Each records requests served/failed, the state after recovery and whether the
 // event log and the flags survived (test-output/faults.json, rendered into BENCHMARKS.md by the bench).
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
 import type { AlarmState } from "../../alarms/definitions";
@@ -21,9 +19,10 @@ import { listBackends } from "../../state/registry";
 import { enableCanary, readRouting, setCanaryWeight } from "../../state/routing";
 import { alarmEvent as stackAlarmEvent } from "../support/alarmEvent";
 import { writeFaultReport, type FaultResult } from "../support/faultReport";
+import { tempDir } from "../support/tempDir";
 
 const repoDir = path.resolve(__dirname, "..", "..");
-const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-faults-"));
+const runDir = tempDir("aviary-faults-");
 const logger = pino({ level: "warn" }, pino.destination(`${runDir}-runner.log`));
 const BY = "fault-suite";
 const results: FaultResult[] = [];

@@ -3,7 +3,6 @@
 // HAProxy assert the canary's share stays at most its weight + 3 points in every 1-second window,
 // no request fails, prod slots are not drained on an unconfirmed shrink, and the index heals.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import type Redis from "ioredis";
@@ -20,11 +19,12 @@ import { setCanaryWeight } from "../../state/routing";
 import { freePort, HOST, startHaproxy, status, until, type RunningHaproxy } from "../support/haproxy";
 import { writeFaultReport, type FaultResult } from "../support/faultReport";
 import { startRedisServer, type RedisServer } from "../support/redisServer";
+import { tempDir } from "../support/tempDir";
 
 const WEIGHT = 10;
 const HEARTBEAT_MS = 1500;
 const TTL_SECONDS = 5;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aviary-registry-faults-"));
+const dir = tempDir("aviary-registry-faults-");
 const socket = path.join(dir, "admin.sock");
 const appLog = pino({ level: "warn" }, pino.destination(path.join(dir, "apps.log")));
 

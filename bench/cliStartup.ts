@@ -5,12 +5,13 @@ import { execFile } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { startRedisServer } from "../tests/support/redisServer";
+import { rounds } from "./quick";
 import { median } from "./stats";
 
 const ROOT = path.join(__dirname, "..");
 const ENTRY = path.join(ROOT, "bin", "aviary");
-const RUNS = 10;
-const NPX_RUNS = 5;
+const RUNS = rounds(10, 3);
+const NPX_RUNS = rounds(5, 1);
 /** The target: a CLI call that feels instant. */
 const TARGET_MS = 500;
 

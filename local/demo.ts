@@ -4,7 +4,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { connect } from "../state/connection";
+import type { FlagDefinition } from "../flags/model";
 import { updateFlag } from "../state/flags";
+import { enableCanary } from "../state/routing";
 import { setBooleanFlag } from "./flags";
 import { Load } from "./load";
 import { LOCAL_STATE_FILE, type LocalStateFile } from "./stateFile";
@@ -39,10 +41,23 @@ async function main(): Promise<void> {
   const canaryVersion = s0.versions.canary;
   say(`dashboard: ${local.adminUrl}  proxy: ${local.proxyUrl}  prod ${s0.versions.prod} · canary ${canaryVersion}`);
 
+  // The stack keeps its state across restarts: a canary an earlier demo (or a person) turned off
+  // stays off, and the story needs it serving.
+  if (s0.routing && !s0.routing.canaryEnabled) {
+    say(`0. the canary is off (since ${s0.routing.changedAt} by ${s0.routing.changedBy}); turning it on for the demo`);
+    await enableCanary(redis, { by: BY, reason: "demo: start from a serving canary" });
+  }
+  // demo-error-rate with these rules (none: no fault anywhere).
+  const faultRules = (rules: FlagDefinition["rules"]) => (cur: FlagDefinition | undefined): FlagDefinition => {
+    if (!cur) throw new Error("flag demo-error-rate is missing (the local runner creates it)");
+    return { ...cur, enabled: true, rules };
+  };
+  await updateFlag(redis, "demo-error-rate", faultRules([]), { by: BY, reason: "demo: start without the fault", cause: "set" });
+
   const load = new Load({ url: `${local.proxyUrl}/`, concurrency: 2, pauseMs: 5 });
   try {
     // 1. Steady traffic at the configured split.
-    say(`1. steady traffic; configured canary weight ${s0.routing?.canaryWeight ?? "?"}% (${s0.routing?.canaryEnabled ? "enabled" : "disabled"})`);
+    say(`1. steady traffic; canary weight ${s0.routing?.canaryWeight ?? "?"}%`);
     const steadyFrom = Date.now();
     await new Promise((r) => setTimeout(r, 8000));
     const steady = load.counts(steadyFrom);
@@ -78,10 +93,7 @@ async function main(): Promise<void> {
       if (s.version === canaryVersion) lastCanaryAnswer = s.at;
       if (s.version === canaryVersion && s.status >= 500 && firstCanaryError === undefined) firstCanaryError = s.at;
     });
-    await updateFlag(redis, "demo-error-rate", (cur) => {
-      if (!cur) throw new Error("flag demo-error-rate is missing (the local runner creates it)");
-      return { ...cur, enabled: true, rules: [{ attribute: "version", op: "equals", value: canaryVersion, variant: "on" }] };
-    }, { by: BY, reason: "demo: break the canary", cause: "set" });
+    await updateFlag(redis, "demo-error-rate", faultRules([{ attribute: "version", op: "equals", value: canaryVersion, variant: "on" }]), { by: BY, reason: "demo: break the canary", cause: "set" });
     const off = await waitFor("the controller to disable the canary", 60_000, async () => {
       const s = await status();
       return s.routing && !s.routing.canaryEnabled ? s : undefined;
@@ -94,7 +106,7 @@ async function main(): Promise<void> {
     if (firstCanaryError !== undefined) {
       say(`   first canary error → last canary answer: ${secs(Math.max(0, lastCanaryAnswer - firstCanaryError))}; failed client requests since the first error: ${during.failed}`);
     }
-    await updateFlag(redis, "demo-error-rate", (cur) => ({ ...cur!, rules: [] }), { by: BY, reason: "demo: fault removed", cause: "set" });
+    await updateFlag(redis, "demo-error-rate", faultRules([]), { by: BY, reason: "demo: fault removed", cause: "set" });
 
     // 5. Load down: the fleet scales back in.
     load.setConcurrency(1);

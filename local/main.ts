@@ -9,7 +9,7 @@ import { alreadyRunningMessage, stackUpBanner } from "./banner";
 import { DEFAULT_PERIOD_FACTOR } from "./config";
 import { ChildRecorder, CHILDREN_FILE, killLeftovers } from "./leftovers";
 import { portFree, portOwner } from "./portOwner";
-import { runnerLogger } from "./runnerLog";
+import { logLevelFromEnv, runnerLogger } from "./runnerLog";
 import { startLocalStack, type LocalStack } from "./stack";
 import { LOCK_FILE, readLockHolder, takeLock } from "./stackLock";
 import { LOCAL_STATE_FILE, type LocalStateFile } from "./stateFile";
@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   const proxyPort = intFromEnv(process.env, "AVIARY_PORT", 8080, 1, 65535);
   const adminPort = intFromEnv(process.env, "AVIARY_ADMIN_PORT", 8081, 1, 65535);
   const periodFactor = intFromEnv(process.env, "AVIARY_PERIOD_FACTOR", DEFAULT_PERIOD_FACTOR, 1, 60);
+  const logLevel = logLevelFromEnv(process.env);
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
 
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
 
   fs.rmSync(runDir, { recursive: true, force: true });
   fs.mkdirSync(path.join(runDir, "logs"), { recursive: true, mode: 0o700 });
-  const logger = runnerLogger(path.join(runDir, "logs", "runner.log"), process.env.LOG_LEVEL ?? "info");
+  const logger = runnerLogger(path.join(runDir, "logs", "runner.log"), logLevel);
   for (const r of leftovers) logger.warn({ pid: r.pid, cmd: r.cmd }, "killed a leftover process of a runner that died");
   const recorder = new ChildRecorder(path.join(aviaryDir, CHILDREN_FILE));
 

@@ -75,7 +75,7 @@ export class Supervisor {
       },
     };
     this.running.set(name, managed);
-    this.logger.info({ process: name, pid: proc.pid, logFile }, "started");
+    this.logger.debug({ process: name, pid: proc.pid, logFile }, "started");
     return managed;
   }
 

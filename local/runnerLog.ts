@@ -1,21 +1,32 @@
 // The runner's logger: JSON lines in its log file (mode 0600), readable lines on the terminal
 // (pino-pretty: one line per record, colours on a TTY; a decision's full evidence only in the file,
-// so a screenful of it cannot push the "stack is up" banner away).
+// so a screenful of it cannot push the "stack is up" banner away). The file also keeps the debug
+// records (each process started, with its pid and log file) that would only clutter the terminal.
 import * as fs from "node:fs";
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
 
-export function runnerLogger(file: string, level: string): Logger {
+/** `level`: the terminal's (LOG_LEVEL, default info); the file gets that or debug, whichever is lower. */
+export function runnerLogger(file: string, level: pino.Level): Logger {
+  const fileLevel: pino.Level = pino.levels.values[level] < pino.levels.values.debug ? level : "debug";
   const fd = fs.openSync(file, "a", 0o600);
   const tty = process.stdout.isTTY === true;
   // Through process.stdout, whose write errors (a closed terminal) the runner ignores: a log call
   // must never throw in the middle of a stop.
   const terminal = pretty({ destination: process.stdout, colorize: tty, singleLine: true, ignore: "pid,hostname,name,evidence", translateTime: "HH:MM:ss" });
   return pino(
-    { name: "aviary-local", level },
+    { name: "aviary-local", level: fileLevel },
     pino.multistream([
-      { level: level as pino.Level, stream: pino.destination({ dest: fd, sync: true }) },
-      { level: level as pino.Level, stream: terminal },
+      { level: fileLevel, stream: pino.destination({ dest: fd, sync: true }) },
+      { level, stream: terminal },
     ]),
   );
+}
+
+/** LOG_LEVEL as a pino level (default info), or an error naming the accepted ones. */
+export function logLevelFromEnv(env: Readonly<Record<string, string | undefined>>): pino.Level {
+  const raw = env.LOG_LEVEL ?? "info";
+  const levels = Object.keys(pino.levels.values);
+  if (!levels.includes(raw)) throw new Error(`LOG_LEVEL must be one of ${levels.join(", ")} (got ${JSON.stringify(raw)})`);
+  return raw as pino.Level;
 }

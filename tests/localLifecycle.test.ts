@@ -122,6 +122,20 @@ test("the start prints one progress line per step, then the banner; no raw JSON 
   for (const line of runnerLog) expect(() => JSON.parse(line)).not.toThrow();
 });
 
+test("the README's start transcript is what a run prints: the same steps in the same order, the same banner", () => {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const block = /```text\n\$ npm start\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(block).toBeDefined();
+  const steps = (text: string): string[] => text.split("\n").filter((l) => l.startsWith("aviary: [")).map((l) => l.replace(/^aviary: \[\d+\.\ds\]/, "aviary: [t]"));
+  const banner = (text: string): string => text.slice(text.indexOf(BANNER), text.indexOf("Ctrl-C stops everything.") + "Ctrl-C stops everything.".length);
+  const out = first.out().replaceAll(`127.0.0.1:${aPorts[0]}`, "127.0.0.1:8080").replaceAll(`127.0.0.1:${aPorts[1]}`, "127.0.0.1:8081");
+  expect(steps(block!)).toEqual(steps(out));
+  expect(banner(block!)).toBe(banner(out));
+  // The one line before them comes from scripts/start.sh, which bundles the runner this test runs directly.
+  expect(block!.split("\n")[0]).toBe("aviary: bundling the local runner…");
+  expect(fs.readFileSync(path.join(ROOT, "scripts", "start.sh"), "utf8")).toContain('echo "aviary: bundling the local runner…"');
+});
+
 test("logs and state files are 0600, their directories 0700", () => {
   const aviary = path.join(a, ".aviary");
   const files = filesUnder(aviary).filter((f) => !f.endsWith(".sock"));

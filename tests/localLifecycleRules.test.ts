@@ -7,6 +7,7 @@ import { alreadyRunningMessage, REDIS_URL_EXPORT, stackUpBanner } from "../local
 import { identify, parseRecords, stillRunning } from "../local/leftovers";
 import { diesWithParent } from "../local/parentDeath";
 import { checkoutOf, listeningInodes } from "../local/portOwner";
+import { logLevelFromEnv } from "../local/runnerLog";
 import { takeLock } from "../local/stackLock";
 import { tempDir } from "./support/tempDir";
 
@@ -88,7 +89,7 @@ test("children are started with a parent-death signal of SIGKILL (setpriv), keep
   expect(r.args).toEqual(["--pdeathsig", "SIGKILL", "--", "haproxy", "-W", "-f", "x.cfg"]);
 });
 
-test("setup.sh says what it installs before the long npm install of a first run", () => {
+test("setup.sh says what it installs before each long npm ci of a first run (from the lock files, never rewriting them)", () => {
   // A checkout without node_modules; `npm` on PATH only records that it ran, after what was printed.
   const dir = tempDir("aviary-setup-");
   fs.mkdirSync(path.join(dir, "scripts"));
@@ -97,10 +98,24 @@ test("setup.sh says what it installs before the long npm install of a first run"
   fs.writeFileSync(path.join(dir, "package-lock.json"), "{}");
   fs.writeFileSync(path.join(dir, "bin", "npm"), '#!/bin/sh\necho "npm $*"\n', { mode: 0o755 });
   const r = spawnSync("bash", [path.join(dir, "scripts", "setup.sh")], { env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}` }, encoding: "utf8" });
-  fs.rmSync(dir, { recursive: true, force: true });
   expect(r.status).toBe(0);
   const lines = r.stdout.split("\n");
-  const install = lines.findIndex((l) => /^npm install(?! --prefix)/.test(l));
+  const install = lines.indexOf("npm ci --no-audit --no-fund");
   expect(install).toBeGreaterThan(0);
   expect(lines[install - 1]).toMatch(/^aviary: installing npm dependencies from package-lock\.json \(first run, ~\d+ s\)…$/);
+  const policy = lines.indexOf("npm ci --prefix policy --no-audit --no-fund");
+  expect(policy).toBeGreaterThan(install);
+  expect(lines[policy - 1]).toMatch(/^aviary: installing the policy pack's npm dependencies from policy\/package-lock\.json \(first run, ~\d+ s\)…$/);
+});
+
+test.each([
+  [{}, "info"],
+  [{ LOG_LEVEL: "debug" }, "debug"],
+  [{ LOG_LEVEL: "warn" }, "warn"],
+])("LOG_LEVEL %j is the terminal's level %s", (env, level) => {
+  expect(logLevelFromEnv(env)).toBe(level);
+});
+
+test.each(["verbose", "", "INFO"])("LOG_LEVEL %j is refused with the accepted levels named", (raw) => {
+  expect(() => logLevelFromEnv({ LOG_LEVEL: raw })).toThrow(`LOG_LEVEL must be one of trace, debug, info, warn, error, fatal (got ${JSON.stringify(raw)})`);
 });

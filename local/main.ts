@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   recorder.record();
   const state: LocalStateFile = { pid: process.pid, redisUrl: stack.redisUrl, proxyUrl: stack.proxyUrl, adminUrl: stack.adminUrl };
   fs.writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
-  logger.info({ proxyUrl: stack.proxyUrl, adminUrl: stack.adminUrl, seconds: (Date.now() - t0) / 1000 }, "local stack up");
+  logger.debug({ proxyUrl: stack.proxyUrl, adminUrl: stack.adminUrl, seconds: (Date.now() - t0) / 1000 }, "local stack up");
   process.stdout.write(stackUpBanner({ proxyUrl: stack.proxyUrl, adminUrl: stack.adminUrl, logDir: path.relative(repoDir, path.join(runDir, "logs")) }));
 }
 

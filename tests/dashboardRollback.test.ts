@@ -5,7 +5,6 @@
 // log always come from one snapshot. Also: a cross-origin write to the real stack changes nothing
 // in Redis, and an idle fleet at its minimum does not show its scale-in alarm as red.
 import * as path from "node:path";
-import pino from "pino";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { Load } from "../local/load";
 import { startLocalStack, type LocalStack, type LocalStatus } from "../local/stack";
@@ -13,10 +12,11 @@ import { until } from "../local/until";
 import { readFlag, updateFlag } from "../state/flags";
 import { readRouting } from "../state/routing";
 import { tempDir } from "./support/tempDir";
+import { testLogger } from "./support/testLogger";
 
 const repoDir = path.resolve(__dirname, "..");
 const runDir = tempDir("aviary-dash-");
-const logger = pino({ level: "warn" }, pino.destination(path.join(runDir, "..", `${path.basename(runDir)}-runner.log`)));
+const logger = testLogger("aviary-dash-log-");
 let stack: LocalStack;
 let browser: Browser;
 

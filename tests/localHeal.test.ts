@@ -2,16 +2,16 @@
 // redis-server or HAProxy is started again, and a lost prod instance is replaced. Real processes on
 // 127.0.0.1; the tests share one stack and run in order.
 import * as path from "node:path";
-import pino from "pino";
 import { Load } from "../local/load";
 import { startLocalStack, type LocalStack, type LocalStatus } from "../local/stack";
 import { readRouting, setCanaryWeight } from "../state/routing";
 import { until } from "../local/until";
 import { tempDir } from "./support/tempDir";
+import { testLogger } from "./support/testLogger";
 
 const repoDir = path.resolve(__dirname, "..");
 const base = tempDir("aviary-heal-");
-const logger = pino({ level: "warn" }, pino.destination(path.join(base, "runner.log")));
+const logger = testLogger("aviary-heal-log-");
 let stack: LocalStack;
 
 async function status(): Promise<LocalStatus> {

@@ -4,7 +4,6 @@
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import pino from "pino";
 import { chromium, type Browser } from "playwright-core";
 import { run } from "../cli/main";
 import { Load } from "../local/load";
@@ -15,11 +14,12 @@ import { readRouting } from "../state/routing";
 import { until } from "../local/until";
 import { descendants } from "../local/procStat";
 import { tempDir } from "./support/tempDir";
+import { testLogger } from "./support/testLogger";
 
 const repoDir = path.resolve(__dirname, "..");
 const outDir = path.join(repoDir, "test-output");
 const runDir = tempDir("aviary-local-");
-const logger = pino({ level: "warn" }, pino.destination(path.join(tempDir("aviary-local-log-"), "runner.log")));
+const logger = testLogger("aviary-local-log-");
 
 /**
  * The committed stack files with the CPU alarms at 35 % / 10 % instead of 70 % / 25 %: the scaling

@@ -3,7 +3,6 @@
 // since the last start; `fresh` starts from defaults; stop() leaves nothing running or restarting.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import pino from "pino";
 import { run } from "../cli/main";
 import { descendants } from "../local/procStat";
 import { startLocalStack, type LocalStack } from "../local/stack";
@@ -11,12 +10,13 @@ import { readEvents } from "../state/events";
 import { readFlag } from "../state/flags";
 import { readRouting } from "../state/routing";
 import { tempDir } from "./support/tempDir";
+import { testLogger } from "./support/testLogger";
 
 const base = tempDir("aviary-state-");
 // A checkout of its own: the test edits its Pulumi.canary.yaml between starts.
 const repoDir = path.join(base, "repo");
 const stateDir = path.join(base, "state");
-const logger = pino({ level: "warn" }, pino.destination(path.join(base, "runner.log")));
+const logger = testLogger("aviary-state-log-");
 const stackProcesses = (): string[] => descendants().map((p) => p.cmd).filter((c) => /redis-server|haproxy|app\.js|agent\.js/.test(c));
 
 fs.mkdirSync(repoDir);

@@ -3,7 +3,6 @@
 // unreachable Redis fails the whole report (CLI exit 1, HTTP 503), naming host:port.
 import * as path from "node:path";
 import type Redis from "ioredis";
-import pino from "pino";
 import { run } from "../cli/main";
 import { startLocalStack, type LocalStack } from "../local/stack";
 import { connect } from "../state/connection";
@@ -12,6 +11,7 @@ import { registerBackend } from "../state/registry";
 import { setCanaryWeight } from "../state/routing";
 import { startRedisServer, type RedisServer } from "./support/redisServer";
 import { tempDir } from "./support/tempDir";
+import { testLogger } from "./support/testLogger";
 
 interface Health {
   ok: boolean;
@@ -93,7 +93,7 @@ describe("aviary status", () => {
 describe("local dashboard /api/status", () => {
   const repoDir = path.resolve(__dirname, "..");
   const runDir = tempDir("aviary-sections-");
-  const logger = pino({ level: "warn" }, pino.destination(path.join(runDir, "..", `${path.basename(runDir)}-runner.log`)));
+  const logger = testLogger("aviary-sections-log-");
   let stack: LocalStack;
 
   beforeAll(async () => {

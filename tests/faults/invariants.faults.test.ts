@@ -4,7 +4,6 @@
 // whatever else Redis holds. Each family records a row in the fault table (BENCHMARKS.md).
 import * as path from "node:path";
 import type Redis from "ioredis";
-import pino from "pino";
 import { Load } from "../../local/load";
 import { startLocalStack, type LocalStack } from "../../local/stack";
 import { until } from "../../local/until";
@@ -13,10 +12,11 @@ import { enableCanary, readRouting, setCanaryWeight } from "../../state/routing"
 import { alarmEvent } from "../support/alarmEvent";
 import { writeFaultReport, type FaultResult } from "../support/faultReport";
 import { tempDir } from "../support/tempDir";
+import { testLogger } from "../support/testLogger";
 
 const repoDir = path.resolve(__dirname, "..", "..");
 const runDir = tempDir("aviary-invariants-");
-const logger = pino({ level: "warn" }, pino.destination(`${runDir}-runner.log`));
+const logger = testLogger("aviary-invariants-log-");
 const BY = "invariant-suite";
 /** The split is HAProxy's weighted round robin: deterministic, so a window is off only by rounding. */
 const SHARE_SLACK_POINTS = 3;

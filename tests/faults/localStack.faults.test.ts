@@ -3,7 +3,6 @@
 // time, in order. Each records requests served/failed, the state after recovery and whether the
 // event log and the flags survived (test-output/faults.json, rendered into BENCHMARKS.md by the bench).
 import * as path from "node:path";
-import pino from "pino";
 import type { AlarmState } from "../../alarms/definitions";
 import { run } from "../../cli/main";
 import { RedisControllerStore } from "../../controller/adapters/redisStore";
@@ -20,10 +19,11 @@ import { enableCanary, readRouting, setCanaryWeight } from "../../state/routing"
 import { alarmEvent as stackAlarmEvent } from "../support/alarmEvent";
 import { writeFaultReport, type FaultResult } from "../support/faultReport";
 import { tempDir } from "../support/tempDir";
+import { testLogger } from "../support/testLogger";
 
 const repoDir = path.resolve(__dirname, "..", "..");
 const runDir = tempDir("aviary-faults-");
-const logger = pino({ level: "warn" }, pino.destination(`${runDir}-runner.log`));
+const logger = testLogger("aviary-faults-log-");
 const BY = "fault-suite";
 const results: FaultResult[] = [];
 let stack: LocalStack;

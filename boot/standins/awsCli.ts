@@ -17,6 +17,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { shellQuote } from "../../components/bootShell";
+import { readCallLog, renderCallRecorder, type RecordedCall } from "./callLog";
 
 export const AWS_CLI_PATH = "/usr/local/bin/aws";
 /** Where the stand-in reads S3 objects, parameters and tags inside the container. */
@@ -73,17 +74,9 @@ export function writeAwsData(dataDir: string, data: AwsData): void {
   if (!fs.existsSync(path.join(dataDir, AWS_CALLS_LOG))) write(path.join(dataDir, AWS_CALLS_LOG), "");
 }
 
-/** One recorded call: the arguments after `aws`, and how it exited. */
-export interface AwsCall {
-  args: string[];
-  exit: number;
-}
-
-/** The calls the stand-in recorded, in order. */
-export function readAwsCalls(dataDir: string): AwsCall[] {
-  const file = path.join(dataDir, AWS_CALLS_LOG);
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as AwsCall);
+/** The calls the stand-in recorded (arguments after `aws`, exit status), in order. */
+export function readAwsCalls(dataDir: string): RecordedCall[] {
+  return readCallLog(path.join(dataDir, AWS_CALLS_LOG));
 }
 
 /** Lifecycle actions completed so far: `group hook instance-id result` lines. */
@@ -99,34 +92,16 @@ export interface AwsCliOptions {
 
 /** The bash script installed as /usr/local/bin/aws. */
 export function renderAwsCli(o: AwsCliOptions = {}): string {
+  const dataDir = o.dataDir ?? AWS_DATA_DIR;
   return `#!/bin/bash
 # Stand-in for the AWS CLI v2 (boot tests; rendered by boot/standins/awsCli.ts). Serves only the calls
-# Aviary's boot scripts make, from ${o.dataDir ?? AWS_DATA_DIR}; any other call fails naming itself.
+# Aviary's boot scripts make, from ${dataDir}; any other call fails naming itself.
 set -uo pipefail
-DATA=${shellQuote(o.dataDir ?? AWS_DATA_DIR)}
-ARGS=("$@")
-
-json_string() {
-  local s=$1
-  s=\${s//\\\\/\\\\\\\\}
-  s=\${s//\\"/\\\\\\"}
-  s=\${s//$'\\n'/\\\\n}
-  s=\${s//$'\\t'/\\\\t}
-  s=\${s//$'\\r'/\\\\r}
-  printf '"%s"' "$s"
-}
-record() {
-  local code=$1 sep="" a
-  {
-    printf '{"args":['
-    for a in "\${ARGS[@]}"; do printf '%s' "$sep"; json_string "$a"; sep=,; done
-    printf '],"exit":%d}\\n' "$code"
-  } >> "$DATA/${AWS_CALLS_LOG}"
-}
-trap 'record $?' EXIT
+DATA=${shellQuote(dataDir)}
+${renderCallRecorder(`${dataDir}/${AWS_CALLS_LOG}`)}
 
 fail() { local code=$1; shift; printf '%s\\n' "$*" >&2; exit "$code"; }
-unsupported() { fail 252 "aws stand-in: unsupported call: aws \${ARGS[*]} ($*). It serves: s3 cp s3://BUCKET/KEY DEST; ssm get-parameter --name N [--with-decryption] --query Parameter.Value --output text; ec2 describe-tags --filters Name=resource-id,Values=ID Name=key,Values=KEY --query 'Tags[0].Value' --output text; autoscaling complete-lifecycle-action."; }
+unsupported() { fail 252 "aws stand-in: unsupported call: aws \${CALL_ARGS[*]} ($*). It serves: s3 cp s3://BUCKET/KEY DEST; ssm get-parameter --name N [--with-decryption] --query Parameter.Value --output text; ec2 describe-tags --filters Name=resource-id,Values=ID Name=key,Values=KEY --query 'Tags[0].Value' --output text; autoscaling complete-lifecycle-action."; }
 service_error() { fail 254 "
 An error occurred ($1) when calling the $2 operation: $3"; }
 encode() { local s=\${1//%/%25}; printf '%s' "\${s//\\//%2F}"; }

@@ -101,9 +101,18 @@ describe("dnf install as AL2023's dnf answers it", () => {
     expect(r.stderr).toContain("memcached stands for Debian's aviary-no-such-debian-package, which is not installed in this root");
   });
 
+  test("Debian's tmpfiles rule alone gives /run/haproxy to haproxy (what a boot test on Debian would otherwise inherit)", () => {
+    const root = scratchRoot();
+    execFileSync("systemd-tmpfiles", [`--root=${root}`, "--create"], { stdio: "pipe" });
+    expect(statSync(join(root, "run/haproxy")).uid).toBe(101);
+  });
+
   test("haproxy: AL2023's unit replaces Debian's and is unmasked, Debian's /run/haproxy rule is gone", async () => {
     const root = scratchRoot();
     const r = await run(dnfIn(root), ["install", "-y", "haproxy"]);
+    // As on AL2023, nothing but the boot script's own rule makes /run/haproxy.
+    execFileSync("systemd-tmpfiles", [`--root=${root}`, "--create"], { stdio: "pipe" });
+    expect(existsSync(join(root, "run/haproxy"))).toBe(false);
     expect(r).toMatchObject({ code: 0, stdout: "Installed:\n  haproxy\nComplete!\n" });
     expect(existsSync(join(root, "usr/lib/tmpfiles.d/haproxy.conf"))).toBe(false);
     expect(existsSync(join(root, "etc/systemd/system/haproxy.service"))).toBe(false);

@@ -101,6 +101,15 @@ describe("dnf install as AL2023's dnf answers it", () => {
     expect(r.stderr).toContain("memcached stands for Debian's aviary-no-such-debian-package, which is not installed in this root");
   });
 
+  test("a failing step of an install fails dnf and stops that install there", async () => {
+    const root = scratchRoot();
+    const table: DnfPackage[] = [{ name: "haproxy", debian: ["haproxy"], commands: [], difference: "-", install: `false\ntouch "$ROOT/after-the-failure"` }];
+    const r = await run(dnfIn(root, table), ["install", "-y", "haproxy"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Error: installing haproxy failed");
+    expect(existsSync(join(root, "after-the-failure"))).toBe(false);
+  });
+
   test("Debian's tmpfiles rule alone gives /run/haproxy to haproxy (what a boot test on Debian would otherwise inherit)", () => {
     const root = scratchRoot();
     execFileSync("systemd-tmpfiles", [`--root=${root}`, "--create"], { stdio: "pipe" });

@@ -105,7 +105,9 @@ ${packageUnit("haproxy.service", HAPROXY_UNIT)}`,
     install: `if ! grep -q '^redis6:' "$ROOT/etc/passwd"; then
   useradd \${ROOT:+--prefix "$ROOT"} --system --user-group --home-dir /var/lib/redis6 --no-create-home --shell /sbin/nologin --comment "Redis Database Server" redis6
 fi
-owner=$(awk -F: '$1 == "redis6" {print $3 ":" $4}' "$ROOT/etc/passwd")
+owner=""
+while IFS=: read -r user _ uid gid _; do [ "$user" = redis6 ] && owner="$uid:$gid"; done < "$ROOT/etc/passwd"
+[ -n "$owner" ] || { echo "redis6: no redis6 user after useradd" >&2; exit 1; }
 ln -sfn redis-server "$ROOT/usr/bin/redis6-server"
 ln -sfn redis-cli "$ROOT/usr/bin/redis6-cli"
 install -d -m 750 "$ROOT/etc/redis6" && chown "0:\${owner#*:}" "$ROOT/etc/redis6"
@@ -201,7 +203,9 @@ installed=()
 for k in "\${!specs[@]}"; do
   name=\${specs[$k]} i=\${chosen[$k]}
   if [ -e "$STATE/installed/$name" ]; then echo "Package $name is already installed."; continue; fi
-  ( set -e; install_$i ) || fail 1 "Error: installing $name failed"
+  # Not under || or &&: there bash would ignore set -e inside the subshell.
+  ( set -e; install_$i )
+  [ $? -eq 0 ] || fail 1 "Error: installing $name failed"
   found_$i || exit 1
   touch "$STATE/installed/$name"
   installed+=("$name")

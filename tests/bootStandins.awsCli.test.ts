@@ -44,14 +44,17 @@ const DATA: AwsData = {
 
 interface Run { code: number; stdout: string; stderr: string }
 
+// Nothing listens here: the region fallback to instance metadata finds no IMDS (and never leaves 127.0.0.1).
+const NO_IMDS = "http://127.0.0.1:1";
+
 /** A fresh data tree and a bin dir with the stand-in as `aws`. */
-function world(data: AwsData = DATA): { dir: string; dataDir: string; bin: string } {
+function world(data: AwsData = DATA, imdsUrl = NO_IMDS): { dir: string; dataDir: string; bin: string } {
   const dir = tempDir("aviary-awscli-");
   const dataDir = join(dir, "aws-data");
   const bin = join(dir, "bin");
   writeAwsData(dataDir, data);
   mkdirSync(bin);
-  writeFileSync(join(bin, "aws"), renderAwsCli({ dataDir }));
+  writeFileSync(join(bin, "aws"), renderAwsCli({ dataDir, imdsUrl }));
   chmodSync(join(bin, "aws"), 0o755);
   return { dir, dataDir, bin };
 }
@@ -98,6 +101,19 @@ describe("aws stand-in: documented answers", () => {
     expect(r.code).toBe(code);
     expect(r.stdout).toBe(stdout);
     expect(r.stderr).toContain(stderr);
+  });
+
+  test("without --region or AWS_REGION the region comes from instance metadata, unless AWS_EC2_METADATA_DISABLED", async () => {
+    const imds = await startImds({ host: "127.0.0.1", port: 0, instances: { "127.0.0.1": { instanceId: INSTANCE_ID, localIpv4: "10.77.0.30", region: REGION, availabilityZone: `${REGION}a` } } });
+    try {
+      const onEc2 = world(DATA, imds.url);
+      const args = ["ssm", "get-parameter", "--name", AGENT_PARAM, "--query", "Parameter.Value", "--output", "text"];
+      expect(await aws(onEc2, args)).toMatchObject({ code: 0, stdout: `${AGENT_KEY}\n` });
+      expect((await aws(onEc2, args, { AWS_EC2_METADATA_DISABLED: "true" })).code).toBe(253);
+      expect(imds.log.map((l) => `${l.method} ${l.path} ${l.status}`)).toEqual(["PUT /latest/api/token 200", "GET /latest/meta-data/placement/region 200"]);
+    } finally {
+      await imds.close();
+    }
   });
 
   test("a SecureString read without --with-decryption is ciphertext, never the value", async () => {

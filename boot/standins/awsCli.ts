@@ -7,7 +7,8 @@
 // Written from the AWS CLI user guide, "Command line return codes"
 // (https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-returncodes.html): 1 an S3 transfer
 // failed, 252 invalid syntax or an unknown parameter, 253 invalid environment or configuration
-// (no region), 254 the service returned an error, 255 anything else; the CLI's `s3 cp` message for a
+// (no region: none given, none in AWS_REGION / AWS_DEFAULT_REGION, and none from instance metadata,
+// which the CLI v2 reads on EC2 unless AWS_EC2_METADATA_DISABLED=true, cf. aws/aws-cli#5234), 254 the service returned an error, 255 anything else; the CLI's `s3 cp` message for a
 // missing object (`fatal error: An error occurred (404) when calling the HeadObject operation: Key
 // "<key>" does not exist`, as in seaweedfs/seaweedfs#1917), the SSM API reference for GetParameter
 // (ParameterNotFound; WithDecryption "is ignored for String and StringList parameter types", so a
@@ -88,11 +89,14 @@ export function readCompletedLifecycleActions(dataDir: string, region: string): 
 export interface AwsCliOptions {
   /** The data tree as the container sees it; AWS_DATA_DIR unless a test runs the script on the host. */
   dataDir?: string;
+  /** Where the instance metadata service answers (the region fallback); tests use a server on 127.0.0.1. */
+  imdsUrl?: string;
 }
 
 /** The bash script installed as /usr/local/bin/aws. */
 export function renderAwsCli(o: AwsCliOptions = {}): string {
   const dataDir = o.dataDir ?? AWS_DATA_DIR;
+  const imds = shellQuote(o.imdsUrl ?? "http://169.254.169.254");
   return `#!/bin/bash
 # Stand-in for the AWS CLI v2 (boot tests; rendered by boot/standins/awsCli.ts). Serves only the calls
 # Aviary's boot scripts make, from ${dataDir}; any other call fails naming itself.
@@ -147,6 +151,11 @@ Unknown options: $1"
 done
 
 region=\${opt[region]:-\${AWS_REGION:-\${AWS_DEFAULT_REGION:-}}}
+# On EC2 the CLI v2 falls back to the instance's region from IMDS (unless AWS_EC2_METADATA_DISABLED).
+if [ -z "$region" ] && [ "\${AWS_EC2_METADATA_DISABLED:-false}" != true ]; then
+  token=$(curl -fsS -m 1 -X PUT ${imds}/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' 2>/dev/null) \\
+    && region=$(curl -fsS -m 1 -H "X-aws-ec2-metadata-token: $token" ${imds}/latest/meta-data/placement/region 2>/dev/null) || region=""
+fi
 [ -n "$region" ] || fail 253 'You must specify a region. You can also configure your region by running "aws configure".'
 [[ "$region" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || fail 255 "Provided region_name '$region' doesn't match a supported format."
 output=\${opt[output]:-json}

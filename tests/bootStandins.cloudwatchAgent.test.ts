@@ -46,14 +46,24 @@ test("without -s the configuration is fetched but the agent is not restarted", a
   expect(readCloudWatchAgentRecord(rec).status).toBe("stopped");
 });
 
+test("as the real ctl: -m defaults to ec2, an unknown option is reported and ignored, a stray argument too", async () => {
+  const { dir, ctl, rec } = setUp();
+  writeFileSync(join(dir, "ok.json"), cloudWatchAgentConfig("prod"));
+  const r = await run(ctl, ["-a", "fetch-config", "-x", "-s", "-c", `file:${join(dir, "ok.json")}`, "extra"]);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain("Invalid option: -x");
+  expect(readCloudWatchAgentRecord(rec)).toMatchObject({ status: "running", config: JSON.parse(cloudWatchAgentConfig("prod")) });
+});
+
 describe("wrong usage fails, nothing is recorded as fetched", () => {
   test.each<[string, (dir: string) => string[], string]>([
-    ["no action", (d) => ["-m", "ec2", "-c", `file:${d}/ok.json`], "usage: amazon-cloudwatch-agent-ctl"],
-    ["an unknown action", (d) => ["-a", "reload", "-m", "ec2", "-c", `file:${d}/ok.json`], "usage:"],
-    ["an unknown mode", (d) => ["-a", "fetch-config", "-m", "lambda", "-c", `file:${d}/ok.json`], "usage:"],
-    ["an unknown flag", (d) => ["-a", "fetch-config", "-m", "ec2", "-x", "-c", `file:${d}/ok.json`], "usage:"],
-    ["a stray argument", (d) => ["-a", "fetch-config", "-m", "ec2", "-c", `file:${d}/ok.json`, "extra"], "usage:"],
-    ["a path without file:", (d) => ["-a", "fetch-config", "-m", "ec2", "-c", `${d}/ok.json`], "usage:"],
+    ["no action", (d) => ["-m", "ec2", "-c", `file:${d}/ok.json`], "Invalid action: "],
+    ["an unknown action", (d) => ["-a", "reload", "-m", "ec2", "-c", `file:${d}/ok.json`], "Invalid action: reload"],
+    ["an action the stand-in does not serve", (d) => ["-a", "append-config", "-m", "ec2", "-c", `file:${d}/ok.json`], "unsupported action -a append-config"],
+    ["an unknown mode", (d) => ["-a", "fetch-config", "-m", "lambda", "-c", `file:${d}/ok.json`], "Invalid mode: lambda"],
+    ["an option without its argument", () => ["-a", "fetch-config", "-m", "ec2", "-c"], "Option -c requires an argument"],
+    ["no configuration (default, not served)", () => ["-a", "fetch-config", "-m", "ec2", "-s"], "unsupported configuration -c default"],
+    ["a path without file:", (d) => ["-a", "fetch-config", "-m", "ec2", "-c", `${d}/ok.json`], "unsupported configuration"],
     ["a configuration from SSM (not served)", () => ["-a", "fetch-config", "-m", "ec2", "-c", "ssm:AmazonCloudWatch-linux"], "unsupported configuration"],
     ["a missing file", (d) => ["-a", "fetch-config", "-m", "ec2", "-c", `file:${d}/nope.json`], "does not exist"],
     ["a file that is not JSON", (d) => ["-a", "fetch-config", "-m", "ec2", "-c", `file:${d}/broken.json`], "is not a CloudWatch agent configuration"],

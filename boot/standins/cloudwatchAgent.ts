@@ -35,50 +35,54 @@ export function renderCloudWatchAgentCtl(o: CloudWatchAgentCtlOptions = {}): str
 set -uo pipefail
 REC=${shellQuote(dir)}
 ${renderCallRecorder(`${dir}/calls.log`)}
-usage() {
-  cat >&2 <<'USAGE'
-usage: amazon-cloudwatch-agent-ctl -a stop|start|status|fetch-config|append-config|remove-config|set-log-level
-       [-m ec2|onPremise|onPrem|auto]
-       [-c default|all|ssm:<parameter-store-name>|file:<file-path>]
-       [-s]
-       [-l INFO|DEBUG|WARN|ERROR|OFF]
-USAGE
-  exit 1
-}
-action="" mode="" config="" restart=""
-while getopts ":a:m:c:o:l:sh" flag; do
-  case "$flag" in
-    a) action=$OPTARG ;;
-    m) mode=$OPTARG ;;
-    c) config=$OPTARG ;;
+USAGE='
+        usage:  amazon-cloudwatch-agent-ctl -a
+                stop|start|status|status-with-workloads|fetch-config|append-config|remove-config|set-log-level|set-env
+                [-m ec2|onPremise|onPrem|auto]
+                [-c default|all|ssm:<parameter-store-name>|file:<file-path>]
+                [-s]
+                [-d]
+                [-l INFO|DEBUG|WARN|ERROR|OFF]
+                [-e KEY=VALUE]'
+action="" mode=ec2 config="" restart=""
+OPTIND=1
+while getopts ":hsa:c:m:l:de:" opt; do
+  case "$opt" in
+    h) echo "$USAGE"; exit 0 ;;
     s) restart=1 ;;
-    *) usage ;;
+    a) action=$OPTARG ;;
+    c) config=$OPTARG ;;
+    m) mode=$OPTARG ;;
+    l|d|e) ;;
+    # As the real script: an unknown option is reported, and the run goes on.
+    \\?) echo "Invalid option: -$OPTARG $USAGE" >&2 ;;
+    :) echo "Option -$OPTARG requires an argument $USAGE" >&2; exit 1 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 0 ] || usage
-case "$action" in
-  fetch-config) ;;
-  stop|start|status|append-config|remove-config|set-log-level|cond-restart) echo "cloudwatch agent stand-in: unsupported action -a $action" >&2; exit 1 ;;
-  *) usage ;;
-esac
 case "$mode" in
   ec2) ;;
   onPremise|onPrem|auto) echo "cloudwatch agent stand-in: unsupported mode -m $mode (the boot scripts run on EC2)" >&2; exit 1 ;;
-  *) usage ;;
+  *) echo "Invalid mode: $mode $USAGE" >&2; exit 1 ;;
 esac
-case "$config" in
+case "$action" in
+  fetch-config) ;;
+  stop|start|status|status-with-workloads|append-config|remove-config|set-log-level|set-env|prep-restart|cond-restart|preun)
+    echo "cloudwatch agent stand-in: unsupported action -a $action (only fetch-config is served)" >&2; exit 1 ;;
+  *) echo "Invalid action: $action $USAGE" >&2; exit 1 ;;
+esac
+case "\${config:-default}" in
   file:?*) file=\${config#file:} ;;
-  ssm:*|default|all) echo "cloudwatch agent stand-in: unsupported configuration -c $config (only file:PATH)" >&2; exit 1 ;;
-  *) usage ;;
+  *) echo "cloudwatch agent stand-in: unsupported configuration -c \${config:-default} (only file:PATH is served)" >&2; exit 1 ;;
 esac
+echo "****** processing amazon-cloudwatch-agent ******"
 [ -f "$file" ] || { echo "E! config file $file does not exist" >&2; exit 1; }
 jq -e 'type == "object" and (keys - ["agent", "metrics", "logs", "traces"] | length == 0)
   and ((.metrics // {}) | type == "object" and ((.metrics_collected // {}) | type == "object"))' "$file" >/dev/null 2>&1 \\
   || { echo "E! $file is not a CloudWatch agent configuration (a JSON object of agent, metrics, logs, traces)" >&2; exit 1; }
 mkdir -p "$REC"
 cp "$file" "$REC/config.json"
-echo "Successfully fetched the config and saved in $REC/config.json"
+echo "Configuration validation succeeded"
 if [ -n "$restart" ]; then echo running > "$REC/status"; else echo stopped > "$REC/status"; fi
 exit 0
 `;

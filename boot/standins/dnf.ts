@@ -8,11 +8,12 @@
 //
 // Written from dnf(8) (exit 1 on an error dnf handled; `install` resolves every spec before it
 // changes anything, "No match for argument: PKG" then "Error: Unable to find a match: PKG"; without
-// -y/--assumeyes it asks "Is this ok [y/N]:" and with no answer aborts), the AL2023 units as Fedora
-// packages them (haproxy.service: ExecStartPre config check, -Ws -f haproxy.cfg -f conf.d, no User=,
-// no RuntimeDirectory=, no Restart=; redis.service renamed redis6: redis6-server with
-// /etc/redis6/redis6.conf, Type=notify, User=redis6), and the Debian bookworm packages' file lists
-// (dpkg -c haproxy_2.6.12-1+deb12u4, redis-server_7.0.15-1~deb12u10).
+// -y/--assumeyes it asks "Is this ok [y/N]:" and with no answer aborts), the units of the Fedora
+// packages AL2023's are built from (haproxy.service: ExecStartPre config check, -Ws -f haproxy.cfg
+// -f conf.d, no User=, no RuntimeDirectory=, no Restart=, as a dnf-installed haproxy's `systemctl
+// status` shows them; redis.service renamed redis6: redis6-server with /etc/redis6/redis6.conf,
+// Type=notify, User=redis6; neither unit was checked against an AL2023 RPM here), and the Debian
+// bookworm packages' file lists (dpkg -c haproxy_2.6.12-1+deb12u4, redis-server_7.0.15-1~deb12u10).
 import { shellQuote } from "../../components/bootShell";
 import { NODE_BIN } from "../../components/systemdUnit";
 import { renderCallRecorder } from "./callLog";

@@ -8,7 +8,8 @@
 // TTL from 1 second to 6 hours (21600); a missing or out-of-range TTL is 400 (Missing or Invalid
 // Parameters); a PUT carrying X-Forwarded-For is refused (403), so no proxy can fetch a token;
 // with tokens required, a read without a valid (unexpired) token is 401 Unauthorized; an unknown
-// path is 404. The categories served are from "Instance metadata categories" (instance-id,
+// path is 404 (the error codes as "Access instance metadata for an EC2 instance" lists them:
+// 400 Missing or Invalid Parameters, 401 Unauthorized, 403 Forbidden, 404 Not Found). The categories served are from "Instance metadata categories" (instance-id,
 // local-ipv4, placement/region, placement/availability-zone, autoscaling/target-lifecycle-state)
 // and "Instance identity documents" (/latest/dynamic/instance-identity/document: JSON with
 // instanceId, region, availabilityZone, privateIp).

@@ -28,6 +28,12 @@ describe("answerImds: IMDSv2 as the EC2 user guide documents it", () => {
     expect(answerImds(req({ method: "PUT", path: "/latest/api/token", headers }), instances, new TokenStore(), 0).status).toBe(status);
   });
 
+  test("expired sessions are dropped when the next token is issued", () => {
+    const tokens = new TokenStore();
+    for (let i = 0; i < 100; i++) tokenFor(tokens, "10.77.0.10", "5", i * 60_000);
+    expect(tokens.size).toBe(1);
+  });
+
   test("a GET of the token path is not a session start", () => {
     expect(answerImds(req({ path: "/latest/api/token" }), instances, new TokenStore(), 0).status).toBe(405);
   });

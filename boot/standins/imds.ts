@@ -56,9 +56,14 @@ interface Session {
 export class TokenStore {
   private readonly sessions = new Map<string, Session>();
   issue(source: string, ttlSeconds: number, nowMs: number): string {
+    // Expired sessions are never valid again: drop them, so a watcher's token per read adds up to nothing.
+    for (const [t, s] of this.sessions) if (nowMs >= s.expiresAtMs) this.sessions.delete(t);
     const token = randomBytes(32).toString("base64url");
     this.sessions.set(token, { source, expiresAtMs: nowMs + ttlSeconds * 1000 });
     return token;
+  }
+  get size(): number {
+    return this.sessions.size;
   }
   valid(token: string | undefined, source: string, nowMs: number): boolean {
     const s = token === undefined ? undefined : this.sessions.get(token);

@@ -11,7 +11,9 @@ import { APP_PORT, REDIS_PORT } from "../../config/ports";
 import { LAUNCH_HOOK_NAME } from "../../components/fleetLifecycle";
 import { listBackends } from "../../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../../state/routing";
-import { bootTopology, FLEET_GROUP, VERSIONS, type Topology } from "./topology";
+import { withMaxconnWithin } from "../../boot/fileLimit";
+import { withOldRuntimeDirectoryDropIn } from "./oldProxyDropIn";
+import { bootTopology, FLEET_GROUP, proxyScript, VERSIONS, type Topology } from "./topology";
 
 let h: BootHarness;
 let t: Topology;
@@ -19,7 +21,8 @@ let redis: Redis;
 
 beforeAll(async () => {
   h = await BootHarness.create();
-  t = await bootTopology(h);
+  // Beside the real proxy, one with the old RuntimeDirectory drop-in: the suite must catch that fault.
+  t = await bootTopology(h, [{ name: "proxy-old", userData: withOldRuntimeDirectoryDropIn(withMaxconnWithin(proxyScript())) }]);
   redis = new Redis(t.redisUrl, { maxRetriesPerRequest: 2 });
 }, 600_000);
 
@@ -64,8 +67,8 @@ function get(host: string, port: number, path = "/"): Promise<{ status: number; 
 }
 
 /** n requests through the proxy, 20 at a time: how many each version answered, and any non-200. */
-async function through(n: number): Promise<{ prod: number; canary: number; other: string[] }> {
-  const proxy = h.get("proxy").address;
+async function through(n: number, via = "proxy"): Promise<{ prod: number; canary: number; other: string[] }> {
+  const proxy = h.get(via).address;
   const out = { prod: 0, canary: 0, other: [] as string[] };
   let next = 0;
   await Promise.all(Array.from({ length: 20 }, async () => {
@@ -81,7 +84,7 @@ async function through(n: number): Promise<{ prod: number; canary: number; other
 }
 
 describe("every instance's user data", () => {
-  it.each(["redis", "prod", "canary", "proxy"])("%s: ran to the end (exit 0)", async (name) => {
+  it.each(["redis", "prod", "canary", "proxy", "proxy-old"])("%s: ran to the end (exit 0)", async (name) => {
     const r = await h.userDataResult(name);
     expect({ name, status: r.status, tail: r.status === "0" ? "" : r.output.slice(-3000) }).toEqual({ name, status: "0", tail: "" });
   });
@@ -165,6 +168,17 @@ describe("proxy instance", () => {
     const master = await sh("proxy", "systemctl show -p MainPID --value haproxy.service");
     expect(await sh("proxy", `ps -o user= --ppid ${master} | sort -u`)).toBe("haproxy");
     expect(await unitUser("proxy", "aviary-agent.service")).toBe("haproxy");
+    expect(await sh("proxy", "stat -c '%U %G %a' /run/haproxy")).toBe("haproxy haproxy 700");
+  });
+
+  it("with the old RuntimeDirectory drop-in, /run/haproxy is root's and every request gets 503 (the fault this suite catches)", async () => {
+    expect(await sh("proxy-old", "stat -c '%U %a' /run/haproxy")).toBe("root 750");
+    await setCanaryWeight(redis, 25, { by: "boot-test" });
+    // Long enough for the real proxy's agent to fill its slots (the split test below waits for it).
+    await new Promise((r) => setTimeout(r, 5000));
+    const r = await through(100, "proxy-old");
+    expect({ prod: r.prod, canary: r.canary, statuses: [...new Set(r.other)] }).toEqual({ prod: 0, canary: 0, statuses: ["503 undefined"] });
+    expect(await sh("proxy-old", "journalctl -u aviary-agent.service --no-pager | grep -c EACCES || true")).not.toBe("0");
   });
 
   it("the agent reaches HAProxy's Runtime API: the split is served at weight 25 (±3 points over 2,000 requests)", async () => {

@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startImds, type ImdsServer } from "./standins";
-import { BootMachine, unmount } from "./machine";
+import { BootMachine, killPid, unmount } from "./machine";
 import { createNetwork, IMDS_ADDRESS, removeLink, staleLinks, type BootNetwork } from "./network";
 import { ensureRoot } from "./rootImage";
 
@@ -68,6 +68,23 @@ function processesUnder(dir: string): number[] {
   return pids;
 }
 
+/** Container init processes (systemd in its own PID namespace, hostname avb-<run>-…) of run `id`. */
+function containerInits(id: string): number[] {
+  const ours = fs.readlinkSync("/proc/self/ns/pid");
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "systemd" || fs.readlinkSync(`/proc/${entry}/ns/pid`) === ours) continue;
+      const host = execFileSync("nsenter", ["-t", entry, "-u", "hostname"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+      if (host.startsWith(`avb-${id}-`)) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
 function mountsUnder(dir: string): string[] {
   return fs.readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) => m.startsWith(`${dir}/`)).sort().reverse();
 }
@@ -81,9 +98,9 @@ export async function sweepLeftovers(): Promise<string[]> {
     const dir = path.join(WORK_BASE, id);
     const owner = Number(fs.readFileSync(path.join(dir, "owner.pid"), { encoding: "utf8", flag: "a+" }) || "0");
     if (owner > 0 && alive(owner)) { live.push(id); continue; }
-    for (const pid of processesUnder(dir)) {
-      process.kill(pid, "SIGKILL");
-      removed.push(`nspawn ${pid}`);
+    for (const pid of [...processesUnder(dir), ...containerInits(id)]) {
+      killPid(pid);
+      removed.push(`process ${pid}`);
     }
     for (let i = 0; i < 50 && processesUnder(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     for (const m of mountsUnder(dir)) unmount(m);

@@ -167,6 +167,7 @@ export class BootMachine {
   async stop(): Promise<void> {
     this.stopping = true;
     const child = this.nspawn;
+    const leader = this.leaderPid();
     if (child && child.exitCode === null && child.signalCode === null) {
       // nspawn turns SIGTERM into a clean poweroff of the container's systemd.
       child.kill("SIGTERM");
@@ -174,7 +175,17 @@ export class BootMachine {
       await this.exited;
       clearTimeout(timer);
     }
+    // A poweroff that hung outlives a killed nspawn: killing PID 1 of its namespace ends them all.
+    if (leader !== undefined) killPid(leader);
     unmount(this.rootDir);
+  }
+}
+
+export function killPid(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // Already gone.
   }
 }
 

@@ -89,6 +89,11 @@ describe("every instance's user data", () => {
     expect({ name, status: r.status, tail: r.status === "0" ? "" : r.output.slice(-3000) }).toEqual({ name, status: "0", tail: "" });
   });
 
+  it.each(["redis", "prod", "canary", "proxy"])("%s: routes only the private /24 and the metadata address", async (name) => {
+    const routes = (await sh(name, "ip -4 route show | awk '{print $1}' | sort")).split("\n");
+    expect(routes).toEqual([`${h.network.prefix}.0/24`, "169.254.169.254"]);
+  });
+
   it.each(["prod", "canary", "proxy"])("%s: every unit file the script wrote passes systemd-analyze verify", async (name) => {
     const units = (await sh(name, `find /etc/systemd/system -maxdepth 1 -type f \\( -name '*.service' -o -name '*.timer' \\) ! -name ${USER_DATA_UNIT}`)).split("\n").filter(Boolean);
     expect(units.length).toBeGreaterThan(0);

@@ -15,7 +15,7 @@
 // Everything a run makes is named by its run id: machines avb-<id>-<name>, the bridge avb<id>,
 // overlays under WORK_BASE/<id>. close() removes them; a run killed before close() is swept by the
 // next run (its owner pid is dead).
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -117,7 +117,6 @@ export async function sweepLeftovers(): Promise<string[]> {
 export class BootHarness {
   readonly instances = new Map<string, BootInstance>();
   imds: ImdsServer | undefined;
-  private redis: ChildProcess | undefined;
 
   private constructor(readonly runId: string, readonly workDir: string, readonly rootDir: string, readonly network: BootNetwork) {}
 
@@ -132,24 +131,6 @@ export class BootHarness {
     fs.writeFileSync(path.join(workDir, "owner.pid"), String(process.pid));
     const network = createNetwork(runId, 16 + (randomBytes(1)[0] % 200));
     return new BootHarness(runId, workDir, rootDir, network);
-  }
-
-  /**
-   * A Redis on the bridge's host address for the instances (stands in for the Redis instance where a
-   * test is about another instance). Resolves to the URL the SSM stand-in hands out.
-   */
-  async startRedis(password: string, port = 6379): Promise<string> {
-    this.redis = spawn("redis-server", ["--bind", this.network.hostAddress, "--port", String(port), "--requirepass", password, "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-    const url = `redis://:${password}@${this.network.hostAddress}:${port}`;
-    for (let i = 0; i < 100; i++) {
-      try {
-        execFileSync("redis-cli", ["-h", this.network.hostAddress, "-p", String(port), "-a", password, "--no-auth-warning", "ping"], { stdio: "pipe" });
-        return url;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    throw new Error("boot harness: redis-server did not start");
   }
 
   /** Boots every instance (in parallel) and waits until each one's systemd is up and its user data ran. */
@@ -198,7 +179,6 @@ export class BootHarness {
   async close(): Promise<void> {
     await Promise.all([...this.instances.values()].map((i) => i.machine.stop()));
     await this.imds?.close();
-    this.redis?.kill("SIGKILL");
     removeLink(this.network.bridge);
     for (const m of mountsUnder(this.workDir)) unmount(m);
     fs.rmSync(this.workDir, { recursive: true, force: true });

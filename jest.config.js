@@ -5,8 +5,8 @@ module.exports = {
   testEnvironmentOptions: { globalsCleanup: "off" },
   roots: ["<rootDir>/tests"],
   testMatch: ["**/*.test.ts"],
-  // The fault suite runs on its own: `npm run test:faults` (jest.faults.config.js).
-  testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/faults/"],
+  // The fault suite and the boot suite run on their own: `npm run test:faults`, `npm run test:boot`.
+  testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/faults/", "<rootDir>/tests/boot/"],
   // Type-checking is done once by `npm run typecheck`; swc only strips types, so tests start fast.
   transform: { "^.+\\.ts$": ["@swc/jest"] },
   // A hang guard, not a speed budget: on two cores shared with other work, one program run under

@@ -2,7 +2,8 @@
 # Installs what `npm start` and `npm test` need, once: system tools (apt-get when run as root on
 # Debian/Ubuntu) and the npm dependencies from the lock file. `setup.sh test` adds what only the
 # tests use (Chromium for the dashboard test, nginx for the malformed-HTTP comparison);
-# `setup.sh bench` what `npm run bench` uses (nginx to compare against, wrk for the load).
+# `setup.sh bench` what `npm run bench` uses (nginx to compare against, wrk for the load);
+# `setup.sh boot` what `npm run test:boot` uses (systemd-nspawn, mmdebstrap for the instances' root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v node >/dev/null 2>&1; then
@@ -16,6 +17,7 @@ fi
 declare -A tools=([redis-server]=redis-server [haproxy]=haproxy)
 if [ "${1:-}" = test ]; then tools[chromium]=chromium; tools[nginx]=nginx; fi
 if [ "${1:-}" = bench ]; then tools[nginx]=nginx; tools[wrk]=wrk; fi
+if [ "${1:-}" = boot ]; then tools[systemd-nspawn]=systemd-container; tools[mmdebstrap]=mmdebstrap; tools[nsenter]=util-linux; tools[ip]=iproute2; fi
 missing=()
 for cmd in "${!tools[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${tools[$cmd]}")

@@ -1,4 +1,4 @@
-// The `aviary:*` stack config contract (see ../shared/DESIGN.md), as one typed, validated object.
+// The `aviary:*` stack config contract (see docs/design.md), as one typed, validated object.
 // Pure: it knows nothing about Pulumi, so the program, the local runner and the tests share it.
 import * as z from "zod";
 import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES } from "../haproxy/config";

@@ -1,5 +1,5 @@
-// What `npm start` prints once the stack is up. Pure, so the README's transcript can be checked
-// against it. It never contains the Redis password: the CLI finds the stack by itself.
+// What `npm start` prints once the stack is up. Pure, so the transcript in docs/local-mode.md can
+// be checked against it. It never contains the Redis password: the CLI finds the stack by itself.
 import { LOCAL_STATE_FILE } from "./stateFile";
 
 export interface BannerInput {

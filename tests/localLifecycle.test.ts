@@ -123,7 +123,7 @@ test("the start prints one progress line per step, then the banner; no raw JSON 
 });
 
 test("the README's start transcript is what a run prints: the same steps in the same order, the same banner", () => {
-  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const readme = fs.readFileSync(path.join(ROOT, "docs", "local-mode.md"), "utf8");
   const block = /```text\n\$ npm start\n([\s\S]*?)```/.exec(readme)?.[1];
   expect(block).toBeDefined();
   const steps = (text: string): string[] => text.split("\n").filter((l) => l.startsWith("aviary: [")).map((l) => l.replace(/^aviary: \[\d+\.\ds\]/, "aviary: [t]"));

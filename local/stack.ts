@@ -17,6 +17,7 @@ import { BACKEND, renderHaproxyConfig, slotRole } from "../haproxy/config";
 import { createHandler, type Handler, type SnsEvent } from "../lambda/handler";
 import { AGENT_ENTRY, APP_ENTRY, bundleApp } from "../release/bundles";
 import { connect } from "../state/connection";
+import { listBackends } from "../state/registry";
 import type { AviaryEvent } from "../state/events";
 import { readRouting, setCanaryWeight, type RoutingState } from "../state/routing";
 import { readSection, type SectionHealth } from "../state/section";
@@ -446,6 +447,13 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     });
     cleanups.push(() => dashboard.close());
     progress("waiting for the agent to put the fleet into haproxy");
+    // Up means every instance has registered (the canary too, so the first status lists it) and the
+    // agent has put the fleet into HAProxy.
+    const expected = [...(await fleet.describe()).instances.map((i) => i.id), ...Array.from({ length: canary.canaryCount }, (_, i) => `canary-${i + 1}`)];
+    await until("every instance registered", async () => {
+      const registered = new Set((await listBackends(redis)).backends.map((b) => b.id));
+      return expected.every((id) => registered.has(id));
+    }, 20_000);
     await until("agent applied the fleet to haproxy", async () => [...(await proxyStatuses(socket)).values()].filter((s) => s === "UP").length >= prod.prodFleet.desired, 20_000);
     activity.add("runner", "local stack up", `proxy http://127.0.0.1:${proxyPort}, ${prod.prodFleet.desired} prod ${prod.appVersion} + ${canary.canaryCount} canary ${canary.appVersion} at ${canary.canaryWeight}%`);
 

@@ -17,7 +17,7 @@ import path from "node:path";
 import { OpenFeature, type Client, type EvaluationContext } from "@openfeature/server-sdk";
 import type Redis from "ioredis";
 import pino, { type Logger } from "pino";
-import { intFromEnv } from "../config/intFromEnv";
+import { intFromEnv } from "../core/env";
 import { AviaryFlagProvider } from "../flags/provider";
 import { connect } from "../state/connection";
 import { deregisterBackend, heartbeat, registerBackend, type BackendRole } from "../state/registry";

@@ -2,8 +2,9 @@
 // and the configuration invocations: the canary stack's aws.lambda.Invocation, the abort workflow.
 // zod/mini: same validation as "zod", a fraction of the Lambda bundle size.
 import * as z from "zod/mini";
+import { ALARM_STATES } from "../core/alarms/state";
 
-const state = z.enum(["OK", "ALARM", "INSUFFICIENT_DATA"]);
+const state = z.enum(ALARM_STATES);
 const nonEmpty = z.string().check(z.minLength(1));
 
 const alarmMessageSchema = z.object({

@@ -1,5 +1,6 @@
 // Pure mapping from registry state to HAProxy server slots (no I/O, so it is table-tested).
 import type { Role } from "../core/routing/role";
+import { clampWeight } from "../core/routing/weight";
 import { slotName } from "../haproxy/config";
 
 export interface SlotAssignment {
@@ -113,7 +114,7 @@ export function computeWeights(routing: WeightRouting, backends: readonly Weight
   const byId = (a: WeightBackend, b: WeightBackend): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const prod = backends.filter((b) => b.role === "prod").sort(byId).slice(0, slots.prod);
   const canary = backends.filter((b) => b.role === "canary").sort(byId).slice(0, slots.canary);
-  const w = Math.min(100, Math.max(0, Math.round(routing.canaryWeight)));
+  const w = clampWeight(routing.canaryWeight);
 
   const servingProd = prod.filter((b) => !b.draining).length;
   const servingCanary = canary.filter((b) => !b.draining);

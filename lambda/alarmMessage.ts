@@ -3,6 +3,7 @@
 // zod/mini: same validation as "zod", a fraction of the Lambda bundle size.
 import * as z from "zod/mini";
 import { ALARM_STATES } from "../core/alarms/state";
+import { weightSchema } from "../core/routing/weight";
 
 const state = z.enum(ALARM_STATES);
 const nonEmpty = z.string().check(z.minLength(1));
@@ -41,7 +42,7 @@ export function parseAlarmMessage(text: string): AlarmMessage {
 
 const setCanaryWeightSchema = z.object({
   action: z.literal("setCanaryWeight"),
-  weight: z.int().check(z.gte(0), z.lte(100)),
+  weight: weightSchema(),
   appVersion: z.optional(nonEmpty),
   // Added by aws.lambda.Invocation with lifecycleScope "CRUD" (it also carries prev_input).
   tf: z.optional(z.looseObject({ action: z.enum(["create", "update", "delete"]) })),

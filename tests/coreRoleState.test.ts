@@ -1,31 +1,24 @@
 import { ALARM_STATES, isAlarmState } from "../core/alarms/state";
 import { isRole, ROLES } from "../core/routing/role";
 
-test("the roles are prod and canary, in slot order", () => {
+test("the roles are prod and canary, in slot order; the alarm states are CloudWatch's three StateValues", () => {
   expect(ROLES).toEqual(["prod", "canary"]);
-});
-
-test.each([
-  ["prod", true],
-  ["canary", true],
-  ["Prod", false],
-  ["", false],
-  [undefined, false],
-])("isRole(%j) is %s", (value, expected) => {
-  expect(isRole(value)).toBe(expected);
-});
-
-test("the alarm states are CloudWatch's three StateValues", () => {
   expect(ALARM_STATES).toEqual(["OK", "ALARM", "INSUFFICIENT_DATA"]);
 });
 
-test.each([
-  ["OK", true],
-  ["ALARM", true],
-  ["INSUFFICIENT_DATA", true],
-  ["ok", false],
-  ["ALARM ", false],
-  [undefined, false],
-])("isAlarmState(%j) is %s", (value, expected) => {
-  expect(isAlarmState(value)).toBe(expected);
+const is = { isRole, isAlarmState };
+test.each<[keyof typeof is, unknown, boolean]>([
+  ["isRole", "prod", true],
+  ["isRole", "canary", true],
+  ["isRole", "Prod", false],
+  ["isRole", "", false],
+  ["isRole", undefined, false],
+  ["isAlarmState", "OK", true],
+  ["isAlarmState", "ALARM", true],
+  ["isAlarmState", "INSUFFICIENT_DATA", true],
+  ["isAlarmState", "ok", false],
+  ["isAlarmState", "ALARM ", false],
+  ["isAlarmState", undefined, false],
+])("%s(%j) is %s", (fn, value, expected) => {
+  expect(is[fn](value)).toBe(expected);
 });

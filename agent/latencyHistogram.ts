@@ -6,7 +6,8 @@
 // `show table aviary_latency_ms_5_10_..._30000` (HAProxy 2.6):
 //   # table: aviary_latency_ms_5_10_..._30000, type: string, size:5, used:2
 //   0x55923eea3f68: key=prod1 use=0 exp=0 gpc0=400 gpc1=3 gpc2=0 ...
-import { LATENCY_TABLE_PREFIX, slotRole, type SlotRole } from "../haproxy/config";
+import { ROLES, type Role } from "../core/routing/role";
+import { LATENCY_TABLE_PREFIX, slotRole } from "../haproxy/config";
 
 /**
  * Cumulative latency counts: counts[0] = responses timed, counts[i] = those that took >= boundsMs[i - 1]
@@ -17,7 +18,6 @@ export interface LatencyCounts {
   counts: readonly number[];
 }
 
-const ROLES: readonly SlotRole[] = ["prod", "canary"];
 const TABLE_NAME = new RegExp(`^${LATENCY_TABLE_PREFIX}((?:_\\d+)+)$`);
 const HEADER = /^# table: ([^,\s]+),/;
 
@@ -86,9 +86,9 @@ export function slotDelta(prev: readonly number[] | undefined, cur: readonly num
  * Per-role interval counts between two reads (both roles always present). Without a previous read,
  * or after a reload that changed the bounds, the current counts are the interval.
  */
-export function roleLatency(prev: LatencyTable | undefined, cur: LatencyTable): Map<SlotRole, LatencyCounts> {
+export function roleLatency(prev: LatencyTable | undefined, cur: LatencyTable): Map<Role, LatencyCounts> {
   const sameBounds = prev !== undefined && prev.boundsMs.length === cur.boundsMs.length && prev.boundsMs.every((b, i) => b === cur.boundsMs[i]);
-  const sums = new Map<SlotRole, number[]>(ROLES.map((r) => [r, new Array<number>(cur.boundsMs.length + 1).fill(0)]));
+  const sums = new Map<Role, number[]>(ROLES.map((r) => [r, new Array<number>(cur.boundsMs.length + 1).fill(0)]));
   for (const [key, counts] of cur.entries) {
     const role = slotRole(key);
     if (role === undefined) continue;

@@ -7,13 +7,9 @@ import { startAgent } from "./agent";
 import { CloudWatchMetricsSink } from "./cloudwatchPublisher";
 import { MetricsSampler } from "./metrics";
 import { startMetricsLoop } from "./metricsLoop";
+import { intFromEnv } from "../core/env";
 
-function slotsFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const n = raw === undefined || raw === "" ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 64) throw new Error(`${name} must be an integer 0..64 (got ${raw})`);
-  return n;
-}
+const slotsFromEnv = (name: string, fallback: number): number => intFromEnv(process.env, name, fallback, 0, 64);
 
 async function main(): Promise<void> {
   const logger = pino({ name: "aviary-agent" });

@@ -2,7 +2,8 @@
 // counters), p99 latency from the latency histogram HAProxy keeps in a stick table
 // (latencyHistogram.ts; the stats only carry averages). Parsing and delta logic are pure so they can
 // be tested without haproxy; MetricsSampler only adds the socket reads and the previous sample.
-import { BACKEND, slotRole, type SlotRole } from "../haproxy/config";
+import { ROLES, type Role } from "../core/routing/role";
+import { BACKEND, slotRole } from "../haproxy/config";
 import { findLatencyTable, p99UpperBoundMs, parseLatencyTable, roleLatency, type LatencyCounts, type LatencyTable } from "./latencyHistogram";
 import { runtimeCommand } from "./runtimeApi";
 
@@ -32,14 +33,13 @@ export function parseShowStat(csv: string): StatRow[] {
 
 /** Cumulative counters for one role, summed over its slots (prodN / canaryN in backend "app"). */
 export interface RoleTotals {
-  role: SlotRole;
+  role: Role;
   /** Sum of `stot` (cumulative; in HTTP mode each request is one stream, so this counts requests). */
   requests: number;
   /** Sum of `hrsp_5xx` (cumulative). */
   errors5xx: number;
 }
 
-const ROLES: readonly SlotRole[] = ["prod", "canary"];
 
 const num = (v: string | undefined): number => {
   const n = Number(v);
@@ -49,7 +49,7 @@ const num = (v: string | undefined): number => {
 
 /** Sums per role over the slot rows of backend "app"; always returns both roles (zeros if no slots). */
 export function roleTotals(rows: readonly StatRow[]): RoleTotals[] {
-  const totals = new Map<SlotRole, RoleTotals>(ROLES.map((role) => [role, { role, requests: 0, errors5xx: 0 }]));
+  const totals = new Map<Role, RoleTotals>(ROLES.map((role) => [role, { role, requests: 0, errors5xx: 0 }]));
   for (const r of rows) {
     const role = slotRole(r.svname ?? "");
     if (r.pxname !== BACKEND || role === undefined) continue;
@@ -62,7 +62,7 @@ export function roleTotals(rows: readonly StatRow[]): RoleTotals[] {
 
 /** What the agent publishes per role for one sampling interval. */
 export interface RoleMetrics {
-  role: SlotRole;
+  role: Role;
   /** Requests completed in the interval. */
   requests: number;
   /** 5xx responses in the interval. */

@@ -1,5 +1,7 @@
 // Pure mapping from registry state to HAProxy server slots (no I/O, so it is table-tested).
-import { slotName, type SlotRole } from "../haproxy/config";
+import type { Role } from "../core/routing/role";
+import { clampWeight } from "../core/routing/weight";
+import { slotName } from "../haproxy/config";
 
 export interface SlotAssignment {
   /** HAProxy server name in backend "app", e.g. prod1, canary2. */
@@ -19,7 +21,7 @@ export interface WeightRouting {
 
 export interface WeightBackend {
   id: string;
-  role: SlotRole;
+  role: Role;
   address: string;
   /** Marked by the controller before it removes the instance: keeps its slot, gets no new requests. */
   draining?: boolean;
@@ -112,7 +114,7 @@ export function computeWeights(routing: WeightRouting, backends: readonly Weight
   const byId = (a: WeightBackend, b: WeightBackend): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const prod = backends.filter((b) => b.role === "prod").sort(byId).slice(0, slots.prod);
   const canary = backends.filter((b) => b.role === "canary").sort(byId).slice(0, slots.canary);
-  const w = Math.min(100, Math.max(0, Math.round(routing.canaryWeight)));
+  const w = clampWeight(routing.canaryWeight);
 
   const servingProd = prod.filter((b) => !b.draining).length;
   const servingCanary = canary.filter((b) => !b.draining);
@@ -123,7 +125,7 @@ export function computeWeights(routing: WeightRouting, backends: readonly Weight
   else weights = split(w, servingProd, servingCanary.length);
   const inSplit = new Set(servingCanary.slice(0, weights.canaries).map((b) => b.id));
 
-  const fill = (role: SlotRole, count: number, live: WeightBackend[], weight: number, serves: (b: WeightBackend) => boolean): SlotAssignment[] =>
+  const fill = (role: Role, count: number, live: WeightBackend[], weight: number, serves: (b: WeightBackend) => boolean): SlotAssignment[] =>
     Array.from({ length: count }, (_, i) => {
       const b = live[i];
       const slot = slotName(role, i + 1);

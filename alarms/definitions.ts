@@ -1,8 +1,8 @@
 // Aviary's alarms as plain data. The Monitoring component turns them into CloudWatch alarms and
 // the local runner evaluates the very same objects, so local mode and AWS cannot drift apart.
 import type { Thresholds } from "../config/stackConfig";
+import type { Role } from "../core/routing/role";
 
-export type AlarmState = "OK" | "ALARM" | "INSUFFICIENT_DATA";
 export type Comparison =
   | "GreaterThanOrEqualToThreshold"
   | "GreaterThanThreshold"
@@ -38,7 +38,7 @@ export interface MetricStat<D> {
 
 export interface AlarmDefinition<D = string> {
   key: AlarmKey;
-  role: "prod" | "canary";
+  role: Role;
   action: AlarmAction;
   description: string;
   metrics: MetricStat<D>[];

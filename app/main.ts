@@ -17,14 +17,15 @@ import path from "node:path";
 import { OpenFeature, type Client, type EvaluationContext } from "@openfeature/server-sdk";
 import type Redis from "ioredis";
 import pino, { type Logger } from "pino";
-import { intFromEnv } from "../config/intFromEnv";
+import { intFromEnv } from "../core/env";
+import { isRole, type Role } from "../core/routing/role";
 import { AviaryFlagProvider } from "../flags/provider";
 import { connect } from "../state/connection";
-import { deregisterBackend, heartbeat, registerBackend, type BackendRole } from "../state/registry";
+import { deregisterBackend, heartbeat, registerBackend } from "../state/registry";
 
 export interface AppConfig {
   version: string;
-  role: BackendRole;
+  role: Role;
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
@@ -60,7 +61,7 @@ function demoFaultsFromEnv(env: NodeJS.ProcessEnv): boolean {
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const role = env.AVIARY_ROLE ?? "prod";
-  if (role !== "prod" && role !== "canary") throw new Error(`AVIARY_ROLE must be prod or canary (got ${JSON.stringify(role)})`);
+  if (!isRole(role)) throw new Error(`AVIARY_ROLE must be prod or canary (got ${JSON.stringify(role)})`);
   const port = intFromEnv(env, "PORT", 3000, 0, 65535);
   const instanceId = safeId(env.AVIARY_INSTANCE_ID ?? `${os.hostname()}-${port}`);
   return {
@@ -91,7 +92,7 @@ function privateIPv4(): string {
 
 export interface HandlerOptions {
   version: string;
-  role: BackendRole;
+  role: Role;
   instanceId: string;
   /** Absent: every flag is at its code default (hiddenfeature off, no faults). */
   flags?: Client;

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
+import { intFromEnv } from "../core/env";
 import { DEFAULT_PERIOD_FACTOR } from "../local/config";
 import { setBooleanFlag } from "../local/flags";
 import { Load } from "../local/load";
@@ -20,11 +21,7 @@ const CHANGE_EVERY_MS = 10_000;
 const BY = "bench-soak";
 
 export function soakSeconds(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.AVIARY_SOAK_SECONDS;
-  if (raw === undefined || raw === "") return benchQuick(env) ? QUICK_SOAK_SECONDS : DEFAULT_SOAK_SECONDS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 10 || n > 86_400) throw new Error(`AVIARY_SOAK_SECONDS must be an integer from 10 to 86400 (got ${JSON.stringify(raw)})`);
-  return n;
+  return intFromEnv(env, "AVIARY_SOAK_SECONDS", benchQuick(env) ? QUICK_SOAK_SECONDS : DEFAULT_SOAK_SECONDS, 10, 86_400);
 }
 
 /** The stack's processes by role name, each with its pid (the runner is this process). */

@@ -16,6 +16,7 @@ import { Command, CommanderError } from "commander";
 // Bundled into dist/cli.js by esbuild, so the version is the one the CLI was built from.
 import { version } from "../package.json";
 import type Redis from "ioredis";
+import { MAX_WEIGHT, MIN_WEIGHT } from "../core/routing/weight";
 import { connect } from "../state/connection";
 import { StateError, type StateErrorCode } from "../state/errors";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
@@ -102,12 +103,12 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
   const canary = program.command("canary").description("change the canary split");
   canary
     .command("weight")
-    .description("set the canary weight, integer 0..100")
+    .description(`set the canary weight, integer ${MIN_WEIGHT}..${MAX_WEIGHT}`)
     .argument("<N>", "percent of new sessions sent to the canary")
     // Lets `weight -1` reach our validation (clear message) instead of commander's "unknown option".
     .allowUnknownOption()
     .action(async (raw: string) => {
-      const weight = parseIntArg("weight", raw, 0, 100);
+      const weight = parseIntArg("weight", raw, MIN_WEIGHT, MAX_WEIGHT);
       const r = await setCanaryWeight(db(), weight, { by: whoAmI() });
       repaired(r.repairs);
       out(`canary weight ${r.old.canaryWeight} -> ${r.new.canaryWeight} (event ${r.eventId})\n`);

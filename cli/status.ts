@@ -1,6 +1,7 @@
 // `aviary status`: one read of the routing state and the live backends, as text or JSON; the
 // same report once or, with --watch, on every refresh.
 import type Redis from "ioredis";
+import { ROLES } from "../core/routing/role";
 import type { Backend } from "../state/registry";
 import type { RoutingState } from "../state/routing";
 import type { SectionHealth } from "../state/section";
@@ -41,7 +42,7 @@ export function statusText(r: StatusReport): string {
     lines.push(`canary: unknown (routing state unreadable: ${r.sections.routing.problems.join("; ")})`);
   }
   if (!r.sections.backends.ok) lines.push(`backends: broken (${r.sections.backends.problems.join("; ")})`);
-  for (const role of ["prod", "canary"] as const) {
+  for (const role of ROLES) {
     const list = r.backends[role];
     lines.push(`${role} backends (${list.length}):${list.length === 0 ? " none" : ""}`);
     for (const b of list) lines.push(`  ${b.id}  ${b.address}  ${b.version}`);

@@ -4,11 +4,10 @@ import { renderFleetLifecycleSetup } from "./fleetLifecycle";
 import type { InstanceRoleStatement } from "./instanceRole";
 import { awsRegion, bootScriptPreamble, IMDS_FUNCTIONS, shellQuote } from "./bootShell";
 import { NODE_BIN, NODE_PACKAGE, SERVICE_UNIT_TAIL } from "./systemdUnit";
-
-export type AppRole = "prod" | "canary";
+import { isRole, type Role } from "../core/routing/role";
 
 export interface AppUserDataArgs {
-  role: AppRole;
+  role: Role;
   version: pulumi.Input<string>;
   bucket: pulumi.Input<string>;
   key: pulumi.Input<string>;
@@ -28,7 +27,7 @@ export { shellQuote } from "./bootShell";
 const SAFE_ENV = /^[A-Za-z0-9._+:/@-]+$/;
 
 /** CloudWatch agent config: memory used %, aggregated per Auto Scaling group for prod. */
-export function cloudWatchAgentConfig(role: AppRole): string {
+export function cloudWatchAgentConfig(role: Role): string {
   const dimensions = role === "prod"
     ? { append_dimensions: { AutoScalingGroupName: "${aws:AutoScalingGroupName}", InstanceId: "${aws:InstanceId}" }, aggregation_dimensions: [["AutoScalingGroupName"]] }
     : { append_dimensions: { InstanceId: "${aws:InstanceId}" } };
@@ -44,7 +43,7 @@ export function cloudWatchAgentConfig(role: AppRole): string {
 
 /** Renders the script from resolved values. Pure: tests read it directly. */
 export function renderAppUserData(v: AppUserDataValues): string {
-  if (v.role !== "prod" && v.role !== "canary") throw new Error(`appUserData: role must be prod or canary (got ${v.role})`);
+  if (!isRole(v.role)) throw new Error(`appUserData: role must be prod or canary (got ${v.role})`);
   if (!Number.isInteger(v.appPort) || v.appPort < 1 || v.appPort > 65535) throw new Error(`appUserData: bad appPort ${v.appPort}`);
   if (!SAFE_ENV.test(v.version)) throw new Error(`appUserData: version ${JSON.stringify(v.version)} has unsafe characters`);
   const q = shellQuote;

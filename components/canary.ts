@@ -3,6 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { canaryAlarms } from "../alarms/definitions";
+import { isWeight, WEIGHT_RULE } from "../core/routing/weight";
 import type { Thresholds } from "../config/stackConfig";
 import { appInstanceStatements, appUserData } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
@@ -39,7 +40,7 @@ export function canaryWeightInput(weight: number, appVersion: string): string {
 /** Throws on a count or weight outside what the stack config allows. */
 export function checkCanaryArgs(count: number, weight: number): void {
   if (!Number.isInteger(count) || count < 1 || count > 10) throw new Error(`Canary: count must be an integer from 1 to 10 (got ${count})`);
-  if (!Number.isInteger(weight) || weight < 0 || weight > 100) throw new Error(`Canary: weight must be an integer from 0 to 100 (got ${weight})`);
+  if (!isWeight(weight)) throw new Error(`Canary: weight must be ${WEIGHT_RULE} (got ${weight})`);
 }
 
 export class Canary extends pulumi.ComponentResource {

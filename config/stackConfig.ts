@@ -1,6 +1,7 @@
 // The `aviary:*` stack config contract (see docs/design.md), as one typed, validated object.
 // Pure: it knows nothing about Pulumi, so the program, the local runner and the tests share it.
 import * as z from "zod";
+import { WEIGHT_RULE, weightSchema } from "../core/routing/weight";
 import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES } from "../haproxy/config";
 import { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
 import { CANARY_SLOTS, PROD_SLOTS } from "./proxySlots";
@@ -25,7 +26,7 @@ const APP_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 const STACK_REFERENCE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /** Pulumi passes every config value as a string; numbers become numbers only when they look like one. */
-const numeric = (schema: z.ZodNumber) =>
+const numeric = <S extends z.core.SomeType>(schema: S) =>
   z.preprocess((v) => (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), schema);
 const integerIn = (min: number, max: number, why?: string) => {
   const error = `must be an integer from ${min} to ${max}${why ? ` (${why})` : ""}`;
@@ -131,7 +132,7 @@ const canarySchema = z
   .object({
     role: z.literal("canary"),
     ...common,
-    canaryWeight: integerIn(0, 100),
+    canaryWeight: numeric(weightSchema(`must be ${WEIGHT_RULE}`)),
     canaryCount: integerIn(1, CANARY_SLOTS, "the proxy's canary server slots").default(1),
     prodStack: z.string().regex(STACK_REFERENCE, "must be the prod stack's fully qualified name <organization>/<project>/<stack>, e.g. my-org/aviary/prod (organization/aviary/prod on a DIY backend)"),
   })

@@ -1,6 +1,7 @@
 // The controller's decision core: alarm state change + current state → actions. Pure: no I/O and
 // no clock (the caller passes `now`), so every rule is table-tested in tests/controllerDecide.test.ts.
-import { AlarmAction, AlarmKey, AlarmState, alarmKeyOf, alarmName, canaryAlarms, prodAlarms } from "../alarms/definitions";
+import { AlarmAction, AlarmKey, alarmKeyOf, alarmName, canaryAlarms, prodAlarms } from "../alarms/definitions";
+import type { AlarmState } from "../core/alarms/state";
 import { DEFAULT_THRESHOLDS } from "../config/defaults";
 import { MAX_REASON, truncate } from "../state/bounds";
 

@@ -1,6 +1,6 @@
 // What the controller needs from the outside world. The Lambda plugs in AWS adapters
 // (controller/adapters/aws*.ts); local mode plugs in process-based ones with the same contracts.
-import type { AlarmState } from "../alarms/definitions";
+import type { AlarmState } from "../core/alarms/state";
 import type { CanaryState, ControllerMemory, FleetState, FollowUp } from "./decide";
 
 /**

@@ -3,6 +3,7 @@
 // (`set server app/prod1 addr 127.0.0.1 port 3001`, `set server app/prod1 weight 50`,
 // `set server app/prod1 state ready`), so routing changes never need a reload.
 import { DEFAULT_THRESHOLDS } from "../config/defaults";
+import type { Role } from "../core/routing/role";
 
 export interface HaproxyConfigOptions {
   /** Public frontend bind, e.g. ":80" or "127.0.0.1:8080". */
@@ -50,7 +51,6 @@ export const ACCESS_LOG_CHOICES = ACCESS_LOG_MODES.map((m) => JSON.stringify(m))
 export const BACKEND = "app";
 /** Stickiness cookie; its value is the server name (prod1, canary1, ...). */
 export const STICKY_COOKIE = "AVIARY_V";
-export type SlotRole = "prod" | "canary";
 
 /**
  * Latency histogram bucket bounds (ms), before the threshold is added: roughly log-spaced from 5 ms
@@ -75,7 +75,7 @@ export function latencyTableName(boundsMs: readonly number[]): string {
 }
 
 /** Server slot name, 1-based: slotName("prod", 1) === "prod1". */
-export function slotName(role: SlotRole, i: number): string {
+export function slotName(role: Role, i: number): string {
   if (!Number.isInteger(i) || i < 1) throw new Error(`slotName: bad slot index ${i}`);
   return `${role}${i}`;
 }
@@ -83,9 +83,9 @@ export function slotName(role: SlotRole, i: number): string {
 const SLOT = /^(prod|canary)\d+$/;
 
 /** The role of a slot name (inverse of slotName); undefined for anything else (<NOSRV>, BACKEND, ...). */
-export function slotRole(server: string): SlotRole | undefined {
+export function slotRole(server: string): Role | undefined {
   const m = SLOT.exec(server);
-  return m === null ? undefined : (m[1] as SlotRole);
+  return m === null ? undefined : (m[1] as Role);
 }
 
 const LOOPBACK_BIND = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/;
@@ -117,7 +117,7 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
   const inter = o.checkIntervalMs === undefined || o.checkIntervalMs === 1000 ? "1s" : `${o.checkIntervalMs}ms`;
 
   const servers: string[] = [];
-  const roles: [SlotRole, number][] = [["prod", o.prodSlots], ["canary", o.canarySlots]];
+  const roles: [Role, number][] = [["prod", o.prodSlots], ["canary", o.canarySlots]];
   for (const [role, n] of roles) {
     for (let i = 1; i <= n; i++) {
       const s = slotName(role, i);

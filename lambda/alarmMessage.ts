@@ -2,8 +2,10 @@
 // and the configuration invocations: the canary stack's aws.lambda.Invocation, the abort workflow.
 // zod/mini: same validation as "zod", a fraction of the Lambda bundle size.
 import * as z from "zod/mini";
+import { ALARM_STATES } from "../core/alarms/state";
+import { weightSchema } from "../core/routing/weight";
 
-const state = z.enum(["OK", "ALARM", "INSUFFICIENT_DATA"]);
+const state = z.enum(ALARM_STATES);
 const nonEmpty = z.string().check(z.minLength(1));
 
 const alarmMessageSchema = z.object({
@@ -40,7 +42,7 @@ export function parseAlarmMessage(text: string): AlarmMessage {
 
 const setCanaryWeightSchema = z.object({
   action: z.literal("setCanaryWeight"),
-  weight: z.int().check(z.gte(0), z.lte(100)),
+  weight: weightSchema(),
   appVersion: z.optional(nonEmpty),
   // Added by aws.lambda.Invocation with lifecycleScope "CRUD" (it also carries prev_input).
   tf: z.optional(z.looseObject({ action: z.enum(["create", "update", "delete"]) })),

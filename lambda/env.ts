@@ -2,14 +2,9 @@
 // scaling policy from aviary:scaling; DRAIN_WAIT_MS is optional).
 import { DEFAULT_SCALING } from "../config/defaults";
 import type { ScalingPolicy } from "../controller/decide";
+import { intFromEnv, type Env } from "../core/env";
 
-function integer(env: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`controller: ${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
-  return n;
-}
+const integer = (env: Env, name: string, fallback: number, min: number, max: number): number => intFromEnv(env, name, fallback, min, max, "controller");
 
 /** The longest pause DRAIN_WAIT_MS may ask for (lambda/timing.ts counts it in the time budget). */
 export const MAX_DRAIN_WAIT_MS = 15_000;

@@ -1,7 +1,8 @@
 // Evaluates the alarm definitions that the Pulumi program declares (alarms/definitions.ts) the way
 // CloudWatch does: per-period statistics, metric math, M-of-N datapoints, missing-data policy.
 // Local periods are the declared ones divided by one factor, so a 10 s alarm period is 1 s locally.
-import type { AlarmDefinition, AlarmState, MetricStat, Statistic } from "../alarms/definitions";
+import type { AlarmDefinition, MetricStat, Statistic } from "../alarms/definitions";
+import type { AlarmState } from "../core/alarms/state";
 import { alarmName } from "../alarms/definitions";
 import { compileMetricMath } from "./metricMath";
 

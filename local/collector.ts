@@ -4,7 +4,7 @@
 // short history for the dashboard's chart.
 import { FLEET_METRICS, PROXY_METRICS, PROXY_NAMESPACE } from "../alarms/definitions";
 import type { MetricsSampler, RoleMetrics } from "../agent/metrics";
-import type { SlotRole } from "../haproxy/config";
+import type { Role } from "../core/routing/role";
 import { metricKey, type AlarmEvaluator } from "./alarmEvaluator";
 import { CLK_TCK, cpuTicks, rssBytes } from "./procStat";
 
@@ -59,7 +59,7 @@ export class LocalCollector {
       this.evaluator.record(metricKey({ ...FLEET_METRICS.memory, dimensions: fleetDims }), now, memPct);
     }
     if (roles.length === 0) return undefined;
-    const role = (name: SlotRole): RolePoint => {
+    const role = (name: Role): RolePoint => {
       const m = roles.find((r) => r.role === name);
       return m ? { requests: m.requests, errors5xx: m.errors5xx, latencyP99Ms: m.latencyP99Ms } : EMPTY;
     };

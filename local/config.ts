@@ -3,6 +3,7 @@
 import * as path from "node:path";
 import { aviaryKeys, parseStackConfig, StackConfigError, type CanaryConfig, type ProdConfig } from "../config/stackConfig";
 import { readStackFile } from "../config/stackFile";
+import type { Role } from "../core/routing/role";
 
 /**
  * Local periods are the declared alarm periods divided by this factor (10 s → 1 s, 60 s → 6 s),
@@ -15,7 +16,7 @@ export interface LocalConfig {
   canary: CanaryConfig;
 }
 
-function load(file: string, role: "prod" | "canary"): ProdConfig | CanaryConfig {
+function load(file: string, role: Role): ProdConfig | CanaryConfig {
   try {
     const config = parseStackConfig(aviaryKeys(readStackFile(file)));
     if (config.role !== role) throw new Error(`${file}: aviary:role must be ${role} (got ${config.role})`);

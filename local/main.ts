@@ -4,7 +4,7 @@
 // the runner; a start after a crash first kills the leftovers of the dead runner.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { intFromEnv } from "../config/intFromEnv";
+import { intFromEnv } from "../core/env";
 import { alreadyRunningMessage, stackUpBanner } from "./banner";
 import { DEFAULT_PERIOD_FACTOR } from "./config";
 import { ChildRecorder, CHILDREN_FILE, killLeftovers } from "./leftovers";

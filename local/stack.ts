@@ -12,6 +12,7 @@ import { MetricsSampler, parseShowStat } from "../agent/metrics";
 import { runtimeCommand } from "../agent/runtimeApi";
 import { RedisControllerStore } from "../controller/adapters/redisStore";
 import type { FleetState } from "../controller/decide";
+import type { Role } from "../core/routing/role";
 import type { Alarms, Notifier } from "../controller/ports";
 import { BACKEND, renderHaproxyConfig, slotRole } from "../haproxy/config";
 import { createHandler, type Handler, type SnsEvent } from "../lambda/handler";
@@ -257,7 +258,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     };
     keepRunning("agent", { ...process.env, REDIS_URL: redisServer.url, HAPROXY_SOCKET: socket, AVIARY_PROD_SLOTS: String(slots.prod), AVIARY_CANARY_SLOTS: String(slots.canary), AVIARY_DEPLOYMENT: "" }, [agentJs]);
 
-    const appEnv = (id: string, role: "prod" | "canary", version: string, port: number): NodeJS.ProcessEnv => ({
+    const appEnv = (id: string, role: Role, version: string, port: number): NodeJS.ProcessEnv => ({
       ...process.env,
       PORT: String(port),
       HOST: "127.0.0.1",

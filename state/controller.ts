@@ -2,6 +2,7 @@
 // timestamps and last seen alarm transitions) and its audit events.
 import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
+import { isAlarmState, type AlarmState } from "../core/alarms/state";
 import { keys } from "./keys";
 import { badKeyMessage, foundValue, LUA_BAD_KEY, textFound } from "./badKey";
 import { PREVIEW_CHARS } from "./bounds";
@@ -9,16 +10,13 @@ import { keyError } from "./errors";
 import { repairingType } from "./keyTypes";
 import { runWrite, storedReason, writeScript } from "./writeScript";
 
-export type StoredAlarmState = "OK" | "ALARM" | "INSUFFICIENT_DATA";
-
 export interface StoredControllerMemory {
   lastScaleOutAt?: string;
   lastScaleInAt?: string;
-  alarms: Record<string, { state: StoredAlarmState; at: string }>;
+  alarms: Record<string, { state: AlarmState; at: string }>;
 }
 
 const ALARM_FIELD = "alarm:";
-const STATES: readonly string[] = ["OK", "ALARM", "INSUFFICIENT_DATA"];
 const validTime = (v: string | undefined): v is string => v !== undefined && !Number.isNaN(Date.parse(v));
 
 /** In-progress markers expire on their own if the process dies before commit/release. */
@@ -175,7 +173,7 @@ export async function readControllerMemory(redis: Redis): Promise<{ memory: Stor
       else problems.push(bad("an ISO 8601 time"));
     } else if (field.startsWith(ALARM_FIELD)) {
       const [state, at] = value.split(" ");
-      if (STATES.includes(state) && validTime(at)) memory.alarms[field.slice(ALARM_FIELD.length)] = { state: state as StoredAlarmState, at };
+      if (isAlarmState(state) && validTime(at)) memory.alarms[field.slice(ALARM_FIELD.length)] = { state, at };
       else problems.push(bad('"<state> <time>"'));
     } else {
       problems.push(`${keys.controller} ${field.slice(0, PREVIEW_CHARS)}: unknown field`);

@@ -6,6 +6,7 @@ import { describeKey } from "./keyTypes";
 import { keys } from "./keys";
 import { runWrite, storedReason, writeScript, type WriteScript } from "./writeScript";
 import { boundProblem, preview } from "./bounds";
+import { ROLES, type Role } from "../core/routing/role";
 
 const idSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 chars of A-Z a-z 0-9 . _ - (starting alphanumeric)"));
 const addressSchema = z.string().check(
@@ -16,14 +17,12 @@ const addressSchema = z.string().check(
   }, "port must be 1-65535"),
 );
 const versionSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, "must be a version label like 1.4.2 or v2-rc1"));
-const roleSchema = z.enum(["prod", "canary"], 'must be "prod" or "canary"');
+const roleSchema = z.enum(ROLES, 'must be "prod" or "canary"');
 const ttlSchema = z.int("must be an integer from 1 to 86400").check(z.gte(1, "must be an integer from 1 to 86400"), z.lte(86400, "must be an integer from 1 to 86400"));
-
-export type BackendRole = z.infer<typeof roleSchema>;
 
 export interface BackendRegistration {
   id: string;
-  role: BackendRole;
+  role: Role;
   /** host:port the proxy should send traffic to. */
   address: string;
   version: string;
@@ -33,7 +32,7 @@ export interface BackendRegistration {
 
 export interface Backend {
   id: string;
-  role: BackendRole;
+  role: Role;
   address: string;
   version: string;
   registeredAt: string;

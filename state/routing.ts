@@ -1,6 +1,7 @@
 import type Redis from "ioredis";
 // zod/mini: same validation as "zod", a fraction of the size in the controller Lambda's bundle.
 import * as z from "zod/mini";
+import { MAX_WEIGHT, WEIGHT_RULE, WEIGHT_RULE_SHORT, weightSchema as weightRule } from "../core/routing/weight";
 import { MAX_REASON } from "./bounds";
 import { InvalidInputError, WrongTypeError } from "./errors";
 import { describeKey } from "./keyTypes";
@@ -30,13 +31,13 @@ export const DEFAULT_ROUTING: Readonly<RoutingState> = Object.freeze({
   changedAt: new Date(0).toISOString(),
 });
 
-const weightSchema = z.int("must be an integer 0..100").check(z.gte(0, "must be an integer 0..100"), z.lte(100, "must be an integer 0..100"));
+const weightSchema = weightRule(`must be ${WEIGHT_RULE_SHORT}`);
 const bySchema = z.string().check(z.trim(), z.minLength(1, "must not be empty"), z.maxLength(200, "must be at most 200 characters"));
 const reasonSchema = z.string().check(z.maxLength(MAX_REASON, `must be at most ${MAX_REASON} characters`));
 
 /** Redis hash fields are strings; this is the on-disk shape. */
 const storedSchema = z.object({
-  canaryWeight: z.pipe(z.pipe(z.string().check(z.regex(/^\d{1,3}$/, "must be an integer 0..100")), z.transform(Number)), weightSchema),
+  canaryWeight: z.pipe(z.pipe(z.string().check(z.regex(/^\d{1,3}$/, `must be ${WEIGHT_RULE_SHORT}`)), z.transform(Number)), weightSchema),
   canaryEnabled: z.pipe(z.enum(["true", "false"], 'must be "true" or "false"'), z.transform((v) => v === "true")),
   reason: z.optional(reasonSchema),
   changedBy: bySchema,
@@ -90,11 +91,11 @@ if not W.routing then
   local cur = redis.call('HMGET', K.routing, 'canaryWeight', 'canaryEnabled')
   raw_w, raw_e = cur[1], cur[2]
 end
-local weight_ok = raw_w and string.match(raw_w, '^%d%d?%d?$') and tonumber(raw_w) <= 100
+local weight_ok = raw_w and string.match(raw_w, '^%d%d?%d?$') and tonumber(raw_w) <= ${MAX_WEIGHT}
 if weight_ok then old_w = tostring(tonumber(raw_w)) end
 if raw_e == 'true' or raw_e == 'false' then old_e = raw_e end
 local weight_bad = exists and not weight_ok
-local WEIGHT = 'an integer 0..100'
+local WEIGHT = '${WEIGHT_RULE_SHORT}'
 local new_w, new_e = old_w, old_e
 if P.cause == 'weight' then
   new_w = P.value
@@ -154,7 +155,7 @@ export function setCanaryWeight(redis: Redis, weight: number, opts: ChangeOption
   const parsed = weightSchema.safeParse(weight);
   if (!parsed.success) {
     return Promise.reject(
-      new InvalidInputError(`Invalid canaryWeight ${JSON.stringify(weight)}: must be an integer from 0 to 100`),
+      new InvalidInputError(`Invalid canaryWeight ${JSON.stringify(weight)}: must be ${WEIGHT_RULE}`),
     );
   }
   return change(redis, "weight", String(parsed.data), opts);

@@ -1,5 +1,6 @@
 // The controller's pure decision core, rule by rule (no I/O, no clock: time is an input).
-import { ALARM_KEYS, type AlarmKey, type AlarmState } from "../alarms/definitions";
+import { ALARM_KEYS, type AlarmKey } from "../alarms/definitions";
+import type { AlarmState } from "../core/alarms/state";
 import {
   decide,
   needsFleet,

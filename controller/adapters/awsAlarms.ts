@@ -1,6 +1,6 @@
 // Alarms port on CloudWatch.
 import { CloudWatchClient, DescribeAlarmsCommand, SetAlarmStateCommand } from "@aws-sdk/client-cloudwatch";
-import type { AlarmState } from "../../alarms/definitions";
+import type { AlarmState } from "../../core/alarms/state";
 import type { Alarms } from "../ports";
 
 export class AwsAlarms implements Alarms {

@@ -3,7 +3,7 @@
 // the latest datapoint on its own, and a tone. A scale-in alarm in ALARM while the fleet is at its
 // minimum is informational: the alarm keeps its CloudWatch state (it must, to scale in later), but
 // there is nothing for anyone to do.
-import type { AlarmState } from "../../alarms/definitions";
+import type { AlarmState } from "../../core/alarms/state";
 import type { FleetState } from "../../controller/decide";
 import type { AlarmStatus } from "../alarmEvaluator";
 

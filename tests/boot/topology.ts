@@ -4,7 +4,8 @@
 // fleet's tags and pending launch hook) written into each instance's stand-ins.
 import { randomBytes } from "node:crypto";
 import { LAUNCH_HOOK_NAME } from "../../components/fleetLifecycle";
-import { renderAppUserData, type AppRole } from "../../components/appUserData";
+import { renderAppUserData } from "../../components/appUserData";
+import type { Role } from "../../core/routing/role";
 import { renderProxyUserData } from "../../components/proxy";
 import { agentKeyParameterName } from "../../components/proxyAgent";
 import { redisUserData } from "../../components/redisServer";
@@ -43,7 +44,7 @@ export function proxyScript(): string {
   });
 }
 
-function appScript(role: AppRole): string {
+function appScript(role: Role): string {
   return renderAppUserData({ role, version: VERSIONS[role], bucket: BUCKET, key: APP_KEYS[role], appPort: APP_PORT, redisUrlParameterName: URL_PARAMETER, region: BOOT_REGION, demoFaults: false });
 }
 

@@ -3,7 +3,7 @@
 // time, in order. Each records requests served/failed, the state after recovery and whether the
 // event log and the flags survived (test-output/faults.json, rendered into BENCHMARKS.md by the bench).
 import * as path from "node:path";
-import type { AlarmState } from "../../alarms/definitions";
+import type { AlarmState } from "../../core/alarms/state";
 import { run } from "../../cli/main";
 import { RedisControllerStore } from "../../controller/adapters/redisStore";
 import type { Alarms, ControllerStore } from "../../controller/ports";

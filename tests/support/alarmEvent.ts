@@ -1,6 +1,6 @@
 // An SNS event carrying a CloudWatch-shaped state change of one of a local stack's alarms, as the
 // Lambda receives it (the fault suites deliver these to the stack's controller).
-import type { AlarmState } from "../../alarms/definitions";
+import type { AlarmState } from "../../core/alarms/state";
 import type { SnsEvent } from "../../lambda/handler";
 import { cloudWatchMessage } from "../../local/alarmEvaluator";
 import type { LocalStack } from "../../local/stack";

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `npm start` and `npm test` need, once: system tools (apt-get when run as root on
 # Debian/Ubuntu) and the npm dependencies from the lock file. `setup.sh test` adds what only the
-# tests use (Chromium for the dashboard test, nginx for the malformed-HTTP comparison, jq which the
-# CloudWatch agent stand-in of the boot tests validates its config with);
+# tests use (Chromium for the dashboard test, nginx for the malformed-HTTP comparison, and for the
+# boot stand-ins' own tests jq, which the CloudWatch agent stand-in checks configs with, and
+# systemd-analyze, which verifies the units the dnf stand-in writes);
 # `setup.sh bench` what `npm run bench` uses (nginx to compare against, wrk for the load);
 # `setup.sh boot` what `npm run test:boot` uses (systemd-nspawn, mmdebstrap for the instances' root).
 set -euo pipefail
@@ -16,7 +17,7 @@ fi
 
 # command → Debian package that provides it.
 declare -A tools=([redis-server]=redis-server [haproxy]=haproxy)
-if [ "${1:-}" = test ]; then tools[chromium]=chromium; tools[nginx]=nginx; tools[jq]=jq; fi
+if [ "${1:-}" = test ]; then tools[chromium]=chromium; tools[nginx]=nginx; tools[jq]=jq; tools[systemd-analyze]=systemd; fi
 if [ "${1:-}" = bench ]; then tools[nginx]=nginx; tools[wrk]=wrk; fi
 if [ "${1:-}" = boot ]; then tools[systemd-nspawn]=systemd-container; tools[mmdebstrap]=mmdebstrap; tools[nsenter]=util-linux; tools[ip]=iproute2; fi
 missing=()

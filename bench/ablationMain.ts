@@ -1,12 +1,12 @@
 // `npm run bench:ablation`: only what each proxy feature costs (about 5 minutes); replaces that section of BENCHMARKS.md.
 import { benchAblation } from "./ablation";
-import { replaceSection } from "./benchmarksFile";
+import { writeSection } from "./benchmarksFile";
 import { runBench } from "./processes";
 
 async function main(): Promise<void> {
   const section = await benchAblation();
   console.log(section);
-  replaceSection("## What each proxy feature costs", section, "## Feature flags");
+  writeSection("What each proxy feature costs", section, "Feature flags");
 }
 
 runBench(main);

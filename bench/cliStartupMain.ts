@@ -1,11 +1,11 @@
 // `npm run bench:cli`: only the CLI startup section; replaces that section of BENCHMARKS.md.
-import { replaceSection } from "./benchmarksFile";
+import { writeSection } from "./benchmarksFile";
 import { benchCliStartup } from "./cliStartup";
 
 async function main(): Promise<void> {
   const section = await benchCliStartup();
   console.log(section);
-  replaceSection("## CLI startup", section, "## Fault suite");
+  writeSection("CLI startup", section, "Fault suite");
 }
 
 main().then(

@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "aviary: bundling the local runner…"
-npx esbuild local/main.ts --bundle --platform=node --target=node24 --packages=external --outfile=dist/local.js --log-level=warning
+sh bin/build local/main.ts dist/local.js
 # Absolute path: a start elsewhere whose ports this stack holds can name this checkout.
 exec node "$PWD/dist/local.js" "$@"

@@ -1,10 +1,14 @@
 // The deployed topology booted for real: each instance's user data runs under systemd in its own
 // container, against the AWS stand-ins, and the proxy serves the prod/canary split from the host.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
+import * as path from "node:path";
 import Redis from "ioredis";
 import { BootHarness, BOOT_REGION } from "../../boot/harness";
 import { USER_DATA_UNIT } from "../../boot/machine";
+import { CACHE_BASE, rootKey } from "../../boot/rootImage";
 import { readCompletedLifecycleActions } from "../../boot/standins";
 import { AWS_DATA_DIR } from "../../boot/standins/awsCli";
 import { APP_PORT, REDIS_PORT } from "../../config/ports";
@@ -13,22 +17,32 @@ import { listBackends } from "../../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../../state/routing";
 import { withMaxconnWithin } from "../../boot/fileLimit";
 import { withOldRuntimeDirectoryDropIn } from "./oldProxyDropIn";
+import { writeBootReport } from "../support/bootReport";
 import { bootTopology, FLEET_GROUP, proxyScript, VERSIONS, type Topology } from "./topology";
 
 let h: BootHarness;
 let t: Topology;
 let redis: Redis;
 
+const startedAt = Date.now();
+const rootCached = fs.existsSync(path.join(CACHE_BASE, `bookworm-${rootKey()}`, ".complete"));
+let bootSeconds = 0;
+
 beforeAll(async () => {
   h = await BootHarness.create();
   // Beside the real proxy, one with the old RuntimeDirectory drop-in: the suite must catch that fault.
   t = await bootTopology(h, [{ name: "proxy-old", userData: withOldRuntimeDirectoryDropIn(withMaxconnWithin(proxyScript())) }]);
+  bootSeconds = (Date.now() - startedAt) / 1000;
   redis = new Redis(t.redisUrl, { maxRetriesPerRequest: 2 });
 }, 600_000);
 
 afterAll(async () => {
   redis?.disconnect();
+  const containers = h?.instances.size ?? 0;
   await h?.close();
+  if (bootSeconds === 0) return;
+  const du = spawnSync("du", ["-sm", path.join(CACHE_BASE, `bookworm-${rootKey()}`)], { encoding: "utf8" });
+  writeBootReport({ at: new Date().toISOString(), rootBuilt: !rootCached, bootSeconds, suiteSeconds: (Date.now() - startedAt) / 1000, containers, rootMegabytes: Number(du.stdout.split("\t")[0]) });
 }, 120_000);
 
 async function sh(name: string, script: string): Promise<string> {

@@ -3,10 +3,18 @@
 import * as z from "zod";
 import { WEIGHT_RULE, weightSchema } from "../core/routing/weight";
 import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES } from "../haproxy/config";
-import { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
+import {
+  DEFAULT_CANARY_COUNT,
+  DEFAULT_DEMO_FAULTS,
+  DEFAULT_INSTANCE_TYPE,
+  DEFAULT_PROXY,
+  DEFAULT_REDIS,
+  DEFAULT_SCALING,
+  DEFAULT_THRESHOLDS,
+} from "./defaults";
 import { CANARY_SLOTS, PROD_SLOTS } from "./proxySlots";
 
-export { DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
+export { DEFAULT_CACHE_NODE_TYPE, DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
 
 export const CONFIG_NAMESPACE = "aviary";
 
@@ -84,22 +92,20 @@ const scaling = z
 const proxy = z
   .object({
     /** 1 = one proxy instance with an Elastic IP; more = an Auto Scaling group behind a Network Load Balancer. */
-    count: integerIn(1, 20).default(1),
+    count: integerIn(1, 20).default(DEFAULT_PROXY.count),
     /** Which requests HAProxy logs: "errors" (default) or "all" (one line per request; see haproxy/config.ts). */
-    accessLog: z.enum(ACCESS_LOG_MODES, { error: `must be ${ACCESS_LOG_CHOICES}` }).default("errors"),
+    accessLog: z.enum(ACCESS_LOG_MODES, { error: `must be ${ACCESS_LOG_CHOICES}` }).default(DEFAULT_PROXY.accessLog),
   })
   .strict();
 
 /** Where Redis runs: one EC2 instance (default) or an ElastiCache replication group. */
 const redis = z
   .object({
-    mode: z.enum(["ec2", "elasticache"], { error: 'must be "ec2" or "elasticache"' }).default("ec2"),
+    mode: z.enum(["ec2", "elasticache"], { error: 'must be "ec2" or "elasticache"' }).default(DEFAULT_REDIS.mode),
     nodeType: z.string().regex(CACHE_NODE_TYPE, "must be an ElastiCache node type like cache.t4g.small").optional(),
   })
   .strict()
   .refine((r) => r.nodeType === undefined || r.mode === "elasticache", { message: "nodeType applies only to mode elasticache" });
-
-export const DEFAULT_CACHE_NODE_TYPE = "cache.t4g.small";
 
 /** Pulumi hands a YAML boolean over as the string "true" or "false". */
 const booleanFlag = z.preprocess(
@@ -109,12 +115,12 @@ const booleanFlag = z.preprocess(
 
 const common = {
   appVersion: z.string().regex(APP_VERSION, "must be a version label like 1.4.2 (letters, digits, . _ + -)"),
-  instanceType: z.string().regex(INSTANCE_TYPE, "must be an EC2 instance type like t3.small").default("t3.small"),
+  instanceType: z.string().regex(INSTANCE_TYPE, "must be an EC2 instance type like t3.small").default(DEFAULT_INSTANCE_TYPE),
   imageId: z.string().regex(/^ami-[0-9a-f]{8,17}$/, "must be an AMI id like ami-0123456789abcdef0").optional(),
   alerts: alerts.default({ emails: [], sms: [] }),
   thresholds: thresholds.default(DEFAULT_THRESHOLDS),
   /** Whether the app honours the demo-* fault-injection flags; off on AWS unless turned on. */
-  demoFaults: booleanFlag.default(false),
+  demoFaults: booleanFlag.default(DEFAULT_DEMO_FAULTS),
 };
 
 const prodSchema = z
@@ -123,8 +129,8 @@ const prodSchema = z
     ...common,
     prodFleet,
     scaling: scaling.default(DEFAULT_SCALING),
-    proxy: proxy.default({ count: 1, accessLog: "errors" }),
-    redis: redis.default({ mode: "ec2" }),
+    proxy: proxy.default(DEFAULT_PROXY),
+    redis: redis.default(DEFAULT_REDIS),
   })
   .strict();
 
@@ -133,7 +139,7 @@ const canarySchema = z
     role: z.literal("canary"),
     ...common,
     canaryWeight: numeric(weightSchema(`must be ${WEIGHT_RULE}`)),
-    canaryCount: integerIn(1, CANARY_SLOTS, "the proxy's canary server slots").default(1),
+    canaryCount: integerIn(1, CANARY_SLOTS, "the proxy's canary server slots").default(DEFAULT_CANARY_COUNT),
     prodStack: z.string().regex(STACK_REFERENCE, "must be the prod stack's fully qualified name <organization>/<project>/<stack>, e.g. my-org/aviary/prod (organization/aviary/prod on a DIY backend)"),
   })
   .strict();

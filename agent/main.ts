@@ -8,11 +8,12 @@ import { CloudWatchMetricsSink } from "./cloudwatchPublisher";
 import { MetricsSampler } from "./metrics";
 import { startMetricsLoop } from "./metricsLoop";
 import { intFromEnv } from "../core/env";
+import { logComponent } from "../core/logComponent";
 
 const slotsFromEnv = (name: string, fallback: number): number => intFromEnv(process.env, name, fallback, 0, 64);
 
 async function main(): Promise<void> {
-  const logger = pino({ name: "aviary-agent" });
+  const logger = pino().child(logComponent("aviary-agent"));
   const socketPath = process.env.HAPROXY_SOCKET;
   if (!socketPath) throw new Error("HAPROXY_SOCKET is not set (path of the haproxy admin socket)");
   const agent = await startAgent({

@@ -1,6 +1,7 @@
 // Aviary's alarms as plain data. The Monitoring component turns them into CloudWatch alarms and
 // the local runner evaluates the very same objects, so local mode and AWS cannot drift apart.
 import type { Thresholds } from "../config/stackConfig";
+import { FLEET_METRICS, fleetDimensions, PROXY_METRICS, PROXY_NAMESPACE, proxyDimensions } from "../core/metrics/naming";
 import type { Role } from "../core/routing/role";
 
 export type Comparison =
@@ -16,16 +17,6 @@ export type AlarmAction = "scaleOut" | "scaleIn" | "notify" | "rollbackCanary";
 
 export const ALARM_KEYS = ["prod-cpu-high", "prod-cpu-low", "prod-memory-high", "canary-5xx-rate", "canary-p99-latency"] as const;
 export type AlarmKey = (typeof ALARM_KEYS)[number];
-
-/** Metrics that the proxy agent publishes (high resolution, per role). */
-export const PROXY_NAMESPACE = "Aviary/Proxy";
-export const PROXY_METRICS = { requests: "Requests", errors5xx: "Errors5xx", latencyP99: "LatencyP99Ms" } as const;
-
-/** Metrics of the production fleet: EC2's own CPU, and memory from the CloudWatch agent. */
-export const FLEET_METRICS = {
-  cpu: { namespace: "AWS/EC2", metricName: "CPUUtilization" },
-  memory: { namespace: "CWAgent", metricName: "mem_used_percent" },
-} as const;
 
 /** One metric an alarm reads. `D` is the dimension value type: string locally, pulumi.Input<string> on AWS. */
 export interface MetricStat<D> {
@@ -59,7 +50,7 @@ export interface AlarmSources<D> {
 }
 
 export function prodAlarms<D>(t: Thresholds, src: AlarmSources<D>): AlarmDefinition<D>[] {
-  const fleet = { AutoScalingGroupName: src.autoScalingGroupName };
+  const fleet = fleetDimensions(src.autoScalingGroupName);
   const cpu: MetricStat<D> = { id: "cpu", ...FLEET_METRICS.cpu, stat: "Average", dimensions: fleet };
   return [
     {
@@ -105,7 +96,7 @@ export function prodAlarms<D>(t: Thresholds, src: AlarmSources<D>): AlarmDefinit
 }
 
 export function canaryAlarms<D>(t: Thresholds, src: Pick<AlarmSources<D>, "deployment">): AlarmDefinition<D>[] {
-  const canary = { Deployment: src.deployment, Role: "canary" as D };
+  const canary = proxyDimensions(src.deployment, "canary" as D);
   const metric = (id: string, metricName: string, stat: Statistic): MetricStat<D> => ({
     id,
     namespace: PROXY_NAMESPACE,

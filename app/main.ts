@@ -22,6 +22,7 @@ import { isRole, type Role } from "../core/routing/role";
 import { AviaryFlagProvider } from "../flags/provider";
 import { connect } from "../state/connection";
 import { deregisterBackend, heartbeat, registerBackend } from "../state/registry";
+import { logComponent } from "../core/logComponent";
 
 export interface AppConfig {
   version: string;
@@ -213,7 +214,7 @@ function startMemoryGrowth(client: Client, ctx: EvaluationContext, capMb: number
   return timer;
 }
 
-export async function startApp(config: AppConfig, logger: Logger = pino({ base: { app: "aviary", version: config.version, role: config.role } })): Promise<RunningApp> {
+export async function startApp(config: AppConfig, logger: Logger = pino({ base: { ...logComponent("aviary"), version: config.version, role: config.role } })): Promise<RunningApp> {
   let draining = false;
   let provider: AviaryFlagProvider | undefined;
   let client: Client | undefined;
@@ -291,7 +292,7 @@ export async function startApp(config: AppConfig, logger: Logger = pino({ base: 
 }
 
 export function main(): void {
-  const logger = pino({ base: { app: "aviary" } });
+  const logger = pino({ base: logComponent("aviary") });
   process.on("uncaughtException", (err) => {
     logger.fatal({ err: err.message, stack: err.stack }, "uncaught exception");
     process.exit(1);

@@ -5,6 +5,7 @@ import type { InstanceRoleStatement } from "./instanceRole";
 import { awsRegion, bootScriptPreamble, IMDS_FUNCTIONS, shellQuote } from "./bootShell";
 import { NODE_BIN, NODE_PACKAGE, SERVICE_UNIT_TAIL } from "./systemdUnit";
 import { isRole, type Role } from "../core/routing/role";
+import { FLEET_METRICS } from "../core/metrics/naming";
 
 export interface AppUserDataArgs {
   role: Role;
@@ -34,9 +35,9 @@ export function cloudWatchAgentConfig(role: Role): string {
   return JSON.stringify({
     agent: { metrics_collection_interval: 60 },
     metrics: {
-      namespace: "CWAgent",
+      namespace: FLEET_METRICS.memory.namespace,
       ...dimensions,
-      metrics_collected: { mem: { measurement: ["mem_used_percent"] } },
+      metrics_collected: { mem: { measurement: [FLEET_METRICS.memory.metricName] } },
     },
   }, null, 2);
 }
@@ -119,6 +120,6 @@ export function appInstanceStatements(
     { actions: ["s3:GetObject"], resources: [pulumi.interpolate`${release.bucketArn}/${release.objectKey}`] },
     { actions: ["ssm:GetParameter"], resources: [redisUrlParameterArn] },
     // PutMetricData has no resource-level permissions; the namespace condition is the scope.
-    { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": "CWAgent" } } },
+    { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": FLEET_METRICS.memory.namespace } } },
   ];
 }

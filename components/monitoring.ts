@@ -2,7 +2,8 @@
 // alerts topic, plus an optional dashboard.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AlarmDefinition, alarmName, FLEET_METRICS, MetricStat, PROXY_METRICS, PROXY_NAMESPACE } from "../alarms/definitions";
+import { AlarmDefinition, alarmName, MetricStat } from "../alarms/definitions";
+import { FLEET_METRICS, PROXY_METRICS, PROXY_NAMESPACE, proxyDimensions } from "../core/metrics/naming";
 
 export interface MonitoringArgs {
   deployment: pulumi.Input<string>;
@@ -79,7 +80,7 @@ export class Monitoring extends pulumi.ComponentResource {
         ]);
       const cpu = args.definitions.flatMap((d) => d.metrics).find((m) => m.metricName === FLEET_METRICS.cpu.metricName);
       const canaryMetric = (metricName: string, stat: MetricStat<string>["stat"]): MetricStat<pulumi.Input<string>> => ({
-        id: metricName, namespace: PROXY_NAMESPACE, metricName, stat, dimensions: { Deployment: args.deployment, Role: "canary" },
+        id: metricName, namespace: PROXY_NAMESPACE, metricName, stat, dimensions: proxyDimensions(args.deployment, "canary"),
       });
       const graphs: { title: string; metrics: pulumi.Output<unknown[]>[] }[] = [
         ...(cpu ? [{ title: "Production fleet CPU %", metrics: [metricLine(cpu, "CPU avg")] }] : []),

@@ -1,6 +1,7 @@
 // Public entry point: one HAProxy instance with an Elastic IP in front of the prod and canary backends.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { PROXY_NAMESPACE } from "../core/metrics/naming";
 import { CANARY_SLOTS, PROD_SLOTS } from "../config/proxySlots";
 import { renderHaproxyConfig, type AccessLog, type HaproxyConfigOptions } from "../haproxy/config";
 import { AppRelease } from "./appRelease";
@@ -34,7 +35,6 @@ export interface ProxyArgs {
   accessLog: AccessLog;
 }
 
-export const PROXY_METRICS_NAMESPACE = "Aviary/Proxy";
 export { CANARY_SLOTS, PROD_SLOTS };
 
 /**
@@ -132,7 +132,7 @@ export function proxyInstanceStatements(args: ProxyInstanceArgs, agentKeyParamet
     { actions: ["ssm:GetParameter"], resources: [agentKeyParameterArn] },
     { actions: ["s3:GetObject"], resources: [pulumi.interpolate`${args.release.bucketArn}/releases/*`] },
     // PutMetricData has no resource-level permissions; the namespace condition is the scope.
-    { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": PROXY_METRICS_NAMESPACE } } },
+    { actions: ["cloudwatch:PutMetricData"], resources: ["*"], condition: { StringEquals: { "cloudwatch:namespace": PROXY_NAMESPACE } } },
   ];
 }
 

@@ -18,6 +18,7 @@ import { connect } from "../state/connection";
 import { ConfigInvocation, parseAlarmMessage, parseConfigInvocation } from "./alarmMessage";
 import { drainWaitMsFromEnv, scalingFromEnv } from "./env";
 import { LOCK_TTL_MS, LOCK_WAIT_MS } from "./timing";
+import { logComponent } from "../core/logComponent";
 
 export type { ConfigInvocation } from "./alarmMessage";
 
@@ -45,7 +46,7 @@ export interface HandlerResult {
   outcomes: (AlarmOutcome | { messageId: string; status: "canaryWeight" | "canaryOff"; summary: string })[];
 }
 
-const lambdaLogger = pino({ base: { service: "aviary-controller" } });
+const lambdaLogger = pino({ base: logComponent("aviary-controller") });
 
 function required(name: string): string {
   const value = process.env[name];

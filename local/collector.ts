@@ -2,8 +2,8 @@
 // MetricsSampler the agent publishes from on AWS) and the fleet processes' CPU and memory, feeds
 // them to the alarm evaluator under the metric identities the alarm definitions read, and keeps a
 // short history for the dashboard's chart.
-import { FLEET_METRICS, PROXY_METRICS, PROXY_NAMESPACE } from "../alarms/definitions";
 import type { MetricsSampler, RoleMetrics } from "../agent/metrics";
+import { FLEET_METRICS, fleetDimensions, PROXY_NAMESPACE, proxyDatums, proxyDimensions } from "../core/metrics/naming";
 import type { Role } from "../core/routing/role";
 import { metricKey, type AlarmEvaluator } from "./alarmEvaluator";
 import { CLK_TCK, cpuTicks, rssBytes } from "./procStat";
@@ -53,7 +53,7 @@ export class LocalCollector {
     const roles = await this.sources.sampler.sample();
     const fleet = this.fleetUsage(now);
     for (const r of roles) this.recordRole(r, now);
-    const fleetDims = { AutoScalingGroupName: this.sources.autoScalingGroupName };
+    const fleetDims = fleetDimensions(this.sources.autoScalingGroupName);
     for (const { cpuPct, memPct } of fleet) {
       if (cpuPct !== undefined) this.evaluator.record(metricKey({ ...FLEET_METRICS.cpu, dimensions: fleetDims }), now, cpuPct);
       this.evaluator.record(metricKey({ ...FLEET_METRICS.memory, dimensions: fleetDims }), now, memPct);
@@ -83,10 +83,8 @@ export class LocalCollector {
   }
 
   private recordRole(m: RoleMetrics, now: number): void {
-    const dimensions = { Deployment: this.sources.deployment, Role: m.role };
-    this.evaluator.record(metricKey({ namespace: PROXY_NAMESPACE, metricName: PROXY_METRICS.requests, dimensions }), now, m.requests);
-    this.evaluator.record(metricKey({ namespace: PROXY_NAMESPACE, metricName: PROXY_METRICS.errors5xx, dimensions }), now, m.errors5xx);
-    if (m.latencyP99Ms !== null) this.evaluator.record(metricKey({ namespace: PROXY_NAMESPACE, metricName: PROXY_METRICS.latencyP99, dimensions }), now, m.latencyP99Ms);
+    const dimensions = proxyDimensions(this.sources.deployment, m.role);
+    for (const d of proxyDatums(m)) this.evaluator.record(metricKey({ namespace: PROXY_NAMESPACE, metricName: d.metricName, dimensions }), now, d.value);
   }
 
   /** CPU % of a local instance since the previous tick (undefined on a process's first tick) and memory %. */

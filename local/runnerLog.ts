@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
+import { logComponent } from "../core/logComponent";
 
 /** `level`: the terminal's (LOG_LEVEL, default info); the file gets that or debug, whichever is lower. */
 export function runnerLogger(file: string, level: pino.Level): Logger {
@@ -13,14 +14,14 @@ export function runnerLogger(file: string, level: pino.Level): Logger {
   const tty = process.stdout.isTTY === true;
   // Through process.stdout, whose write errors (a closed terminal) the runner ignores: a log call
   // must never throw in the middle of a stop.
-  const terminal = pretty({ destination: process.stdout, colorize: tty, singleLine: true, ignore: "pid,hostname,name,evidence", translateTime: "HH:MM:ss" });
+  const terminal = pretty({ destination: process.stdout, colorize: tty, singleLine: true, ignore: "pid,hostname,component,evidence", translateTime: "HH:MM:ss" });
   return pino(
-    { name: "aviary-local", level: fileLevel },
+    { level: fileLevel },
     pino.multistream([
       { level: fileLevel, stream: pino.destination({ dest: fd, sync: true }) },
       { level, stream: terminal },
     ]),
-  );
+  ).child(logComponent("aviary-local"));
 }
 
 /** LOG_LEVEL as a pino level (default info), or an error naming the accepted ones. */

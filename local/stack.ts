@@ -40,6 +40,7 @@ import { openKeptState, readApplied, shouldApplyWeight, writeApplied } from "./k
 import { Supervisor, type Managed } from "./processes";
 import { startRedisServer, type RedisServer } from "./redisServer";
 import { until } from "./until";
+import { logComponent } from "../core/logComponent";
 
 export const DEPLOYMENT = "local";
 export const LOCAL_ASG = "local-prod-fleet";
@@ -361,7 +362,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
         scaleOutCooldownSeconds: prod.scaling.scaleOutCooldownSeconds / periodFactor,
         scaleInCooldownSeconds: prod.scaling.scaleInCooldownSeconds / periodFactor,
       },
-      logger: log.child({ service: "aviary-controller" }),
+      logger: log.child(logComponent("aviary-controller")),
       drainWaitMs: 500,
     }));
 

@@ -1,19 +1,22 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { LOG_COMPONENTS, logComponent } from "../core/logComponent";
 import { runnerLogger } from "../local/runnerLog";
+import { tempDir } from "./support/tempDir";
 
 test.each(LOG_COMPONENTS.map((c) => [c]))("%s is bound under `component`", (c) => {
   expect(logComponent(c)).toEqual({ component: c });
 });
 
 test("the runner's log file names its records' component, and a child's overrides it", () => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aviary-logcomponent-")), "runner.log");
+  const file = path.join(tempDir("aviary-logcomponent-"), "runner.log");
   const log = runnerLogger(file, "silent");
   log.info("runner record");
   log.child(logComponent("aviary-controller")).info("controller record");
-  const records = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = fs.readFileSync(file, "utf8").trim().split("\n");
+  // One `component` key per record: a repeated key would leave the value to the JSON parser.
+  expect(lines.map((l) => l.split('"component":').length - 1)).toEqual([1, 1]);
+  const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(records.map((r) => [r.msg, r.component, r.name, r.service])).toEqual([
     ["runner record", "aviary-local", undefined, undefined],
     ["controller record", "aviary-controller", undefined, undefined],

@@ -12,28 +12,8 @@ import { statsSocket } from "../bootRules/haproxyStatsSocket";
 import { runDirectoryAtStart } from "../bootRules/runtimeDirectory";
 import { lastValue, mergeUnitFiles, parseUnitFile } from "../bootRules/systemdUnitFile";
 import { canConnect, type Principal } from "../bootRules/unixSocketAccess";
+import { AL2023_HAPROXY_SERVICE } from "../boot/standins/dnf";
 
-// haproxy.service as Amazon Linux 2023's haproxy package (built from Fedora's spec) installs it: no
-// User=, no RuntimeDirectory=, no tmpfiles.d rule; HAProxy starts as root and drops to `user haproxy`.
-const AL2023_HAPROXY_SERVICE = `[Unit]
-Description=HAProxy Load Balancer
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-EnvironmentFile=-/etc/sysconfig/haproxy
-Environment="CONFIG=/etc/haproxy/haproxy.cfg" "PIDFILE=/run/haproxy.pid" "CFGDIR=/etc/haproxy/conf.d"
-ExecStartPre=/usr/sbin/haproxy -f $CONFIG -f $CFGDIR -c -q $OPTIONS
-ExecStart=/usr/sbin/haproxy -Ws -f $CONFIG -f $CFGDIR -p $PIDFILE $OPTIONS
-ExecReload=/usr/sbin/haproxy -f $CONFIG -f $CFGDIR -c -q $OPTIONS
-ExecReload=/bin/kill -USR2 $MAINPID
-KillMode=mixed
-SuccessExitStatus=143
-Type=notify
-
-[Install]
-WantedBy=multi-user.target
-`;
 const ROOT_DIR = { owner: "root", group: "root", mode: 0o755 };
 
 const region = "eu-west-1";

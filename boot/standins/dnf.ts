@@ -38,7 +38,11 @@ export interface DnfPackage {
   install: string;
 }
 
-const HAPROXY_UNIT = `[Unit]
+/**
+ * haproxy.service as Amazon Linux 2023's haproxy package (built from Fedora's spec) installs it: no
+ * User=, no RuntimeDirectory=, no tmpfiles.d rule; HAProxy starts as root and drops to `user haproxy`.
+ */
+export const AL2023_HAPROXY_SERVICE = `[Unit]
 Description=HAProxy Load Balancer
 After=network-online.target
 Wants=network-online.target
@@ -96,7 +100,7 @@ export const DNF_PACKAGES: readonly DnfPackage[] = [
     install: `rm -f "$ROOT/usr/lib/tmpfiles.d/haproxy.conf" "$ROOT/lib/tmpfiles.d/haproxy.conf"
 install -d -m 755 "$ROOT/etc/haproxy/conf.d" "$ROOT/etc/sysconfig"
 [ -e "$ROOT/etc/sysconfig/haproxy" ] || printf '# Command line options to pass to HAProxy at startup\\nOPTIONS=""\\n' > "$ROOT/etc/sysconfig/haproxy"
-${packageUnit("haproxy.service", HAPROXY_UNIT)}`,
+${packageUnit("haproxy.service", AL2023_HAPROXY_SERVICE)}`,
   },
   {
     name: "redis6",

@@ -23,6 +23,7 @@ import { startImds, type ImdsServer } from "./standins";
 import { BootMachine, killPid, unmount } from "./machine";
 import { createNetwork, IMDS_ADDRESS, removeLink, staleLinks, type BootNetwork } from "./network";
 import { ensureRoot } from "./rootImage";
+import { processAlive } from "../local/processAlive";
 
 export const WORK_BASE = process.env.AVIARY_BOOT_WORK ?? "/var/tmp/aviary-boot";
 export const BOOT_REGION = "us-east-1";
@@ -42,15 +43,6 @@ export interface BootInstance {
   instanceId: string;
   address: string;
   machine: BootMachine;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** nspawn processes whose command line names `dir` (a dead run's containers). */
@@ -97,7 +89,7 @@ export async function sweepLeftovers(): Promise<string[]> {
   for (const id of fs.readdirSync(WORK_BASE)) {
     const dir = path.join(WORK_BASE, id);
     const owner = Number(fs.readFileSync(path.join(dir, "owner.pid"), { encoding: "utf8", flag: "a+" }) || "0");
-    if (owner > 0 && alive(owner)) { live.push(id); continue; }
+    if (owner > 0 && processAlive(owner)) { live.push(id); continue; }
     for (const pid of [...processesUnder(dir), ...containerInits(id)]) {
       killPid(pid);
       removed.push(`process ${pid}`);

@@ -9,6 +9,7 @@ import { alreadyRunningMessage, stackUpBanner } from "./banner";
 import { DEFAULT_PERIOD_FACTOR } from "./config";
 import { ChildRecorder, CHILDREN_FILE, killLeftovers } from "./leftovers";
 import { portFree, portOwner } from "./portOwner";
+import { processAlive } from "./processAlive";
 import { logLevelFromEnv, runnerLogger } from "./runnerLog";
 import { startLocalStack, type LocalStack } from "./stack";
 import { LOCK_FILE, readLockHolder, takeLock } from "./stackLock";
@@ -19,15 +20,6 @@ const fail = (message: string): never => {
   process.exit(1);
 };
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** Why `port` cannot be used, naming the Aviary stack that holds it when it is one. */
 function portTakenMessage(what: string, port: number): string {
   const owner = portOwner(port);
@@ -36,7 +28,7 @@ function portTakenMessage(what: string, port: number): string {
   const stack =
     owner.checkout === undefined
       ? `${owner.cmd} (pid ${owner.pid})`
-      : holder !== undefined && alive(holder.pid)
+      : holder !== undefined && processAlive(holder.pid)
         ? `the Aviary local stack of ${owner.checkout} (runner pid ${holder.pid}, dashboard ${holder.adminUrl})`
         : `a leftover of a dead Aviary runner of ${owner.checkout}: ${owner.cmd} (pid ${owner.pid}; \`kill ${owner.pid}\` ends it)`;
   return `aviary: ${what} port ${port} is held by ${stack}; nothing was started. Stop it, or set AVIARY_PORT / AVIARY_ADMIN_PORT to free ports.`;

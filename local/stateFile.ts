@@ -3,6 +3,7 @@
 // the stack stops; which runner holds the checkout is in .aviary/lock (local/stackLock.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { processAlive } from "./processAlive";
 
 export const LOCAL_STATE_FILE = ".aviary/local.json";
 
@@ -18,8 +19,8 @@ export function readLocalState(dir: string): LocalStateFile | undefined {
   try {
     const s = JSON.parse(fs.readFileSync(path.join(dir, LOCAL_STATE_FILE), "utf8")) as Partial<LocalStateFile>;
     if (typeof s.pid !== "number" || typeof s.redisUrl !== "string" || typeof s.proxyUrl !== "string" || typeof s.adminUrl !== "string") return undefined;
-    process.kill(s.pid, 0); // throws when the runner is gone (a stale file after a crash)
-    return s as LocalStateFile;
+    // A stale file after a crash: its runner is gone.
+    return processAlive(s.pid) ? (s as LocalStateFile) : undefined;
   } catch {
     return undefined;
   }

@@ -10,6 +10,7 @@ import { keys } from "../state/keys";
 import { registerBackend } from "../state/registry";
 import { startRedisServer, type RedisServer } from "./support/redisServer";
 import { tempDir } from "./support/tempDir";
+import { until } from "../local/until";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -149,9 +150,9 @@ test("events --follow streams new events until aborted, then exits 0", async () 
   const ac = new AbortController();
   const out: string[] = [];
   const following = cli(["events", "--follow"], { signal: ac.signal, stdout: out });
-  await waitFor(() => out.length === 1);
+  await until("the first event", () => out.length === 1, 5000);
   await cli(["canary", "weight", "6"]);
-  await waitFor(() => out.length === 2);
+  await until("the second event", () => out.length === 2, 5000);
   expect(out[1]).toContain("newWeight=6");
   ac.abort();
   expect((await following).code).toBe(0);
@@ -232,9 +233,9 @@ describe("--json on every read command prints JSON", () => {
     const ac = new AbortController();
     const out: string[] = [];
     const following = cli(["events", "--follow", "--json"], { signal: ac.signal, stdout: out });
-    await waitFor(() => out.length === 3);
+    await until("the third event", () => out.length === 3, 5000);
     await cli(["canary", "weight", "16"]);
-    await waitFor(() => out.length === 4);
+    await until("the fourth event", () => out.length === 4, 5000);
     ac.abort();
     expect((await following).code).toBe(0);
     expect((JSON.parse(out[3]) as { detail: Record<string, string> }).detail.newWeight).toBe("16");
@@ -300,10 +301,3 @@ describe("exit codes tell the truth about what changed", () => {
   });
 });
 
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for condition");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -8,6 +8,7 @@ import { CLEAR_SCREEN } from "../cli/watch";
 import { setCanaryWeight } from "../state/routing";
 import type { RedisServer } from "./support/redisServer";
 import { useRedis } from "./support/useRedis";
+import { until } from "../local/until";
 
 const ENTRY = path.resolve(__dirname, "..", "bin", "aviary");
 // Real processes on shared cores: generous budgets; the assertions are about behaviour, not speed.
@@ -23,13 +24,6 @@ useRedis((s, r) => {
   redis = r;
 });
 
-async function waitFor(cond: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for condition");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Starts `status --watch …` in process; `stop()` aborts it (as Ctrl-C does) and resolves to the exit code. */
 function watchInProcess(args: string[], isTTY: boolean): { out: string[]; err: string[]; stop: () => Promise<number> } {
@@ -50,11 +44,11 @@ function watchInProcess(args: string[], isTTY: boolean): { out: string[]; err: s
 test("a pipe gets a new block per refresh, and a change in Redis between refreshes shows", async () => {
   await setCanaryWeight(redis, 10, { by: "test" });
   const w = watchInProcess([], false);
-  await waitFor(() => w.out.length >= 1);
+  await until("the first refresh", () => w.out.length >= 1, 20_000);
   expect(w.out[0]).toMatch(/^every 1s: aviary status {2}\d{4}-\d\d-\d\dT/);
   expect(w.out[0]).toContain("canary: enabled, weight 10%");
   await setCanaryWeight(redis, 35, { by: "test" });
-  await waitFor(() => w.out.some((b) => b.includes("weight 35%")));
+  await until("a refresh showing weight 35%", () => w.out.some((b) => b.includes("weight 35%")), 20_000);
   expect(await w.stop()).toBe(0);
   expect(w.out.join("")).not.toContain(CLEAR_SCREEN);
   expect(w.out.every((b) => b.startsWith("every 1s: aviary status"))).toBe(true);
@@ -64,7 +58,7 @@ test("a pipe gets a new block per refresh, and a change in Redis between refresh
 test("a terminal is cleared and redrawn on every refresh", async () => {
   await setCanaryWeight(redis, 10, { by: "test" });
   const w = watchInProcess([], true);
-  await waitFor(() => w.out.length >= 2);
+  await until("a second refresh", () => w.out.length >= 2, 20_000);
   expect(await w.stop()).toBe(0);
   expect(w.out.every((b) => b.startsWith(`${CLEAR_SCREEN}every 1s: aviary status`))).toBe(true);
 });
@@ -72,9 +66,9 @@ test("a terminal is cleared and redrawn on every refresh", async () => {
 test("--json prints one JSON object per line per refresh", async () => {
   await setCanaryWeight(redis, 10, { by: "test" });
   const w = watchInProcess(["--json"], true);
-  await waitFor(() => w.out.length >= 1);
+  await until("the first refresh", () => w.out.length >= 1, 20_000);
   await setCanaryWeight(redis, 20, { by: "test" });
-  await waitFor(() => w.out.some((l) => l.includes('"canaryWeight":20')));
+  await until("a JSON line with canaryWeight 20", () => w.out.some((l) => l.includes('"canaryWeight":20')), 20_000);
   expect(await w.stop()).toBe(0);
   const lines = w.out.join("").trimEnd().split("\n");
   const reports = lines.map((l) => JSON.parse(l) as { at: string; routing: { canaryWeight: number } });
@@ -97,7 +91,7 @@ function watchProcess(args: string[]): { child: ReturnType<typeof spawn>; stdout
 test.each(["SIGINT", "SIGTERM"] as const)("the entry point ends with 0 on %s after two refreshes", async (sig) => {
   await setCanaryWeight(redis, 10, { by: "test" });
   const w = watchProcess([]);
-  await waitFor(() => w.stdout().split("every 1s: aviary status").length - 1 >= 2, 40_000);
+  await until("two refresh blocks", () => w.stdout().split("every 1s: aviary status").length - 1 >= 2, 40_000);
   w.child.kill(sig);
   expect(await w.exited).toEqual([0, null]);
   expect(w.stderr()).toBe("");

@@ -18,6 +18,11 @@ test.each([
   expect(ALARM_CATALOGUE[key]).toMatchObject({ role, action, threshold });
 });
 
+// The program tests and the docs group alarms by this prefix.
+test.each(ALARM_KEYS)("%s is named for the stack that declares it", (key) => {
+  expect(key.startsWith(`${ALARM_CATALOGUE[key].role}-`)).toBe(true);
+});
+
 test("each stack's factory builds exactly the catalogue's alarms of that stack", () => {
   const keysOf = (role: string) => ALARM_KEYS.filter((k) => ALARM_CATALOGUE[k].role === role);
   expect(prodAlarms(thresholds, { autoScalingGroupName: "asg", deployment: "d" }).map((a) => a.key)).toEqual(keysOf("prod"));

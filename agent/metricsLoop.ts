@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { MetricsSink } from "./cloudwatchPublisher";
 import type { MetricsSampler } from "./metrics";
 
-/** The canary alarms read 10 s high-resolution periods (alarms/definitions.ts). */
+/** The canary alarms read 10 s high-resolution periods (core/alarms/definitions.ts). */
 export const METRICS_INTERVAL_MS = 10_000;
 
 export interface MetricsLoopOptions {

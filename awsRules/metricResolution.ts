@@ -13,7 +13,7 @@
 //   high resolution; the default is 60.
 // - Auto Scaling EnableMetricsCollection: Granularity "1Minute" is the only valid value.
 // - agent/cloudwatchPublisher.ts + agent/metricsLoop.ts: the proxy agent's own PutMetricData.
-import type { TreatMissingData } from "../alarms/definitions";
+import type { TreatMissingData } from "../core/alarms/definitions";
 
 /** What puts one metric into CloudWatch: how often, and at which storage resolution. */
 export interface MetricPublisher {

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
-import { canaryAlarms } from "../alarms/definitions";
+import { canaryAlarms } from "../core/alarms/definitions";
 import { METRICS_INTERVAL_MS } from "../agent/metricsLoop";
 import { DEFAULT_PERIOD_FACTOR } from "../local/config";
 import { Load } from "../local/load";

@@ -2,7 +2,7 @@
 // weight handed to prod's controller (the only writer of routing state).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { canaryAlarms } from "../alarms/definitions";
+import { canaryAlarms } from "../core/alarms/definitions";
 import { isWeight, WEIGHT_RULE } from "../core/routing/weight";
 import type { Thresholds } from "../config/stackConfig";
 import { appInstanceStatements, appUserData } from "./appUserData";

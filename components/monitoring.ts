@@ -2,7 +2,8 @@
 // alerts topic, plus an optional dashboard.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AlarmDefinition, alarmName, MetricStat } from "../alarms/definitions";
+import { AlarmDefinition, MetricStat } from "../core/alarms/definitions";
+import { alarmName } from "../core/alarms/catalogue";
 import { FLEET_METRICS, PROXY_METRICS, PROXY_NAMESPACE, proxyDimensions } from "../core/metrics/naming";
 
 export interface MonitoringArgs {

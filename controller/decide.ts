@@ -1,8 +1,7 @@
 // The controller's decision core: alarm state change + current state → actions. Pure: no I/O and
 // no clock (the caller passes `now`), so every rule is table-tested in tests/controllerDecide.test.ts.
-import { AlarmAction, AlarmKey, alarmKeyOf, alarmName, canaryAlarms, prodAlarms } from "../alarms/definitions";
+import { ALARM_CATALOGUE, ALARM_KEYS, type AlarmAction, type AlarmKey, alarmKeyOf, alarmName } from "../core/alarms/catalogue";
 import type { AlarmState } from "../core/alarms/state";
-import { DEFAULT_THRESHOLDS } from "../config/defaults";
 import { MAX_REASON, truncate } from "../state/bounds";
 
 /** One CloudWatch alarm state transition (what the SNS message carries). */
@@ -89,19 +88,9 @@ export interface Decision {
 
 export const REARM_REASON = "re-armed by controller: alarm still breaching gets a fresh notification next period";
 
-// Each alarm key's action, read from the definitions themselves; actions depend on neither
-// thresholds nor dimensions, so defaults and placeholders are enough.
-const ACTIONS = new Map<AlarmKey, AlarmAction>(
-  [
-    ...prodAlarms(DEFAULT_THRESHOLDS, { autoScalingGroupName: "", deployment: "" }),
-    ...canaryAlarms(DEFAULT_THRESHOLDS, { deployment: "" }),
-  ].map((d) => [d.key, d.action]),
-);
-
 export function actionOf(name: string): { key: AlarmKey; action: AlarmAction } | undefined {
   const key = alarmKeyOf(name);
-  const action = key && ACTIONS.get(key);
-  return key && action ? { key, action } : undefined;
+  return key === undefined ? undefined : { key, action: ALARM_CATALOGUE[key].action };
 }
 
 /** True when the change turns the canary off (a canary alarm entering ALARM). */
@@ -125,7 +114,7 @@ export function scaleOutAlarmNames(name: string): string[] {
   const key = alarmKeyOf(name);
   if (!key) return [];
   const deployment = name.slice(0, name.length - key.length - 1);
-  return [...ACTIONS].filter(([, a]) => a === "scaleOut").map(([k]) => alarmName(deployment, k));
+  return ALARM_KEYS.filter((k) => ALARM_CATALOGUE[k].action === "scaleOut").map((k) => alarmName(deployment, k));
 }
 
 const ms = (iso: string | undefined): number => (iso === undefined ? Number.NEGATIVE_INFINITY : Date.parse(iso));

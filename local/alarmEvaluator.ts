@@ -1,9 +1,9 @@
-// Evaluates the alarm definitions that the Pulumi program declares (alarms/definitions.ts) the way
+// Evaluates the alarm definitions that the Pulumi program declares (core/alarms/definitions.ts) the way
 // CloudWatch does: per-period statistics, metric math, M-of-N datapoints, missing-data policy.
 // Local periods are the declared ones divided by one factor, so a 10 s alarm period is 1 s locally.
-import type { AlarmDefinition, MetricStat, Statistic } from "../alarms/definitions";
+import type { AlarmDefinition, MetricStat, Statistic } from "../core/alarms/definitions";
 import type { AlarmState } from "../core/alarms/state";
-import { alarmName } from "../alarms/definitions";
+import { alarmName } from "../core/alarms/catalogue";
 import { compileMetricMath } from "./metricMath";
 
 /** Identity of a metric stream: namespace, name and dimensions (stat-independent). */

@@ -1,6 +1,6 @@
 // The slice of CloudWatch metric math that Aviary's alarm definitions use (numbers, metric ids,
 // + - * /, comparisons, IF(cond, a, b)), evaluated locally so the expression string in
-// alarms/definitions.ts is the one both CloudWatch and the local evaluator read.
+// core/alarms/definitions.ts is the one both CloudWatch and the local evaluator read.
 import jsep from "jsep";
 
 const BINARY: Record<string, (a: number, b: number) => number> = {

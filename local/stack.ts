@@ -7,7 +7,7 @@ import * as http from "node:http";
 import * as path from "node:path";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
-import { canaryAlarms, prodAlarms } from "../alarms/definitions";
+import { canaryAlarms, prodAlarms } from "../core/alarms/definitions";
 import { MetricsSampler, parseShowStat } from "../agent/metrics";
 import { runtimeCommand } from "../agent/runtimeApi";
 import { RedisControllerStore } from "../controller/adapters/redisStore";

@@ -2,7 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { prodAlarms } from "../alarms/definitions";
+import { prodAlarms } from "../core/alarms/definitions";
 import { Alerting } from "../components/alerting";
 import { AppRelease } from "../components/appRelease";
 import { Controller } from "../components/controller";

@@ -1,4 +1,5 @@
-import { ALARM_KEYS, alarmKeyOf, alarmName, canaryAlarms, prodAlarms } from "../alarms/definitions";
+import { canaryAlarms, prodAlarms } from "../core/alarms/definitions";
+import { ALARM_KEYS, alarmKeyOf, alarmName } from "../core/alarms/catalogue";
 import { DEFAULT_THRESHOLDS } from "../config/stackConfig";
 
 const thresholds = { ...DEFAULT_THRESHOLDS, scaleOutCpu: 65, canaryErrorRate: 2 };

@@ -1,5 +1,5 @@
 // The local evaluator reads the very alarm definitions the Pulumi program declares.
-import { canaryAlarms, prodAlarms, type AlarmDefinition } from "../alarms/definitions";
+import { canaryAlarms, prodAlarms, type AlarmDefinition } from "../core/alarms/definitions";
 import { DEFAULT_THRESHOLDS } from "../config/defaults";
 import { AlarmEvaluator, cloudWatchMessage, metricKey } from "../local/alarmEvaluator";
 import { compileMetricMath } from "../local/metricMath";

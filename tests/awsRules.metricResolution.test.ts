@@ -1,6 +1,6 @@
 // The alarm-resolution rule on its own: periods, publishers, M of N and missing data.
 import { cloudWatchAgentPublisher, ec2MonitoringPublisher, groupMetricsPublisher, judgeAlarm, putMetricDataPublisher, type AlarmShape, type MetricPublisher } from "../awsRules/metricResolution";
-import type { TreatMissingData } from "../alarms/definitions";
+import type { TreatMissingData } from "../core/alarms/definitions";
 
 const alarm = (periodSeconds: number, n: number, m: number, treatMissingData: TreatMissingData = "notBreaching"): AlarmShape => ({
   name: "a", metrics: [{ namespace: "NS", metricName: "M", periodSeconds }], evaluationPeriods: n, datapointsToAlarm: m, treatMissingData,

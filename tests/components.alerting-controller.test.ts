@@ -1,7 +1,7 @@
 // Alerting, Monitoring, Controller and Canary under Pulumi mocks, plus alarm parsing (the handler:
 // tests/controllerHandler.test.ts; its bundle: tests/controllerBundle.test.ts).
 import * as pulumi from "@pulumi/pulumi";
-import { canaryAlarms, prodAlarms } from "../alarms/definitions";
+import { canaryAlarms, prodAlarms } from "../core/alarms/definitions";
 import { reservationFits } from "../awsRules/lambdaConcurrency";
 import { Alerting } from "../components/alerting";
 import { Canary } from "../components/canary";

@@ -1,5 +1,5 @@
 // The controller's pure decision core, rule by rule (no I/O, no clock: time is an input).
-import { ALARM_KEYS, type AlarmKey } from "../alarms/definitions";
+import { ALARM_KEYS, type AlarmKey } from "../core/alarms/catalogue";
 import type { AlarmState } from "../core/alarms/state";
 import {
   decide,

@@ -10,7 +10,7 @@ import { CloudWatchClient, DescribeAlarmsCommand, SetAlarmStateCommand } from "@
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import type Redis from "ioredis";
-import { type AlarmKey } from "../alarms/definitions";
+import { type AlarmKey } from "../core/alarms/catalogue";
 import type { AlarmState } from "../core/alarms/state";
 import { REARM_REASON } from "../controller/decide";
 import { MAX_REASON } from "../state/bounds";

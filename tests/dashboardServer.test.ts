@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import pino from "pino";
 import { chromium, type Browser } from "playwright-core";
-import { canaryAlarms, prodAlarms } from "../alarms/definitions";
+import { canaryAlarms, prodAlarms } from "../core/alarms/definitions";
 import { DEFAULT_THRESHOLDS } from "../config/defaults";
 import { ActivityFeed } from "../local/activity";
 import { AlarmEvaluator } from "../local/alarmEvaluator";

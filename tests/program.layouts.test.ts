@@ -2,7 +2,7 @@
 // mode elasticache), under Pulumi's mocks: resources, wiring, and the same security checks as the
 // default layout (tests/program.prod.test.ts).
 import { join } from "node:path";
-import { ALARM_KEYS } from "../alarms/definitions";
+import { ALARM_KEYS } from "../core/alarms/catalogue";
 import { renderProxyUserData } from "../components/proxy";
 import { readStackFile } from "../config/stackFile";
 import { checkPolicies } from "../policy/check";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { publishMetrics } from "../agent/cloudwatchPublisher";
 import { METRICS_INTERVAL_MS } from "../agent/metricsLoop";
-import type { TreatMissingData } from "../alarms/definitions";
+import type { TreatMissingData } from "../core/alarms/definitions";
 import {
   cloudWatchAgentPublisher, ec2MonitoringPublisher, groupMetricsPublisher, judgeAlarm, putMetricDataPublisher,
   type AlarmMetricRead, type AlarmShape, type MetricPublisher,

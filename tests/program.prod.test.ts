@@ -1,6 +1,6 @@
 // The real index.ts for the `prod` stack with the committed Pulumi.prod.yaml, under Pulumi's mocks.
 import { join } from "node:path";
-import { ALARM_KEYS } from "../alarms/definitions";
+import { ALARM_KEYS } from "../core/alarms/catalogue";
 import { readStackFile } from "../config/stackFile";
 import { checkPolicies } from "../policy/check";
 import { mockArn, runUnderMocks, type MockRun, type Registered } from "./support/pulumiMocks";
@@ -21,7 +21,7 @@ test("the whole program runs under mocks and declares the stack", () => {
   expect(run.resources.length).toBeGreaterThan(40);
 });
 
-test("every alarm declared in alarms/definitions.ts exists and alerts the topic on ALARM and on OK", () => {
+test("every alarm declared in core/alarms/catalogue.ts exists and alerts the topic on ALARM and on OK", () => {
   const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
   const prodKeys = ALARM_KEYS.filter((k) => k.startsWith("prod-"));
   expect(alarms.map((a) => a.inputs.name).sort()).toEqual(prodKeys.map((k) => `aviary-prod-${k}`).sort());

@@ -1,8 +1,10 @@
 // Aviary's alarms as plain data. The Monitoring component turns them into CloudWatch alarms and
 // the local runner evaluates the very same objects, so local mode and AWS cannot drift apart.
-import type { Thresholds } from "../config/stackConfig";
-import { FLEET_METRICS, fleetDimensions, PROXY_METRICS, PROXY_NAMESPACE, proxyDimensions } from "../core/metrics/naming";
-import type { Role } from "../core/routing/role";
+// Each one is built from its catalogue entry (key, role, action, threshold field, description)
+// plus what CloudWatch reads and how it judges, which is the part written here.
+import { ALARM_CATALOGUE, type AlarmAction, type AlarmKey, type AlarmThresholds } from "./catalogue";
+import { FLEET_METRICS, fleetDimensions, PROXY_METRICS, PROXY_NAMESPACE, proxyDimensions } from "../metrics/naming";
+import type { Role } from "../routing/role";
 
 export type Comparison =
   | "GreaterThanOrEqualToThreshold"
@@ -11,12 +13,6 @@ export type Comparison =
   | "LessThanOrEqualToThreshold";
 export type TreatMissingData = "missing" | "ignore" | "breaching" | "notBreaching";
 export type Statistic = "Average" | "Sum" | "Maximum" | "Minimum" | "SampleCount";
-
-/** What the controller does when the alarm enters ALARM. */
-export type AlarmAction = "scaleOut" | "scaleIn" | "notify" | "rollbackCanary";
-
-export const ALARM_KEYS = ["prod-cpu-high", "prod-cpu-low", "prod-memory-high", "canary-5xx-rate", "canary-p99-latency"] as const;
-export type AlarmKey = (typeof ALARM_KEYS)[number];
 
 /** One metric an alarm reads. `D` is the dimension value type: string locally, pulumi.Input<string> on AWS. */
 export interface MetricStat<D> {
@@ -49,53 +45,63 @@ export interface AlarmSources<D> {
   deployment: D;
 }
 
-export function prodAlarms<D>(t: Thresholds, src: AlarmSources<D>): AlarmDefinition<D>[] {
+/** What CloudWatch reads and how it judges: everything of an alarm that its catalogue entry does not say. */
+type AlarmShape<D> = Pick<
+  AlarmDefinition<D>,
+  "metrics" | "expression" | "periodSeconds" | "evaluationPeriods" | "datapointsToAlarm" | "comparison" | "treatMissingData"
+>;
+
+function fromCatalogue<D>(key: AlarmKey, t: AlarmThresholds, shape: AlarmShape<D>): AlarmDefinition<D> {
+  const entry = ALARM_CATALOGUE[key];
+  const threshold = t[entry.threshold];
+  return {
+    key,
+    role: entry.role,
+    action: entry.action,
+    description: entry.describe(threshold),
+    metrics: shape.metrics,
+    ...(shape.expression === undefined ? {} : { expression: shape.expression }),
+    periodSeconds: shape.periodSeconds,
+    evaluationPeriods: shape.evaluationPeriods,
+    datapointsToAlarm: shape.datapointsToAlarm,
+    threshold,
+    comparison: shape.comparison,
+    treatMissingData: shape.treatMissingData,
+  };
+}
+
+export function prodAlarms<D>(t: AlarmThresholds, src: AlarmSources<D>): AlarmDefinition<D>[] {
   const fleet = fleetDimensions(src.autoScalingGroupName);
   const cpu: MetricStat<D> = { id: "cpu", ...FLEET_METRICS.cpu, stat: "Average", dimensions: fleet };
   return [
-    {
-      key: "prod-cpu-high",
-      role: "prod",
-      action: "scaleOut",
-      description: `Production fleet average CPU >= ${t.scaleOutCpu}%: the controller adds instances.`,
+    fromCatalogue("prod-cpu-high", t, {
       metrics: [cpu],
       periodSeconds: 60,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
-      threshold: t.scaleOutCpu,
       comparison: "GreaterThanOrEqualToThreshold",
       treatMissingData: "notBreaching",
-    },
-    {
-      key: "prod-cpu-low",
-      role: "prod",
-      action: "scaleIn",
-      description: `Production fleet average CPU <= ${t.scaleInCpu}% for 5 minutes: the controller removes the newest instance.`,
+    }),
+    fromCatalogue("prod-cpu-low", t, {
       metrics: [cpu],
       periodSeconds: 60,
       evaluationPeriods: 5,
       datapointsToAlarm: 5,
-      threshold: t.scaleInCpu,
       comparison: "LessThanOrEqualToThreshold",
       treatMissingData: "notBreaching",
-    },
-    {
-      key: "prod-memory-high",
-      role: "prod",
-      action: "notify",
-      description: `A production instance uses >= ${t.memory}% of its memory: a person should look.`,
+    }),
+    fromCatalogue("prod-memory-high", t, {
       metrics: [{ id: "mem", ...FLEET_METRICS.memory, stat: "Maximum", dimensions: fleet }],
       periodSeconds: 60,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
-      threshold: t.memory,
       comparison: "GreaterThanOrEqualToThreshold",
       treatMissingData: "notBreaching",
-    },
+    }),
   ];
 }
 
-export function canaryAlarms<D>(t: Thresholds, src: Pick<AlarmSources<D>, "deployment">): AlarmDefinition<D>[] {
+export function canaryAlarms<D>(t: AlarmThresholds, src: Pick<AlarmSources<D>, "deployment">): AlarmDefinition<D>[] {
   const canary = proxyDimensions(src.deployment, "canary" as D);
   const metric = (id: string, metricName: string, stat: Statistic): MetricStat<D> => ({
     id,
@@ -105,42 +111,23 @@ export function canaryAlarms<D>(t: Thresholds, src: Pick<AlarmSources<D>, "deplo
     dimensions: canary,
   });
   return [
-    {
-      key: "canary-5xx-rate",
-      role: "canary",
-      action: "rollbackCanary",
-      description: `Canary 5xx responses >= ${t.canaryErrorRate}% of its requests: the controller turns the canary off.`,
+    fromCatalogue("canary-5xx-rate", t, {
       metrics: [metric("requests", PROXY_METRICS.requests, "Sum"), metric("errors", PROXY_METRICS.errors5xx, "Sum")],
       // No requests means no evidence either way, not an error rate of 0/0.
       expression: "IF(requests > 0, 100 * errors / requests, 0)",
       periodSeconds: 10,
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
-      threshold: t.canaryErrorRate,
       comparison: "GreaterThanOrEqualToThreshold",
       treatMissingData: "notBreaching",
-    },
-    {
-      key: "canary-p99-latency",
-      role: "canary",
-      action: "rollbackCanary",
-      description: `Canary p99 latency >= ${t.canaryP99Ms} ms: the controller turns the canary off.`,
+    }),
+    fromCatalogue("canary-p99-latency", t, {
       metrics: [metric("p99", PROXY_METRICS.latencyP99, "Maximum")],
       periodSeconds: 10,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
-      threshold: t.canaryP99Ms,
       comparison: "GreaterThanOrEqualToThreshold",
       treatMissingData: "notBreaching",
-    },
+    }),
   ];
-}
-
-/** CloudWatch alarm names are `<deployment>-<key>`; the controller maps a name back to its definition. */
-export function alarmName(deployment: string, key: AlarmKey): string {
-  return `${deployment}-${key}`;
-}
-
-export function alarmKeyOf(name: string): AlarmKey | undefined {
-  return ALARM_KEYS.find((key) => name.endsWith(`-${key}`));
 }

@@ -4,6 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AlarmDefinition, alarmName, MetricStat } from "../alarms/definitions";
 import { FLEET_METRICS, PROXY_METRICS, PROXY_NAMESPACE, proxyDimensions } from "../core/metrics/naming";
+import { InvalidInputError } from "../core/errors";
 
 export interface MonitoringArgs {
   deployment: pulumi.Input<string>;
@@ -24,7 +25,7 @@ export function metricAlarmInputs(def: AlarmDefinition<pulumi.Input<string>>): P
   };
   if (def.expression === undefined) {
     if (def.metrics.length !== 1) {
-      throw new Error(`Monitoring: alarm ${def.key} needs exactly one metric or an expression (got ${def.metrics.length} metrics)`);
+      throw new InvalidInputError(`Monitoring: alarm ${def.key} needs exactly one metric or an expression (got ${def.metrics.length} metrics)`);
     }
     const [m] = def.metrics;
     return { ...common, namespace: m.namespace, metricName: m.metricName, statistic: m.stat, dimensions: m.dimensions, period: def.periodSeconds };

@@ -1,9 +1,10 @@
 /**
  * `aviary` operator CLI. Commands stay thin: parse/validate input, call state/, print.
  *
- * Exit codes, chosen from the error's code (cli/exitCodes.ts): 0 ok (also when the write repaired
- * something on the way: each repair is printed to stderr); 1 runtime failure (Redis unreachable, a concurrent
- * writer; `status` shows a bad key as its section's line, warns on stderr and still exits 0); 2 usage error
+ * Exit codes, chosen from the error's code (cli/exitCodes.ts): 0 ok (also when the write
+ * repaired something on the way: each repair is printed to stderr); 1 runtime failure (Redis
+ * unreachable, a concurrent writer; `status` shows a bad key as its section's line, warns on
+ * stderr and still exits 0); 2 usage error
  * (bad argument, invalid flag definition, missing option, invalid REDIS_URL, or neither REDIS_URL nor
  * a running local stack in the checkout holding the working directory); 3 refused
  * because a Redis key holds the wrong type or a garbage value (the message names the key and the

@@ -12,6 +12,7 @@ import { BACKEND } from "../haproxy/config";
 import { computeWeights, type SlotAssignment, type Slots } from "./weights";
 import { guardProd, type KnownProd } from "./prodGuard";
 import { runtimeBatch } from "./runtimeApi";
+import { TimeoutError } from "../core/errors";
 
 export interface AgentOptions {
   redisUrl: string;
@@ -188,7 +189,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         if (pred(now)) return resolve(now);
         const t = setTimeout(() => {
           listeners.delete(cb);
-          reject(new Error("timed out waiting for agent apply"));
+          reject(new TimeoutError("timed out waiting for agent apply"));
         }, timeoutMs);
         const cb = (a: SlotAssignment[]): void => {
           if (!pred(a)) return;

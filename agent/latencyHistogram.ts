@@ -8,6 +8,7 @@
 //   0x55923eea3f68: key=prod1 use=0 exp=0 gpc0=400 gpc1=3 gpc2=0 ...
 import { ROLES, type Role } from "../core/routing/role";
 import { LATENCY_TABLE_PREFIX, slotRole } from "../haproxy/config";
+import { InvalidInputError } from "../core/errors";
 
 /**
  * Cumulative latency counts: counts[0] = responses timed, counts[i] = those that took >= boundsMs[i - 1]
@@ -48,7 +49,7 @@ export function parseLatencyTable(text: string): LatencyTable {
   const lines = text.split("\n");
   const name = lines.map((l) => HEADER.exec(l)?.[1]).find((n) => n !== undefined);
   const boundsMs = name === undefined ? undefined : boundsOfTable(name);
-  if (boundsMs === undefined) throw new Error(`parseLatencyTable: no latency table header in ${JSON.stringify(text.slice(0, 80))}`);
+  if (boundsMs === undefined) throw new InvalidInputError(`parseLatencyTable: no latency table header in ${JSON.stringify(text.slice(0, 80))}`);
   const entries = new Map<string, number[]>();
   for (const line of lines) {
     const key = /^0x[0-9a-f]+: key=(\S+) /.exec(line)?.[1];

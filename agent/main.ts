@@ -9,13 +9,14 @@ import { MetricsSampler } from "./metrics";
 import { startMetricsLoop } from "./metricsLoop";
 import { intFromEnv } from "../core/env";
 import { logComponent } from "../core/logComponent";
+import { ConfigError } from "../core/errors";
 
 const slotsFromEnv = (name: string, fallback: number): number => intFromEnv(process.env, name, fallback, 0, 64);
 
 async function main(): Promise<void> {
   const logger = pino().child(logComponent("aviary-agent"));
   const socketPath = process.env.HAPROXY_SOCKET;
-  if (!socketPath) throw new Error("HAPROXY_SOCKET is not set (path of the haproxy admin socket)");
+  if (!socketPath) throw new ConfigError("HAPROXY_SOCKET is not set (path of the haproxy admin socket)");
   const agent = await startAgent({
     redisUrl: process.env.REDIS_URL ?? "",
     socketPath,

@@ -6,6 +6,7 @@ import { ROLES, type Role } from "../core/routing/role";
 import { BACKEND, slotRole } from "../haproxy/config";
 import { findLatencyTable, p99UpperBoundMs, parseLatencyTable, roleLatency, type LatencyCounts, type LatencyTable } from "./latencyHistogram";
 import { runtimeCommand } from "./runtimeApi";
+import { InvalidInputError } from "../core/errors";
 
 /** One `show stat` row keyed by column name (pxname, svname, stot, hrsp_5xx, ...). */
 export type StatRow = Readonly<Record<string, string>>;
@@ -14,9 +15,9 @@ export type StatRow = Readonly<Record<string, string>>;
 export function parseShowStat(csv: string): StatRow[] {
   const lines = csv.split("\n").map((l) => l.trimEnd());
   const headerLine = lines.find((l) => l.startsWith("# "));
-  if (headerLine === undefined) throw new Error("parseShowStat: no '# pxname,svname,...' header line");
+  if (headerLine === undefined) throw new InvalidInputError("parseShowStat: no '# pxname,svname,...' header line");
   const header = headerLine.slice(2).split(",");
-  if (header[0] !== "pxname" || header[1] !== "svname") throw new Error(`parseShowStat: unexpected header ${JSON.stringify(headerLine.slice(0, 40))}`);
+  if (header[0] !== "pxname" || header[1] !== "svname") throw new InvalidInputError(`parseShowStat: unexpected header ${JSON.stringify(headerLine.slice(0, 40))}`);
   const rows: StatRow[] = [];
   for (const line of lines) {
     if (line === "" || line.startsWith("#")) continue;

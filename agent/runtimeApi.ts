@@ -1,6 +1,7 @@
 // Minimal HAProxy Runtime API client: one connection per call (non-interactive mode closes
 // after the reply), so there is no session state to get out of sync.
 import * as net from "net";
+import { InvariantError, TimeoutError } from "../core/errors";
 
 /** Sends one command (or several joined with ";") and resolves with the full reply text. */
 export function runtimeCommand(socketPath: string, command: string, timeoutMs = 5000): Promise<string> {
@@ -14,7 +15,7 @@ export function runtimeCommand(socketPath: string, command: string, timeoutMs = 
     c.on("error", reject);
     c.setTimeout(timeoutMs, () => {
       c.destroy();
-      reject(new Error(`runtime API timeout: ${command}`));
+      reject(new TimeoutError(`runtime API timeout: ${command}`));
     });
   });
 }
@@ -28,6 +29,6 @@ export async function runtimeBatch(socketPath: string, commands: readonly string
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "" && !/changed|no need to change/i.test(l));
-  if (bad.length > 0) throw new Error(`runtime API rejected: ${bad.join(" | ")}`);
+  if (bad.length > 0) throw new InvariantError(`runtime API rejected: ${bad.join(" | ")}`);
   return out;
 }

@@ -23,6 +23,7 @@ import { AviaryFlagProvider } from "../flags/provider";
 import { connect } from "../state/connection";
 import { deregisterBackend, heartbeat, registerBackend } from "../state/registry";
 import { logComponent } from "../core/logComponent";
+import { ConfigError } from "../core/errors";
 
 export interface AppConfig {
   version: string;
@@ -56,13 +57,13 @@ function safeId(s: string): string {
 /** AVIARY_DEMO_FAULTS=on turns the demo-* fault flags on; unset or "off" leaves them inert. */
 function demoFaultsFromEnv(env: NodeJS.ProcessEnv): boolean {
   const value = env.AVIARY_DEMO_FAULTS ?? "off";
-  if (value !== "on" && value !== "off") throw new Error(`AVIARY_DEMO_FAULTS must be on or off (got ${JSON.stringify(value)})`);
+  if (value !== "on" && value !== "off") throw new ConfigError(`AVIARY_DEMO_FAULTS must be on or off (got ${JSON.stringify(value)})`);
   return value === "on";
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const role = env.AVIARY_ROLE ?? "prod";
-  if (!isRole(role)) throw new Error(`AVIARY_ROLE must be prod or canary (got ${JSON.stringify(role)})`);
+  if (!isRole(role)) throw new ConfigError(`AVIARY_ROLE must be prod or canary (got ${JSON.stringify(role)})`);
   const port = intFromEnv(env, "PORT", 3000, 0, 65535);
   const instanceId = safeId(env.AVIARY_INSTANCE_ID ?? `${os.hostname()}-${port}`);
   return {

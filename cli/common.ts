@@ -1,5 +1,6 @@
 // Helpers shared by the CLI's command groups (cli/main.ts, cli/flags.ts).
 import os from "node:os";
+import { InvalidInputError } from "../core/errors";
 
 export interface Writer {
   write(chunk: string): unknown;
@@ -13,7 +14,7 @@ export interface Io {
 }
 
 /** Thrown for bad input: reported as one line, exit 2, before anything is written. */
-export class UsageError extends Error {}
+export class UsageError extends InvalidInputError {}
 
 export function whoAmI(): string {
   let user: string;

@@ -9,6 +9,7 @@ import { booleanFlag, percentageSchema, type FlagDefinition, type FlagRule, type
 import { readEvents } from "../state/events";
 import { checkFlagKey, readFlag, readFlags, updateFlag, validateFlagDefinition, type FlagChange } from "../state/flags";
 import { parseIntArg, table, UsageError, whoAmI } from "./common";
+import { NotFoundError } from "../core/errors";
 
 export interface FlagCommandContext {
   db: () => Redis;
@@ -119,7 +120,7 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
       const { flag, problems } = await readFlag(db(), key);
       warn(problems);
       if (!flag) {
-        if (problems.length === 0) throw new Error(`flag "${key}" does not exist`);
+        if (problems.length === 0) throw new NotFoundError(`flag "${key}" does not exist`);
         setCode(1); // garbage: reported above, nothing valid to show
         return;
       }

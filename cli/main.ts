@@ -1,9 +1,10 @@
 /**
  * `aviary` operator CLI. Commands stay thin: parse/validate input, call state/, print.
  *
- * Exit codes, chosen from the error's class: 0 ok (also when the write repaired something on the
- * way: each repair is printed to stderr); 1 runtime failure (Redis unreachable, a concurrent
- * writer; `status` shows a bad key as its section's line, warns on stderr and still exits 0); 2 usage error
+ * Exit codes, chosen from the error's code (cli/exitCodes.ts): 0 ok (also when the write
+ * repaired something on the way: each repair is printed to stderr); 1 runtime failure (Redis
+ * unreachable, a concurrent writer; `status` shows a bad key as its section's line, warns on
+ * stderr and still exits 0); 2 usage error
  * (bad argument, invalid flag definition, missing option, invalid REDIS_URL, or neither REDIS_URL nor
  * a running local stack in the checkout holding the working directory); 3 refused
  * because a Redis key holds the wrong type or a garbage value (the message names the key and the
@@ -18,12 +19,12 @@ import { version } from "../package.json";
 import type Redis from "ioredis";
 import { MAX_WEIGHT, MIN_WEIGHT } from "../core/routing/weight";
 import { connect } from "../state/connection";
-import { StateError, type StateErrorCode } from "../state/errors";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
 import { listBackends, type Backend } from "../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../state/routing";
 import { RedisUnreachableError } from "../state/unreachable";
 import { parseIntArg, table, UsageError, whoAmI, type Io } from "./common";
+import { exitCodeFor } from "./exitCodes";
 import { addFlagCommands } from "./flags";
 import { resolveRedisUrl } from "./localStack";
 import { readStatus, statusProblems, statusText, type StatusReport } from "./status";
@@ -182,23 +183,6 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
   } finally {
     if (redis) await redis.quit().catch(() => redis?.disconnect());
   }
-}
-
-/** Exit codes by state error: 2 fix the input, 3 a key in Redis needs fixing, 1 try again later. */
-const STATE_EXIT_CODES: Readonly<Record<StateErrorCode, number>> = {
-  "invalid-input": 2,
-  "wrong-type": 3,
-  "garbage-value": 3,
-  conflict: 1,
-  "key-failed": 1,
-  unreachable: 1,
-};
-
-/** The exit code for an error a command threw (by class: the message is for people). */
-export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return 2;
-  if (err instanceof StateError) return STATE_EXIT_CODES[err.code];
-  return 1;
 }
 
 /**

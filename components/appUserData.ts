@@ -6,6 +6,7 @@ import { awsRegion, bootScriptPreamble, IMDS_FUNCTIONS, shellQuote } from "./boo
 import { NODE_BIN, NODE_PACKAGE, SERVICE_UNIT_TAIL } from "./systemdUnit";
 import { isRole, type Role } from "../core/routing/role";
 import { FLEET_METRICS } from "../core/metrics/naming";
+import { InvalidInputError } from "../core/errors";
 
 export interface AppUserDataArgs {
   role: Role;
@@ -44,9 +45,9 @@ export function cloudWatchAgentConfig(role: Role): string {
 
 /** Renders the script from resolved values. Pure: tests read it directly. */
 export function renderAppUserData(v: AppUserDataValues): string {
-  if (!isRole(v.role)) throw new Error(`appUserData: role must be prod or canary (got ${v.role})`);
-  if (!Number.isInteger(v.appPort) || v.appPort < 1 || v.appPort > 65535) throw new Error(`appUserData: bad appPort ${v.appPort}`);
-  if (!SAFE_ENV.test(v.version)) throw new Error(`appUserData: version ${JSON.stringify(v.version)} has unsafe characters`);
+  if (!isRole(v.role)) throw new InvalidInputError(`appUserData: role must be prod or canary (got ${v.role})`);
+  if (!Number.isInteger(v.appPort) || v.appPort < 1 || v.appPort > 65535) throw new InvalidInputError(`appUserData: bad appPort ${v.appPort}`);
+  if (!SAFE_ENV.test(v.version)) throw new InvalidInputError(`appUserData: version ${JSON.stringify(v.version)} has unsafe characters`);
   const q = shellQuote;
   return `${bootScriptPreamble("/var/log/aviary-app-init.log", v.region)}
 retry dnf install -y ${NODE_PACKAGE} amazon-cloudwatch-agent

@@ -1,5 +1,7 @@
 // The start every Aviary boot script (user data) shares: strict bash, a log file, the region, and a
 // bounded retry for the steps that need the network while the instance's network may still come up.
+import { InvalidInputError } from "../core/errors";
+
 /** Single-quotes a value for bash, so no config value can inject shell. */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
@@ -13,7 +15,7 @@ const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 /** The region as it goes into Environment=AWS_REGION= lines: a plain token or an error. */
 export function awsRegion(value: string): string {
-  if (!AWS_REGION.test(value)) throw new Error(`boot script: ${JSON.stringify(value)} is not an AWS Region name`);
+  if (!AWS_REGION.test(value)) throw new InvalidInputError(`boot script: ${JSON.stringify(value)} is not an AWS Region name`);
   return value;
 }
 

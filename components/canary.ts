@@ -10,6 +10,7 @@ import { InstanceRole } from "./instanceRole";
 import { redisUrlSecret } from "./redisUrlParameter";
 import { Monitoring } from "./monitoring";
 import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
+import { InvalidInputError } from "../core/errors";
 
 export interface CanaryArgs {
   deployment: pulumi.Input<string>;
@@ -39,8 +40,8 @@ export function canaryWeightInput(weight: number, appVersion: string): string {
 
 /** Throws on a count or weight outside what the stack config allows. */
 export function checkCanaryArgs(count: number, weight: number): void {
-  if (!Number.isInteger(count) || count < 1 || count > 10) throw new Error(`Canary: count must be an integer from 1 to 10 (got ${count})`);
-  if (!isWeight(weight)) throw new Error(`Canary: weight must be ${WEIGHT_RULE} (got ${weight})`);
+  if (!Number.isInteger(count) || count < 1 || count > 10) throw new InvalidInputError(`Canary: count must be an integer from 1 to 10 (got ${count})`);
+  if (!isWeight(weight)) throw new InvalidInputError(`Canary: weight must be ${WEIGHT_RULE} (got ${weight})`);
 }
 
 export class Canary extends pulumi.ComponentResource {
@@ -79,7 +80,7 @@ export class Canary extends pulumi.ComponentResource {
         instanceType: args.instanceType,
         // Round-robin over the private subnets (one per AZ).
         subnetId: subnets.apply((ids) => {
-          if (ids.length === 0) throw new Error("Canary: privateSubnetIds is empty");
+          if (ids.length === 0) throw new InvalidInputError("Canary: privateSubnetIds is empty");
           return ids[i % ids.length];
         }),
         vpcSecurityGroupIds: [args.appSecurityGroupId],

@@ -8,6 +8,7 @@ import { buildControllerBundle } from "../lambda/bundle";
 import { customerManagedKey } from "./customerManagedKey";
 import { FUNCTION_TIMEOUT_SECONDS } from "../lambda/timing";
 import { SmsTopic } from "./smsTopic";
+import { InvalidInputError } from "../core/errors";
 
 export interface ControllerArgs {
   deployment: pulumi.Input<string>;
@@ -50,7 +51,7 @@ export function alarmFilter(alarmArnPrefix: string): { filterPolicy: string; fil
 /** Throws if a policy statement uses a wildcard action. Pure, for tests and for the apply below. */
 export function checkNoWildcardActions(statements: Statement[]): void {
   for (const s of statements) {
-    for (const a of s.Action) if (a.includes("*")) throw new Error(`Controller: wildcard action ${a} in ${s.Sid}`);
+    for (const a of s.Action) if (a.includes("*")) throw new InvalidInputError(`Controller: wildcard action ${a} in ${s.Sid}`);
   }
 }
 

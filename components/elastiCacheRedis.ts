@@ -6,6 +6,7 @@ import * as random from "@pulumi/random";
 import { REDIS_PORT } from "../config/ports";
 import { redisUrlParameter } from "./redisUrlParameter";
 import { SecretsKey } from "./secretsKey";
+import { InvalidInputError } from "../core/errors";
 
 export interface ElastiCacheRedisArgs {
   /** Private subnets in at least two AZs (Multi-AZ needs the replica elsewhere). */
@@ -36,7 +37,7 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
   constructor(name: string, args: ElastiCacheRedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aviary:redis:ElastiCacheRedis", name, {}, opts);
     const parent = { parent: this };
-    if (args.subnetIds.length < 2) throw new Error(`ElastiCacheRedis: Multi-AZ needs subnets in 2 AZs (got ${args.subnetIds.length})`);
+    if (args.subnetIds.length < 2) throw new InvalidInputError(`ElastiCacheRedis: Multi-AZ needs subnets in 2 AZs (got ${args.subnetIds.length})`);
 
     // Letters and digits only: the token goes into a URL unescaped (AUTH allows 16-128 characters).
     const authToken = new random.RandomPassword(`${name}-auth-token`, { length: 32, special: false }, parent);

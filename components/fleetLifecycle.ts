@@ -10,6 +10,7 @@
 import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import type { InstanceRoleStatement } from "./instanceRole";
+import { InvalidInputError } from "../core/errors";
 
 export const LAUNCH_HOOK_NAME = "aviary-app-healthy";
 export const TERMINATE_HOOK_NAME = "aviary-drain";
@@ -59,11 +60,11 @@ const URL_TOKEN = /^http:\/\/[A-Za-z0-9.:-]+$/;
 
 function checked(o: FleetLifecycleScriptOptions): Required<FleetLifecycleScriptOptions> {
   const v = { imdsUrl: IMDS_URL, healthAttempts: 60, healthIntervalSeconds: 5, watchIntervalSeconds: 5, ...o };
-  if (!Number.isInteger(v.appPort) || v.appPort < 1 || v.appPort > 65535) throw new Error(`fleetLifecycle: bad appPort ${v.appPort}`);
-  if (!REGION.test(v.region)) throw new Error(`fleetLifecycle: region ${JSON.stringify(v.region)} is not an AWS region name`);
-  if (!URL_TOKEN.test(v.imdsUrl)) throw new Error(`fleetLifecycle: imdsUrl ${JSON.stringify(v.imdsUrl)} is not a plain http://host[:port]`);
+  if (!Number.isInteger(v.appPort) || v.appPort < 1 || v.appPort > 65535) throw new InvalidInputError(`fleetLifecycle: bad appPort ${v.appPort}`);
+  if (!REGION.test(v.region)) throw new InvalidInputError(`fleetLifecycle: region ${JSON.stringify(v.region)} is not an AWS region name`);
+  if (!URL_TOKEN.test(v.imdsUrl)) throw new InvalidInputError(`fleetLifecycle: imdsUrl ${JSON.stringify(v.imdsUrl)} is not a plain http://host[:port]`);
   for (const k of ["healthAttempts", "healthIntervalSeconds", "watchIntervalSeconds"] as const) {
-    if (!(v[k] > 0 && v[k] <= 3600)) throw new Error(`fleetLifecycle: ${k} must be in (0, 3600] (got ${v[k]})`);
+    if (!(v[k] > 0 && v[k] <= 3600)) throw new InvalidInputError(`fleetLifecycle: ${k} must be in (0, 3600] (got ${v[k]})`);
   }
   return v;
 }

@@ -1,6 +1,7 @@
 // What every Aviary EC2 instance shares: the AMI and the hardening the policy pack demands.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../core/errors";
 
 /** SSM public parameters naming the current Amazon Linux 2023 image, per CPU architecture. */
 export const AL2023_AMI_PARAMETERS = {
@@ -10,7 +11,7 @@ export const AL2023_AMI_PARAMETERS = {
 
 export type Architecture = keyof typeof AL2023_AMI_PARAMETERS;
 
-export class InstanceTypeError extends Error {}
+export class InstanceTypeError extends ConfigError {}
 
 // Graviton (arm64) families: a1, and a generation digit followed by "g" (t4g, m7g, c7gn, r8g,
 // x2gd, im4gn, is4gen, g5g, hpc7g). GPU families like g4dn carry the "g" before the digit.

@@ -5,6 +5,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { isResourcelessAction, RESOURCELESS_ACTIONS } from "../awsRules/resourcelessActions";
 import { ssmAgentStatements } from "../awsRules/ssmAgentPermissions";
+import { InvalidInputError } from "../core/errors";
 import { readerRolePath, type SecretRead } from "./secretsKey";
 
 type Condition = Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
@@ -23,12 +24,7 @@ export interface InstanceRoleArgs {
   secret?: SecretRead;
 }
 
-export class InstanceRoleError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "InstanceRoleError";
-  }
-}
+export class InstanceRoleError extends InvalidInputError {}
 
 /** Throws when a statement is broader than least privilege allows. Pure, so it is unit-tested. */
 export function checkStatement(s: { actions: string[]; resources: string[]; condition?: unknown }): void {

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AlarmDefinition, MetricStat } from "../core/alarms/definitions";
 import { alarmName } from "../core/alarms/catalogue";
 import { FLEET_METRICS, PROXY_METRICS, PROXY_NAMESPACE, proxyDimensions } from "../core/metrics/naming";
+import { InvalidInputError } from "../core/errors";
 
 export interface MonitoringArgs {
   deployment: pulumi.Input<string>;
@@ -25,7 +26,7 @@ export function metricAlarmInputs(def: AlarmDefinition<pulumi.Input<string>>): P
   };
   if (def.expression === undefined) {
     if (def.metrics.length !== 1) {
-      throw new Error(`Monitoring: alarm ${def.key} needs exactly one metric or an expression (got ${def.metrics.length} metrics)`);
+      throw new InvalidInputError(`Monitoring: alarm ${def.key} needs exactly one metric or an expression (got ${def.metrics.length} metrics)`);
     }
     const [m] = def.metrics;
     return { ...common, namespace: m.namespace, metricName: m.metricName, statistic: m.stat, dimensions: m.dimensions, period: def.periodSeconds };

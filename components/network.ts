@@ -2,6 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PROXY_HTTP_PORT, REDIS_PORT } from "../config/ports";
+import { ConfigError, InvalidInputError } from "../core/errors";
 
 export interface NetworkArgs {
   /** VPC CIDR, must be a /16 (default 10.0.0.0/16). */
@@ -21,8 +22,8 @@ const ANY_IPV6 = "::/0";
 /** The /24 at `index` inside a /16 VPC CIDR: public subnets use 0.., private 10... */
 export function subnetCidr(vpcCidr: string, index: number): string {
   const m = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}\/16$/.exec(vpcCidr);
-  if (!m) throw new Error(`Network: cidrBlock must be a /16 like 10.0.0.0/16 (got ${vpcCidr})`);
-  if (!Number.isInteger(index) || index < 0 || index > 255) throw new Error(`Network: subnet index ${index} out of range`);
+  if (!m) throw new InvalidInputError(`Network: cidrBlock must be a /16 like 10.0.0.0/16 (got ${vpcCidr})`);
+  if (!Number.isInteger(index) || index < 0 || index > 255) throw new InvalidInputError(`Network: subnet index ${index} out of range`);
   return `${m[1]}.${m[2]}.${index}.0/24`;
 }
 
@@ -41,7 +42,7 @@ export class Network extends pulumi.ComponentResource {
     super("aviary:network:Network", name, {}, opts);
     const parent = { parent: this };
     if (!Number.isInteger(args.appPort) || args.appPort < 1 || args.appPort > 65535) {
-      throw new Error(`Network: appPort must be a TCP port (got ${args.appPort})`);
+      throw new InvalidInputError(`Network: appPort must be a TCP port (got ${args.appPort})`);
     }
     const cidr = pulumi.output(args.cidrBlock ?? "10.0.0.0/16");
 
@@ -65,7 +66,7 @@ export class Network extends pulumi.ComponentResource {
     const privateSubnets: aws.ec2.Subnet[] = [];
     for (let i = 0; i < AZ_COUNT; i++) {
       const az = azs.names.apply((names) => {
-        if (names.length < AZ_COUNT) throw new Error(`Network: region has ${names.length} AZs, need ${AZ_COUNT}`);
+        if (names.length < AZ_COUNT) throw new ConfigError(`Network: region has ${names.length} AZs, need ${AZ_COUNT}`);
         return names[i];
       });
       const pub = new aws.ec2.Subnet(`${name}-public-${i}`, {

@@ -7,6 +7,7 @@ import { completeLifecycleActionStatement, FLEET_LIFECYCLE_HOOKS } from "./fleet
 import { InstanceRole } from "./instanceRole";
 import { redisUrlSecret } from "./redisUrlParameter";
 import { privateLaunchTemplate } from "./instanceDefaults";
+import { InvalidInputError } from "../core/errors";
 
 export interface ProductionFleetArgs {
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -29,7 +30,7 @@ export interface ProductionFleetArgs {
 /** Throws unless 0 <= min <= desired <= max (integers). */
 export function checkFleetSize(min: number, max: number, desired: number): void {
   const ok = [min, max, desired].every(Number.isInteger) && min >= 0 && min <= desired && desired <= max && max >= 1;
-  if (!ok) throw new Error(`ProductionFleet: need integers 0 <= min <= desired <= max, max >= 1 (got min ${min}, desired ${desired}, max ${max})`);
+  if (!ok) throw new InvalidInputError(`ProductionFleet: need integers 0 <= min <= desired <= max, max >= 1 (got min ${min}, desired ${desired}, max ${max})`);
 }
 
 export class ProductionFleet extends pulumi.ComponentResource {

@@ -13,6 +13,7 @@ import { NODE_BIN, NODE_PACKAGE, SERVICE_UNIT_TAIL } from "./systemdUnit";
 import {
   AGENT_INSTALL_PATH, PROXY_AGENT_PATH, PROXY_AGENT_UNIT, proxyAgentAssociation, proxyAgentKeyParameter, renderAgentInstallScript,
 } from "./proxyAgent";
+import { InvalidInputError } from "../core/errors";
 
 export interface ProxyArgs {
   subnetId: pulumi.Input<string>;
@@ -141,7 +142,7 @@ export function proxyUserData(args: ProxyInstanceArgs, agentKeyParameterName: pu
   return pulumi
     .all([args.deployment, args.release.bucketName, agentKeyParameterName, args.redisUrlParameterName, region])
     .apply(([deployment, bucket, agentKeyParameterName, redisUrlParameterName, r]) => {
-      if (!SAFE_TOKEN.test(deployment)) throw new Error(`Proxy: deployment ${JSON.stringify(deployment)} has unsafe characters`);
+      if (!SAFE_TOKEN.test(deployment)) throw new InvalidInputError(`Proxy: deployment ${JSON.stringify(deployment)} has unsafe characters`);
       return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKeyParameterName, redisUrlParameterName, region: r, latencyThresholdMs: args.latencyThresholdMs, accessLog: args.accessLog });
     });
 }

@@ -9,6 +9,7 @@ import { InstanceRole } from "./instanceRole";
 import { redisUrlSecret } from "./redisUrlParameter";
 import { proxyInstanceStatements, proxyUserData, type ProxyInstanceArgs } from "./proxy";
 import { PROXY_AGENT_TARGET_TAG, proxyAgentAssociation, proxyAgentKeyParameter } from "./proxyAgent";
+import { InvalidInputError } from "../core/errors";
 
 export interface ProxyFleetArgs extends ProxyInstanceArgs {
   count: number;
@@ -26,7 +27,7 @@ export interface ProxyFleetArgs extends ProxyInstanceArgs {
 
 /** Throws unless count is an integer from 2 to 20 (one proxy is the Proxy component). */
 export function checkProxyCount(count: number): void {
-  if (!Number.isInteger(count) || count < 2 || count > 20) throw new Error(`ProxyFleet: count must be an integer from 2 to 20 (got ${count})`);
+  if (!Number.isInteger(count) || count < 2 || count > 20) throw new InvalidInputError(`ProxyFleet: count must be an integer from 2 to 20 (got ${count})`);
 }
 
 export class ProxyFleet extends pulumi.ComponentResource {

@@ -16,14 +16,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyDocument, Statement } from "../awsRules/kmsKeyAccess";
+import { InvalidInputError } from "../core/errors";
 import { customerManagedKey, keyAliasName } from "./customerManagedKey";
 
-export class SecretsKeyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SecretsKeyError";
-  }
-}
+export class SecretsKeyError extends InvalidInputError {}
 
 /** A SecureString parameter the key encrypts. */
 export interface SecretParameter {

@@ -4,6 +4,7 @@
 // `set server app/prod1 state ready`), so routing changes never need a reload.
 import { DEFAULT_THRESHOLDS } from "../config/defaults";
 import type { Role } from "../core/routing/role";
+import { InvalidInputError } from "../core/errors";
 
 export interface HaproxyConfigOptions {
   /** Public frontend bind, e.g. ":80" or "127.0.0.1:8080". */
@@ -62,7 +63,7 @@ export const LATENCY_TABLE_PREFIX = "aviary_latency_ms";
 
 /** Sorted bucket bounds: the base ones plus ceil(threshold) (latencies are integer ms). */
 export function latencyBoundsMs(thresholdMs: number): number[] {
-  if (!Number.isFinite(thresholdMs) || thresholdMs < 1 || thresholdMs > 3_600_000) throw new Error(`latencyBoundsMs: bad threshold ${thresholdMs}`);
+  if (!Number.isFinite(thresholdMs) || thresholdMs < 1 || thresholdMs > 3_600_000) throw new InvalidInputError(`latencyBoundsMs: bad threshold ${thresholdMs}`);
   return [...new Set([...BASE_LATENCY_BOUNDS_MS, Math.ceil(thresholdMs)])].sort((a, b) => a - b);
 }
 
@@ -76,7 +77,7 @@ export function latencyTableName(boundsMs: readonly number[]): string {
 
 /** Server slot name, 1-based: slotName("prod", 1) === "prod1". */
 export function slotName(role: Role, i: number): string {
-  if (!Number.isInteger(i) || i < 1) throw new Error(`slotName: bad slot index ${i}`);
+  if (!Number.isInteger(i) || i < 1) throw new InvalidInputError(`slotName: bad slot index ${i}`);
   return `${role}${i}`;
 }
 
@@ -94,23 +95,23 @@ const SAFE_PATH = /^\/[A-Za-z0-9._\/-]+$/;
 const SAFE_USER = /^[a-z_][a-z0-9_-]*$/;
 
 function checkSlots(name: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error(`renderHaproxyConfig: ${name} must be an integer 1..1000, got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidInputError(`renderHaproxyConfig: ${name} must be an integer 1..1000, got ${n}`);
 }
 
 export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
-  if (!BIND.test(o.bind)) throw new Error(`renderHaproxyConfig: bad bind ${JSON.stringify(o.bind)}`);
-  if (!LOOPBACK_BIND.test(o.statsBind)) throw new Error(`renderHaproxyConfig: statsBind must be loopback ip:port, got ${JSON.stringify(o.statsBind)}`);
-  if (!SAFE_PATH.test(o.socketPath)) throw new Error(`renderHaproxyConfig: bad socketPath ${JSON.stringify(o.socketPath)}`);
-  if (o.user !== undefined && !SAFE_USER.test(o.user)) throw new Error(`renderHaproxyConfig: bad user ${JSON.stringify(o.user)}`);
-  if (o.maxconn !== undefined && (!Number.isInteger(o.maxconn) || o.maxconn < 1)) throw new Error(`renderHaproxyConfig: bad maxconn ${o.maxconn}`);
+  if (!BIND.test(o.bind)) throw new InvalidInputError(`renderHaproxyConfig: bad bind ${JSON.stringify(o.bind)}`);
+  if (!LOOPBACK_BIND.test(o.statsBind)) throw new InvalidInputError(`renderHaproxyConfig: statsBind must be loopback ip:port, got ${JSON.stringify(o.statsBind)}`);
+  if (!SAFE_PATH.test(o.socketPath)) throw new InvalidInputError(`renderHaproxyConfig: bad socketPath ${JSON.stringify(o.socketPath)}`);
+  if (o.user !== undefined && !SAFE_USER.test(o.user)) throw new InvalidInputError(`renderHaproxyConfig: bad user ${JSON.stringify(o.user)}`);
+  if (o.maxconn !== undefined && (!Number.isInteger(o.maxconn) || o.maxconn < 1)) throw new InvalidInputError(`renderHaproxyConfig: bad maxconn ${o.maxconn}`);
   if (o.latencyThresholdMs !== undefined && !(o.latencyThresholdMs >= 1 && o.latencyThresholdMs <= 60_000)) {
-    throw new Error(`renderHaproxyConfig: latencyThresholdMs must be 1..60000, got ${o.latencyThresholdMs}`);
+    throw new InvalidInputError(`renderHaproxyConfig: latencyThresholdMs must be 1..60000, got ${o.latencyThresholdMs}`);
   }
   if (o.checkIntervalMs !== undefined && !(Number.isInteger(o.checkIntervalMs) && o.checkIntervalMs >= 100 && o.checkIntervalMs <= 60_000)) {
-    throw new Error(`renderHaproxyConfig: checkIntervalMs must be an integer 100..60000, got ${o.checkIntervalMs}`);
+    throw new InvalidInputError(`renderHaproxyConfig: checkIntervalMs must be an integer 100..60000, got ${o.checkIntervalMs}`);
   }
   if (o.accessLog !== undefined && !ACCESS_LOG_MODES.includes(o.accessLog)) {
-    throw new Error(`renderHaproxyConfig: accessLog must be ${ACCESS_LOG_CHOICES}, got ${JSON.stringify(o.accessLog)}`);
+    throw new InvalidInputError(`renderHaproxyConfig: accessLog must be ${ACCESS_LOG_CHOICES}, got ${JSON.stringify(o.accessLog)}`);
   }
   checkSlots("prodSlots", o.prodSlots);
   checkSlots("canarySlots", o.canarySlots);

@@ -1,6 +1,7 @@
 // Bundles the controller handler into one CommonJS file in memory (AWS SDK v3 ships with the runtime).
 import { buildSync } from "esbuild";
 import * as path from "path";
+import { InvariantError } from "../core/errors";
 
 export function buildControllerBundle(): { code: string; bytes: number } {
   const result = buildSync({
@@ -16,6 +17,6 @@ export function buildControllerBundle(): { code: string; bytes: number } {
     logLevel: "silent",
   });
   const [file] = result.outputFiles;
-  if (!file) throw new Error("buildControllerBundle: esbuild produced no output");
+  if (!file) throw new InvariantError("buildControllerBundle: esbuild produced no output");
   return { code: file.text, bytes: file.contents.byteLength };
 }

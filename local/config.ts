@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { aviaryKeys, parseStackConfig, StackConfigError, type CanaryConfig, type ProdConfig } from "../config/stackConfig";
 import { readStackFile } from "../config/stackFile";
 import type { Role } from "../core/routing/role";
+import { ConfigError } from "../core/errors";
 
 /**
  * Local periods are the declared alarm periods divided by this factor (10 s → 1 s, 60 s → 6 s),
@@ -19,10 +20,10 @@ export interface LocalConfig {
 function load(file: string, role: Role): ProdConfig | CanaryConfig {
   try {
     const config = parseStackConfig(aviaryKeys(readStackFile(file)));
-    if (config.role !== role) throw new Error(`${file}: aviary:role must be ${role} (got ${config.role})`);
+    if (config.role !== role) throw new ConfigError(`${file}: aviary:role must be ${role} (got ${config.role})`);
     return config;
   } catch (e) {
-    if (e instanceof StackConfigError) throw new Error(`${file}: ${e.message}`);
+    if (e instanceof StackConfigError) throw new ConfigError(`${file}: ${e.message}`, { cause: e });
     throw e;
   }
 }

@@ -3,6 +3,7 @@
 import type Redis from "ioredis";
 import { booleanFlag, type FlagDefinition, type StoredFlag } from "../flags/model";
 import { putFlag, readFlags, updateFlag } from "../state/flags";
+import { InvalidInputError, NotFoundError } from "../core/errors";
 
 /** The sample app's flag, and the demo's fault flags (numbers; a rule `version equals X` scopes them). */
 export function startingFlags(owner: string): FlagDefinition[] {
@@ -89,10 +90,10 @@ export async function setBooleanFlag(redis: Redis, key: string, on: boolean, by:
     redis,
     key,
     (current) => {
-      if (current === undefined) throw new Error(`flag "${key}" does not exist`);
-      if (current.type !== "boolean") throw new Error(`flag "${key}" is a ${current.type} flag, not boolean`);
+      if (current === undefined) throw new NotFoundError(`flag "${key}" does not exist`);
+      if (current.type !== "boolean") throw new InvalidInputError(`flag "${key}" is a ${current.type} flag, not boolean`);
       const variant = Object.entries(current.variants).find(([, v]) => v === on)?.[0];
-      if (variant === undefined) throw new Error(`flag "${key}" has no ${on} variant`);
+      if (variant === undefined) throw new InvalidInputError(`flag "${key}" has no ${on} variant`);
       return { ...current, defaultVariant: variant, enabled: true };
     },
     { by, reason, cause: "set" },
@@ -105,8 +106,8 @@ export async function unkillFlag(redis: Redis, key: string, by: string, reason: 
     redis,
     key,
     (current) => {
-      if (current === undefined) throw new Error(`flag "${key}" does not exist`);
-      if (current.enabled) throw new Error(`flag "${key}" is not killed`);
+      if (current === undefined) throw new NotFoundError(`flag "${key}" does not exist`);
+      if (current.enabled) throw new InvalidInputError(`flag "${key}" is not killed`);
       return { ...current, enabled: true };
     },
     { by, reason, cause: "unkill" },

@@ -4,6 +4,7 @@
 // the next start kills only those whose identity still matches (a reused pid is left alone).
 import * as fs from "node:fs";
 import { descendants, statFields } from "./procStat";
+import { TimeoutError } from "../core/errors";
 
 export const CHILDREN_FILE = "children.json";
 
@@ -92,7 +93,7 @@ export async function killLeftovers(file: string, waitMs = 5000): Promise<Proces
   const deadline = Date.now() + waitMs;
   while (alive.some(stillRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const stuck = alive.filter(stillRunning);
-  if (stuck.length > 0) throw new Error(`leftover processes of a previous run did not die: ${stuck.map((r) => `${r.pid} (${r.cmd})`).join(", ")}`);
+  if (stuck.length > 0) throw new TimeoutError(`leftover processes of a previous run did not die: ${stuck.map((r) => `${r.pid} (${r.cmd})`).join(", ")}`);
   fs.rmSync(file, { force: true });
   return alive;
 }

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
 import { logComponent } from "../core/logComponent";
+import { ConfigError } from "../core/errors";
 
 const RUNNER = logComponent("aviary-local").component;
 
@@ -43,6 +44,6 @@ export function runnerLogger(file: string, level: pino.LevelWithSilent): Logger 
 export function logLevelFromEnv(env: Readonly<Record<string, string | undefined>>): pino.Level {
   const raw = env.LOG_LEVEL ?? "info";
   const levels = Object.keys(pino.levels.values);
-  if (!levels.includes(raw)) throw new Error(`LOG_LEVEL must be one of ${levels.join(", ")} (got ${JSON.stringify(raw)})`);
+  if (!levels.includes(raw)) throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(", ")} (got ${JSON.stringify(raw)})`);
   return raw as pino.Level;
 }

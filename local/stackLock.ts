@@ -4,6 +4,7 @@
 // however it dies: a stale lock of a dead runner can never block a start.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import { ProcessError } from "../core/errors";
 
 export const LOCK_FILE = "lock";
 
@@ -44,12 +45,12 @@ export function takeLock(file: string): LockResult {
   const r = spawnSync("flock", ["--nonblock", "--exclusive", "3"], { stdio: ["ignore", "ignore", "pipe", fd] });
   if (r.error) {
     fs.closeSync(fd);
-    throw new Error(`flock (util-linux) could not run: ${r.error.message}`);
+    throw new ProcessError(`flock (util-linux) could not run: ${r.error.message}`);
   }
   if (r.status !== 0) {
     fs.closeSync(fd);
     if (r.status === 1) return { taken: false, holder: readLockHolder(file) };
-    throw new Error(`flock failed on ${file}: ${r.stderr.toString().trim()}`);
+    throw new ProcessError(`flock failed on ${file}: ${r.stderr.toString().trim()}`);
   }
   return {
     taken: true,

@@ -17,9 +17,10 @@ import { RedisServer } from "../components/redisServer";
 import { APP_PORT } from "../config/ports";
 import { sourceCommit } from "../release/bundles";
 import { DEFAULT_CACHE_NODE_TYPE, type ProdConfig, type RedisLayout } from "../config/stackConfig";
+import { InvariantError } from "../core/errors";
 
 function fail(message: string): never {
-  throw new Error(message);
+  throw new InvariantError(message);
 }
 
 /** What every Redis client needs, from whichever layout aviary:redis picks. */

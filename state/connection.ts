@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { toUnreachable } from "./unreachable";
 import { channels } from "./keys";
 import { parseChangeNotice, type ChangeNotice } from "./events";
-import { InvalidInputError } from "./errors";
+import { InvalidInputError } from "../core/errors";
 
 export interface ConnectOptions {
   /** Connection errors are logged here (throttled by ioredis' reconnect backoff); silent if absent. */

@@ -6,7 +6,8 @@ import { isAlarmState, type AlarmState } from "../core/alarms/state";
 import { keys } from "./keys";
 import { badKeyMessage, foundValue, LUA_BAD_KEY, textFound } from "./badKey";
 import { PREVIEW_CHARS } from "./bounds";
-import { keyError } from "./errors";
+import { InvariantError } from "../core/errors";
+import { ConflictError, keyError, RedisKeyError } from "./errors";
 import { repairingType } from "./keyTypes";
 import { runWrite, storedReason, writeScript } from "./writeScript";
 
@@ -140,7 +141,7 @@ export async function withControllerLock<T>(
       continue;
     }
     if (check === "free") continue;
-    if (Date.now() >= deadline) throw new Error(`aviary: Redis key ${key} is busy: another decision held it for the whole ${opts.waitMs} ms wait`);
+    if (Date.now() >= deadline) throw new ConflictError(`aviary: Redis key ${key} is busy: another decision held it for the whole ${opts.waitMs} ms wait`);
     await new Promise((r) => setTimeout(r, delay));
   }
   try {
@@ -192,7 +193,8 @@ export async function writeControllerMemory(redis: Redis, memory: StoredControll
   if (fields.length > 0) tx.hset(keys.controller, ...fields);
   const replies = await tx.exec();
   const failed = replies?.find(([err]) => err);
-  if (!replies || failed) throw keyError(keys.controller, failed?.[0] ?? new Error("transaction aborted"));
+  if (failed) throw keyError(keys.controller, failed[0]);
+  if (!replies) throw new RedisKeyError(keys.controller, "transaction aborted");
 }
 
 type OnProblem = (problem: string) => void;
@@ -241,7 +243,7 @@ export async function recordControllerEvents(redis: Redis, events: ControllerEve
   const outcome = await runWrite(redis, RECORD_SCRIPT, [], {
     events: events.map((e) => ({ by: e.by, reason: storedReason(e.reason), detail: Object.entries({ action: e.action, ...e.detail }).flat() })),
   });
-  if (outcome.status !== "ok") throw new Error("recordControllerEvents: script wrote nothing");
+  if (outcome.status !== "ok") throw new InvariantError("recordControllerEvents: script wrote nothing");
   outcome.repairs.forEach((note) => onRepair?.(note));
   return outcome.eventIds;
 }

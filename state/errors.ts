@@ -1,19 +1,15 @@
 /**
- * Typed errors of the state layer. Callers (the CLI's exit code, the controller's retry) decide
- * by class or `code`, never by message text. All but "unreachable" and "key-failed" mean
+ * Typed errors of the state layer: what a Redis key holds or did, on top of core/errors.ts (a
+ * caller's bad input is core's InvalidInputError). All but "unreachable" and "key-failed" mean
  * "nothing was written".
  */
+import { AviaryError, type ErrorCode } from "../core/errors";
 import { badKeyMessage, type BadKey, type FoundValue } from "./badKey";
 
-export type StateErrorCode = "invalid-input" | "wrong-type" | "garbage-value" | "conflict" | "key-failed" | "unreachable";
+export type StateErrorCode = Extract<ErrorCode, "wrong-type" | "garbage-value" | "conflict" | "key-failed" | "unreachable">;
 
-export abstract class StateError extends Error {
+export abstract class StateError extends AviaryError {
   abstract readonly code: StateErrorCode;
-}
-
-/** The caller's input is invalid (bad weight, key, definition, URL): fix the input and retry. */
-export class InvalidInputError extends StateError {
-  readonly code = "invalid-input";
 }
 
 /** A key holds another Redis type than the write needs. */
@@ -56,6 +52,6 @@ export class RedisKeyError extends StateError {
 }
 
 /** `err` as it is when already typed (e.g. Redis unreachable), else a RedisKeyError naming `key`. */
-export function keyError(key: string, err: unknown): StateError {
-  return err instanceof StateError ? err : new RedisKeyError(key, err);
+export function keyError(key: string, err: unknown): AviaryError {
+  return err instanceof AviaryError ? err : new RedisKeyError(key, err);
 }

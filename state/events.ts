@@ -1,6 +1,7 @@
 import type Redis from "ioredis";
 import { MAX_EVENT_FIELD, MAX_EVENT_FIELDS, MAX_NOTICE, MAX_REASON, preview, truncate } from "./bounds";
-import { InvalidInputError, keyError, WrongTypeError } from "./errors";
+import { InvalidInputError } from "../core/errors";
+import { keyError, WrongTypeError } from "./errors";
 import { describeKey } from "./keyTypes";
 import { keys } from "./keys";
 

@@ -7,7 +7,8 @@ import type Redis from "ioredis";
 import * as z from "zod";
 import { flagDefinitionSchema, flagKeySchema, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type StoredFlag } from "../flags/model";
 import { MAX_FLAG_JSON, preview } from "./bounds";
-import { ConflictError, InvalidInputError } from "./errors";
+import { InvalidInputError, InvariantError } from "../core/errors";
+import { ConflictError } from "./errors";
 import { keys } from "./keys";
 import { runWrite, storedReason, writeScript } from "./writeScript";
 import { describeIssues } from "./zodIssues";
@@ -93,7 +94,7 @@ export async function readFlags(redis: Redis): Promise<{ flags: StoredFlag[]; pr
   const replies = (await pipeline.exec()) ?? [];
   const flags: StoredFlag[] = [];
   valid.forEach((key, i) => {
-    const [err, raw] = replies[i] ?? [new Error("no reply"), null];
+    const [err, raw] = replies[i] ?? [new InvariantError("no reply"), null];
     if (err) {
       problems.push(`${keys.flag(key)}: ${err.message}`);
       invalidKeys.push(key);

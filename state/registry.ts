@@ -1,7 +1,8 @@
 import type Redis from "ioredis";
 // zod/mini: same validation as "zod", a fraction of the size in the controller Lambda's bundle.
 import * as z from "zod/mini";
-import { InvalidInputError, WrongTypeError } from "./errors";
+import { InvalidInputError, InvariantError } from "../core/errors";
+import { WrongTypeError } from "./errors";
 import { describeKey } from "./keyTypes";
 import { keys } from "./keys";
 import { runWrite, storedReason, writeScript, type WriteScript } from "./writeScript";
@@ -118,7 +119,7 @@ export async function registerBackend(redis: Redis, reg: BackendRegistration): P
   if (!parsed.success) throw fail("backend registration", parsed.error.issues);
   const { ttlSeconds, ...r } = parsed.data;
   const outcome = await runWrite(redis, REGISTER_SCRIPT, [keys.backend(r.id), keys.backends], { ...r, ttl: String(ttlSeconds) });
-  if (outcome.status !== "ok") throw new Error(`register ${r.id}: script wrote nothing`);
+  if (outcome.status !== "ok") throw new InvariantError(`register ${r.id}: script wrote nothing`);
   return { eventId: outcome.eventIds[0], repairs: outcome.repairs };
 }
 
@@ -221,7 +222,7 @@ export async function listBackends(redis: Redis): Promise<BackendList> {
   for (const id of valid) pipeline.hgetall(keys.backend(id)).pttl(keys.backend(id));
   const replies = (await pipeline.exec()) ?? [];
   valid.forEach((id, i) => {
-    const [err, raw] = replies[2 * i] ?? [new Error("no reply"), null];
+    const [err, raw] = replies[2 * i] ?? [new InvariantError("no reply"), null];
     if (err) {
       problems.push(`${keys.backend(id)}: ${boundProblem(err.message)}`);
       return;
@@ -238,7 +239,7 @@ export async function listBackends(redis: Redis): Promise<BackendList> {
       problems.push(`${keys.backend(id)} id: field says ${JSON.stringify(parsed.data.id)}`);
     } else {
       backends.push(parsed.data);
-      const [ttlErr, ttl] = replies[2 * i + 1] ?? [new Error("no reply"), null];
+      const [ttlErr, ttl] = replies[2 * i + 1] ?? [new InvariantError("no reply"), null];
       const t = ttlErr ? -1 : Number(ttl);
       // -2: gone since the HGETALL, so it expires now.
       ttlMs.set(id, t === -2 ? 0 : t);

@@ -10,7 +10,6 @@ export class RedisUnreachableError extends StateError {
     readonly reason: string,
   ) {
     super(`cannot reach Redis at ${endpoint} (${reason})`);
-    this.name = "RedisUnreachableError";
   }
 }
 

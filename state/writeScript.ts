@@ -10,6 +10,7 @@
  *   4. XADD the events, 5. `mutate` (script-specific writes on keys of checked types), 6. PUBLISH.
  */
 import type Redis from "ioredis";
+import { InvariantError } from "../core/errors";
 import { MAX_REASON, truncate } from "./bounds";
 import { foundValue, LUA_BAD_KEY } from "./badKey";
 import { GarbageValueError, WrongTypeError } from "./errors";
@@ -50,7 +51,7 @@ const EVENTS_ACCEPTING = `a stream below the last possible ID (${LAST_STREAM_ID}
  */
 export function writeScript(spec: { keys: readonly KeySpec[]; prepare: string; mutate: string }): WriteScript {
   for (const k of spec.keys) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(k.name) || k.name === "events") throw new Error(`writeScript: bad key name ${k.name}`);
+    if (!/^[a-z_][a-z0-9_]*$/.test(k.name) || k.name === "events") throw new InvariantError(`writeScript: bad key name ${k.name}`);
   }
   const names = spec.keys.map((k, i) => `K.${k.name} = KEYS[${i + 2}]`).join("\n");
   const specs = spec.keys.map((k) => `{'${k.name}', '${k.type}', '${k.onWrongType ?? "refuse"}'}`).join(", ");
@@ -156,7 +157,7 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : [])
  * is added first), `params` as P. Throws WrongTypeError / GarbageValueError when nothing was written.
  */
 export async function runWrite<R>(redis: Redis, script: WriteScript, keyValues: readonly string[], params: Record<string, unknown>): Promise<WriteOutcome<R>> {
-  if (keyValues.length !== script.keys.length) throw new Error(`runWrite: ${script.keys.length} keys expected, got ${keyValues.length}`);
+  if (keyValues.length !== script.keys.length) throw new InvariantError(`runWrite: ${script.keys.length} keys expected, got ${keyValues.length}`);
   const raw = (await redis.eval(
     script.source,
     keyValues.length + 1,
@@ -179,7 +180,7 @@ export async function runWrite<R>(redis: Redis, script: WriteScript, keyValues: 
       throw new GarbageValueError({ key: reply.key ?? "?", field: reply.field, found, expected: reply.expected ?? "?" }, reply.fix ?? "");
     }
     default:
-      throw new Error(`runWrite: unexpected script reply ${truncate(raw, 200)}`);
+      throw new InvariantError(`runWrite: unexpected script reply ${truncate(raw, 200)}`);
   }
 }
 

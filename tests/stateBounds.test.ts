@@ -1,10 +1,11 @@
 // Bounded sizes and typed errors: the pure parts (table tests) and one real 10 MB notice.
 import type Redis from "ioredis";
-import { exitCodeFor } from "../cli/main";
+import { exitCodeFor } from "../cli/exitCodes";
 import { UsageError } from "../cli/common";
 import { MAX_EVENT_FIELD, MAX_NOTICE, MAX_REASON, preview, truncate, type SizeUnit } from "../state/bounds";
 import { parseRedisUrl, subscribeChanges } from "../state/connection";
-import { ConflictError, GarbageValueError, InvalidInputError, RedisKeyError, StateError, WrongTypeError } from "../state/errors";
+import { InvalidInputError } from "../core/errors";
+import { ConflictError, GarbageValueError, RedisKeyError, StateError, WrongTypeError } from "../state/errors";
 import { RedisUnreachableError } from "../state/unreachable";
 import { parseChangeNotice, parseEntry, readEvents } from "../state/events";
 import { FlagValidationError } from "../state/flags";

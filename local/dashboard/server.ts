@@ -10,6 +10,7 @@ import { RedisUnreachableError } from "../../state/unreachable";
 import type { ActivityFeed } from "../activity";
 import { checkHost, checkWrite, type OriginCheck } from "./origin";
 import { PAGE_HTML } from "./page";
+import { InvalidInputError } from "../../core/errors";
 
 /** The charting library, served from node_modules on the dashboard's own origin (no CDN). */
 const VENDOR: Record<string, { file: string; type: string }> = {
@@ -50,13 +51,13 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
     req.setEncoding("utf8");
     req.on("data", (chunk: string) => {
       raw += chunk;
-      if (raw.length > MAX_BODY) reject(new Error("request body too large"));
+      if (raw.length > MAX_BODY) reject(new InvalidInputError("request body too large"));
     });
     req.on("end", () => {
       try {
         resolve(JSON.parse(raw));
       } catch {
-        reject(new Error("request body is not JSON"));
+        reject(new InvalidInputError("request body is not JSON"));
       }
     });
     req.on("error", reject);

@@ -1,11 +1,11 @@
 /**
- * Feature-flag definitions in Redis: `aviary:flag:<key>` (JSON, see flags/model.ts) indexed by the
+ * Feature-flag definitions in Redis: `aviary:flag:<key>` (JSON, see core/flags/model.ts) indexed by the
  * `aviary:flags` set. Validated on write (nothing stored on error) and on read (garbage reported in
  * `problems`, never returned). Each write is one Lua script: compare-and-set + index + event + notice.
  */
 import type Redis from "ioredis";
 import * as z from "zod";
-import { flagDefinitionSchema, flagKeySchema, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type StoredFlag } from "../flags/model";
+import { flagDefinitionSchema, flagKeySchema, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type StoredFlag } from "../core/flags/model";
 import { MAX_FLAG_JSON, preview } from "./bounds";
 import { ConflictError, InvalidInputError } from "./errors";
 import { keys } from "./keys";

@@ -1,6 +1,6 @@
 // Aviary's alarms as plain data. The Monitoring component turns them into CloudWatch alarms and
 // the local runner evaluates the very same objects, so local mode and AWS cannot drift apart.
-import type { Thresholds } from "../config/stackConfig";
+import type { Thresholds } from "../core/config/stackConfig";
 import { FLEET_METRICS, fleetDimensions, PROXY_METRICS, PROXY_NAMESPACE, proxyDimensions } from "../core/metrics/naming";
 import type { Role } from "../core/routing/role";
 

@@ -2,7 +2,7 @@
 // no clock (the caller passes `now`), so every rule is table-tested in tests/controllerDecide.test.ts.
 import { AlarmAction, AlarmKey, alarmKeyOf, alarmName, canaryAlarms, prodAlarms } from "../alarms/definitions";
 import type { AlarmState } from "../core/alarms/state";
-import { DEFAULT_THRESHOLDS } from "../config/defaults";
+import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
 import { MAX_REASON, truncate } from "../state/bounds";
 
 /** One CloudWatch alarm state transition (what the SNS message carries). */

@@ -1,5 +1,5 @@
 import { ALARM_KEYS, alarmKeyOf, alarmName, canaryAlarms, prodAlarms } from "../alarms/definitions";
-import { DEFAULT_THRESHOLDS } from "../config/stackConfig";
+import { DEFAULT_THRESHOLDS } from "../core/config/stackConfig";
 
 const thresholds = { ...DEFAULT_THRESHOLDS, scaleOutCpu: 65, canaryErrorRate: 2 };
 

@@ -1,8 +1,9 @@
 // The `aviary:*` stack config contract (see docs/design.md), as one typed, validated object.
 // Pure: it knows nothing about Pulumi, so the program, the local runner and the tests share it.
 import * as z from "zod";
-import { WEIGHT_RULE, weightSchema } from "../core/routing/weight";
-import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES } from "../haproxy/config";
+import { ConfigError } from "../errors";
+import { WEIGHT_RULE, weightSchema } from "../routing/weight";
+import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES } from "./accessLog";
 import {
   DEFAULT_CANARY_COUNT,
   DEFAULT_DEMO_FAULTS,
@@ -169,10 +170,9 @@ export function aviaryKeys(config: Readonly<Record<string, string>>): RawConfig 
   );
 }
 
-export class StackConfigError extends Error {
+export class StackConfigError extends ConfigError {
   constructor(readonly problems: string[]) {
     super(`Invalid Aviary stack config:\n  - ${problems.join("\n  - ")}`);
-    this.name = "StackConfigError";
   }
 }
 

@@ -95,7 +95,7 @@ const proxy = z
   .object({
     /** 1 = one proxy instance with an Elastic IP; more = an Auto Scaling group behind a Network Load Balancer. */
     count: integerIn(1, 20).default(DEFAULT_PROXY.count),
-    /** Which requests HAProxy logs: "errors" (default) or "all" (one line per request; see haproxy/config.ts). */
+    /** Which requests HAProxy logs: "errors" (default) or "all" (one line per request; see accessLog.ts). */
     accessLog: z.enum(ACCESS_LOG_MODES, { error: `must be ${ACCESS_LOG_CHOICES}` }).default(DEFAULT_PROXY.accessLog),
   })
   .strict();

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { AccessLog } from "../haproxy/config";
+import type { AccessLog } from "../core/config/accessLog";
 import { cpuMs } from "../local/procStat";
 import { HOST, freePort, startHaproxy } from "../tests/support/haproxy";
 import { cleanups } from "./processes";

@@ -3,7 +3,7 @@
 import os from "node:os";
 import { InMemoryProvider, OpenFeature } from "@openfeature/server-sdk";
 import type Redis from "ioredis";
-import { booleanFlag } from "../flags/model";
+import { booleanFlag } from "../core/flags/model";
 import { AviaryFlagProvider } from "../flags/provider";
 import { connect } from "../state/connection";
 import { putFlag, updateFlag } from "../state/flags";

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import pino from "pino";
 import Redis from "ioredis";
-import type { AccessLog } from "../haproxy/config";
+import type { AccessLog } from "../core/config/accessLog";
 import { startAgent, type Agent } from "../agent/agent";
 import type { MetricsSink } from "../agent/cloudwatchPublisher";
 import { MetricsSampler, type RoleMetrics } from "../agent/metrics";

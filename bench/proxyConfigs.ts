@@ -1,7 +1,8 @@
 // The HAProxy configs the proxy benchmarks run: the proxy instance's own config (as
 // components/proxy.ts renders it), moved to loopback, and its static variant with slots written in.
 import { CANARY_SLOTS, PROD_SLOTS, PROXY_HAPROXY_OPTIONS } from "../components/proxy";
-import { renderHaproxyConfig, type AccessLog, type HaproxyConfigOptions } from "../haproxy/config";
+import type { AccessLog } from "../core/config/accessLog";
+import { renderHaproxyConfig, type HaproxyConfigOptions } from "../haproxy/config";
 
 export { CANARY_SLOTS, PROD_SLOTS };
 const HOST = "127.0.0.1";

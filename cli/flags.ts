@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type Redis from "ioredis";
-import { booleanFlag, percentageSchema, type FlagDefinition, type FlagRule, type StoredFlag } from "../flags/model";
+import { booleanFlag, percentageSchema, type FlagDefinition, type FlagRule, type StoredFlag } from "../core/flags/model";
 import { readEvents } from "../state/events";
 import { checkFlagKey, readFlag, readFlags, updateFlag, validateFlagDefinition, type FlagChange } from "../state/flags";
 import { parseIntArg, table, UsageError, whoAmI } from "./common";

@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { canaryAlarms } from "../core/alarms/definitions";
 import { isWeight, WEIGHT_RULE } from "../core/routing/weight";
-import type { Thresholds } from "../config/stackConfig";
+import type { Thresholds } from "../core/config/stackConfig";
 import { appInstanceStatements, appUserData } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
 import { redisUrlSecret } from "./redisUrlParameter";

@@ -2,8 +2,8 @@
 // invocations from the canary stack) and acts on the fleet and Redis.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_SCALING } from "../config/defaults";
-import type { Scaling } from "../config/stackConfig";
+import { DEFAULT_SCALING } from "../core/config/defaults";
+import type { Scaling } from "../core/config/stackConfig";
 import { buildControllerBundle } from "../lambda/bundle";
 import { customerManagedKey } from "./customerManagedKey";
 import { FUNCTION_TIMEOUT_SECONDS } from "../lambda/timing";

@@ -2,8 +2,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PROXY_NAMESPACE } from "../core/metrics/naming";
-import { CANARY_SLOTS, PROD_SLOTS } from "../config/proxySlots";
-import { renderHaproxyConfig, type AccessLog, type HaproxyConfigOptions } from "../haproxy/config";
+import { CANARY_SLOTS, PROD_SLOTS } from "../core/config/proxySlots";
+import type { AccessLog } from "../core/config/accessLog";
+import { renderHaproxyConfig, type HaproxyConfigOptions } from "../haproxy/config";
 import { AppRelease } from "./appRelease";
 import { awsRegion, bootScriptPreamble, shellQuote } from "./bootShell";
 import { InstanceRole, type InstanceRoleStatement } from "./instanceRole";

@@ -22,8 +22,8 @@ import type { Logger } from "pino";
 import { connect, subscribeChanges } from "../state/connection";
 import type { ChangeNotice } from "../state/events";
 import { readFlag, readFlags } from "../state/flags";
-import { compileFlag, evaluate, type CompiledFlag } from "./evaluate";
-import type { FlagValue, StoredFlag } from "./model";
+import { compileFlag, evaluate, type CompiledFlag } from "../core/flags/evaluate";
+import type { FlagValue, StoredFlag } from "../core/flags/model";
 import { readSnapshot, writeSnapshot } from "./snapshot";
 
 export interface AviaryFlagProviderOptions {

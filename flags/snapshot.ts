@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { storedFlagSchema, type StoredFlag } from "./model";
+import { storedFlagSchema, type StoredFlag } from "../core/flags/model";
 
 export interface Snapshot {
   savedAt: string;

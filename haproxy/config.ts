@@ -2,7 +2,8 @@
 // Servers are empty, disabled slots; the proxy agent fills them through the Runtime API
 // (`set server app/prod1 addr 127.0.0.1 port 3001`, `set server app/prod1 weight 50`,
 // `set server app/prod1 state ready`), so routing changes never need a reload.
-import { DEFAULT_THRESHOLDS } from "../config/defaults";
+import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES, type AccessLog } from "../core/config/accessLog";
+import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
 import type { Role } from "../core/routing/role";
 import { InvalidInputError } from "../core/errors";
 
@@ -31,22 +32,9 @@ export interface HaproxyConfigOptions {
    * two breaching periods in a row.
    */
   checkIntervalMs?: number;
-  /** Which requests get an access-log line (default "errors"); see ACCESS_LOG_MODES. */
+  /** Which requests get an access-log line (default "errors"); see core/config/accessLog.ts. */
   accessLog?: AccessLog;
 }
-
-/**
- * "errors": only requests that went wrong (5xx, timeouts, retries, redispatches, aborts) are logged
- * (HAProxy's `option dontlog-normal`); every request is still counted in the stats, metrics and
- * latency histogram. "all": one line per request. "errors" is the default because a line per
- * request costs 8–22% more proxy CPU per request (BENCHMARKS.md) and, on AWS, journald's default
- * rate limit (10,000 lines per 30 s per service) would drop lines, the error ones included, past
- * ~330 req/s anyway.
- */
-export const ACCESS_LOG_MODES = ["errors", "all"] as const;
-export type AccessLog = (typeof ACCESS_LOG_MODES)[number];
-/** The modes as an error message lists them: "errors" or "all". */
-export const ACCESS_LOG_CHOICES = ACCESS_LOG_MODES.map((m) => JSON.stringify(m)).join(" or ");
 
 /** The single backend holding both roles' servers, so weights express the prod/canary split. */
 export const BACKEND = "app";

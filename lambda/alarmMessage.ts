@@ -4,6 +4,7 @@
 import * as z from "zod/mini";
 import { ALARM_STATES } from "../core/alarms/state";
 import { weightSchema } from "../core/routing/weight";
+import { issuesLine } from "../core/validation/issues";
 
 const state = z.enum(ALARM_STATES);
 const nonEmpty = z.string().check(z.minLength(1));
@@ -23,10 +24,6 @@ const alarmMessageSchema = z.object({
 
 export type AlarmMessage = z.infer<typeof alarmMessageSchema>;
 
-function describe(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.map(String).join(".") : "<message>"}: ${i.message}`).join("; ");
-}
-
 /** Parses an SNS Message body as a CloudWatch alarm state change, or throws naming what is wrong. */
 export function parseAlarmMessage(text: string): AlarmMessage {
   let json: unknown;
@@ -36,7 +33,7 @@ export function parseAlarmMessage(text: string): AlarmMessage {
     throw new Error(`alarm message is not JSON: ${(e as Error).message}`);
   }
   const result = alarmMessageSchema.safeParse(json);
-  if (!result.success) throw new Error(`alarm message is invalid: ${describe(result.error)}`);
+  if (!result.success) throw new Error(`alarm message is invalid: ${issuesLine(result.error.issues, { root: "<message>" })}`);
   return result.data;
 }
 
@@ -64,6 +61,6 @@ export type ConfigInvocation = z.infer<typeof configInvocationSchema>;
 /** Parses the configuration invocation, or throws naming what is wrong. */
 export function parseConfigInvocation(value: unknown): ConfigInvocation {
   const result = configInvocationSchema.safeParse(value);
-  if (!result.success) throw new Error(`configuration invocation is invalid: ${describe(result.error)}`);
+  if (!result.success) throw new Error(`configuration invocation is invalid: ${issuesLine(result.error.issues, { root: "<message>" })}`);
   return result.data;
 }

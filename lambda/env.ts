@@ -1,6 +1,6 @@
 // The controller's tunables from the function's environment (components/controller.ts sets the
 // scaling policy from aviary:scaling; DRAIN_WAIT_MS is optional).
-import { DEFAULT_SCALING } from "../config/defaults";
+import { DEFAULT_SCALING } from "../core/config/defaults";
 import type { ScalingPolicy } from "../controller/decide";
 import { intFromEnv, type Env } from "../core/env";
 

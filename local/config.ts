@@ -1,7 +1,7 @@
 // Local mode reads the committed stack files, so editing Pulumi.canary.yaml's canaryWeight (or the
 // thresholds) and restarting changes the local stack exactly as `pulumi up` would change AWS.
 import * as path from "node:path";
-import { aviaryKeys, parseStackConfig, StackConfigError, type CanaryConfig, type ProdConfig } from "../config/stackConfig";
+import { aviaryKeys, parseStackConfig, StackConfigError, type CanaryConfig, type ProdConfig } from "../core/config/stackConfig";
 import { readStackFile } from "../config/stackFile";
 import type { Role } from "../core/routing/role";
 import { ConfigError } from "../core/errors";

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { connect } from "../state/connection";
-import type { FlagDefinition } from "../flags/model";
+import type { FlagDefinition } from "../core/flags/model";
 import { updateFlag } from "../state/flags";
 import { enableCanary } from "../state/routing";
 import { setBooleanFlag } from "./flags";

@@ -1,7 +1,7 @@
 // The flags local mode starts with (created only when absent, so a developer's changes survive
 // while the stack runs), the dashboard's view of them, and its on/off toggle.
 import type Redis from "ioredis";
-import { booleanFlag, type FlagDefinition, type StoredFlag } from "../flags/model";
+import { booleanFlag, type FlagDefinition, type StoredFlag } from "../core/flags/model";
 import { putFlag, readFlags, updateFlag } from "../state/flags";
 import { InvalidInputError, NotFoundError } from "../core/errors";
 

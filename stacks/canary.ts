@@ -4,8 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppRelease } from "../components/appRelease";
 import { Canary } from "../components/canary";
 import { APP_PORT } from "../config/ports";
-import { checkCanaryAgainstProd } from "../config/crossStack";
-import type { CanaryConfig } from "../config/stackConfig";
+import { checkCanaryAgainstProd } from "../core/config/crossStack";
+import type { CanaryConfig } from "../core/config/stackConfig";
 import { sourceCommit } from "../release/bundles";
 
 export async function canaryStack(cfg: CanaryConfig) {

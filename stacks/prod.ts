@@ -16,7 +16,7 @@ import { PROXY_SMOKE_CHECK_SCRIPT, smokeCheckTriggers } from "../components/prox
 import { RedisServer } from "../components/redisServer";
 import { APP_PORT } from "../config/ports";
 import { sourceCommit } from "../release/bundles";
-import { DEFAULT_CACHE_NODE_TYPE, type ProdConfig, type RedisLayout } from "../config/stackConfig";
+import { DEFAULT_CACHE_NODE_TYPE, type ProdConfig, type RedisLayout } from "../core/config/stackConfig";
 import { InvariantError } from "../core/errors";
 
 function fail(message: string): never {

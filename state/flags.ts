@@ -1,17 +1,17 @@
 /**
- * Feature-flag definitions in Redis: `aviary:flag:<key>` (JSON, see flags/model.ts) indexed by the
+ * Feature-flag definitions in Redis: `aviary:flag:<key>` (JSON, see core/flags/model.ts) indexed by the
  * `aviary:flags` set. Validated on write (nothing stored on error) and on read (garbage reported in
  * `problems`, never returned). Each write is one Lua script: compare-and-set + index + event + notice.
  */
 import type Redis from "ioredis";
 import * as z from "zod";
-import { flagDefinitionSchema, flagKeySchema, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type StoredFlag } from "../flags/model";
+import { flagDefinitionSchema, flagKeySchema, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type StoredFlag } from "../core/flags/model";
+import { issuesLine } from "../core/validation/issues";
 import { MAX_FLAG_JSON, preview } from "./bounds";
 import { InvalidInputError, InvariantError } from "../core/errors";
 import { ConflictError } from "./errors";
 import { keys } from "./keys";
 import { runWrite, storedReason, writeScript } from "./writeScript";
-import { describeIssues } from "./zodIssues";
 
 export interface FlagChangeOptions {
   by: string;
@@ -51,7 +51,7 @@ export function parseStoredFlag(key: string, raw: string): StoredFlag | string {
     return `${keys.flag(key)}: not JSON`;
   }
   const parsed = storedFlagSchema.safeParse(json);
-  if (!parsed.success) return `${keys.flag(key)} ${describeIssues(parsed.error.issues).join("; ")}`;
+  if (!parsed.success) return `${keys.flag(key)} ${issuesLine(parsed.error.issues)}`;
   if (parsed.data.key !== key) return `${keys.flag(key)} key: field says ${preview(parsed.data.key)}`;
   return parsed.data;
 }
@@ -157,7 +157,7 @@ export function validateFlagDefinition(input: unknown): FlagDefinition {
   const parsed = flagDefinitionSchema.safeParse(input);
   if (!parsed.success) {
     const key = typeof input === "object" && input !== null && "key" in input ? ` ${JSON.stringify((input as { key: unknown }).key)}` : "";
-    throw new FlagValidationError(`Invalid flag${key}: ${describeIssues(parsed.error.issues).join("; ")}`);
+    throw new FlagValidationError(`Invalid flag${key}: ${issuesLine(parsed.error.issues)}`);
   }
   return parsed.data;
 }

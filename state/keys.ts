@@ -23,7 +23,7 @@ export const keys = {
   controllerFollowUps: `${PREFIX}controller:followups`,
   /** Prefix of the flag definitions (`aviary:flag:<key>`, a JSON string each). */
   flagPrefix: `${PREFIX}flag:`,
-  /** One feature-flag definition as JSON (see flags/model.ts). */
+  /** One feature-flag definition as JSON (see core/flags/model.ts). */
   flag: (key: string): string => `${PREFIX}flag:${key}`,
   /** Set of flag keys; a key whose definition is missing is skipped on read. */
   flags: `${PREFIX}flags`,

@@ -8,6 +8,7 @@ import { keys } from "./keys";
 import { runWrite, storedReason, writeScript, type WriteScript } from "./writeScript";
 import { boundProblem, preview } from "./bounds";
 import { ROLES, type Role } from "../core/routing/role";
+import { issuesLine, type Issue } from "../core/validation/issues";
 
 const idSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 chars of A-Z a-z 0-9 . _ - (starting alphanumeric)"));
 const addressSchema = z.string().check(
@@ -58,8 +59,8 @@ const storedSchema = z.object({
   draining: z.optional(z.pipe(z.literal("true"), z.transform(() => true as const))),
 });
 
-function fail(what: string, issues: readonly z.core.$ZodIssue[]): Error {
-  return new InvalidInputError(`Invalid ${what}: ${issues.map((i) => `${i.path.join(".") || "(value)"} ${i.message}`).join("; ")}`);
+function fail(what: string, issues: readonly Issue[]): Error {
+  return new InvalidInputError(`Invalid ${what}: ${issuesLine(issues, { root: "(value)", separator: " " })}`);
 }
 
 // A registration replaces the whole entry: a backend key of the wrong type is moved aside.
@@ -234,7 +235,7 @@ export async function listBackends(redis: Redis): Promise<BackendList> {
     }
     const parsed = storedSchema.safeParse(hash);
     if (!parsed.success) {
-      problems.push(`${keys.backend(id)} ${parsed.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ")}`);
+      problems.push(`${keys.backend(id)} ${issuesLine(parsed.error.issues, { root: "" })}`);
     } else if (parsed.data.id !== id) {
       problems.push(`${keys.backend(id)} id: field says ${JSON.stringify(parsed.data.id)}`);
     } else {

@@ -2,13 +2,13 @@ import type Redis from "ioredis";
 // zod/mini: same validation as "zod", a fraction of the size in the controller Lambda's bundle.
 import * as z from "zod/mini";
 import { MAX_WEIGHT, WEIGHT_RULE, WEIGHT_RULE_SHORT, weightSchema as weightRule } from "../core/routing/weight";
+import { describeIssues } from "../core/validation/issues";
 import { MAX_REASON } from "./bounds";
 import { InvalidInputError } from "../core/errors";
 import { WrongTypeError } from "./errors";
 import { describeKey } from "./keyTypes";
 import { keys } from "./keys";
 import { runWrite, storedReason, writeScript } from "./writeScript";
-import { describeIssues as describe } from "./zodIssues";
 
 /** The canary split as stored in `aviary:routing`. */
 export interface RoutingState {
@@ -62,7 +62,7 @@ export async function readRouting(redis: Redis): Promise<{ state: RoutingState |
   if (Object.keys(raw).length === 0) return { state: { ...DEFAULT_ROUTING }, problems: [] };
   const parsed = storedSchema.safeParse(raw);
   if (!parsed.success) {
-    return { state: undefined, problems: describe(parsed.error.issues).map((p) => `${keys.routing} ${p}`) };
+    return { state: undefined, problems: describeIssues(parsed.error.issues).map((p) => `${keys.routing} ${p}`) };
   }
   const { reason, ...rest } = parsed.data;
   return { state: reason === undefined ? rest : { ...rest, reason }, problems: [] };

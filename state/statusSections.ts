@@ -3,7 +3,7 @@
 import type Redis from "ioredis";
 import { readEvents, type AviaryEvent } from "./events";
 import { readFlags } from "./flags";
-import type { StoredFlag } from "../flags/model";
+import type { StoredFlag } from "../core/flags/model";
 import { KEY_FAMILIES } from "./keyTypes";
 import { listBackends, type Backend } from "./registry";
 import { readRouting, type RoutingState } from "./routing";

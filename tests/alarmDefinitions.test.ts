@@ -1,6 +1,6 @@
 import { canaryAlarms, prodAlarms } from "../core/alarms/definitions";
 import { ALARM_KEYS, alarmKeyOf, alarmName } from "../core/alarms/catalogue";
-import { DEFAULT_THRESHOLDS } from "../config/stackConfig";
+import { DEFAULT_THRESHOLDS } from "../core/config/stackConfig";
 
 const thresholds = { ...DEFAULT_THRESHOLDS, scaleOutCpu: 65, canaryErrorRate: 2 };
 

@@ -1,6 +1,6 @@
 // The local evaluator reads the very alarm definitions the Pulumi program declares.
 import { canaryAlarms, prodAlarms, type AlarmDefinition } from "../core/alarms/definitions";
-import { DEFAULT_THRESHOLDS } from "../config/defaults";
+import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
 import { AlarmEvaluator, cloudWatchMessage, metricKey } from "../local/alarmEvaluator";
 import { compileMetricMath } from "../local/metricMath";
 import { parseAlarmMessage } from "../lambda/alarmMessage";

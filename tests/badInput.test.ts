@@ -6,7 +6,8 @@ import { join } from "node:path";
 import type Redis from "ioredis";
 import pino from "pino";
 import { run } from "../cli/main";
-import { aviaryKeys, parseStackConfig, StackConfigError } from "../config/stackConfig";
+import { aviaryKeys, parseStackConfig, StackConfigError } from "../core/config/stackConfig";
+import { ConfigError } from "../core/errors";
 import { readStackFile } from "../config/stackFile";
 import { createHandler, type SnsEvent } from "../lambda/handler";
 import { readEvents } from "../state/events";
@@ -44,6 +45,12 @@ describe("stack config: the rules not covered by tests/stackConfig.test.ts", () 
     expect(error).toBeInstanceOf(StackConfigError);
     expect((error as StackConfigError).message).toMatch(message);
     expect((error as StackConfigError).problems).toHaveLength(1);
+  });
+
+  test("a bad stack config is a config error (code invalid-config), named as before", () => {
+    const parse = () => parseStackConfig({ ...prod, canaryCount: "2" });
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(expect.objectContaining({ name: "StackConfigError", code: "invalid-config" }));
   });
 });
 

@@ -3,7 +3,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { run } from "../cli/main";
-import { booleanFlag } from "../flags/model";
+import { booleanFlag } from "../core/flags/model";
 import { freePort } from "../local/freePort";
 import { tempDir } from "./support/tempDir";
 

@@ -7,7 +7,7 @@ import { Alerting } from "../components/alerting";
 import { Canary } from "../components/canary";
 import { Controller } from "../components/controller";
 import { Monitoring } from "../components/monitoring";
-import { DEFAULT_THRESHOLDS } from "../config/stackConfig";
+import { DEFAULT_THRESHOLDS } from "../core/config/stackConfig";
 import { parseAlarmMessage, parseConfigInvocation } from "../lambda/alarmMessage";
 import { FUNCTION_TIMEOUT_SECONDS } from "../lambda/timing";
 import { checkPolicies } from "../policy/check";

@@ -1,7 +1,7 @@
 // The canary stack checks its config against the prod stack it references, before it registers
 // anything: the proxy's latency histogram is bounded at prod's canaryP99Ms.
 import { join } from "node:path";
-import { checkCanaryAgainstProd } from "../config/crossStack";
+import { checkCanaryAgainstProd } from "../core/config/crossStack";
 import { readStackFile } from "../config/stackFile";
 import { PROD_STACK_OUTPUTS } from "./support/prodOutputs";
 import { runUnderMocks } from "./support/pulumiMocks";

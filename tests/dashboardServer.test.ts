@@ -9,7 +9,7 @@ import * as path from "node:path";
 import pino from "pino";
 import { chromium, type Browser } from "playwright-core";
 import { canaryAlarms, prodAlarms } from "../core/alarms/definitions";
-import { DEFAULT_THRESHOLDS } from "../config/defaults";
+import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
 import { ActivityFeed } from "../local/activity";
 import { AlarmEvaluator } from "../local/alarmEvaluator";
 import type { TrafficPoint } from "../local/collector";

@@ -1,7 +1,7 @@
 // The dashboard's pure parts: who may use it (Host / Origin), what decided an alarm's state and how
 // it is shown, the split window after a routing change, and the chart's time buckets.
 import { canaryAlarms, prodAlarms, type AlarmDefinition } from "../core/alarms/definitions";
-import { DEFAULT_THRESHOLDS } from "../config/defaults";
+import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
 import type { FleetState } from "../controller/decide";
 import { REARM_REASON } from "../controller/decide";
 import { AlarmEvaluator, metricKey, type AlarmStatus } from "../local/alarmEvaluator";

@@ -1,7 +1,7 @@
 // Spec-level tests of the pure flag model and evaluator (no Redis).
-import { bucketOf, compileFlag, evaluate, type Evaluation, type EvaluationContext } from "../flags/evaluate";
-import { murmur3 } from "../flags/hash";
-import { booleanFlag, flagDefinitionSchema, type FlagDefinition } from "../flags/model";
+import { bucketOf, compileFlag, evaluate, type Evaluation, type EvaluationContext } from "../core/flags/evaluate";
+import { murmur3 } from "../core/flags/hash";
+import { booleanFlag, flagDefinitionSchema, type FlagDefinition } from "../core/flags/model";
 
 const base = booleanFlag("newcheckout", "team-checkout");
 const flag = (patch: Partial<FlagDefinition>): FlagDefinition => flagDefinitionSchema.parse({ ...base, ...patch });
@@ -12,6 +12,19 @@ test("murmur3 matches the reference x86_32 vectors", () => {
   expect(murmur3("hello")).toBe(0x248bfa47);
   expect(murmur3("The quick brown fox jumps over the lazy dog")).toBe(0x2e4ff723);
   expect(murmur3("", 1)).toBe(0x514e28b7);
+});
+
+// Buckets users already have: a change to the hash or the key format would move them in or out of
+// every running rollout. Captured from the evaluator before it moved to core/.
+test.each([
+  ["newcheckout", "user-42", 6804],
+  ["newcheckout", "user-43", 4437],
+  ["dark-mode", "alice@example.com", 6376],
+  ["search.v2", "3f2a9c", 9116],
+  ["pricing", "ünïcødé-ユーザー", 2975],
+  ["a", "b", 7863],
+])("bucketOf(%j, %j) is %i", (flagKey, targetingKey, bucket) => {
+  expect(bucketOf(flagKey, targetingKey)).toBe(bucket);
 });
 
 describe("evaluation order and reasons", () => {

@@ -5,7 +5,7 @@ import path from "node:path";
 import { ErrorCode, OpenFeature, ProviderEvents, ProviderStatus, type Client } from "@openfeature/server-sdk";
 import type Redis from "ioredis";
 import { run } from "../cli/main";
-import { booleanFlag } from "../flags/model";
+import { booleanFlag } from "../core/flags/model";
 import { AviaryFlagProvider } from "../flags/provider";
 import { connect } from "../state/connection";
 import { putFlag } from "../state/flags";

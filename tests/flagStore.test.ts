@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type Redis from "ioredis";
 import { run } from "../cli/main";
-import { booleanFlag } from "../flags/model";
+import { booleanFlag } from "../core/flags/model";
 import { connect, subscribeChanges } from "../state/connection";
 import { readEvents, type ChangeNotice } from "../state/events";
 import { putFlag, readFlag, readFlags, updateFlag } from "../state/flags";

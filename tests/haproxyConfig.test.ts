@@ -6,7 +6,8 @@ import * as http from "http";
 import type { AddressInfo } from "net";
 import * as path from "path";
 import { PROXY_HAPROXY_OPTIONS } from "../components/proxy";
-import { ACCESS_LOG_MODES, BACKEND, latencyBoundsMs, latencyTableName, renderHaproxyConfig, slotName, STICKY_COOKIE } from "../haproxy/config";
+import { ACCESS_LOG_MODES } from "../core/config/accessLog";
+import { BACKEND, latencyBoundsMs, latencyTableName, renderHaproxyConfig, slotName, STICKY_COOKIE } from "../haproxy/config";
 import { backend, fillSlots, freePort, HOST, runtime, startHaproxy, status, type RunningHaproxy, type Seen, until } from "./support/haproxy";
 import { tempDir } from "./support/tempDir";
 

@@ -5,7 +5,7 @@ import * as http from "http";
 import type * as net from "net";
 import * as path from "path";
 import { canaryAlarms } from "../core/alarms/definitions";
-import { DEFAULT_THRESHOLDS } from "../config/defaults";
+import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
 import { renderHaproxyConfig, STICKY_COOKIE } from "../haproxy/config";
 import { boundsOfTable, findLatencyTable, p99UpperBoundMs, parseLatencyTable, roleLatency, slotDelta, type LatencyTable } from "../agent/latencyHistogram";
 import { MetricsSampler, type RoleMetrics } from "../agent/metrics";

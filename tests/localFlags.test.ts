@@ -1,5 +1,5 @@
 // What the local dashboard shows for each flag and the one action it offers (pure: no Redis).
-import { booleanFlag, storedFlagSchema, type FlagDefinition } from "../flags/model";
+import { booleanFlag, storedFlagSchema, type FlagDefinition } from "../core/flags/model";
 import { describeFlags, type FlagSummary } from "../local/flags";
 
 const stored = (def: FlagDefinition) => storedFlagSchema.parse({ ...def, updatedBy: "t", updatedAt: "2026-01-01T00:00:00.000Z", version: 1 });

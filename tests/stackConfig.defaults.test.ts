@@ -1,10 +1,10 @@
-// The schema in config/stackConfig.ts is the one home of every stack-config default; Pulumi.yaml
+// The schema in core/config/stackConfig.ts is the one home of every stack-config default; Pulumi.yaml
 // (its `config:` block and the comment on structured keys) and docs/configuration.md's table
 // restate them for users and must say the same, key for key.
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { CONFIG_KEYS, DEFAULT_CACHE_NODE_TYPE, parseStackConfig, type RawConfig } from "../config/stackConfig";
+import { CONFIG_KEYS, DEFAULT_CACHE_NODE_TYPE, parseStackConfig, type RawConfig } from "../core/config/stackConfig";
 
 const ROOT = path.join(__dirname, "..");
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");

@@ -1,6 +1,6 @@
 // aviary:demoFaults: off unless the stack says true; what it does to the instances' app unit.
 import { join } from "node:path";
-import { aviaryKeys, parseStackConfig, StackConfigError } from "../config/stackConfig";
+import { aviaryKeys, parseStackConfig, StackConfigError } from "../core/config/stackConfig";
 import { readStackFile } from "../config/stackFile";
 import { runUnderMocks } from "./support/pulumiMocks";
 

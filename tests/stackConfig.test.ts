@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { aviaryKeys, parseStackConfig, StackConfigError } from "../config/stackConfig";
+import { aviaryKeys, parseStackConfig, StackConfigError } from "../core/config/stackConfig";
 import { readStackFile } from "../config/stackFile";
 import { runUnderMocks } from "./support/pulumiMocks";
 

@@ -2,7 +2,7 @@
 // event log and the notices exactly as they were; a poisoned event stream is moved aside and the
 // write goes on; a garbage canary weight is never silently turned into 0.
 import type Redis from "ioredis";
-import { booleanFlag } from "../flags/model";
+import { booleanFlag } from "../core/flags/model";
 import { connect } from "../state/connection";
 import { recordControllerEvents } from "../state/controller";
 import { GarbageValueError, WrongTypeError } from "../state/errors";

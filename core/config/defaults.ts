@@ -1,7 +1,7 @@
-// Every stack-config default, in one zod-free module: the schema (config/stackConfig.ts) applies
+// Every stack-config default, in one zod-free module: the schema (stackConfig.ts) applies
 // them, small bundles (the controller Lambda) read them, and tests/stackConfig.defaults.test.ts
 // checks Pulumi.yaml and docs/configuration.md against them.
-import type { AccessLog } from "../haproxy/config";
+import type { AccessLog } from "./accessLog";
 
 export const DEFAULT_INSTANCE_TYPE = "t3.small";
 

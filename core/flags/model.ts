@@ -1,6 +1,6 @@
 /**
  * The feature-flag model: one JSON document per flag, validated with zod on every write and
- * every read. Pure (no I/O); state/flags.ts stores it, flags/evaluate.ts evaluates it.
+ * every read. Pure (no I/O); state/flags.ts stores it, core/flags/evaluate.ts evaluates it.
  */
 import * as z from "zod";
 

@@ -1,8 +1,10 @@
 // The `aviary:*` stack config contract (see docs/design.md), as one typed, validated object.
 // Pure: it knows nothing about Pulumi, so the program, the local runner and the tests share it.
 import * as z from "zod";
-import { WEIGHT_RULE, weightSchema } from "../core/routing/weight";
-import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES } from "../haproxy/config";
+import { ConfigError } from "../errors";
+import { WEIGHT_RULE, weightSchema } from "../routing/weight";
+import { describeIssue } from "../validation/issues";
+import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES } from "./accessLog";
 import {
   DEFAULT_CANARY_COUNT,
   DEFAULT_DEMO_FAULTS,
@@ -93,7 +95,7 @@ const proxy = z
   .object({
     /** 1 = one proxy instance with an Elastic IP; more = an Auto Scaling group behind a Network Load Balancer. */
     count: integerIn(1, 20).default(DEFAULT_PROXY.count),
-    /** Which requests HAProxy logs: "errors" (default) or "all" (one line per request; see haproxy/config.ts). */
+    /** Which requests HAProxy logs: "errors" (default) or "all" (one line per request; see accessLog.ts). */
     accessLog: z.enum(ACCESS_LOG_MODES, { error: `must be ${ACCESS_LOG_CHOICES}` }).default(DEFAULT_PROXY.accessLog),
   })
   .strict();
@@ -169,16 +171,20 @@ export function aviaryKeys(config: Readonly<Record<string, string>>): RawConfig 
   );
 }
 
-export class StackConfigError extends Error {
+export class StackConfigError extends ConfigError {
   constructor(readonly problems: string[]) {
     super(`Invalid Aviary stack config:\n  - ${problems.join("\n  - ")}`);
-    this.name = "StackConfigError";
   }
 }
 
-function keyName(path: PropertyKey[]): string {
+function keyName(path: readonly PropertyKey[]): string {
   const [head, ...rest] = path.map(String);
   return [`${CONFIG_NAMESPACE}:${head ?? "<root>"}`, ...rest].join(".");
+}
+
+/** One problem line, the field named by its full key ("aviary:thresholds.memory: ..."). */
+function problem(path: readonly PropertyKey[], message: string): string {
+  return describeIssue({ path, message }, { name: keyName });
 }
 
 function received(input: unknown, path: PropertyKey[]): string {
@@ -197,14 +203,14 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
   for (const [key, value] of Object.entries(raw)) {
     if (value === undefined) continue;
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
-      problems.push(`${keyName([key])}: is not an Aviary config key (known: ${CONFIG_KEYS.join(", ")})`);
+      problems.push(problem([key], `is not an Aviary config key (known: ${CONFIG_KEYS.join(", ")})`));
       continue;
     }
     if ((STRUCTURED_KEYS as readonly string[]).includes(key)) {
       try {
         input[key] = JSON.parse(value);
       } catch {
-        problems.push(`${keyName([key])}: must be a YAML object (got ${JSON.stringify(value)})`);
+        problems.push(problem([key], `must be a YAML object (got ${JSON.stringify(value)})`));
       }
     } else {
       input[key] = value;
@@ -218,14 +224,14 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
         // Name the key itself: a known key that belongs to the other role, or a misspelt field.
         for (const key of issue.keys) {
           problems.push(issue.path.length === 0
-            ? `${keyName([key])}: is not a key of the ${String(input.role)} stack`
-            : `${keyName(issue.path)}: unknown field ${JSON.stringify(key)}`);
+            ? problem([key], `is not a key of the ${String(input.role)} stack`)
+            : problem(issue.path, `unknown field ${JSON.stringify(key)}`));
         }
         continue;
       }
       const missing = received(input, issue.path) === "missing" && issue.code === "invalid_type";
       const detail = missing ? "is required" : `${issue.message} (${received(input, issue.path)})`;
-      problems.push(`${keyName(issue.path)}: ${detail}`);
+      problems.push(problem(issue.path, detail));
     }
   }
   throw new StackConfigError(problems);

@@ -1,5 +1,5 @@
 // The proxy benches' backends: 3 prod + 1 canary plain Node servers on 127.0.0.1, closed at cleanup().
-import { backend } from "../tests/support/haproxy";
+import { backend } from "../harness/backend";
 import { cleanups } from "./processes";
 
 export const BACKEND_VERSIONS = ["prod", "prod", "prod", "canary"] as const;

@@ -1,7 +1,7 @@
 // The boot suite's figures. `npm run test:boot` writes them to test-output/boot.json; the bench
 // renders the last run rather than booting the containers again.
 import * as path from "node:path";
-import { readBootReport } from "../tests/support/bootReport";
+import { readBootReport } from "../harness/reports/bootReport";
 
 // Via "..": resolves the same from bench/ and from the bundle in dist/.
 const REPORT = path.resolve(__dirname, "..", "test-output", "boot.json");

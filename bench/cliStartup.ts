@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import { startRedisServer } from "../tests/support/redisServer";
+import { startRedisServer } from "../harness/redisServer";
 import { rounds } from "./quick";
 import { median } from "./stats";
 

@@ -8,7 +8,7 @@ import { AviaryFlagProvider } from "../flags/provider";
 import { connect } from "../state/connection";
 import { putFlag, updateFlag } from "../state/flags";
 import { keys } from "../state/keys";
-import { startRedisServer } from "../tests/support/redisServer";
+import { startRedisServer } from "../harness/redisServer";
 import { stopWithCleanup } from "./processes";
 import { rounds } from "./quick";
 import { pct } from "./stats";

@@ -71,7 +71,7 @@ export async function benchProgram(log: (line: string) => void = console.log): P
 
 ### The program under Pulumi's mocks
 
-The real \`index.ts\` with the committed \`Pulumi.<stack>.yaml\`, under the mocks the tests use (\`tests/support/pulumiMocks.ts\`), ${RUNS} runs per stack, each in a fresh Node process (\`bench/programRun.ts\`): "program" is \`runUnderMocks\` (loading the program and the Pulumi/AWS provider SDKs, registering every resource), "process" adds Node's start-up.
+The real \`index.ts\` with the committed \`Pulumi.<stack>.yaml\`, under the mocks the tests use (\`harness/pulumiMocks.ts\`), ${RUNS} runs per stack, each in a fresh Node process (\`bench/programRun.ts\`): "program" is \`runUnderMocks\` (loading the program and the Pulumi/AWS provider SDKs, registering every resource), "process" adds Node's start-up.
 
 | stack | resources | program (median) | process (median) | program per run |
 |---|---|---|---|---|

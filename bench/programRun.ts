@@ -2,8 +2,8 @@
 // prints {ms, resources} as JSON. A fresh process per run, so every run pays the module loading.
 import * as path from "node:path";
 import { readStackFile } from "../config/stackFile";
-import { PROD_STACK_OUTPUTS } from "../tests/support/prodOutputs";
-import { runUnderMocks } from "../tests/support/pulumiMocks";
+import { PROD_STACK_OUTPUTS } from "../harness/prodOutputs";
+import { runUnderMocks } from "../harness/pulumiMocks";
 
 async function main(): Promise<void> {
   const stack = process.argv[2];

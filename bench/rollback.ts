@@ -8,9 +8,9 @@ import pino from "pino";
 import { canaryAlarms } from "../core/alarms/definitions";
 import { METRICS_INTERVAL_MS } from "../agent/metricsLoop";
 import { DEFAULT_PERIOD_FACTOR } from "../local/config";
-import { Load } from "../local/load";
+import { Load } from "../harness/load";
 import { startLocalStack, type LocalStack } from "../local/stack";
-import { until } from "../local/until";
+import { until } from "../harness/until";
 import { updateFlag } from "../state/flags";
 import { enableCanary, readRouting } from "../state/routing";
 import { stopWithCleanup } from "./processes";
@@ -149,7 +149,7 @@ export async function benchRollback(propagationNote: string, log: (line: string)
   const f = DEFAULT_PERIOD_FACTOR;
   return `## Rollback and scale-out (local mode)
 
-\`startLocalStack\` as \`npm start\` runs it (real redis-server, HAProxy + agent process, ${stack.config.prod.prodFleet.desired} prod + ${stack.config.canary.canaryCount} canary app processes, the alarm evaluator over the declared alarms, the Lambda's handler), \`AVIARY_PERIOD_FACTOR\` ${f}: alarm periods and cooldowns ÷ ${f}, so \`canary-5xx-rate\`'s 10 s periods are ${10 / f} s. Client load: 4 keep-alive clients without cookies (\`local/load.ts\`). Each repetition re-enables the canary, waits for its alarm to be OK, then turns on \`demo-error-rate\` for the canary's version (50% of its answers are 500) and waits until the controller has turned it off.
+\`startLocalStack\` as \`npm start\` runs it (real redis-server, HAProxy + agent process, ${stack.config.prod.prodFleet.desired} prod + ${stack.config.canary.canaryCount} canary app processes, the alarm evaluator over the declared alarms, the Lambda's handler), \`AVIARY_PERIOD_FACTOR\` ${f}: alarm periods and cooldowns ÷ ${f}, so \`canary-5xx-rate\`'s 10 s periods are ${10 / f} s. Client load: 4 keep-alive clients without cookies (\`harness/load.ts\`). Each repetition re-enables the canary, waits for its alarm to be OK, then turns on \`demo-error-rate\` for the canary's version (50% of its answers are 500) and waits until the controller has turned it off.
 
 ### Canary rollback, ${REPETITIONS} repetitions
 

@@ -23,7 +23,7 @@ import { startImds, type ImdsServer } from "./standins";
 import { BootMachine, killPid, unmount } from "./machine";
 import { createNetwork, IMDS_ADDRESS, removeLink, staleLinks, type BootNetwork } from "./network";
 import { ensureRoot } from "./rootImage";
-import { processAlive } from "../local/processAlive";
+import { processAlive } from "../discovery/processAlive";
 
 export const WORK_BASE = process.env.AVIARY_BOOT_WORK ?? "/var/tmp/aviary-boot";
 export const BOOT_REGION = "us-east-1";

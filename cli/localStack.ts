@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { LOCAL_STATE_FILE, readLocalState } from "../local/stateFile";
+import { LOCAL_STATE_FILE, readLocalState } from "../discovery/localStateFile";
 import { UsageError } from "./common";
 
 export type LocalStackSearch =

@@ -1,6 +1,6 @@
 // What `npm start` prints once the stack is up. Pure, so the transcript in docs/local-mode.md can
 // be checked against it. It never contains the Redis password: the CLI finds the stack by itself.
-import { LOCAL_STATE_FILE } from "./stateFile";
+import { LOCAL_STATE_FILE } from "../discovery/localStateFile";
 
 export interface BannerInput {
   proxyUrl: string;

@@ -6,7 +6,7 @@ import type { MetricsSampler, RoleMetrics } from "../agent/metrics";
 import { FLEET_METRICS, fleetDimensions, PROXY_NAMESPACE, proxyDatums, proxyDimensions } from "../core/metrics/naming";
 import type { Role } from "../core/routing/role";
 import { metricKey, type AlarmEvaluator } from "./alarmEvaluator";
-import { CLK_TCK, cpuTicks, rssBytes } from "./procStat";
+import { CLK_TCK, cpuTicks, rssBytes } from "../harness/procStat";
 
 /**
  * Each local app process stands for one instance of this size: a quarter core (near a t3.small's

@@ -8,8 +8,8 @@ import type { FlagDefinition } from "../core/flags/model";
 import { updateFlag } from "../state/flags";
 import { enableCanary } from "../state/routing";
 import { setBooleanFlag } from "./flags";
-import { Load } from "./load";
-import { LOCAL_STATE_FILE, type LocalStateFile } from "./stateFile";
+import { Load } from "../harness/load";
+import { LOCAL_STATE_FILE, type LocalStateFile } from "../discovery/localStateFile";
 import type { LocalStatus } from "./stack";
 
 const BY = "demo";

@@ -2,7 +2,7 @@
 // Instance ids are the registry ids the apps register with, as EC2 instance ids are on AWS.
 import type { FleetInstance, FleetState } from "../controller/decide";
 import type { Fleet } from "../controller/ports";
-import { freePort } from "./freePort";
+import { freePort } from "../harness/freePort";
 import { describeExit, nextStart, SYSTEMD_RESTART } from "./keepAlive";
 import type { Managed } from "./processes";
 

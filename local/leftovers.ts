@@ -3,7 +3,7 @@
 // the next stack's requests. The runner records every descendant with what proves its identity, and
 // the next start kills only those whose identity still matches (a reused pid is left alone).
 import * as fs from "node:fs";
-import { descendants, statFields } from "./procStat";
+import { descendants, statFields } from "../harness/procStat";
 import { TimeoutError } from "../core/errors";
 
 export const CHILDREN_FILE = "children.json";

@@ -9,11 +9,11 @@ import { alreadyRunningMessage, stackUpBanner } from "./banner";
 import { DEFAULT_PERIOD_FACTOR } from "./config";
 import { ChildRecorder, CHILDREN_FILE, killLeftovers } from "./leftovers";
 import { portFree, portOwner } from "./portOwner";
-import { processAlive } from "./processAlive";
+import { processAlive } from "../discovery/processAlive";
 import { logLevelFromEnv, runnerLogger } from "./runnerLog";
 import { startLocalStack, type LocalStack } from "./stack";
 import { LOCK_FILE, readLockHolder, takeLock } from "./stackLock";
-import { LOCAL_STATE_FILE, type LocalStateFile } from "./stateFile";
+import { LOCAL_STATE_FILE, type LocalStateFile } from "../discovery/localStateFile";
 
 const fail = (message: string): never => {
   process.stderr.write(message.endsWith("\n") ? message : `${message}\n`);

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Logger } from "pino";
-import { diesWithParent } from "./parentDeath";
+import { diesWithParent } from "../harness/parentDeath";
 
 export interface Managed {
   name: string;

@@ -33,13 +33,13 @@ import { startDashboard, type Dashboard } from "./dashboard/server";
 import { splitView, type SplitView } from "./dashboard/split";
 import { LocalFleet } from "./fleet";
 import { describeFlags, ensureFlags, setBooleanFlag, unkillFlag, type FlagSummary } from "./flags";
-import { freePort } from "./freePort";
-import { startHaproxy, type RunningHaproxy } from "./haproxy";
+import { freePort } from "../harness/freePort";
+import { startHaproxy, type RunningHaproxy } from "../harness/haproxy";
 import { KeepAlive } from "./keepAlive";
 import { openKeptState, readApplied, shouldApplyWeight, writeApplied } from "./keptState";
 import { Supervisor, type Managed } from "./processes";
-import { startRedisServer, type RedisServer } from "./redisServer";
-import { until } from "./until";
+import { startRedisServer, type RedisServer } from "../harness/redisServer";
+import { until } from "../harness/until";
 import { logComponent } from "../core/logComponent";
 
 export const DEPLOYMENT = "local";

@@ -11,8 +11,11 @@ import { registerBackend } from "../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../state/routing";
 import { startAgent, type Agent } from "../agent/agent";
 import type { SlotAssignment } from "../agent/weights";
-import { startRedisServer, type RedisServer } from "./support/redisServer";
-import { backend, freePort, HOST, startHaproxy, status, until, type RunningHaproxy } from "./support/haproxy";
+import { startRedisServer, type RedisServer } from "../harness/redisServer";
+import { backend } from "../harness/backend";
+import { freePort, HOST } from "../harness/freePort";
+import { startHaproxy, status, type RunningHaproxy } from "../harness/haproxy";
+import { until } from "../harness/until";
 import { tempDir } from "./support/tempDir";
 
 const dir = tempDir("aviary-agent-");

@@ -13,7 +13,7 @@ import { createHandler, type SnsEvent } from "../lambda/handler";
 import { readEvents } from "../state/events";
 import { keys } from "../state/keys";
 import { setCanaryWeight } from "../state/routing";
-import type { RedisServer } from "./support/redisServer";
+import type { RedisServer } from "../harness/redisServer";
 import { useRedis } from "./support/useRedis";
 
 const root = join(__dirname, "..");

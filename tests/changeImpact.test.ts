@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { readStackFile } from "../config/stackFile";
 import { planChange, planDestroy, type ChangePlan } from "./support/changeImpact";
-import { PROD_STACK_OUTPUTS } from "./support/prodOutputs";
+import { PROD_STACK_OUTPUTS } from "../harness/prodOutputs";
 
 jest.setTimeout(180_000);
 

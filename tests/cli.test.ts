@@ -4,13 +4,13 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type Redis from "ioredis";
 import { onOutputError, run } from "../cli/main";
-import { LOCAL_STATE_FILE } from "../local/stateFile";
+import { LOCAL_STATE_FILE } from "../discovery/localStateFile";
 import { connect } from "../state/connection";
 import { keys } from "../state/keys";
 import { registerBackend } from "../state/registry";
-import { startRedisServer, type RedisServer } from "./support/redisServer";
+import { startRedisServer, type RedisServer } from "../harness/redisServer";
 import { tempDir } from "./support/tempDir";
-import { until } from "../local/until";
+import { until } from "../harness/until";
 
 const ROOT = path.resolve(__dirname, "..");
 

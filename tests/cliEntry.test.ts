@@ -66,10 +66,10 @@ describe("a missing or stale bundle is rebuilt before it runs", () => {
   const root = path.join(tmp, "tree");
   const marks = path.join(root, "builds");
   const bundle = path.join(root, "dist", "cli.js");
-  const sources = ["cli/main.ts", "core/flags/model.ts", "local/stateFile.ts", "state/keys.ts", "package.json"];
+  const sources = ["cli/main.ts", "core/flags/model.ts", "discovery/localStateFile.ts", "state/keys.ts", "package.json"];
   const t0 = Date.now() / 1000 - 3600;
   beforeAll(() => {
-    for (const d of ["bin", "dist", "node_modules/.bin", "cli", "core/flags", "local", "state"]) fs.mkdirSync(path.join(root, d), { recursive: true });
+    for (const d of ["bin", "dist", "node_modules/.bin", "cli", "core/flags", "discovery", "state"]) fs.mkdirSync(path.join(root, d), { recursive: true });
     fs.copyFileSync(ENTRY, path.join(root, "bin", "aviary"));
     fs.chmodSync(path.join(root, "bin", "aviary"), 0o755);
     fs.writeFileSync(path.join(root, "bin", "build-cli"), `#!/bin/sh

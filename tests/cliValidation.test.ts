@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { run } from "../cli/main";
 import { booleanFlag } from "../core/flags/model";
-import { freePort } from "../local/freePort";
+import { freePort } from "../harness/freePort";
 import { tempDir } from "./support/tempDir";
 
 interface Result {

@@ -6,9 +6,9 @@ import type Redis from "ioredis";
 import { run } from "../cli/main";
 import { CLEAR_SCREEN } from "../cli/watch";
 import { setCanaryWeight } from "../state/routing";
-import type { RedisServer } from "./support/redisServer";
+import type { RedisServer } from "../harness/redisServer";
 import { useRedis } from "./support/useRedis";
-import { until } from "../local/until";
+import { until } from "../harness/until";
 
 const ENTRY = path.resolve(__dirname, "..", "bin", "aviary");
 // Real processes on shared cores: generous budgets; the assertions are about behaviour, not speed.

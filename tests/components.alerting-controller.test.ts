@@ -11,7 +11,7 @@ import { DEFAULT_THRESHOLDS } from "../core/config/stackConfig";
 import { parseAlarmMessage, parseConfigInvocation } from "../lambda/alarmMessage";
 import { FUNCTION_TIMEOUT_SECONDS } from "../lambda/timing";
 import { checkPolicies } from "../policy/check";
-import { mockArn, runUnderMocks } from "./support/pulumiMocks";
+import { mockArn, runUnderMocks } from "../harness/pulumiMocks";
 
 const TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts";
 const ASG_ARN = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:uuid:autoScalingGroupName/prod-asg";

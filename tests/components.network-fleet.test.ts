@@ -17,7 +17,7 @@ import { checkFleetSize, ProductionFleet } from "../components/productionFleet";
 import { CANARY_SLOTS, PROD_SLOTS, PROXY_HAPROXY_OPTIONS, Proxy, renderProxyUserData } from "../components/proxy";
 import { renderHaproxyConfig } from "../haproxy/config";
 import { RedisServer } from "../components/redisServer";
-import { mockArn, runUnderMocks, type MockRun, type Registered } from "./support/pulumiMocks";
+import { mockArn, runUnderMocks, type MockRun, type Registered } from "../harness/pulumiMocks";
 
 // Release keys carry each bundle's content hash.
 const APP_KEY = releaseKey("1.2.3", contentHash(bundleApp()), "app.js");

@@ -3,7 +3,7 @@ import { ElastiCacheRedis, elastiCacheUrl } from "../components/elastiCacheRedis
 import { Network } from "../components/network";
 import { checkProxyCount } from "../components/proxyFleet";
 import { parseRedisUrl, baseOptions } from "../state/connection";
-import { runUnderMocks } from "./support/pulumiMocks";
+import { runUnderMocks } from "../harness/pulumiMocks";
 
 const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const SG = "aws:ec2/securityGroup:SecurityGroup";

@@ -22,7 +22,7 @@ import { readEvents } from "../state/events";
 import { keys } from "../state/keys";
 import { listBackends, registerBackend } from "../state/registry";
 import { readRouting, setCanaryWeight, disableCanary } from "../state/routing";
-import { startRedisServer, type RedisServer } from "./support/redisServer";
+import { startRedisServer, type RedisServer } from "../harness/redisServer";
 
 const REGION = "us-east-1";
 const ACCOUNT = "123456789012";

@@ -2,12 +2,10 @@
 // AWS SDK, Pulumi, logging or Node I/O.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { importSpecifiers, sourceFiles } from "./support/imports";
 
 const CORE = path.resolve(__dirname, "../core");
 const PURE_LIBRARIES = ["zod", "jsep"];
-
-// import ... from "x", import "x", export ... from "x", import("x"), require("x").
-const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([^"']+)["']/g;
 
 function packageName(specifier: string): string {
   const parts = specifier.split("/");
@@ -17,7 +15,7 @@ function packageName(specifier: string): string {
 /** The imports of `source` (a file at `file`) that leave core/ for anything but a pure library. */
 function impureImports(file: string, source: string): string[] {
   const bad: string[] = [];
-  for (const [, specifier] of source.matchAll(SPECIFIER)) {
+  for (const specifier of importSpecifiers(source)) {
     if (specifier.startsWith(".")) {
       const target = path.resolve(path.dirname(file), specifier);
       if (target !== CORE && !target.startsWith(CORE + path.sep)) bad.push(specifier);
@@ -26,13 +24,6 @@ function impureImports(file: string, source: string): string[] {
     }
   }
   return bad;
-}
-
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    return e.isDirectory() ? sourceFiles(full) : /\.[cm]?[jt]s$/.test(e.name) ? [full] : [];
-  });
 }
 
 describe("the import check", () => {

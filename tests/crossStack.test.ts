@@ -3,8 +3,8 @@
 import { join } from "node:path";
 import { checkCanaryAgainstProd } from "../core/config/crossStack";
 import { readStackFile } from "../config/stackFile";
-import { PROD_STACK_OUTPUTS } from "./support/prodOutputs";
-import { runUnderMocks } from "./support/pulumiMocks";
+import { PROD_STACK_OUTPUTS } from "../harness/prodOutputs";
+import { runUnderMocks } from "../harness/pulumiMocks";
 
 const canary = { prodStack: "my-org/aviary/prod", thresholds: { scaleOutCpu: 70, scaleInCpu: 25, memory: 85, canaryErrorRate: 5, canaryP99Ms: 1500 } };
 

@@ -6,9 +6,9 @@
 // in Redis, and an idle fleet at its minimum does not show its scale-in alarm as red.
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { Load } from "../local/load";
+import { Load } from "../harness/load";
 import { startLocalStack, type LocalStack, type LocalStatus } from "../local/stack";
-import { until } from "../local/until";
+import { until } from "../harness/until";
 import { readFlag, updateFlag } from "../state/flags";
 import { readRouting } from "../state/routing";
 import { tempDir } from "./support/tempDir";

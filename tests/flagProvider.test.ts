@@ -10,8 +10,8 @@ import { AviaryFlagProvider } from "../flags/provider";
 import { connect } from "../state/connection";
 import { putFlag } from "../state/flags";
 import { channels, keys } from "../state/keys";
-import { until } from "../local/until";
-import { startRedisServer, type RedisServer } from "./support/redisServer";
+import { until } from "../harness/until";
+import { startRedisServer, type RedisServer } from "../harness/redisServer";
 import { tempDir } from "./support/tempDir";
 
 let server: RedisServer;

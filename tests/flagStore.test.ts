@@ -8,7 +8,7 @@ import { connect, subscribeChanges } from "../state/connection";
 import { readEvents, type ChangeNotice } from "../state/events";
 import { putFlag, readFlag, readFlags, updateFlag } from "../state/flags";
 import { keys } from "../state/keys";
-import { startRedisServer, type RedisServer } from "./support/redisServer";
+import { startRedisServer, type RedisServer } from "../harness/redisServer";
 import { tempDir } from "./support/tempDir";
 
 let server: RedisServer;

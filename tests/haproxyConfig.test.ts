@@ -8,7 +8,11 @@ import * as path from "path";
 import { PROXY_HAPROXY_OPTIONS } from "../components/proxy";
 import { ACCESS_LOG_MODES } from "../core/config/accessLog";
 import { BACKEND, latencyBoundsMs, latencyTableName, renderHaproxyConfig, slotName, STICKY_COOKIE } from "../haproxy/config";
-import { backend, fillSlots, freePort, HOST, runtime, startHaproxy, status, type RunningHaproxy, type Seen, until } from "./support/haproxy";
+import { runtimeCommand as runtime } from "../agent/runtimeApi";
+import { backend, type Seen } from "../harness/backend";
+import { freePort, HOST } from "../harness/freePort";
+import { fillSlots, startHaproxy, status, type RunningHaproxy } from "../harness/haproxy";
+import { until } from "../harness/until";
 import { tempDir } from "./support/tempDir";
 
 let requests = 0;

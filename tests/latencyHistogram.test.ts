@@ -9,7 +9,8 @@ import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
 import { renderHaproxyConfig, STICKY_COOKIE } from "../haproxy/config";
 import { boundsOfTable, findLatencyTable, p99UpperBoundMs, parseLatencyTable, roleLatency, slotDelta, type LatencyTable } from "../agent/latencyHistogram";
 import { MetricsSampler, type RoleMetrics } from "../agent/metrics";
-import { fillSlots, freePort, HOST, startHaproxy, type RunningHaproxy } from "./support/haproxy";
+import { freePort, HOST } from "../harness/freePort";
+import { fillSlots, startHaproxy, type RunningHaproxy } from "../harness/haproxy";
 import { tempDir } from "./support/tempDir";
 
 const NAME = "aviary_latency_ms_5_100_1500";

@@ -2,10 +2,10 @@
 // redis-server or HAProxy is started again, and a lost prod instance is replaced. Real processes on
 // 127.0.0.1; the tests share one stack and run in order.
 import * as path from "node:path";
-import { Load } from "../local/load";
+import { Load } from "../harness/load";
 import { startLocalStack, type LocalStack, type LocalStatus } from "../local/stack";
 import { readRouting, setCanaryWeight } from "../state/routing";
-import { until } from "../local/until";
+import { until } from "../harness/until";
 import { tempDir } from "./support/tempDir";
 import { testLogger } from "./support/testLogger";
 

@@ -10,9 +10,9 @@ import { parseShowStat } from "../agent/metrics";
 import { runtimeCommand } from "../agent/runtimeApi";
 import { run } from "../cli/main";
 import { slotRole } from "../haproxy/config";
-import { freePort } from "../local/freePort";
-import { descendants, statFields } from "../local/procStat";
-import { until } from "../local/until";
+import { freePort } from "../harness/freePort";
+import { descendants, statFields } from "../harness/procStat";
+import { until } from "../harness/until";
 import { tempDir } from "./support/tempDir";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { alreadyRunningMessage, REDIS_URL_EXPORT, stackUpBanner } from "../local/banner";
 import { identify, parseRecords, stillRunning } from "../local/leftovers";
-import { diesWithParent } from "../local/parentDeath";
+import { diesWithParent } from "../harness/parentDeath";
 import { checkoutOf, listeningInodes } from "../local/portOwner";
 import { logLevelFromEnv } from "../local/runnerLog";
 import { takeLock } from "../local/stackLock";

@@ -6,13 +6,13 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { run } from "../cli/main";
-import { Load } from "../local/load";
+import { Load } from "../harness/load";
 import { startLocalStack, type LocalStack, type LocalStatus } from "../local/stack";
 import { setBooleanFlag } from "../local/flags";
 import { updateFlag } from "../state/flags";
 import { readRouting } from "../state/routing";
-import { until } from "../local/until";
-import { descendants } from "../local/procStat";
+import { until } from "../harness/until";
+import { descendants } from "../harness/procStat";
 import { tempDir } from "./support/tempDir";
 import { testLogger } from "./support/testLogger";
 

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { run } from "../cli/main";
-import { descendants } from "../local/procStat";
+import { descendants } from "../harness/procStat";
 import { startLocalStack, type LocalStack } from "../local/stack";
 import { readEvents } from "../state/events";
 import { readFlag } from "../state/flags";

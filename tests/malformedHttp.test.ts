@@ -1,6 +1,6 @@
 // Bad input at the front door: malformed and oversized HTTP/1.1 requests as raw bytes through
 // Aviary's HAProxy config, next to nginx's answers for the same bytes (the table is in BENCHMARKS.md).
-import { compareMalformed, startMalformedTargets, type MalformedRow, type MalformedTargets } from "../bench/malformedHttp";
+import { compareMalformed, startMalformedTargets, type MalformedRow, type MalformedTargets } from "../harness/malformedHttp";
 
 let targets: MalformedTargets;
 let rows: MalformedRow[];

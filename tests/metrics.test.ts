@@ -9,7 +9,9 @@ import { runtimeCommand } from "../agent/runtimeApi";
 import type { LatencyCounts } from "../agent/latencyHistogram";
 import { MetricsSampler, metricsDelta, parseShowStat, roleTotals, type RoleTotals } from "../agent/metrics";
 import { CloudWatchMetricsSink, publishMetrics } from "../agent/cloudwatchPublisher";
-import { backend, fillSlots, freePort, HOST, startHaproxy, type RunningHaproxy } from "./support/haproxy";
+import { backend } from "../harness/backend";
+import { freePort, HOST } from "../harness/freePort";
+import { fillSlots, startHaproxy, type RunningHaproxy } from "../harness/haproxy";
 import { tempDir } from "./support/tempDir";
 
 describe("against a real haproxy", () => {

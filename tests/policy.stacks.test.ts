@@ -6,7 +6,7 @@ import { iamAllows, kmsAllows, type PolicyDocument } from "../awsRules/kmsKeyAcc
 import { readStackFile } from "../config/stackFile";
 import { awsguardPolicies, awsguardResourcePolicies, DISABLED_AWSGUARD_RULES } from "../policy/awsguard";
 import { checkPolicies, checkPoliciesAsync, checkStackPolicies } from "../policy/check";
-import { mockArn, runUnderMocks, type MockRun, type Registered } from "./support/pulumiMocks";
+import { mockArn, runUnderMocks, type MockRun, type Registered } from "../harness/pulumiMocks";
 
 const ACCOUNT = "123456789012";
 const prodConfig = readStackFile(join(__dirname, "..", "Pulumi.prod.yaml"));

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { checkPolicies, CheckedResource, checkStackPolicies } from "../policy/check";
 import { iamDocumentProblems, ingressRuleProblems, policies } from "../policy/policies";
-import { runUnderMocks } from "./support/pulumiMocks";
+import { runUnderMocks } from "../harness/pulumiMocks";
 
 function res(type: string, name: string, inputs: Record<string, unknown>): CheckedResource {
   return { type, name, urn: `urn:pulumi:test::aviary::${type}::${name}`, inputs };

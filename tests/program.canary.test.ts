@@ -2,8 +2,8 @@
 import { join } from "node:path";
 import { readStackFile } from "../config/stackFile";
 import { checkPolicies } from "../policy/check";
-import { PROD_STACK_OUTPUTS } from "./support/prodOutputs";
-import { runUnderMocks, type MockRun } from "./support/pulumiMocks";
+import { PROD_STACK_OUTPUTS } from "../harness/prodOutputs";
+import { runUnderMocks, type MockRun } from "../harness/pulumiMocks";
 
 const config = readStackFile(join(__dirname, "..", "Pulumi.canary.yaml"));
 const prodOutputs = PROD_STACK_OUTPUTS;

@@ -6,7 +6,7 @@ import { ALARM_KEYS } from "../core/alarms/catalogue";
 import { renderProxyUserData } from "../components/proxy";
 import { readStackFile } from "../config/stackFile";
 import { checkPolicies } from "../policy/check";
-import { mockArn, runUnderMocks, valueOf, type MockRun, type Registered } from "./support/pulumiMocks";
+import { mockArn, runUnderMocks, valueOf, type MockRun, type Registered } from "../harness/pulumiMocks";
 
 const base = readStackFile(join(__dirname, "..", "Pulumi.prod.yaml"));
 const PROXIES = 3;

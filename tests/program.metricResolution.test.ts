@@ -12,8 +12,8 @@ import {
   type AlarmMetricRead, type AlarmShape, type MetricPublisher,
 } from "../awsRules/metricResolution";
 import { readStackFile } from "../config/stackFile";
-import { PROD_STACK_OUTPUTS } from "./support/prodOutputs";
-import { runUnderMocks, type MockRun, type Registered } from "./support/pulumiMocks";
+import { PROD_STACK_OUTPUTS } from "../harness/prodOutputs";
+import { runUnderMocks, type MockRun, type Registered } from "../harness/pulumiMocks";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 const GROUP = "aws:autoscaling/group:Group";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ALARM_KEYS } from "../core/alarms/catalogue";
 import { readStackFile } from "../config/stackFile";
 import { checkPolicies } from "../policy/check";
-import { mockArn, runUnderMocks, type MockRun, type Registered } from "./support/pulumiMocks";
+import { mockArn, runUnderMocks, type MockRun, type Registered } from "../harness/pulumiMocks";
 
 const config = readStackFile(join(__dirname, "..", "Pulumi.prod.yaml"));
 let run: MockRun<unknown>;

@@ -14,8 +14,10 @@ import { registerBackend } from "../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../state/routing";
 import { startAgent, type Agent } from "../agent/agent";
 import type { SlotAssignment } from "../agent/weights";
-import { startRedisServer, type RedisServer } from "./support/redisServer";
-import { freePort, HOST, startHaproxy, status, until, type RunningHaproxy } from "./support/haproxy";
+import { startRedisServer, type RedisServer } from "../harness/redisServer";
+import { freePort, HOST } from "../harness/freePort";
+import { startHaproxy, status, type RunningHaproxy } from "../harness/haproxy";
+import { until } from "../harness/until";
 import { tempDir } from "./support/tempDir";
 
 // Real HAProxy, Redis and backends on two shared cores: budgets are hang guards, not speed claims.

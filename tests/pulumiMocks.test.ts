@@ -1,5 +1,5 @@
 import * as aws from "@pulumi/aws";
-import { runUnderMocks } from "./support/pulumiMocks";
+import { runUnderMocks } from "../harness/pulumiMocks";
 test("the mock harness records resources registered inside apply callbacks", async () => {
   const run = await runUnderMocks(() => {
     const t = new aws.sns.Topic("t", {});

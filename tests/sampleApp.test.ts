@@ -8,10 +8,10 @@ import { run } from "../cli/main";
 import { connect } from "../state/connection";
 import { putFlag } from "../state/flags";
 import { listBackends } from "../state/registry";
-import { freePort } from "../local/freePort";
+import { freePort } from "../harness/freePort";
 import { bundleApp } from "../release/bundles";
-import { until } from "../local/until";
-import { startRedisServer, type RedisServer } from "./support/redisServer";
+import { until } from "../harness/until";
+import { startRedisServer, type RedisServer } from "../harness/redisServer";
 import { tempDir } from "./support/tempDir";
 
 let server: RedisServer;

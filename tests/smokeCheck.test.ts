@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { PROXY_SMOKE_CHECK_SCRIPT } from "../components/proxySmokeCheck";
 import { readStackFile } from "../config/stackFile";
-import { runUnderMocks, type Registered } from "./support/pulumiMocks";
+import { runUnderMocks, type Registered } from "../harness/pulumiMocks";
 
 interface Answer { status: number; headers?: Record<string, string> }
 

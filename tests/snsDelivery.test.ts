@@ -10,13 +10,13 @@ import { readStackFile } from "../config/stackFile";
 import { AwsNotifier } from "../controller/adapters/awsNotifier";
 import { decide, type ControllerAction } from "../controller/decide";
 import { alarmSms, configSms, SMS_MAX_CHARS } from "../controller/smsText";
-import { PROD_STACK_OUTPUTS } from "./support/prodOutputs";
-import { mockArn, runUnderMocks, type Registered } from "./support/pulumiMocks";
+import { PROD_STACK_OUTPUTS } from "../harness/prodOutputs";
+import { mockArn, runUnderMocks, type Registered } from "../harness/pulumiMocks";
 
 const ROOT = join(__dirname, "..");
 const prodConfig = readStackFile(join(ROOT, "Pulumi.prod.yaml"));
 const alerts = JSON.parse(prodConfig["aviary:alerts"]) as { emails: string[]; sms: string[] };
-// The mocks' account and region (tests/support/pulumiMocks.ts).
+// The mocks' account and region (harness/pulumiMocks.ts).
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { aviaryKeys, parseStackConfig, StackConfigError } from "../core/config/stackConfig";
 import { readStackFile } from "../config/stackFile";
-import { runUnderMocks } from "./support/pulumiMocks";
+import { runUnderMocks } from "../harness/pulumiMocks";
 
 const root = join(__dirname, "..");
 const prod = readStackFile(join(root, "Pulumi.prod.yaml"));

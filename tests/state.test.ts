@@ -5,7 +5,7 @@ import { channels, keys } from "../state/keys";
 import { deregisterBackend, heartbeat, listBackends, registerBackend } from "../state/registry";
 import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../state/routing";
 import type { ChangeNotice } from "../state/events";
-import type { RedisServer } from "./support/redisServer";
+import type { RedisServer } from "../harness/redisServer";
 import { useRedis } from "./support/useRedis";
 
 let server: RedisServer;

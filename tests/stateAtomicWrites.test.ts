@@ -12,7 +12,7 @@ import { channels, keys } from "../state/keys";
 import { deregisterBackend, drainBackend, listBackends, registerBackend } from "../state/registry";
 import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../state/routing";
 import { LAST_STREAM_ID } from "../state/writeScript";
-import type { RedisServer } from "./support/redisServer";
+import type { RedisServer } from "../harness/redisServer";
 import { useRedis } from "./support/useRedis";
 
 let server: RedisServer;

@@ -10,7 +10,7 @@ import { RedisUnreachableError } from "../state/unreachable";
 import { parseChangeNotice, parseEntry, readEvents } from "../state/events";
 import { FlagValidationError } from "../state/flags";
 import { channels, keys } from "../state/keys";
-import type { RedisServer } from "./support/redisServer";
+import type { RedisServer } from "../harness/redisServer";
 import { useRedis } from "./support/useRedis";
 
 describe("truncate", () => {

@@ -15,7 +15,7 @@ import {
 import { readEvents } from "../state/events";
 import { keys } from "../state/keys";
 import { drainBackend, listBackends, registerBackend } from "../state/registry";
-import type { RedisServer } from "./support/redisServer";
+import type { RedisServer } from "../harness/redisServer";
 import { useRedis } from "./support/useRedis";
 
 let server: RedisServer;

@@ -9,7 +9,7 @@ import { connect } from "../state/connection";
 import { keys } from "../state/keys";
 import { registerBackend } from "../state/registry";
 import { setCanaryWeight } from "../state/routing";
-import { startRedisServer, type RedisServer } from "./support/redisServer";
+import { startRedisServer, type RedisServer } from "../harness/redisServer";
 import { tempDir } from "./support/tempDir";
 import { testLogger } from "./support/testLogger";
 

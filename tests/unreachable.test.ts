@@ -3,7 +3,7 @@
 import { ReplyError } from "ioredis";
 import { connect, parseRedisUrl, redisEndpoint } from "../state/connection";
 import { RedisUnreachableError, toUnreachable } from "../state/unreachable";
-import { startRedisServer } from "./support/redisServer";
+import { startRedisServer } from "../harness/redisServer";
 
 const socketError = (code: string, syscall = "connect"): NodeJS.ErrnoException => Object.assign(new Error(`${syscall} ${code} 10.0.0.5:6379`), { code, syscall });
 const maxRetries = new Error('Reached the max retries per request limit (which is 2). Refer to "maxRetriesPerRequest" option for details.');

@@ -17,7 +17,7 @@ import { listBackends } from "../../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../../state/routing";
 import { withMaxconnWithin } from "../../boot/fileLimit";
 import { withOldRuntimeDirectoryDropIn } from "./oldProxyDropIn";
-import { writeBootReport } from "../support/bootReport";
+import { writeBootReport } from "../../harness/reports/bootReport";
 import { bootTopology, FLEET_GROUP, proxyScript, VERSIONS, type Topology } from "./topology";
 
 let h: BootHarness;

@@ -4,13 +4,13 @@
 // whatever else Redis holds. Each family records a row in the fault table (BENCHMARKS.md).
 import * as path from "node:path";
 import type Redis from "ioredis";
-import { Load } from "../../local/load";
+import { Load } from "../../harness/load";
 import { startLocalStack, type LocalStack } from "../../local/stack";
-import { until } from "../../local/until";
+import { until } from "../../harness/until";
 import { keys } from "../../state/keys";
 import { enableCanary, readRouting, setCanaryWeight } from "../../state/routing";
 import { alarmEvent } from "../support/alarmEvent";
-import { writeFaultReport, type FaultResult } from "../support/faultReport";
+import { writeFaultReport, type FaultResult } from "../../harness/reports/faultReport";
 import { tempDir } from "../support/tempDir";
 import { testLogger } from "../support/testLogger";
 

@@ -4,7 +4,7 @@
 // new ids/addresses (all-new outputs for delete-before-replace, as Pulumi plans those), which is
 // re-run until nothing more is replaced. Also says what Lambda Invocations send the function.
 import { diffResource, invocationsOf, ruleFor, type Diff, type InvocationPayload } from "../../awsRules/replacement";
-import { runUnderMocks, type MockOptions, type MockRun, type Registered } from "./pulumiMocks";
+import { runUnderMocks, type MockOptions, type MockRun, type Registered } from "../../harness/pulumiMocks";
 
 export interface ChangePlan {
   created: string[];

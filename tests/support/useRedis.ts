@@ -1,7 +1,7 @@
 // One real redis-server per test file (or describe block), a client on it, flushed before each test.
 import type Redis from "ioredis";
 import { connect } from "../../state/connection";
-import { startRedisServer, type RedisServer } from "./redisServer";
+import { startRedisServer, type RedisServer } from "../../harness/redisServer";
 
 /** Registers the hooks; `ready` hands the server and client to the test file once they exist. */
 export function useRedis(ready: (server: RedisServer, redis: Redis) => void): void {

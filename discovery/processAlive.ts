@@ -1,5 +1,5 @@
 // Whether a pid names a live process (signal 0 checks without sending anything). Kept apart from
-// procStat.ts, whose /proc readers the CLI's bundle does not need.
+// harness/procStat.ts, whose /proc readers the CLI's bundle does not need.
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -1,7 +1,12 @@
-// Runs the real haproxy binary for the local runner, the tests and the bench.
+// Runs the real haproxy binary for the local runner, the tests and the bench, and talks to it
+// through the agent's own Runtime API client, so they speak the same protocol code as the agent.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import { runtimeCommand } from "../agent/runtimeApi";
+import { parseShowStat } from "../agent/metrics";
+import { runtimeBatch, runtimeCommand } from "../agent/runtimeApi";
+import { ProcessError } from "../core/errors";
+import { BACKEND } from "../haproxy/config";
+import { HOST } from "./freePort";
 import { diesWithParent } from "./parentDeath";
 import { stopProcess } from "./stopProcess";
 import { until } from "./until";
@@ -30,13 +35,27 @@ export async function startHaproxy(cfg: string, socket: string, logFile?: string
   const stop = (): Promise<void> => stopProcess(proc);
   try {
     await until("admin socket", async () => {
-      if (proc.exitCode !== null) throw new Error(`haproxy exited ${proc.exitCode}`);
+      if (proc.exitCode !== null) throw new ProcessError(`haproxy exited ${proc.exitCode}`);
       return fs.existsSync(socket) && (await runtimeCommand(socket, "show info").catch(() => "")).includes("Pid:");
     });
   } catch (e) {
     await stop();
     const output = logFile === undefined ? out : fs.readFileSync(logFile, "utf8").slice(-4000);
-    throw new Error(`${(e as Error).message}\nhaproxy output:\n${output}`);
+    throw new ProcessError(`${(e as Error).message}\nhaproxy output:\n${output}`);
   }
   return { proc, log: () => (logFile === undefined ? out : fs.readFileSync(logFile, "utf8").slice(-4000)), stop };
+}
+
+/** Operational status of a server from `show stat` (e.g. "UP", "DOWN", "MAINT"). */
+export async function status(socket: string, server: string): Promise<string> {
+  const row = parseShowStat(await runtimeCommand(socket, "show stat")).find((r) => r.pxname === BACKEND && r.svname === server);
+  return row?.status ?? "";
+}
+
+/** Points slots at backends (weight 50, ready) through the Runtime API and waits until HAProxy's checks see them UP. */
+export async function fillSlots(socket: string, slots: Record<string, number>): Promise<void> {
+  for (const [slot, port] of Object.entries(slots)) {
+    await runtimeBatch(socket, [`set server ${BACKEND}/${slot} addr ${HOST} port ${port}`, `set server ${BACKEND}/${slot} weight 50`, `set server ${BACKEND}/${slot} state ready`]);
+  }
+  await until(`${Object.keys(slots).join(", ")} UP`, async () => (await Promise.all(Object.keys(slots).map((s) => status(socket, s)))).every((s) => s === "UP"));
 }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "./freePort";
 import { diesWithParent } from "./parentDeath";
+import { NotFoundError, ProcessError, TimeoutError, UnreachableError } from "../core/errors";
 
 export interface RedisServer {
   /** redis://:password@127.0.0.1:port */
@@ -32,7 +33,7 @@ function findRedisServer(): string {
       // keep looking
     }
   }
-  throw new Error("redis-server not found: apt-get install redis-server");
+  throw new NotFoundError("redis-server not found: apt-get install redis-server");
 }
 
 
@@ -104,7 +105,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
-        return /address already in use/i.test(output) ? "addrinuse" : Promise.reject(new Error(`redis-server exited: ${output.trim()}`));
+        return /address already in use/i.test(output) ? "addrinuse" : Promise.reject(new ProcessError(`redis-server exited: ${output.trim()}`));
       }
       if (await ping(port, password)) {
         up = true;
@@ -113,7 +114,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await new Promise((r) => setTimeout(r, 50));
     }
     proc.kill("SIGKILL");
-    throw new Error(`redis-server did not answer PING on port ${port} within 10 s: ${output.trim()}`);
+    throw new TimeoutError(`redis-server did not answer PING on port ${port} within 10 s: ${output.trim()}`);
   };
 
   let port = 0;
@@ -121,7 +122,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     port = await freePort();
     const result = await launch(port);
     if (result === "ok") break;
-    if (attempt >= 4) throw new Error(`no free port for redis-server after ${attempt + 1} attempts`);
+    if (attempt >= 4) throw new UnreachableError(`no free port for redis-server after ${attempt + 1} attempts`);
   }
 
   const halt = async (signal: NodeJS.Signals): Promise<void> => {
@@ -153,7 +154,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         if ((await launch(port)) === "ok") return;
         await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error(`redis-server could not restart on port ${port}`);
+      throw new ProcessError(`redis-server could not restart on port ${port}`);
     },
   };
 }

@@ -1,5 +1,6 @@
 // Runs Pulumi code in-process under Pulumi's mocks (no CLI, no AWS) and records every registration.
 import * as pulumi from "@pulumi/pulumi";
+import { InvariantError } from "../core/errors";
 
 export interface Registered {
   type: string;
@@ -192,7 +193,7 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, opts: Mock
   const ofType = (type: string) => resources.filter((r) => r.type === type);
   const one = (type: string) => {
     const found = ofType(type);
-    if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+    if (found.length !== 1) throw new InvariantError(`expected one ${type}, found ${found.length}`);
     return found[0];
   };
   return { resources, result: result as T, error, ofType, one };

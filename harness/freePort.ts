@@ -1,4 +1,8 @@
 import * as net from "node:net";
+import { UnreachableError } from "../core/errors";
+
+/** Everything the harness starts listens on loopback only. */
+export const HOST = "127.0.0.1";
 
 // The kernel may hand the same ephemeral port to two binds in a row once the first is closed; two
 // listeners of one process then share it (HAProxy binds with SO_REUSEPORT), so a port is given out
@@ -9,7 +13,7 @@ function bindZero(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
+    s.listen(0, HOST, () => {
       const { port } = s.address() as net.AddressInfo;
       s.close(() => resolve(port));
     });
@@ -25,5 +29,5 @@ export async function freePort(): Promise<number> {
       return port;
     }
   }
-  throw new Error("freePort: no port this process has not handed out already after 100 tries");
+  throw new UnreachableError("freePort: no port this process has not handed out already after 100 tries");
 }

@@ -1,6 +1,8 @@
 // Once `npm start` is up it writes where its Redis is (mode 0600: the URL holds the password), so
 // `bin/aviary …` (or `npx aviary …`) in the same checkout works without exporting REDIS_URL. The file is removed when
 // the stack stops; which runner holds the checkout is in .aviary/lock (local/stackLock.ts).
+// The local runner writes it and the CLI reads it: it lives here, outside local/, so the CLI's
+// bundle does not pull in local mode.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { processAlive } from "./processAlive";

@@ -2,6 +2,7 @@
 // clients without cookies (every request a new visitor, so the split shows), counting answers
 // per version (x-aviary-version) and failures. Used by `npm run demo` and the end-to-end tests.
 import * as http from "node:http";
+import { InvalidInputError } from "../core/errors";
 
 export interface LoadSample {
   at: number;
@@ -45,7 +46,7 @@ export class Load {
 
   constructor(private readonly o: LoadOptions) {
     const u = new URL(o.url);
-    if (u.hostname !== "127.0.0.1") throw new Error(`load generator targets 127.0.0.1 only (got ${u.hostname})`);
+    if (u.hostname !== "127.0.0.1") throw new InvalidInputError(`load generator targets 127.0.0.1 only (got ${u.hostname})`);
     this.concurrency = o.concurrency;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
     this.done = Promise.all(Array.from({ length: 64 }, (_, i) => this.client(i))).then(() => undefined);

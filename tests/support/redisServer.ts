@@ -1,2 +1,0 @@
-// The local runner owns starting redis-server; tests use the very same code.
-export * from "../../local/redisServer";

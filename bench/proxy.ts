@@ -1,4 +1,4 @@
-// Issue 3 benchmark: Aviary (rendered HAProxy config + agent following redis) vs the same config
+// The proxy benchmark: Aviary (rendered HAProxy config + agent following redis) vs the same config
 // static vs nginx vs minimal HAProxy vs direct, split accuracy and propagation. Loopback only; every
 // process it starts is registered in ./processes, so an interrupted run stops them too.
 import { spawn } from "child_process";

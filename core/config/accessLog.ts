@@ -5,7 +5,7 @@
  * "errors": only requests that went wrong (5xx, timeouts, retries, redispatches, aborts) are logged
  * (HAProxy's `option dontlog-normal`); every request is still counted in the stats, metrics and
  * latency histogram. "all": one line per request. "errors" is the default because a line per
- * request costs 8–22% more proxy CPU per request (BENCHMARKS.md) and, on AWS, journald's default
+ * request costs measurably more proxy CPU per request (the access-log ablation in BENCHMARKS.md) and, on AWS, journald's default
  * rate limit (10,000 lines per 30 s per service) would drop lines, the error ones included, past
  * ~330 req/s anyway.
  */

@@ -12,7 +12,7 @@ import { canaryAlarms, prodAlarms } from "../alarms/definitions";
 import { DEFAULT_THRESHOLDS } from "../config/defaults";
 import { ActivityFeed } from "../local/activity";
 import { AlarmEvaluator } from "../local/alarmEvaluator";
-import type { TrafficPoint } from "../local/collector";
+import type { TrafficPoint } from "../adapters/metricsSink/local";
 import { alarmView } from "../local/dashboard/alarmView";
 import { chartSeries } from "../local/dashboard/series";
 import { startDashboard, type Dashboard } from "../local/dashboard/server";

@@ -5,8 +5,8 @@ import {
   SetDesiredCapacityCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
-import type { FleetState } from "../decide";
-import type { Fleet } from "../ports";
+import type { FleetState } from "../../controller/decide";
+import type { Fleet } from "../../controller/ports";
 
 // Instances on their way out no longer count as capacity the controller could remove.
 const LEAVING = /^(Terminating|Terminated|Detaching|Detached|Standby|EnteringStandby)/;

@@ -17,7 +17,7 @@ import { alarmView } from "../local/dashboard/alarmView";
 import { chartSeries } from "../local/dashboard/series";
 import { startDashboard, type Dashboard } from "../local/dashboard/server";
 import { splitView } from "../local/dashboard/split";
-import type { LocalStatus } from "../local/stack";
+import type { LocalStatus } from "../local/status";
 import type { FleetState } from "../controller/decide";
 
 const logger = pino({ level: "silent" });

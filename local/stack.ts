@@ -113,7 +113,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     life.onStop(() => supervisor.stopAll());
     const apps = new AppInstances(life, supervisor, o.runDir, redisServer.url);
 
-    // The controller, before anything reads routing: the stack file's weight is its to write.
+    // The controller first: the stack file's weight is its to write, before the agent reads routing.
+    // Its alarms are the evaluator's, which starts once the fleet is up (no alarm reaches it before).
     const fleet = prodFleet({ life, apps, prod, appJs, activity, log, progress });
     const alarms = new LocalAlarms(() => evaluator, (t) => topic.publish(t));
     const controller = localController({ redis, fleet, alarms, notifier: new LocalNotifier(activity, log, prod.alerts), scaling: prod.scaling, periodFactor: o.periodFactor, log });

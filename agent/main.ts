@@ -4,7 +4,7 @@
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import pino from "pino";
 import { startAgent } from "./agent";
-import { CloudWatchMetricsSink } from "./cloudwatchPublisher";
+import { CloudWatchMetricsSink } from "../adapters/metricsSink/aws";
 import { MetricsSampler } from "./metrics";
 import { startMetricsLoop } from "./metricsLoop";
 import { intFromEnv } from "../core/env";

@@ -1,6 +1,6 @@
 // The agent's metrics loop: every interval, one sample (show stat + the latency table) goes to the sink.
 import type { Logger } from "pino";
-import type { MetricsSink } from "./cloudwatchPublisher";
+import type { MetricsSink } from "./ports";
 import type { MetricsSampler } from "./metrics";
 
 /** The canary alarms read 10 s high-resolution periods (core/alarms/definitions.ts). */

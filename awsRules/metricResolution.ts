@@ -12,7 +12,7 @@
 // - CloudWatch agent configuration, agent.metrics_collection_interval: below 60 s metrics are
 //   high resolution; the default is 60.
 // - Auto Scaling EnableMetricsCollection: Granularity "1Minute" is the only valid value.
-// - agent/cloudwatchPublisher.ts + agent/metricsLoop.ts: the proxy agent's own PutMetricData.
+// - adapters/metricsSink/aws.ts + agent/metricsLoop.ts: the proxy agent's own PutMetricData.
 import type { TreatMissingData } from "../core/alarms/definitions";
 
 /** What puts one metric into CloudWatch: how often, and at which storage resolution. */

@@ -10,7 +10,7 @@ import pino from "pino";
 import Redis from "ioredis";
 import type { AccessLog } from "../core/config/accessLog";
 import { startAgent, type Agent } from "../agent/agent";
-import type { MetricsSink } from "../agent/cloudwatchPublisher";
+import type { MetricsSink } from "../agent/ports";
 import { MetricsSampler, type RoleMetrics } from "../agent/metrics";
 import { startMetricsLoop } from "../agent/metricsLoop";
 import { setCanaryWeight } from "../state/routing";

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { canaryAlarms } from "../core/alarms/definitions";
 import { isWeight, WEIGHT_RULE } from "../core/routing/weight";
 import type { Thresholds } from "../core/config/stackConfig";
+import { canaryWeightInvocation } from "../lambda/canaryWeightInvocation";
 import { appInstanceStatements, appUserData } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
 import { redisUrlSecret } from "./redisUrlParameter";
@@ -31,11 +32,6 @@ export interface CanaryArgs {
   release: { bucketName: pulumi.Input<string>; bucketArn: pulumi.Input<string>; objectKey: pulumi.Input<string> };
   /** aviary:demoFaults: the app honours demo-* fault flags only when true. */
   demoFaults?: boolean;
-}
-
-/** The configuration invocation the controller receives (CRUD adds `tf` with the lifecycle action). */
-export function canaryWeightInput(weight: number, appVersion: string): string {
-  return JSON.stringify({ action: "setCanaryWeight", weight, appVersion });
 }
 
 /** Throws on a count or weight outside what the stack config allows. */
@@ -108,7 +104,7 @@ export class Canary extends pulumi.ComponentResource {
     // create-before-delete replacement would end with the old invocation's delete (weight 0).
     new aws.lambda.Invocation(`${name}-weight`, {
       functionName: args.controllerFunctionName,
-      input: canaryWeightInput(args.canaryWeight, args.appVersion),
+      input: JSON.stringify(canaryWeightInvocation(args.canaryWeight, args.appVersion)),
       lifecycleScope: "CRUD",
     }, { parent: this, dependsOn: instances });
 

@@ -1,5 +1,5 @@
 // What the controller needs from the outside world. The Lambda plugs in AWS adapters
-// (controller/adapters/aws*.ts); local mode plugs in process-based ones with the same contracts.
+// (adapters/*/aws.ts); local mode plugs in process-based ones (adapters/*/local.ts) with the same contracts.
 import type { AlarmState } from "../core/alarms/state";
 import type { CanaryState, ControllerMemory, FleetState, FollowUp } from "./decide";
 

@@ -5,6 +5,7 @@ import type { AlarmDefinition, MetricStat, Statistic } from "../core/alarms/defi
 import type { AlarmState } from "../core/alarms/state";
 import { alarmName } from "../core/alarms/catalogue";
 import { compileMetricMath } from "./metricMath";
+import { InvalidInputError, InvariantError, NotFoundError } from "../core/errors";
 
 /** Identity of a metric stream: namespace, name and dimensions (stat-independent). */
 export function metricKey(m: Pick<MetricStat<string>, "namespace" | "metricName" | "dimensions">): string {
@@ -80,10 +81,10 @@ export class AlarmEvaluator {
   private readonly horizonMs: number;
 
   constructor(definitions: readonly AlarmDefinition<string>[], deployment: string, periodFactor: number, startedAt: number) {
-    if (!(periodFactor >= 1)) throw new Error(`AlarmEvaluator: periodFactor must be >= 1 (got ${periodFactor})`);
+    if (!(periodFactor >= 1)) throw new InvalidInputError(`AlarmEvaluator: periodFactor must be >= 1 (got ${periodFactor})`);
     this.alarms = definitions.map((d) => {
       const single = d.metrics[0];
-      if (!d.expression && d.metrics.length !== 1) throw new Error(`alarm ${d.key}: without an expression it must read exactly one metric`);
+      if (!d.expression && d.metrics.length !== 1) throw new InvariantError(`alarm ${d.key}: without an expression it must read exactly one metric`);
       return {
         name: alarmName(deployment, d.key),
         definition: d,
@@ -159,7 +160,7 @@ export class AlarmEvaluator {
   /** SetAlarmState: forces a state until the next complete period is evaluated. */
   setState(name: string, state: AlarmState, reason: string, now: number): AlarmTransition | undefined {
     const a = this.alarms.find((x) => x.name === name);
-    if (!a) throw new Error(`no local alarm named ${name}`);
+    if (!a) throw new NotFoundError(`no local alarm named ${name}`);
     a.holdUntilPeriod = Math.floor(now / a.periodMs);
     if (a.state === state) return undefined;
     const t: AlarmTransition = { name, definition: a.definition, oldState: a.state, newState: state, reason, at: now };

@@ -10,7 +10,7 @@ import { enableCanary } from "../state/routing";
 import { setBooleanFlag } from "./flags";
 import { Load } from "../harness/load";
 import { LOCAL_STATE_FILE, type LocalStateFile } from "../discovery/localStateFile";
-import type { LocalStatus } from "./stack";
+import type { LocalStatus } from "./status";
 
 const BY = "demo";
 const t0 = Date.now();

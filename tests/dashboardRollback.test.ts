@@ -7,7 +7,8 @@
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { Load } from "../harness/load";
-import { startLocalStack, type LocalStack, type LocalStatus } from "../local/stack";
+import { startLocalStack, type LocalStack } from "../local/stack";
+import type { LocalStatus } from "../local/status";
 import { until } from "../harness/until";
 import { readFlag, updateFlag } from "../state/flags";
 import { readRouting } from "../state/routing";

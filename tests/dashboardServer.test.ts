@@ -12,12 +12,12 @@ import { canaryAlarms, prodAlarms } from "../core/alarms/definitions";
 import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
 import { ActivityFeed } from "../local/activity";
 import { AlarmEvaluator } from "../local/alarmEvaluator";
-import type { TrafficPoint } from "../local/collector";
+import type { TrafficPoint } from "../adapters/metricsSink/local";
 import { alarmView } from "../local/dashboard/alarmView";
 import { chartSeries } from "../local/dashboard/series";
 import { startDashboard, type Dashboard } from "../local/dashboard/server";
 import { splitView } from "../local/dashboard/split";
-import type { LocalStatus } from "../local/stack";
+import type { LocalStatus } from "../local/status";
 import type { FleetState } from "../controller/decide";
 
 const logger = pino({ level: "silent" });

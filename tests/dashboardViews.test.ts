@@ -5,7 +5,7 @@ import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
 import type { FleetState } from "../controller/decide";
 import { REARM_REASON } from "../controller/decide";
 import { AlarmEvaluator, metricKey, type AlarmStatus } from "../local/alarmEvaluator";
-import type { TrafficPoint } from "../local/collector";
+import type { TrafficPoint } from "../adapters/metricsSink/local";
 import { alarmView } from "../local/dashboard/alarmView";
 import { checkHost, checkWrite } from "../local/dashboard/origin";
 import { chartSeries } from "../local/dashboard/series";

@@ -3,7 +3,8 @@
 // 127.0.0.1; the tests share one stack and run in order.
 import * as path from "node:path";
 import { Load } from "../harness/load";
-import { startLocalStack, type LocalStack, type LocalStatus } from "../local/stack";
+import { startLocalStack, type LocalStack } from "../local/stack";
+import type { LocalStatus } from "../local/status";
 import { readRouting, setCanaryWeight } from "../state/routing";
 import { until } from "../harness/until";
 import { tempDir } from "./support/tempDir";

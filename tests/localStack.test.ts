@@ -7,9 +7,11 @@ import * as path from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { run } from "../cli/main";
 import { Load } from "../harness/load";
-import { startLocalStack, type LocalStack, type LocalStatus } from "../local/stack";
+import { startLocalStack, type LocalStack } from "../local/stack";
+import type { LocalStatus } from "../local/status";
 import { setBooleanFlag } from "../local/flags";
 import { updateFlag } from "../state/flags";
+import { readEvents } from "../state/events";
 import { readRouting } from "../state/routing";
 import { until } from "../harness/until";
 import { descendants } from "../harness/procStat";
@@ -67,6 +69,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+});
+
+test("the stack file's weight is written by the controller, as the canary stack's invocation is on AWS", async () => {
+  const { canaryWeight, appVersion } = stack.config.canary;
+  const routing = (await readEvents(stack.redis, { count: 1000 })).events.filter((e) => e.kind === "routing");
+  expect(routing[0]).toMatchObject({ by: "controller", reason: `canary stack config: weight ${canaryWeight} (canary ${appVersion})` });
+  expect((await status()).activity.map((a) => a.title)).toContain(`Aviary: canary weight ${canaryWeight}%`);
 });
 
 test("the split follows Pulumi.canary.yaml's canaryWeight, and `aviary canary weight` changes it live", async () => {

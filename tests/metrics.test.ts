@@ -8,7 +8,7 @@ import { renderHaproxyConfig, STICKY_COOKIE } from "../haproxy/config";
 import { runtimeCommand } from "../agent/runtimeApi";
 import type { LatencyCounts } from "../agent/latencyHistogram";
 import { MetricsSampler, metricsDelta, parseShowStat, roleTotals, type RoleTotals } from "../agent/metrics";
-import { CloudWatchMetricsSink, publishMetrics } from "../agent/cloudwatchPublisher";
+import { CloudWatchMetricsSink, publishMetrics } from "../adapters/metricsSink/aws";
 import { backend } from "../harness/backend";
 import { freePort, HOST } from "../harness/freePort";
 import { fillSlots, startHaproxy, type RunningHaproxy } from "../harness/haproxy";

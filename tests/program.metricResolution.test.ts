@@ -4,7 +4,7 @@
 // the proxy agent's interval and StorageResolution from its code, group metrics from the ASG.
 import { join } from "node:path";
 import type { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { publishMetrics } from "../agent/cloudwatchPublisher";
+import { publishMetrics } from "../adapters/metricsSink/aws";
 import { METRICS_INTERVAL_MS } from "../agent/metricsLoop";
 import type { TreatMissingData } from "../core/alarms/definitions";
 import {

@@ -7,7 +7,7 @@ import { PublishCommand, SNSClient, type PublishCommandInput } from "@aws-sdk/cl
 import { mockClient } from "aws-sdk-client-mock";
 import { filterPolicyMatches, type FilterPolicyScope, type SnsMessage } from "../awsRules/snsFilterPolicy";
 import { readStackFile } from "../config/stackFile";
-import { AwsNotifier } from "../controller/adapters/awsNotifier";
+import { AwsNotifier } from "../adapters/notifier/aws";
 import { decide, type ControllerAction } from "../controller/decide";
 import { alarmSms, configSms, SMS_MAX_CHARS } from "../controller/smsText";
 import { PROD_STACK_OUTPUTS } from "../harness/prodOutputs";

@@ -1,7 +1,7 @@
 // The dashboard's chart data: the collector's per-tick points folded into fixed time buckets over
 // the last few minutes, as rates per second, so the chart has a real time axis and the same
 // meaning at any tick length.
-import type { TrafficPoint } from "../collector";
+import type { TrafficPoint } from "../../adapters/metricsSink/local";
 
 export interface ChartSeries {
   /** Bucket start times, seconds since the epoch (what uPlot's time axis expects). */

@@ -2,7 +2,7 @@
 // change (at most the last windowSeconds), so a disabled canary never shows the share it had before
 // the disable; beside it the weight the routing state asks for.
 import type { RoutingState } from "../../state/routing";
-import type { TrafficPoint } from "../collector";
+import type { TrafficPoint } from "../../adapters/metricsSink/local";
 
 export interface SplitView {
   /** ISO start of the counted window: the later of now - windowSeconds and the last routing change. */

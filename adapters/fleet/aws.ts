@@ -5,8 +5,9 @@ import {
   SetDesiredCapacityCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
-import type { FleetState } from "../decide";
-import type { Fleet } from "../ports";
+import type { FleetState } from "../../controller/decide";
+import type { Fleet } from "../../controller/ports";
+import { NotFoundError } from "../../core/errors";
 
 // Instances on their way out no longer count as capacity the controller could remove.
 const LEAVING = /^(Terminating|Terminated|Detaching|Detached|Standby|EnteringStandby)/;
@@ -18,7 +19,7 @@ export class AwsFleet implements Fleet {
     const out = await this.client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [this.groupName] }));
     const group = out.AutoScalingGroups?.[0];
     if (!group || group.DesiredCapacity === undefined || group.MinSize === undefined || group.MaxSize === undefined) {
-      throw new Error(`Auto Scaling group ${this.groupName} not found`);
+      throw new NotFoundError(`Auto Scaling group ${this.groupName} not found`);
     }
     // The Auto Scaling API does not date instances; the controller dates them from the registry.
     const instances = (group.Instances ?? [])

@@ -1,9 +1,9 @@
 // Notifier port on SNS: full notices to the alerts topic (email subscribers read them next to the
 // alarms), one short line per decision to the SMS topic (SMS subscribers get nothing else).
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { CONTROLLER_ORIGIN, ORIGIN_ATTRIBUTE } from "../origin";
-import type { Notifier } from "../ports";
-import { smsLine } from "../smsText";
+import { CONTROLLER_ORIGIN, ORIGIN_ATTRIBUTE } from "../../controller/origin";
+import type { Notifier } from "../../controller/ports";
+import { smsLine } from "../../controller/smsText";
 
 /** SNS subjects: ASCII, no control characters, at most 100 characters. */
 export function snsSubject(text: string): string {

@@ -1,10 +1,11 @@
 // The controller's Fleet port in local mode: the production fleet is N sample-app processes.
 // Instance ids are the registry ids the apps register with, as EC2 instance ids are on AWS.
-import type { FleetInstance, FleetState } from "../controller/decide";
-import type { Fleet } from "../controller/ports";
-import { freePort } from "../harness/freePort";
-import { describeExit, nextStart, SYSTEMD_RESTART } from "./keepAlive";
-import type { Managed } from "./processes";
+import type { FleetInstance, FleetState } from "../../controller/decide";
+import type { Fleet } from "../../controller/ports";
+import { freePort } from "../../harness/freePort";
+import { describeExit, nextStart, SYSTEMD_RESTART } from "../../local/keepAlive";
+import type { Managed } from "../../local/processes";
+import { InvalidInputError, NotFoundError } from "../../core/errors";
 
 export interface LocalFleetOptions {
   min: number;
@@ -49,7 +50,7 @@ export class LocalFleet implements Fleet {
   /** Like an Auto Scaling group: launches or removes (newest first) until `desired` run. */
   async setDesired(desired: number): Promise<void> {
     if (!Number.isInteger(desired) || desired < this.options.min || desired > this.options.max) {
-      throw new Error(`desired capacity ${desired} is outside min ${this.options.min} / max ${this.options.max}`);
+      throw new InvalidInputError(`desired capacity ${desired} is outside min ${this.options.min} / max ${this.options.max}`);
     }
     this.desired = desired;
     while (this.instances.length < desired) await this.launchOne();
@@ -58,7 +59,7 @@ export class LocalFleet implements Fleet {
 
   async terminate(instanceId: string): Promise<void> {
     const i = this.instances.find((x) => x.id === instanceId);
-    if (!i) throw new Error(`no local instance ${instanceId}`);
+    if (!i) throw new NotFoundError(`no local instance ${instanceId}`);
     this.desired = Math.max(this.options.min, this.desired - 1);
     await this.remove(i);
   }

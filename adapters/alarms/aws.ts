@@ -1,7 +1,7 @@
 // Alarms port on CloudWatch.
 import { CloudWatchClient, DescribeAlarmsCommand, SetAlarmStateCommand } from "@aws-sdk/client-cloudwatch";
 import type { AlarmState } from "../../core/alarms/state";
-import type { Alarms } from "../ports";
+import type { Alarms } from "../../controller/ports";
 
 export class AwsAlarms implements Alarms {
   constructor(private readonly client: CloudWatchClient) {}

@@ -1,13 +1,9 @@
-// Publishes the agent's per-role proxy metrics to CloudWatch (high resolution, so the 10 s canary
-// alarms have data points to evaluate).
+// The agent's metrics sink on AWS: per-role proxy metrics to CloudWatch (high resolution, so the
+// 10 s canary alarms have data points to evaluate).
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from "@aws-sdk/client-cloudwatch";
-import { PROXY_NAMESPACE, proxyDatums, proxyDimensions } from "../core/metrics/naming";
-import type { RoleMetrics } from "./metrics";
-
-/** Port for wherever metrics go; CloudWatch on AWS, something else in local mode. */
-export interface MetricsSink {
-  publish(m: readonly RoleMetrics[]): Promise<void>;
-}
+import type { RoleMetrics } from "../../agent/metrics";
+import type { MetricsSink } from "../../agent/ports";
+import { PROXY_NAMESPACE, proxyDatums, proxyDimensions } from "../../core/metrics/naming";
 
 /** Sends all roles' metrics in one PutMetricData call (6 datums, far below the 1000 per-call limit). */
 export async function publishMetrics(client: CloudWatchClient, deployment: string, metrics: readonly RoleMetrics[]): Promise<void> {

@@ -1,12 +1,13 @@
-// Local stand-in for CloudWatch metrics: every tick it reads HAProxy's per-role numbers (the same
-// MetricsSampler the agent publishes from on AWS) and the fleet processes' CPU and memory, feeds
-// them to the alarm evaluator under the metric identities the alarm definitions read, and keeps a
-// short history for the dashboard's chart.
-import type { MetricsSampler, RoleMetrics } from "../agent/metrics";
-import { FLEET_METRICS, fleetDimensions, PROXY_NAMESPACE, proxyDatums, proxyDimensions } from "../core/metrics/naming";
-import type { Role } from "../core/routing/role";
-import { metricKey, type AlarmEvaluator } from "./alarmEvaluator";
-import { CLK_TCK, cpuTicks, rssBytes } from "../harness/procStat";
+// The agent's metrics sink in local mode, a stand-in for CloudWatch metrics: every tick it reads
+// HAProxy's per-role numbers (the same MetricsSampler the agent publishes from on AWS) and the fleet
+// processes' CPU and memory, feeds them to the alarm evaluator under the metric identities the alarm
+// definitions read, and keeps a short history for the dashboard's chart.
+import type { MetricsSampler, RoleMetrics } from "../../agent/metrics";
+import type { MetricsSink } from "../../agent/ports";
+import { FLEET_METRICS, fleetDimensions, PROXY_NAMESPACE, proxyDatums, proxyDimensions } from "../../core/metrics/naming";
+import type { Role } from "../../core/routing/role";
+import { metricKey, type AlarmEvaluator } from "../../local/alarmEvaluator";
+import { CLK_TCK, cpuTicks, rssBytes } from "../../harness/procStat";
 
 /**
  * Each local app process stands for one instance of this size: a quarter core (near a t3.small's
@@ -42,7 +43,7 @@ export interface CollectorSources {
 
 const EMPTY: RolePoint = { requests: 0, errors5xx: 0, latencyP99Ms: null };
 
-export class LocalCollector {
+export class LocalCollector implements MetricsSink {
   private readonly points: TrafficPoint[] = [];
   private lastCpu = new Map<number, { ticks: number; at: number }>();
 
@@ -52,7 +53,7 @@ export class LocalCollector {
   async tick(now = Date.now()): Promise<TrafficPoint | undefined> {
     const roles = await this.sources.sampler.sample();
     const fleet = this.fleetUsage(now);
-    for (const r of roles) this.recordRole(r, now);
+    await this.publish(roles);
     const fleetDims = fleetDimensions(this.sources.autoScalingGroupName);
     for (const { cpuPct, memPct } of fleet) {
       if (cpuPct !== undefined) this.evaluator.record(metricKey({ ...FLEET_METRICS.cpu, dimensions: fleetDims }), now, cpuPct);
@@ -82,9 +83,12 @@ export class LocalCollector {
     return this.points;
   }
 
-  private recordRole(m: RoleMetrics, now: number): void {
-    const dimensions = proxyDimensions(this.sources.deployment, m.role);
-    for (const d of proxyDatums(m)) this.evaluator.record(metricKey({ namespace: PROXY_NAMESPACE, metricName: d.metricName, dimensions }), now, d.value);
+  /** Records each role's datums at the sample's time, as CloudWatch takes the agent's Timestamp. */
+  async publish(metrics: readonly RoleMetrics[]): Promise<void> {
+    for (const m of metrics) {
+      const dimensions = proxyDimensions(this.sources.deployment, m.role);
+      for (const d of proxyDatums(m)) this.evaluator.record(metricKey({ namespace: PROXY_NAMESPACE, metricName: d.metricName, dimensions }), m.at.getTime(), d.value);
+    }
   }
 
   /** CPU % of a local instance since the previous tick (undefined on a process's first tick) and memory %. */

@@ -188,7 +188,7 @@ export async function handleCanaryWeight(
   const weight = request.destroying ? 0 : request.weight;
   const version = request.appVersion ? ` (canary ${request.appVersion})` : "";
   const reason = request.destroying ? `canary stack destroyed${version}` : `canary stack config: weight ${weight}${version}`;
-  await deps.store.withLock(() => deps.store.setCanaryWeight(weight, !request.destroying, reason));
+  await deps.store.withLock(() => deps.store.setRouting(request.destroying ? { weight } : { weight, enabled: true }, reason));
   const summary = `canary weight set to ${weight}${request.destroying ? "" : " and enabled"}`;
   deps.logger.info({ weight, appVersion: request.appVersion, destroying: request.destroying, decision: summary }, "configuration applied");
   await deps.notifier.notify(`Aviary: canary weight ${weight}%`, `The controller set the canary weight to ${weight}% because of: ${reason}.`);

@@ -522,6 +522,20 @@ describe("configuration invocation", () => {
     expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 0 });
   });
 
+  test("weight and re-enable from off are one routing event (one write), with old and new weight and enabled", async () => {
+    await setCanaryWeight(redis, 10, { by: "ops" });
+    await disableCanary(redis, { by: "controller", reason: "5xx" });
+    const before = (await readEvents(redis, { count: 10 })).events.length;
+    await handler({ action: "setCanaryWeight", weight: 40, appVersion: "1.5.0", tf: { action: "update" } });
+    const routing = (await readEvents(redis, { count: 10 })).events.slice(before).filter((e) => e.kind === "routing");
+    expect(routing).toHaveLength(1);
+    expect(routing[0]).toMatchObject({
+      by: "controller",
+      reason: "canary stack config: weight 40 (canary 1.5.0)",
+      detail: { cause: "weight+enable", oldWeight: "10", newWeight: "40", oldEnabled: "false", newEnabled: "true" },
+    });
+  });
+
   test("an invalid invocation is rejected and writes nothing", async () => {
     await expect(handler({ action: "setCanaryWeight", weight: 300 })).rejects.toThrow(/weight/);
     await expect(handler({ action: "canaryOff", reason: "" })).rejects.toThrow(/reason/);

@@ -15,7 +15,7 @@ import {
   type LockOptions,
 } from "../../state/controller";
 import { drainBackend, listBackends } from "../../state/registry";
-import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../../state/routing";
+import { changeRouting, readRouting, type RoutingChange, type RoutingTarget } from "../../state/routing";
 import { badKeyMessage, textFound } from "../../state/badKey";
 import { PREVIEW_CHARS } from "../../state/bounds";
 import { keys } from "../../state/keys";
@@ -102,15 +102,12 @@ export class RedisControllerStore implements ControllerStore {
       const earlierAttempt = state.changedBy === this.by && state.reason === reason;
       return { enabled: earlierAttempt, weight: state.canaryWeight };
     }
-    await disableCanary(this.redis, { by: this.by, reason });
+    await changeRouting(this.redis, { enabled: false }, { by: this.by, reason });
     // Garbage routing: the canary may have been serving at any weight.
     return { enabled: true, weight: state?.canaryWeight ?? 0 };
   }
-  async setCanaryWeight(weight: number, enable: boolean, reason: string): Promise<void> {
-    await setCanaryWeight(this.redis, weight, { by: this.by, reason });
-    if (!enable) return;
-    const { state } = await readRouting(this.redis);
-    if (state?.canaryEnabled === false) await enableCanary(this.redis, { by: this.by, reason });
+  setRouting(target: RoutingTarget, reason?: string): Promise<RoutingChange> {
+    return changeRouting(this.redis, target, { by: this.by, reason });
   }
 
   async registeredAt(ids: string[]): Promise<Record<string, string>> {

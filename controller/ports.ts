@@ -2,7 +2,7 @@
 // (controller/adapters/aws*.ts); local mode plugs in process-based ones with the same contracts.
 import type { AlarmState } from "../core/alarms/state";
 import type { RoutingChange, RoutingTarget } from "../state/routing";
-import type { CanaryState, ControllerMemory, FleetState, FollowUp } from "./decide";
+import type { CanaryState, ControllerMemory, FleetState, FollowUp } from "../core/controller/decide";
 
 /**
  * The production fleet. Local mode: `describe` lists the app processes (launchedAt = start time),

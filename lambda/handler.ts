@@ -11,7 +11,7 @@ import { AwsFleet } from "../controller/adapters/awsFleet";
 import { AwsNotifier } from "../controller/adapters/awsNotifier";
 import { CONTROLLER_ORIGIN, ORIGIN_ATTRIBUTE } from "../controller/origin";
 import { RedisControllerStore } from "../controller/adapters/redisStore";
-import type { AlarmChange } from "../controller/decide";
+import type { AlarmChange } from "../core/controller/decide";
 import { handleAlarm, handleCanaryOff, handleCanaryWeight, type AlarmOutcome, type ControllerDeps } from "../controller/run";
 import { alarmSms, configSms } from "../controller/smsText";
 import { connect } from "../state/connection";

@@ -11,7 +11,7 @@ import { canaryAlarms, prodAlarms } from "../alarms/definitions";
 import { MetricsSampler, parseShowStat } from "../agent/metrics";
 import { runtimeCommand } from "../agent/runtimeApi";
 import { RedisControllerStore } from "../controller/adapters/redisStore";
-import type { FleetState } from "../controller/decide";
+import type { FleetState } from "../core/controller/decide";
 import type { Role } from "../core/routing/role";
 import type { Alarms, Notifier } from "../controller/ports";
 import { BACKEND, renderHaproxyConfig, slotRole } from "../haproxy/config";

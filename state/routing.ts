@@ -2,7 +2,7 @@ import type Redis from "ioredis";
 // zod/mini: same validation as "zod", a fraction of the size in the controller Lambda's bundle.
 import * as z from "zod/mini";
 import { MAX_WEIGHT, WEIGHT_RULE, WEIGHT_RULE_SHORT, weightSchema as weightRule } from "../core/routing/weight";
-import { MAX_REASON } from "./bounds";
+import { MAX_REASON } from "../core/bounds";
 import { InvalidInputError, WrongTypeError } from "./errors";
 import { InvariantError } from "../core/errors";
 import { describeKey } from "./keyTypes";

@@ -10,7 +10,7 @@
  *   4. XADD the events, 5. `mutate` (script-specific writes on keys of checked types), 6. PUBLISH.
  */
 import type Redis from "ioredis";
-import { MAX_REASON, truncate } from "./bounds";
+import { MAX_REASON, truncate } from "../core/bounds";
 import { foundValue, LUA_BAD_KEY } from "./badKey";
 import { GarbageValueError, WrongTypeError } from "./errors";
 import { DETAIL_PREFIX } from "./events";

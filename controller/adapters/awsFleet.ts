@@ -5,7 +5,7 @@ import {
   SetDesiredCapacityCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
-import type { FleetState } from "../decide";
+import type { FleetState } from "../../core/controller/decide";
 import type { Fleet } from "../ports";
 
 // Instances on their way out no longer count as capacity the controller could remove.

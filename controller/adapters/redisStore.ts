@@ -19,7 +19,7 @@ import { changeRouting, readRouting, type RoutingChange, type RoutingTarget } fr
 import { badKeyMessage, textFound } from "../../state/badKey";
 import { PREVIEW_CHARS } from "../../state/bounds";
 import { keys } from "../../state/keys";
-import type { CanaryState, ControllerMemory, FollowUp } from "../decide";
+import type { CanaryState, ControllerMemory, FollowUp } from "../../core/controller/decide";
 import type { ActionRecord, ControllerStore, PendingFollowUps } from "../ports";
 
 const isText = (v: unknown): v is string => typeof v === "string";

@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { connect } from "../state/connection";
 import type { FlagDefinition } from "../flags/model";
 import { updateFlag } from "../state/flags";
-import { enableCanary } from "../state/routing";
+import { commandStore } from "../controller/adapters/redisStore";
+import { handleRoutingCommand } from "../controller/run";
 import { setBooleanFlag } from "./flags";
 import { Load } from "./load";
 import { LOCAL_STATE_FILE, type LocalStateFile } from "./stateFile";
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   // stays off, and the story needs it serving.
   if (s0.routing && !s0.routing.canaryEnabled) {
     say(`0. the canary is off (since ${s0.routing.changedAt} by ${s0.routing.changedBy}); turning it on for the demo`);
-    await enableCanary(redis, { by: BY, reason: "demo: start from a serving canary" });
+    await handleRoutingCommand({ store: commandStore(redis, BY) }, { set: "on", reason: "demo: start from a serving canary" });
   }
   // demo-error-rate with these rules (none: no fault anywhere).
   const faultRules = (rules: FlagDefinition["rules"]) => (cur: FlagDefinition | undefined): FlagDefinition => {

@@ -19,6 +19,7 @@ import { changeRouting, readRouting, type RoutingChange, type RoutingTarget } fr
 import { badKeyMessage, textFound } from "../../state/badKey";
 import { PREVIEW_CHARS } from "../../state/bounds";
 import { keys } from "../../state/keys";
+import { LOCK_WAIT_MS } from "../../lambda/timing";
 import type { CanaryState, ControllerMemory, FollowUp } from "../../core/controller/decide";
 import type { ActionRecord, ControllerStore, PendingFollowUps } from "../ports";
 
@@ -146,4 +147,12 @@ export class RedisControllerStore implements ControllerStore {
   }
 
   private readonly problem = (problem: string): void => this.onProblem([problem]);
+}
+
+/**
+ * The store for a person's command (the CLI, local mode's demo), writing as `by`. Its one write
+ * holds the lock briefly; it waits for the lock as long as a controller execution would.
+ */
+export function commandStore(redis: Redis, by: string, onProblem?: (problems: string[]) => void): RedisControllerStore {
+  return new RedisControllerStore(redis, by, { ttlMs: 10_000, waitMs: LOCK_WAIT_MS }, onProblem);
 }

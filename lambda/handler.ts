@@ -18,6 +18,7 @@ import { connect } from "../state/connection";
 import { ConfigInvocation, parseAlarmMessage, parseConfigInvocation } from "./alarmMessage";
 import { drainWaitMsFromEnv, scalingFromEnv } from "./env";
 import { LOCK_TTL_MS, LOCK_WAIT_MS } from "./timing";
+import { ConfigError, InvalidInputError } from "../core/errors";
 import { logComponent } from "../core/logComponent";
 
 export type { ConfigInvocation } from "./alarmMessage";
@@ -50,7 +51,7 @@ const lambdaLogger = pino({ base: logComponent("aviary-controller") });
 
 function required(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`controller: environment variable ${name} is not set`);
+  if (!value) throw new ConfigError(`controller: environment variable ${name} is not set`);
   return value;
 }
 
@@ -91,7 +92,7 @@ function alarmChange(text: string): AlarmChange {
   const m = parseAlarmMessage(text);
   // CloudWatch writes "2026-11-24T10:00:05.123+0000"; stored and compared as ISO 8601 UTC.
   const at = Date.parse(m.StateChangeTime);
-  if (Number.isNaN(at)) throw new Error(`alarm message is invalid: StateChangeTime: not a time (${m.StateChangeTime})`);
+  if (Number.isNaN(at)) throw new InvalidInputError(`alarm message is invalid: StateChangeTime: not a time (${m.StateChangeTime})`);
   const metric = m.Trigger?.MetricName;
   return {
     alarmName: m.AlarmName,

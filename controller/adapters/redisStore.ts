@@ -20,6 +20,7 @@ import { badKeyMessage, textFound } from "../../state/badKey";
 import { PREVIEW_CHARS } from "../../state/bounds";
 import { keys } from "../../state/keys";
 import { LOCK_WAIT_MS } from "../../lambda/timing";
+import { TimeoutError } from "../../core/errors";
 import type { CanaryState, ControllerMemory, FollowUp } from "../../core/controller/decide";
 import type { ActionRecord, ControllerStore, PendingFollowUps } from "../ports";
 
@@ -62,7 +63,7 @@ export class RedisControllerStore implements ControllerStore {
       if (repaired) this.onProblem([repaired]);
       if (status !== "pending") return status === "claimed";
       if (Date.now() >= deadline) {
-        throw new Error(`aviary: Redis key ${keys.dedupe(id)}: message ${id} is still in progress after ${this.lock.waitMs} ms (its handler may have died mid-action); failing so it is retried`);
+        throw new TimeoutError(`aviary: Redis key ${keys.dedupe(id)}: message ${id} is still in progress after ${this.lock.waitMs} ms (its handler may have died mid-action); failing so it is retried`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -185,12 +185,7 @@ async function describeFleet({ fleet, store }: ControllerDeps): Promise<FleetSta
  */
 function applyRouting(store: ControllerStore, action: SetRouting): Promise<unknown> {
   if (action.enabled === false && action.weight === undefined) return store.disableCanary(action.reason ?? "");
-  return store.setRouting(routingTarget(action), action.reason);
-}
-
-/** The weight and enabled of a routing action, leaving out what it keeps. */
-function routingTarget(action: SetRouting): { weight?: number; enabled?: boolean } {
-  return { ...(action.weight === undefined ? {} : { weight: action.weight }), ...(action.enabled === undefined ? {} : { enabled: action.enabled }) };
+  return store.setRouting(action, action.reason);
 }
 
 type CommandDeps = Pick<ControllerDeps, "store" | "notifier" | "logger" | "clock">;
@@ -207,17 +202,11 @@ async function applyCommand(deps: CommandDeps, decision: Decision): Promise<void
   for (const action of decision.actions) if (action.type === "notify") await deps.notifier.notify(action.subject, action.message);
 }
 
-export interface WeightOutcome {
-  weight: number;
-  summary: string;
-}
-
 /** The canary stack's configuration (see decide: destroying the stack means weight 0). */
-export async function handleCanaryWeight(deps: CommandDeps, request: { weight: number; appVersion?: string; destroying: boolean }): Promise<WeightOutcome> {
+export async function handleCanaryWeight(deps: CommandDeps, request: { weight: number; appVersion?: string; destroying: boolean }): Promise<{ summary: string }> {
   const decision = decideCommand(deps, { kind: "canaryConfig", ...request });
   await applyCommand(deps, decision);
-  const weight = decision.actions.find((a): a is SetRouting => a.type === "setRouting")?.weight ?? request.weight;
-  return { weight, summary: decision.summary };
+  return { summary: decision.summary };
 }
 
 /**
@@ -243,6 +232,6 @@ export async function handleRoutingCommand(deps: Pick<ControllerDeps, "store" | 
   const decision = decideCommand(deps, { kind: "routingCommand", command });
   const change = decision.actions.find((a): a is SetRouting => a.type === "setRouting");
   if (!change) throw new InvariantError(`routing command ${command.set}: decided no routing change`);
-  const write = (): Promise<RoutingChange> => deps.store.setRouting(routingTarget(change), change.reason);
+  const write = (): Promise<RoutingChange> => deps.store.setRouting(change, change.reason);
   return change.enabled === false ? write() : deps.store.withLock(write);
 }

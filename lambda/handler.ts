@@ -18,7 +18,7 @@ import { connect } from "../state/connection";
 import { ConfigInvocation, parseAlarmMessage, parseConfigInvocation } from "./alarmMessage";
 import { drainWaitMsFromEnv, scalingFromEnv } from "./env";
 import { LOCK_TTL_MS, LOCK_WAIT_MS } from "./timing";
-import { ConfigError, InvalidInputError } from "../core/errors";
+import { AviaryError, ConfigError, errorCode, InvalidInputError, type ErrorCode } from "../core/errors";
 import { logComponent } from "../core/logComponent";
 
 export type { ConfigInvocation } from "./alarmMessage";
@@ -143,6 +143,16 @@ async function handleConfig(event: unknown, getDeps: () => ControllerDeps, logge
   return { processed: 1, skipped: 0, outcomes: [{ messageId: "config", status: "canaryWeight", summary }] };
 }
 
+/** Some records of a batch failed (each one logged): the invocation fails so that SNS retries them. */
+export class RecordsFailedError extends AviaryError {
+  /** The first failure's code: what a caller deciding by code would have seen for one record. */
+  readonly code: ErrorCode;
+  constructor(failed: readonly { messageId: string; err: unknown }[]) {
+    super(`controller failed on message(s) ${failed.map((f) => f.messageId).join(", ")}; see logs`, { cause: failed[0]?.err });
+    this.code = errorCode(failed[0]?.err);
+  }
+}
+
 export type Handler = (event: SnsEvent | ConfigInvocation) => Promise<HandlerResult>;
 
 /**
@@ -158,7 +168,7 @@ export const handler: Handler = createHandler(depsFromEnv);
 
 async function handleRecords(event: SnsEvent, getDeps: () => ControllerDeps, logger: Logger): Promise<HandlerResult> {
   const result: HandlerResult = { processed: 0, skipped: 0, outcomes: [] };
-  const failed: string[] = [];
+  const failed: { messageId: string; err: unknown }[] = [];
   for (const record of event.Records) {
     const messageId = record?.Sns?.MessageId ?? "<unknown>";
     if (record?.Sns?.MessageAttributes?.[ORIGIN_ATTRIBUTE]?.Value === CONTROLLER_ORIGIN) {
@@ -180,7 +190,7 @@ async function handleRecords(event: SnsEvent, getDeps: () => ControllerDeps, log
       outcome = await handleAlarm(getDeps(), messageId, change);
     } catch (e) {
       logger.error({ messageId, alarm: change.alarmName, err: (e as Error).message }, "failed; the message will be retried");
-      failed.push(messageId);
+      failed.push({ messageId, err: e });
       continue;
     }
     result.outcomes.push(outcome);
@@ -190,6 +200,6 @@ async function handleRecords(event: SnsEvent, getDeps: () => ControllerDeps, log
   }
   // A Lambda error makes SNS retry the event (and finally send it to the DLQ): nothing is lost.
   // Records already done are deduplicated on the retry.
-  if (failed.length > 0) throw new Error(`controller failed on message(s) ${failed.join(", ")}; see logs`);
+  if (failed.length > 0) throw new RecordsFailedError(failed);
   return result;
 }

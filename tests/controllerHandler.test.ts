@@ -15,7 +15,7 @@ import type { AlarmState } from "../core/alarms/state";
 import { REARM_REASON } from "../core/controller/decide";
 import { MAX_REASON } from "../core/bounds";
 import { MAX_DRAIN_WAIT_MS } from "../lambda/env";
-import { closeController, handler, type SnsEvent } from "../lambda/handler";
+import { closeController, handler, RecordsFailedError, type SnsEvent } from "../lambda/handler";
 import { API_CALLS_BUDGET_MS, FUNCTION_TIMEOUT_SECONDS, LOCK_TTL_MS, LOCK_WAIT_MS, worstCaseMs } from "../lambda/timing";
 import { connect } from "../state/connection";
 import { readEvents } from "../state/events";
@@ -330,6 +330,15 @@ describe("batches and failures", () => {
     expect(retry.outcomes[0]).toMatchObject({ status: "applied", summary: "scale out 3 -> 4" });
     expect(group.desired).toBe(4);
     expect(published()).toHaveLength(1);
+  });
+
+  test("a failed record fails the invocation with a typed error carrying the first failure as its cause", async () => {
+    asgMock.on(SetDesiredCapacityCommand).rejects(new Error("Throttling: Rate exceeded"));
+    const e = alarm("prod-cpu-high");
+    const err = await handler(e).catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(RecordsFailedError);
+    expect(err).toMatchObject({ code: "internal", message: `controller failed on message(s) ${e.Records[0].Sns.MessageId}; see logs` });
+    expect((err as Error).cause).toMatchObject({ message: "Throttling: Rate exceeded" });
   });
 
   test("one failing record in a batch: the others are applied, then the invocation fails", async () => {

@@ -1,5 +1,6 @@
 /**
- * `aviary` operator CLI. Commands stay thin: parse/validate input, call state/, print.
+ * `aviary` operator CLI. Commands stay thin: parse/validate input, call state/ (routing changes:
+ * the controller's decision path, controller/run.ts), print.
  *
  * Exit codes, chosen from the error's code (cli/exitCodes.ts): 0 ok (also when the write
  * repaired something on the way: each repair is printed to stderr); 1 runtime failure (Redis
@@ -18,10 +19,12 @@ import { Command, CommanderError } from "commander";
 import { version } from "../package.json";
 import type Redis from "ioredis";
 import { MAX_WEIGHT, MIN_WEIGHT } from "../core/routing/weight";
+import { commandStore } from "../controller/adapters/redisStore";
+import { handleRoutingCommand } from "../controller/run";
+import type { RoutingCommand } from "../core/controller/decide";
 import { connect } from "../state/connection";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
 import { listBackends, type Backend } from "../state/registry";
-import { disableCanary, enableCanary, setCanaryWeight } from "../state/routing";
 import { RedisUnreachableError } from "../state/unreachable";
 import { parseIntArg, table, UsageError, whoAmI, type Io } from "./common";
 import { exitCodeFor } from "./exitCodes";
@@ -101,6 +104,8 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
       });
     });
 
+  // Through the controller's decision path, as the person running it (a repaired lock is printed).
+  const route = (command: RoutingCommand) => handleRoutingCommand({ store: commandStore(db(), whoAmI(), repaired) }, command);
   const canary = program.command("canary").description("change the canary split");
   canary
     .command("weight")
@@ -110,7 +115,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .allowUnknownOption()
     .action(async (raw: string) => {
       const weight = parseIntArg("weight", raw, MIN_WEIGHT, MAX_WEIGHT);
-      const r = await setCanaryWeight(db(), weight, { by: whoAmI() });
+      const r = await route({ set: "weight", weight });
       repaired(r.repairs);
       out(`canary weight ${r.old.canaryWeight} -> ${r.new.canaryWeight} (event ${r.eventId})\n`);
     });
@@ -120,7 +125,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .requiredOption("--reason <text>", "why, recorded in state and events")
     .action(async (o: { reason: string }) => {
       if (o.reason.trim() === "") throw new UsageError("--reason must not be empty");
-      const r = await disableCanary(db(), { by: whoAmI(), reason: o.reason });
+      const r = await route({ set: "off", reason: o.reason });
       repaired(r.repairs);
       out(`canary disabled, weight ${r.new.canaryWeight} kept (event ${r.eventId})\n`);
     });
@@ -128,7 +133,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .command("on")
     .description("re-enable the canary at its stored weight")
     .action(async () => {
-      const r = await enableCanary(db(), { by: whoAmI() });
+      const r = await route({ set: "on" });
       repaired(r.repairs);
       out(`canary enabled at weight ${r.new.canaryWeight} (event ${r.eventId})\n`);
     });

@@ -1,7 +1,8 @@
 // What the controller needs from the outside world. The Lambda plugs in AWS adapters
 // (adapters/*/aws.ts); local mode plugs in process-based ones (adapters/*/local.ts) with the same contracts.
 import type { AlarmState } from "../core/alarms/state";
-import type { CanaryState, ControllerMemory, FleetState, FollowUp } from "./decide";
+import type { RoutingChange, RoutingTarget } from "../state/routing";
+import type { CanaryState, ControllerMemory, FleetState, FollowUp } from "../core/controller/decide";
 
 /**
  * The production fleet. Local mode: `describe` lists the app processes (launchedAt = start time),
@@ -58,7 +59,8 @@ export interface ControllerStore {
    * attempt of this same rollback (same reason) turned off reads as on, since its notice is owed.
    */
   disableCanary(reason: string): Promise<CanaryState>;
-  setCanaryWeight(weight: number, enable: boolean, reason: string): Promise<void>;
+  /** One atomic routing write (weight and/or enabled, one event, one notice), by this store's `by`. */
+  setRouting(target: RoutingTarget, reason?: string): Promise<RoutingChange>;
   /** Registration times of the given backends (id → ISO), for instances the fleet cannot date. */
   registeredAt(ids: string[]): Promise<Record<string, string>>;
   /** Takes the backend out of the proxy; false if it is not registered. */

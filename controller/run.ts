@@ -1,8 +1,9 @@
 // Orchestration shared by the Lambda and local mode: dedupe, lock, read state, decide, apply the
 // actions through the ports, audit them, notify. Everything outside decide() happens here.
 import type { Logger } from "pino";
-import { MAX_REASON, truncate } from "../state/bounds";
+import { InvariantError } from "../core/errors";
 import {
+  actionName,
   actionOf,
   alarmReason,
   decide,
@@ -11,11 +12,15 @@ import {
   scaleOutAlarmNames,
   type AlarmChange,
   type CanaryState,
-  type ControllerAction,
+  type CommandInput,
+  type Decision,
   type FleetState,
   type FollowUp,
+  type RoutingCommand,
   type ScalingPolicy,
-} from "./decide";
+  type SetRouting,
+} from "../core/controller/decide";
+import type { RoutingChange } from "../state/routing";
 import type { ActionRecord, Alarms, ControllerStore, Fleet, Notifier } from "./ports";
 
 export interface ControllerDeps {
@@ -36,7 +41,8 @@ export interface AlarmOutcome {
   alarm: string;
   status: "applied" | "duplicate";
   summary: string;
-  actions: ControllerAction["type"][];
+  /** What was done, by actionName (e.g. "disableCanary" for a rollback). */
+  actions: string[];
 }
 
 /**
@@ -82,8 +88,8 @@ async function decideAndApply(deps: ControllerDeps, messageId: string, change: A
     ? await alarms.states(scaleOutAlarmNames(change.alarmName))
     : undefined;
 
-  const decision = decide({ change, now, memory, canary, ...(fleetState ? { fleet: fleetState } : {}), ...(liveStates ? { liveStates } : {}) }, deps.policy);
-  logger.info({ messageId, decision: decision.summary, actions: decision.actions.map((a) => a.type), evidence: decision.evidence }, "decision");
+  const decision = decide({ event: { kind: "alarm", change }, now, memory, canary, ...(fleetState ? { fleet: fleetState } : {}), ...(liveStates ? { liveStates } : {}) }, deps.policy);
+  logger.info({ messageId, decision: decision.summary, actions: decision.actions.map(actionName), evidence: decision.evidence }, "decision");
 
   // Memory first: a retry after a partial failure sees the step as taken (cooldown) instead of
   // taking it twice. If the fleet or canary change fails, the old memory is put back. The
@@ -104,10 +110,10 @@ async function decideAndApply(deps: ControllerDeps, messageId: string, change: A
         if (deps.drainWaitMs) await new Promise((r) => setTimeout(r, deps.drainWaitMs));
         for (const id of action.instanceIds) await fleet.terminate(id);
         records.push({ action: "scaleIn", reason: because, detail: { ...base, from: String(action.from), to: String(action.to), instances: action.instanceIds.join(",") } });
-      } else if (action.type === "disableCanary") {
-        // Already off (handleAlarm); again under the lock, should a concurrent change have turned it
-        // back on. Audited by the routing event itself (by = controller, with the reason).
-        await store.disableCanary(action.reason);
+      } else if (action.type === "setRouting") {
+        // A rollback: already off (handleAlarm); again under the lock, should a concurrent change
+        // have turned it back on. Audited by the routing event itself (by = controller, with the reason).
+        await applyRouting(store, action);
       }
     }
   } catch (err) {
@@ -117,8 +123,8 @@ async function decideAndApply(deps: ControllerDeps, messageId: string, change: A
   }
   await store.recordActions(records);
   await deliverFollowUps(deps, messageId, followUps);
-  if (decision.actions.length > 0) logger.info({ messageId, applied: decision.actions.map((a) => a.type) }, "applied");
-  return { messageId, alarm: change.alarmName, status: "applied", summary: decision.summary, actions: decision.actions.map((a) => a.type) };
+  if (decision.actions.length > 0) logger.info({ messageId, applied: decision.actions.map(actionName) }, "applied");
+  return { messageId, alarm: change.alarmName, status: "applied", summary: decision.summary, actions: decision.actions.map(actionName) };
 }
 
 /** Re-arms then notifies; records the re-arms and clears the stored follow-ups once all went out. */
@@ -172,44 +178,60 @@ async function describeFleet({ fleet, store }: ControllerDeps): Promise<FleetSta
   return { ...described, instances: described.instances.map((i) => (registered[i.id] ? { ...i, launchedAt: registered[i.id] } : i)) };
 }
 
-export interface WeightOutcome {
-  weight: number;
-  summary: string;
+/**
+ * The one way the controller changes routing: one atomic write. A plain off is the rollback's
+ * idempotent one (store.disableCanary): repeated under the lock after the write outside it, it
+ * adds no second event; anything else is written as asked.
+ */
+function applyRouting(store: ControllerStore, action: SetRouting): Promise<unknown> {
+  if (action.enabled === false && action.weight === undefined) return store.disableCanary(action.reason ?? "");
+  return store.setRouting(action, action.reason);
 }
 
-/**
- * The canary stack's configuration: set the weight and (re)enable the canary, a person's decision
- * made through stack config. On `pulumi destroy -s canary` the weight goes to 0 first.
- */
-export async function handleCanaryWeight(
-  deps: Pick<ControllerDeps, "store" | "notifier" | "logger">,
-  request: { weight: number; appVersion?: string; destroying: boolean },
-): Promise<WeightOutcome> {
-  const weight = request.destroying ? 0 : request.weight;
-  const version = request.appVersion ? ` (canary ${request.appVersion})` : "";
-  const reason = request.destroying ? `canary stack destroyed${version}` : `canary stack config: weight ${weight}${version}`;
-  await deps.store.withLock(() => deps.store.setCanaryWeight(weight, !request.destroying, reason));
-  const summary = `canary weight set to ${weight}${request.destroying ? "" : " and enabled"}`;
-  deps.logger.info({ weight, appVersion: request.appVersion, destroying: request.destroying, decision: summary }, "configuration applied");
-  await deps.notifier.notify(`Aviary: canary weight ${weight}%`, `The controller set the canary weight to ${weight}% because of: ${reason}.`);
-  return { weight, summary };
+type CommandDeps = Pick<ControllerDeps, "store" | "notifier" | "logger" | "clock">;
+
+/** Decides a configuration invocation or a command (no state needed: the event says it all). */
+function decideCommand(deps: Pick<ControllerDeps, "clock">, event: CommandInput["event"]): Decision {
+  return decide({ event, now: (deps.clock?.() ?? new Date()).toISOString() });
+}
+
+/** Applies a command's routing change under the lock, logs it, then sends its notices. */
+async function applyCommand(deps: CommandDeps, decision: Decision): Promise<void> {
+  for (const action of decision.actions) if (action.type === "setRouting") await deps.store.withLock(() => applyRouting(deps.store, action));
+  deps.logger.info({ decision: decision.summary, evidence: decision.evidence }, "configuration applied");
+  for (const action of decision.actions) if (action.type === "notify") await deps.notifier.notify(action.subject, action.message);
+}
+
+/** The canary stack's configuration (see decide: destroying the stack means weight 0). */
+export async function handleCanaryWeight(deps: CommandDeps, request: { weight: number; appVersion?: string; destroying: boolean }): Promise<{ summary: string }> {
+  const decision = decideCommand(deps, { kind: "canaryConfig", ...request });
+  await applyCommand(deps, decision);
+  return { summary: decision.summary };
 }
 
 /**
  * A person's abort (the abort workflow): the canary off with the weight kept, as an alarm's rollback
  * does. Nothing re-enables it but `npx aviary canary on` or the next canary-stack deploy.
  */
-export async function handleCanaryOff(
-  deps: Pick<ControllerDeps, "store" | "notifier" | "logger">,
-  request: { reason: string },
-): Promise<{ summary: string }> {
-  const reason = truncate(`manual abort: ${request.reason}`, MAX_REASON);
-  // Off first, without waiting for the lock; then again under it, so that a concurrent
-  // configuration change cannot turn it back on.
-  await deps.store.disableCanary(reason);
-  await deps.store.withLock(() => deps.store.disableCanary(reason));
-  const summary = "canary turned off (weight kept)";
-  deps.logger.info({ reason, decision: summary }, "configuration applied");
-  await deps.notifier.notify("Aviary: canary turned off", `The controller turned the canary off because of: ${reason}. Its weight is kept; \`npx aviary canary on\` or a canary-stack deploy turns it back on.`);
-  return { summary };
+export async function handleCanaryOff(deps: CommandDeps, request: { reason: string }): Promise<{ summary: string }> {
+  const decision = decideCommand(deps, { kind: "manualAbort", reason: request.reason });
+  // Off first, without waiting for the lock; then again under it (applyCommand), so that a
+  // concurrent configuration change cannot turn it back on.
+  for (const action of decision.actions) if (action.type === "setRouting") await applyRouting(deps.store, action);
+  await applyCommand(deps, decision);
+  return { summary: decision.summary };
+}
+
+/**
+ * A person's routing command (the CLI's `canary weight|on|off`, local mode's demo), by the store's
+ * `by`: decided like any other event and written as asked, one event even when already so. A
+ * weight or an on waits for the controller lock; an off is written without waiting for it, as a
+ * rollback is: a held or stuck lock must never keep a person from turning the canary off.
+ */
+export async function handleRoutingCommand(deps: Pick<ControllerDeps, "store" | "clock">, command: RoutingCommand): Promise<RoutingChange> {
+  const decision = decideCommand(deps, { kind: "routingCommand", command });
+  const change = decision.actions.find((a): a is SetRouting => a.type === "setRouting");
+  if (!change) throw new InvariantError(`routing command ${command.set}: decided no routing change`);
+  const write = (): Promise<RoutingChange> => deps.store.setRouting(change, change.reason);
+  return change.enabled === false ? write() : deps.store.withLock(write);
 }

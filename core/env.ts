@@ -1,4 +1,5 @@
 // Reading tunables from a process environment. Pure: callers pass the environment in.
+import { ConfigError } from "./errors";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -11,7 +12,7 @@ export function intFromEnv(env: Env, name: string, fallback: number, min: number
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`${who === undefined ? "" : `${who}: `}${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+    throw new ConfigError(`${who === undefined ? "" : `${who}: `}${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
   }
   return n;
 }

@@ -19,6 +19,7 @@ import {
 import type Redis from "ioredis";
 import type { RedisOptions } from "ioredis";
 import type { Logger } from "pino";
+import { UnreachableError } from "../core/errors";
 import { connect, subscribeChanges } from "../state/connection";
 import type { ChangeNotice } from "../state/events";
 import { readFlag, readFlags } from "../state/flags";
@@ -91,7 +92,7 @@ export class AviaryFlagProvider implements Provider {
       this.scheduleRetry();
       if (this.flags.size === 0) {
         // Rejecting makes the SDK emit ERROR; evaluations return the code default until recovery.
-        throw new Error(`${message}; no snapshot to fall back to`);
+        throw new UnreachableError(`${message}; no snapshot to fall back to`);
       }
       this.health = "stale";
       // After the SDK has processed initialize() (READY), report that the data is a snapshot.

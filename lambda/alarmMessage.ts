@@ -3,6 +3,7 @@
 // zod/mini: same validation as "zod", a fraction of the Lambda bundle size.
 import * as z from "zod/mini";
 import { ALARM_STATES } from "../core/alarms/state";
+import { InvalidInputError } from "../core/errors";
 import { weightSchema } from "../core/routing/weight";
 import { issuesLine } from "../core/validation/issues";
 
@@ -30,10 +31,10 @@ export function parseAlarmMessage(text: string): AlarmMessage {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`alarm message is not JSON: ${(e as Error).message}`);
+    throw new InvalidInputError(`alarm message is not JSON: ${(e as Error).message}`);
   }
   const result = alarmMessageSchema.safeParse(json);
-  if (!result.success) throw new Error(`alarm message is invalid: ${issuesLine(result.error.issues, { root: "<message>" })}`);
+  if (!result.success) throw new InvalidInputError(`alarm message is invalid: ${issuesLine(result.error.issues, { root: "<message>" })}`);
   return result.data;
 }
 
@@ -61,6 +62,6 @@ export type ConfigInvocation = z.infer<typeof configInvocationSchema>;
 /** Parses the configuration invocation, or throws naming what is wrong. */
 export function parseConfigInvocation(value: unknown): ConfigInvocation {
   const result = configInvocationSchema.safeParse(value);
-  if (!result.success) throw new Error(`configuration invocation is invalid: ${issuesLine(result.error.issues, { root: "<message>" })}`);
+  if (!result.success) throw new InvalidInputError(`configuration invocation is invalid: ${issuesLine(result.error.issues, { root: "<message>" })}`);
   return result.data;
 }

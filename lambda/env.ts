@@ -1,7 +1,7 @@
 // The controller's tunables from the function's environment (components/controller.ts sets the
 // scaling policy from aviary:scaling; DRAIN_WAIT_MS is optional).
 import { DEFAULT_SCALING } from "../core/config/defaults";
-import type { ScalingPolicy } from "../controller/decide";
+import type { ScalingPolicy } from "../core/controller/decide";
 import { intFromEnv, type Env } from "../core/env";
 
 const integer = (env: Env, name: string, fallback: number, min: number, max: number): number => intFromEnv(env, name, fallback, min, max, "controller");

@@ -11,13 +11,14 @@ import { AwsFleet } from "../adapters/fleet/aws";
 import { AwsNotifier } from "../adapters/notifier/aws";
 import { CONTROLLER_ORIGIN, ORIGIN_ATTRIBUTE } from "../controller/origin";
 import { RedisControllerStore } from "../controller/adapters/redisStore";
-import type { AlarmChange } from "../controller/decide";
+import type { AlarmChange } from "../core/controller/decide";
 import { handleAlarm, handleCanaryOff, handleCanaryWeight, type AlarmOutcome, type ControllerDeps } from "../controller/run";
 import { alarmSms, configSms } from "../controller/smsText";
 import { connect } from "../state/connection";
 import { ConfigInvocation, parseAlarmMessage, parseConfigInvocation } from "./alarmMessage";
 import { drainWaitMsFromEnv, scalingFromEnv } from "./env";
 import { LOCK_TTL_MS, LOCK_WAIT_MS } from "./timing";
+import { AviaryError, ConfigError, errorCode, InvalidInputError, type ErrorCode } from "../core/errors";
 import { logComponent } from "../core/logComponent";
 
 export type { ConfigInvocation } from "./alarmMessage";
@@ -50,7 +51,7 @@ const lambdaLogger = pino({ base: logComponent("aviary-controller") });
 
 function required(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`controller: environment variable ${name} is not set`);
+  if (!value) throw new ConfigError(`controller: environment variable ${name} is not set`);
   return value;
 }
 
@@ -91,7 +92,7 @@ function alarmChange(text: string): AlarmChange {
   const m = parseAlarmMessage(text);
   // CloudWatch writes "2026-11-24T10:00:05.123+0000"; stored and compared as ISO 8601 UTC.
   const at = Date.parse(m.StateChangeTime);
-  if (Number.isNaN(at)) throw new Error(`alarm message is invalid: StateChangeTime: not a time (${m.StateChangeTime})`);
+  if (Number.isNaN(at)) throw new InvalidInputError(`alarm message is invalid: StateChangeTime: not a time (${m.StateChangeTime})`);
   const metric = m.Trigger?.MetricName;
   return {
     alarmName: m.AlarmName,
@@ -142,6 +143,16 @@ async function handleConfig(event: unknown, getDeps: () => ControllerDeps, logge
   return { processed: 1, skipped: 0, outcomes: [{ messageId: "config", status: "canaryWeight", summary }] };
 }
 
+/** Some records of a batch failed (each one logged): the invocation fails so that SNS retries them. */
+export class RecordsFailedError extends AviaryError {
+  /** The first failure's code: what a caller deciding by code would have seen for one record. */
+  readonly code: ErrorCode;
+  constructor(failed: readonly { messageId: string; err: unknown }[]) {
+    super(`controller failed on message(s) ${failed.map((f) => f.messageId).join(", ")}; see logs`, { cause: failed[0]?.err });
+    this.code = errorCode(failed[0]?.err);
+  }
+}
+
 export type Handler = (event: SnsEvent | ConfigInvocation) => Promise<HandlerResult>;
 
 /**
@@ -157,7 +168,7 @@ export const handler: Handler = createHandler(depsFromEnv);
 
 async function handleRecords(event: SnsEvent, getDeps: () => ControllerDeps, logger: Logger): Promise<HandlerResult> {
   const result: HandlerResult = { processed: 0, skipped: 0, outcomes: [] };
-  const failed: string[] = [];
+  const failed: { messageId: string; err: unknown }[] = [];
   for (const record of event.Records) {
     const messageId = record?.Sns?.MessageId ?? "<unknown>";
     if (record?.Sns?.MessageAttributes?.[ORIGIN_ATTRIBUTE]?.Value === CONTROLLER_ORIGIN) {
@@ -179,7 +190,7 @@ async function handleRecords(event: SnsEvent, getDeps: () => ControllerDeps, log
       outcome = await handleAlarm(getDeps(), messageId, change);
     } catch (e) {
       logger.error({ messageId, alarm: change.alarmName, err: (e as Error).message }, "failed; the message will be retried");
-      failed.push(messageId);
+      failed.push({ messageId, err: e });
       continue;
     }
     result.outcomes.push(outcome);
@@ -189,6 +200,6 @@ async function handleRecords(event: SnsEvent, getDeps: () => ControllerDeps, log
   }
   // A Lambda error makes SNS retry the event (and finally send it to the DLQ): nothing is lost.
   // Records already done are deduplicated on the retry.
-  if (failed.length > 0) throw new Error(`controller failed on message(s) ${failed.join(", ")}; see logs`);
+  if (failed.length > 0) throw new RecordsFailedError(failed);
   return result;
 }

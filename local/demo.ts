@@ -3,10 +3,12 @@
 // is printed with timings. Traffic goes to 127.0.0.1 only and stops at the end.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { NotFoundError, TimeoutError } from "../core/errors";
 import { connect } from "../state/connection";
 import type { FlagDefinition } from "../core/flags/model";
 import { updateFlag } from "../state/flags";
-import { enableCanary } from "../state/routing";
+import { commandStore } from "../controller/adapters/redisStore";
+import { handleRoutingCommand } from "../controller/run";
 import { setBooleanFlag } from "./flags";
 import { Load } from "../harness/load";
 import { LOCAL_STATE_FILE, type LocalStateFile } from "../discovery/localStateFile";
@@ -24,7 +26,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`gave up after ${secs(timeoutMs)} waiting for ${what}`);
+    if (Date.now() > end) throw new TimeoutError(`gave up after ${secs(timeoutMs)} waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -33,7 +35,7 @@ const pct = (part: number, total: number): string => (total === 0 ? "–" : `${(
 
 async function main(): Promise<void> {
   const file = path.resolve(__dirname, "..", LOCAL_STATE_FILE);
-  if (!fs.existsSync(file)) throw new Error("no local stack is running here: start it with `npm start` in another terminal, then run `npm run demo`");
+  if (!fs.existsSync(file)) throw new NotFoundError("no local stack is running here: start it with `npm start` in another terminal, then run `npm run demo`");
   const local = JSON.parse(fs.readFileSync(file, "utf8")) as LocalStateFile;
   const status = async (): Promise<LocalStatus> => (await fetch(`${local.adminUrl}/api/status`)).json() as Promise<LocalStatus>;
   const redis = connect(local.redisUrl);
@@ -45,11 +47,11 @@ async function main(): Promise<void> {
   // stays off, and the story needs it serving.
   if (s0.routing && !s0.routing.canaryEnabled) {
     say(`0. the canary is off (since ${s0.routing.changedAt} by ${s0.routing.changedBy}); turning it on for the demo`);
-    await enableCanary(redis, { by: BY, reason: "demo: start from a serving canary" });
+    await handleRoutingCommand({ store: commandStore(redis, BY) }, { set: "on", reason: "demo: start from a serving canary" });
   }
   // demo-error-rate with these rules (none: no fault anywhere).
   const faultRules = (rules: FlagDefinition["rules"]) => (cur: FlagDefinition | undefined): FlagDefinition => {
-    if (!cur) throw new Error("flag demo-error-rate is missing (the local runner creates it)");
+    if (!cur) throw new NotFoundError("flag demo-error-rate is missing (the local runner creates it)");
     return { ...cur, enabled: true, rules };
   };
   await updateFlag(redis, "demo-error-rate", faultRules([]), { by: BY, reason: "demo: start without the fault", cause: "set" });

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Logger } from "pino";
+import { InvariantError } from "../core/errors";
 import { diesWithParent } from "../harness/parentDeath";
 
 export interface Managed {
@@ -36,7 +37,7 @@ export class Supervisor {
   }
 
   spawn(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): Managed {
-    if (this.running.has(name)) throw new Error(`a process named ${name} is already running`);
+    if (this.running.has(name)) throw new InvariantError(`a process named ${name} is already running`);
     const logFile = path.join(this.logDir, `${name}.log`);
     const fd = fs.openSync(logFile, "a", 0o600);
     // Own process group: Ctrl-C reaches only the runner, which then stops children in order

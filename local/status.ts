@@ -5,7 +5,7 @@ import { parseShowStat } from "../agent/metrics";
 import { runtimeCommand } from "../agent/runtimeApi";
 import type { LocalCollector } from "../adapters/metricsSink/local";
 import type { LocalFleet } from "../adapters/fleet/local";
-import type { FleetState } from "../controller/decide";
+import type { FleetState } from "../core/controller/decide";
 import { BACKEND, slotRole } from "../haproxy/config";
 import type { AviaryEvent } from "../state/events";
 import type { RoutingState } from "../state/routing";

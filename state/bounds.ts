@@ -1,10 +1,10 @@
 /**
  * Size limits for text that goes into or comes out of Redis: stored text is cut to fit (with a
- * marker saying so), and text shown in a problem or log line is only ever a size and a prefix.
+ * marker saying so, see core/bounds.ts), and text shown in a problem or log line is only ever a
+ * size and a prefix.
  */
+import { truncate } from "../core/bounds";
 
-/** Longest reason stored with a change (CloudWatch's 1,023-character state reason fits, minus a prefix). */
-export const MAX_REASON = 1000;
 /** Longest value a reader accepts from one stream-entry field before cutting it. */
 export const MAX_EVENT_FIELD = 4000;
 /** Most fields a reader accepts in one stream entry. */
@@ -29,16 +29,6 @@ export const SIZE_UNITS = {
   elements: "element",
 } as const;
 export type SizeUnit = keyof typeof SIZE_UNITS;
-
-/** `text` unchanged if it fits in `max` characters, else cut so that text plus marker is `max` long. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const marker = `… [cut from ${text.length} characters]`;
-  let keep = Math.max(0, max - marker.length);
-  // Never split a surrogate pair: the half left behind is not valid UTF-8 in Redis.
-  if (keep > 0 && /[\uD800-\uDBFF]/.test(text[keep - 1])) keep -= 1;
-  return text.slice(0, keep) + marker;
-}
 
 /** A problem or error message fit for a log line: short ones whole, long ones cut with a marker. */
 export function boundProblem(text: string): string {

@@ -1,5 +1,6 @@
 import type Redis from "ioredis";
-import { MAX_EVENT_FIELD, MAX_EVENT_FIELDS, MAX_NOTICE, MAX_REASON, preview, truncate } from "./bounds";
+import { MAX_REASON, truncate } from "../core/bounds";
+import { MAX_EVENT_FIELD, MAX_EVENT_FIELDS, MAX_NOTICE, preview } from "./bounds";
 import { InvalidInputError } from "../core/errors";
 import { keyError, WrongTypeError } from "./errors";
 import { describeKey } from "./keyTypes";

@@ -3,8 +3,8 @@ import type Redis from "ioredis";
 import * as z from "zod/mini";
 import { MAX_WEIGHT, WEIGHT_RULE, WEIGHT_RULE_SHORT, weightSchema as weightRule } from "../core/routing/weight";
 import { describeIssues } from "../core/validation/issues";
-import { MAX_REASON } from "./bounds";
-import { InvalidInputError } from "../core/errors";
+import { MAX_REASON } from "../core/bounds";
+import { InvalidInputError, InvariantError } from "../core/errors";
 import { WrongTypeError } from "./errors";
 import { describeKey } from "./keyTypes";
 import { keys } from "./keys";
@@ -82,8 +82,9 @@ export interface RoutingChange {
   repairs: string[];
 }
 
-// Garbage in a field is handled per cause: a new weight replaces it, turning the canary off
-// writes weight 0 (it is never blocked), turning it on is refused (it would silently mean 0).
+// Garbage in a field is handled by what the write asks for: a new weight replaces it, turning the
+// canary off writes weight 0 (it is never blocked), turning it on alone is refused (it would
+// silently mean 0). P.weight and P.enabled are '' when the write leaves them as they are.
 const ROUTING_PREPARE = `
 local old_w, old_e = '0', 'true'
 local raw_w, raw_e, exists = nil, nil, false
@@ -98,20 +99,17 @@ if raw_e == 'true' or raw_e == 'false' then old_e = raw_e end
 local weight_bad = exists and not weight_ok
 local WEIGHT = '${WEIGHT_RULE_SHORT}'
 local new_w, new_e = old_w, old_e
-if P.cause == 'weight' then
-  new_w = P.value
+if P.weight ~= '' then
+  new_w = P.weight
   if weight_bad then table.insert(repairs, bad_key_message(K.routing, 'canaryWeight', value_found(raw_w), WEIGHT, 'repaired (weight set to ' .. new_w .. ')')) end
-elseif P.cause == 'disable' then
-  new_e = 'false'
+elseif P.enabled == 'false' then
   if weight_bad then table.insert(repairs, bad_key_message(K.routing, 'canaryWeight', value_found(raw_w), WEIGHT, 'repaired (weight set to 0)')) end
   if W.routing then table.insert(repairs, 'Redis key ' .. K.routing .. ' held no weight to keep; canary off at weight 0') end
-elseif P.cause == 'enable' then
-  if weight_bad then
-    return refuse_garbage(K.routing, 'canaryWeight', value_found(raw_w), WEIGHT, 'set a weight first (aviary canary weight <N>), which turns the canary on')
-  end
-  new_e = 'true'
+elseif weight_bad then
+  return refuse_garbage(K.routing, 'canaryWeight', value_found(raw_w), WEIGHT, 'set a weight first (aviary canary weight <N>), which turns the canary on')
 end
-if exists and raw_e ~= 'true' and raw_e ~= 'false' and P.cause ~= 'disable' then
+if P.enabled ~= '' then new_e = P.enabled end
+if exists and raw_e ~= 'true' and raw_e ~= 'false' and P.enabled ~= 'false' then
   table.insert(repairs, bad_key_message(K.routing, 'canaryEnabled', value_found(raw_e), '"true" or "false"', 'repaired (set to ' .. new_e .. ')'))
 end
 event('routing', P.by, P.reason, {'cause', P.cause, 'oldWeight', old_w, 'newWeight', new_w, 'oldEnabled', old_e, 'newEnabled', new_e}, {kind = 'routing'})
@@ -123,25 +121,46 @@ redis.call('HSET', K.routing, 'canaryWeight', new_w, 'canaryEnabled', new_e, 'ch
 if P.reason ~= '' then redis.call('HSET', K.routing, 'reason', P.reason) else redis.call('HDEL', K.routing, 'reason') end
 `;
 
-/** Weight and enable refuse a routing key of the wrong type; disable moves it aside (never blocked). */
+/** A write that leaves the canary on refuses a routing key of the wrong type; one that turns it off moves it aside (never blocked). */
 const CHANGE_SCRIPT = writeScript({ keys: [{ name: "routing", type: "hash" }], prepare: ROUTING_PREPARE, mutate: ROUTING_MUTATE });
 const DISABLE_SCRIPT = writeScript({ keys: [{ name: "routing", type: "hash", onWrongType: "set-aside" }], prepare: ROUTING_PREPARE, mutate: ROUTING_MUTATE });
 
-async function change(
-  redis: Redis,
-  cause: "weight" | "enable" | "disable",
-  value: string,
-  opts: ChangeOptions,
-): Promise<RoutingChange> {
+/** What one routing write changes; a field left out keeps its stored value. */
+export interface RoutingTarget {
+  /** Percent of new sessions sent to the canary, integer 0..100. */
+  weight?: number;
+  /** false drains the canary to 0 keeping its weight; true re-enables it. */
+  enabled?: boolean;
+}
+
+/** The event's `cause`: what the write asked for, e.g. "weight", "disable", "weight+enable". */
+function causeOf(target: RoutingTarget): string {
+  const parts = [target.weight === undefined ? [] : ["weight"], target.enabled === undefined ? [] : [target.enabled ? "enable" : "disable"]];
+  return parts.flat().join("+");
+}
+
+/**
+ * The one routing write: weight and/or enabled with who and why, as one script run (one event in
+ * the stream, one notice). Invalid input throws before anything is written. Turning the canary off
+ * succeeds whatever `aviary:routing` holds (garbage is repaired, see RoutingChange.repairs);
+ * turning it on without a weight is refused (GarbageValueError) if the stored weight is garbage.
+ */
+export async function changeRouting(redis: Redis, target: RoutingTarget, opts: ChangeOptions): Promise<RoutingChange> {
+  if (target.weight !== undefined && !weightSchema.safeParse(target.weight).success) {
+    throw new InvalidInputError(`Invalid canaryWeight ${JSON.stringify(target.weight)}: must be ${WEIGHT_RULE}`);
+  }
+  if (target.weight === undefined && target.enabled === undefined) throw new InvalidInputError("Invalid routing change: set a weight, enabled, or both");
   const by = bySchema.safeParse(opts?.by);
   if (!by.success) throw new InvalidInputError(`Invalid by: ${by.error.issues[0].message} (who made the change is required)`);
-  const outcome = await runWrite<[string, string, string, string]>(redis, cause === "disable" ? DISABLE_SCRIPT : CHANGE_SCRIPT, [keys.routing], {
+  const cause = causeOf(target);
+  const outcome = await runWrite<[string, string, string, string]>(redis, target.enabled === false ? DISABLE_SCRIPT : CHANGE_SCRIPT, [keys.routing], {
     cause,
-    value,
+    weight: target.weight === undefined ? "" : String(target.weight),
+    enabled: target.enabled === undefined ? "" : String(target.enabled),
     by: by.data,
     reason: storedReason(opts.reason),
   });
-  if (outcome.status !== "ok") throw new Error(`routing ${cause}: script wrote nothing`);
+  if (outcome.status !== "ok") throw new InvariantError(`routing ${cause}: script wrote nothing`);
   const [oldW, oldE, newW, newE] = outcome.result;
   return {
     eventId: outcome.eventIds[0],
@@ -151,26 +170,17 @@ async function change(
   };
 }
 
-/** Sets the canary weight (0..100 integer). Invalid input throws before anything is written. */
+/** Sets the canary weight (0..100 integer), leaving enabled as it is. */
 export function setCanaryWeight(redis: Redis, weight: number, opts: ChangeOptions): Promise<RoutingChange> {
-  const parsed = weightSchema.safeParse(weight);
-  if (!parsed.success) {
-    return Promise.reject(
-      new InvalidInputError(`Invalid canaryWeight ${JSON.stringify(weight)}: must be ${WEIGHT_RULE}`),
-    );
-  }
-  return change(redis, "weight", String(parsed.data), opts);
+  return changeRouting(redis, { weight }, opts);
 }
 
-/**
- * Sends no traffic to the canary but keeps canaryWeight for a later enableCanary. Succeeds
- * whatever `aviary:routing` holds: garbage is repaired (see RoutingChange.repairs).
- */
+/** Sends no traffic to the canary but keeps canaryWeight for a later enableCanary; never refused. */
 export function disableCanary(redis: Redis, opts: ChangeOptions): Promise<RoutingChange> {
-  return change(redis, "disable", "", opts);
+  return changeRouting(redis, { enabled: false }, opts);
 }
 
 /** Re-enables the split at the stored canaryWeight; refused (GarbageValueError) if that weight is garbage. */
 export function enableCanary(redis: Redis, opts: ChangeOptions): Promise<RoutingChange> {
-  return change(redis, "enable", "", opts);
+  return changeRouting(redis, { enabled: true }, opts);
 }

@@ -11,7 +11,7 @@
  */
 import type Redis from "ioredis";
 import { InvariantError } from "../core/errors";
-import { MAX_REASON, truncate } from "./bounds";
+import { MAX_REASON, truncate } from "../core/bounds";
 import { foundValue, LUA_BAD_KEY } from "./badKey";
 import { GarbageValueError, WrongTypeError } from "./errors";
 import { DETAIL_PREFIX } from "./events";

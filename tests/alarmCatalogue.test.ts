@@ -2,7 +2,7 @@
 // CloudWatch alarms from it and the controller looks actions up in it, so neither may say otherwise.
 import { ALARM_CATALOGUE, ALARM_KEYS, alarmName, type AlarmThresholds } from "../core/alarms/catalogue";
 import { canaryAlarms, prodAlarms } from "../core/alarms/definitions";
-import { actionOf, scaleOutAlarmNames } from "../controller/decide";
+import { actionOf, scaleOutAlarmNames } from "../core/controller/decide";
 
 // Distinct values, so an alarm reading another alarm's threshold shows.
 const thresholds: AlarmThresholds = { scaleOutCpu: 61, scaleInCpu: 22, memory: 83, canaryErrorRate: 4, canaryP99Ms: 1234 };

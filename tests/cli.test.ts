@@ -6,6 +6,7 @@ import type Redis from "ioredis";
 import { onOutputError, run } from "../cli/main";
 import { LOCAL_STATE_FILE } from "../discovery/localStateFile";
 import { connect } from "../state/connection";
+import { withControllerLock } from "../state/controller";
 import { keys } from "../state/keys";
 import { registerBackend } from "../state/registry";
 import { startRedisServer, type RedisServer } from "../harness/redisServer";
@@ -90,6 +91,31 @@ test("canary off --reason disables, keeps weight, records the reason; canary on 
   const after = JSON.parse((await cli(["status", "--json"])).stdout) as { routing: Record<string, unknown> };
   expect(after.routing).toMatchObject({ canaryWeight: 30, canaryEnabled: true });
   expect(after.routing.reason).toBeUndefined();
+});
+
+test("canary weight and on wait for a decision holding the controller lock; canary off never waits", async () => {
+  await cli(["canary", "weight", "10"]);
+  const holdMs = 600;
+  const hold = (ms = holdMs): Promise<void> => withControllerLock(redis, { ttlMs: 10_000, waitMs: 1000 }, () => new Promise((r) => setTimeout(r, ms)));
+  for (const argv of [["canary", "weight", "20"], ["canary", "on"]]) {
+    const held = hold();
+    await until("the lock is taken", async () => (await redis.exists(keys.controllerLock)) === 1, 5000);
+    const started = Date.now();
+    const res = await cli(argv);
+    expect(res.code).toBe(0);
+    // Written once the holder let go: after the hold, never in the middle of its decision.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(holdMs - 100);
+    await held;
+  }
+  // A long hold (a stuck holder): the off must not wait for it.
+  const held = hold(4000);
+  await until("the lock is taken", async () => (await redis.exists(keys.controllerLock)) === 1, 5000);
+  const res = await cli(["canary", "off", "--reason", "now"]);
+  expect(res.code).toBe(0);
+  // Off while the lock is still held: written without waiting for it.
+  expect(await redis.exists(keys.controllerLock)).toBe(1);
+  expect(await redis.hget(keys.routing, "canaryEnabled")).toBe("false");
+  await held;
 });
 
 test("canary off without --reason is a usage error and writes nothing", async () => {

@@ -2,6 +2,7 @@
 import { ALARM_KEYS, type AlarmKey } from "../core/alarms/catalogue";
 import type { AlarmState } from "../core/alarms/state";
 import {
+  actionName,
   decide,
   needsFleet,
   newestFirst,
@@ -10,9 +11,10 @@ import {
   type AlarmChange,
   type ControllerAction,
   type ControllerMemory,
-  type DecisionInput,
+  type AlarmInput,
+  type CommandInput,
   type ScalingPolicy,
-} from "../controller/decide";
+} from "../core/controller/decide";
 
 const DEP = "aviary-prod";
 const name = (key: AlarmKey): string => `${DEP}-${key}`;
@@ -34,16 +36,16 @@ const INSTANCES = [
 ];
 
 interface Overrides {
-  fleet?: Partial<DecisionInput["fleet"]>;
+  fleet?: Partial<AlarmInput["fleet"]>;
   memory?: Partial<ControllerMemory>;
-  canary?: Partial<DecisionInput["canary"]>;
+  canary?: Partial<AlarmInput["canary"]>;
   liveStates?: Record<string, AlarmState>;
   now?: string;
 }
 
-function input(c: AlarmChange, o: Overrides = {}): DecisionInput {
+function input(c: AlarmChange, o: Overrides = {}): AlarmInput {
   return {
-    change: c,
+    event: { kind: "alarm", change: c },
     now: o.now ?? NOW,
     fleet: {
       desired: 3,
@@ -66,8 +68,8 @@ function shape(actions: ControllerAction[]): string[] {
         return `setDesired ${a.from}->${a.to}`;
       case "drainAndTerminate":
         return `drainAndTerminate ${a.instanceIds.join(",")} ${a.from}->${a.to}`;
-      case "disableCanary":
-        return "disableCanary";
+      case "setRouting":
+        return actionName(a);
       case "rearmAlarm":
         return `rearm ${a.alarmName}`;
       case "notify":
@@ -77,7 +79,7 @@ function shape(actions: ControllerAction[]): string[] {
 }
 
 describe("decide: rules", () => {
-  const cases: [string, DecisionInput, ScalingPolicy, string[], RegExp][] = [
+  const cases: [string, AlarmInput, ScalingPolicy, string[], RegExp][] = [
     // scale out
     ["scale-out alarm adds one", input(change("prod-cpu-high")), policy, ["setDesired 3->4", `rearm ${HIGH}`, "notify"], /scale out 3 -> 4/],
     ["scale-out uses the configured step", input(change("prod-cpu-high")), { ...policy, step: 2 }, ["setDesired 3->5", `rearm ${HIGH}`, "notify"], /3 -> 5/],
@@ -118,7 +120,7 @@ describe("decide: rules", () => {
   ];
 
   test.each(cases)("%s", (_title, inp, pol, expected, summary) => {
-    const frozen = JSON.parse(JSON.stringify(inp)) as DecisionInput;
+    const frozen = JSON.parse(JSON.stringify(inp)) as AlarmInput;
     const d = decide(inp, pol);
     expect(shape(d.actions)).toEqual(expected);
     expect(d.summary).toMatch(summary);
@@ -149,8 +151,8 @@ describe("decide: rules", () => {
 
   test("canary disable carries the alarm reason; the notice says the weight is kept and how to re-enable", () => {
     const d = decide(input(change("canary-5xx-rate")), policy);
-    const disable = d.actions.find((a) => a.type === "disableCanary");
-    expect(disable).toEqual({ type: "disableCanary", reason: expect.stringContaining("Threshold Crossed") });
+    const disable = d.actions.find((a) => a.type === "setRouting");
+    expect(disable).toEqual({ type: "setRouting", enabled: false, reason: expect.stringContaining("Threshold Crossed") });
     const notify = d.actions.find((a) => a.type === "notify");
     expect(notify).toMatchObject({ subject: expect.stringContaining("canary disabled") });
     expect(notify && notify.type === "notify" && notify.message).toMatch(/Threshold Crossed[\s\S]*weight \(25%\) is kept[\s\S]*aviary canary on/);
@@ -164,6 +166,78 @@ describe("decide: rules", () => {
   test("evidence names the facts the decision used", () => {
     const d = decide(input(change("prod-cpu-high"), { memory: { lastScaleOutAt: at(-10) } }), policy);
     expect(d.evidence).toMatchObject({ alarm: HIGH, key: "prod-cpu-high", transition: "OK -> ALARM", now: NOW, lastScaleOutAt: at(-10), fleet: { desired: 3, min: 2, max: 5, instances: 3 } });
+  });
+});
+
+describe("decide: configuration invocations and commands", () => {
+  const command = (event: CommandInput["event"]): CommandInput => ({ event, now: NOW });
+  const cases: [string, CommandInput, ControllerAction[], string][] = [
+    [
+      "canary stack config: the weight and the canary enabled in one change, people told",
+      command({ kind: "canaryConfig", weight: 40, appVersion: "1.5.0", destroying: false }),
+      [
+        { type: "setRouting", weight: 40, enabled: true, reason: "canary stack config: weight 40 (canary 1.5.0)" },
+        { type: "notify", subject: "Aviary: canary weight 40%", message: "The controller set the canary weight to 40% because of: canary stack config: weight 40 (canary 1.5.0)." },
+      ],
+      "canary weight set to 40 and enabled",
+    ],
+    [
+      "canary stack config without a version",
+      command({ kind: "canaryConfig", weight: 0, destroying: false }),
+      [
+        { type: "setRouting", weight: 0, enabled: true, reason: "canary stack config: weight 0" },
+        { type: "notify", subject: "Aviary: canary weight 0%", message: "The controller set the canary weight to 0% because of: canary stack config: weight 0." },
+      ],
+      "canary weight set to 0 and enabled",
+    ],
+    [
+      "destroying the canary stack means weight 0, enabled left as it is",
+      command({ kind: "canaryConfig", weight: 40, appVersion: "1.5.0", destroying: true }),
+      [
+        { type: "setRouting", weight: 0, reason: "canary stack destroyed (canary 1.5.0)" },
+        { type: "notify", subject: "Aviary: canary weight 0%", message: "The controller set the canary weight to 0% because of: canary stack destroyed (canary 1.5.0)." },
+      ],
+      "canary weight set to 0",
+    ],
+    [
+      "a manual abort turns the canary off, weight kept, and tells people",
+      command({ kind: "manualAbort", reason: "run 42 by alice" }),
+      [
+        { type: "setRouting", enabled: false, reason: "manual abort: run 42 by alice" },
+        {
+          type: "notify",
+          subject: "Aviary: canary turned off",
+          message: "The controller turned the canary off because of: manual abort: run 42 by alice. Its weight is kept; `npx aviary canary on` or a canary-stack deploy turns it back on.",
+        },
+      ],
+      "canary turned off (weight kept)",
+    ],
+    // A person's command: only the change asked for, and no notice (they know; the CLI has no AWS access).
+    ["canary weight N sets the weight alone (enabled kept)", command({ kind: "routingCommand", command: { set: "weight", weight: 25 } }), [{ type: "setRouting", weight: 25 }], "canary weight set to 25"],
+    ["canary on enables alone (weight kept)", command({ kind: "routingCommand", command: { set: "on" } }), [{ type: "setRouting", enabled: true }], "canary enabled"],
+    ["canary on with a reason keeps it", command({ kind: "routingCommand", command: { set: "on", reason: "demo" } }), [{ type: "setRouting", enabled: true, reason: "demo" }], "canary enabled"],
+    ["canary off disables with the reason (weight kept)", command({ kind: "routingCommand", command: { set: "off", reason: "5xx" } }), [{ type: "setRouting", enabled: false, reason: "5xx" }], "canary disabled (weight kept)"],
+  ];
+
+  test.each(cases)("%s", (_title, inp, actions, summary) => {
+    const d = decide(inp);
+    expect(d.actions).toEqual(actions);
+    expect(d.summary).toBe(summary);
+    expect(d.memory).toBeUndefined();
+  });
+
+  test("an abort's reason is cut to fit, never refused", () => {
+    const d = decide(command({ kind: "manualAbort", reason: "x".repeat(5000) }));
+    const off = d.actions[0];
+    expect(off.type === "setRouting" && off.reason?.length).toBe(1000);
+    expect(off.type === "setRouting" && off.reason).toMatch(/^manual abort: x+… \[cut from 5014 characters\]$/);
+  });
+
+  test("a routing action is named for its effect in logs and outcomes", () => {
+    expect(actionName({ type: "setRouting", enabled: false, reason: "r" })).toBe("disableCanary");
+    expect(actionName({ type: "setRouting", enabled: true })).toBe("enableCanary");
+    expect(actionName({ type: "setRouting", weight: 3, enabled: true })).toBe("setCanaryWeight");
+    expect(actionName({ type: "rearmAlarm", alarmName: HIGH, reason: REARM_REASON })).toBe("rearmAlarm");
   });
 });
 
@@ -193,6 +267,7 @@ describe("decide: helpers", () => {
     expect(shape(decide(noFleet, policy).actions)).toEqual(["disableCanary", "notify"]);
     const { fleet: _also, ...scaleNoFleet } = input(change("prod-cpu-high"));
     expect(() => decide(scaleNoFleet, policy)).toThrow(/needs the fleet state/);
+    expect(() => decide(input(change("prod-cpu-high")))).toThrow(/needs the scaling policy/);
   });
 
   test("scale-out alarms of the same deployment", () => {
@@ -215,7 +290,7 @@ function replay(events: { c: AlarmChange; now: string }[], start: Overrides = {}
     for (const a of d.actions) {
       if (a.type === "setDesired" || a.type === "drainAndTerminate") desired = a.to;
       if (a.type === "drainAndTerminate") instances = instances.filter((i) => !a.instanceIds.includes(i.id));
-      if (a.type === "disableCanary") canaryEnabled = false;
+      if (a.type === "setRouting" && a.enabled === false) canaryEnabled = false;
     }
     summaries.push(d.summary);
   }

@@ -12,10 +12,10 @@ import { mockClient } from "aws-sdk-client-mock";
 import type Redis from "ioredis";
 import { type AlarmKey } from "../core/alarms/catalogue";
 import type { AlarmState } from "../core/alarms/state";
-import { REARM_REASON } from "../controller/decide";
-import { MAX_REASON } from "../state/bounds";
+import { REARM_REASON } from "../core/controller/decide";
+import { MAX_REASON } from "../core/bounds";
 import { MAX_DRAIN_WAIT_MS } from "../lambda/env";
-import { closeController, handler, type SnsEvent } from "../lambda/handler";
+import { closeController, handler, RecordsFailedError, type SnsEvent } from "../lambda/handler";
 import { API_CALLS_BUDGET_MS, FUNCTION_TIMEOUT_SECONDS, LOCK_TTL_MS, LOCK_WAIT_MS, worstCaseMs } from "../lambda/timing";
 import { connect } from "../state/connection";
 import { readEvents } from "../state/events";
@@ -332,6 +332,15 @@ describe("batches and failures", () => {
     expect(published()).toHaveLength(1);
   });
 
+  test("a failed record fails the invocation with a typed error carrying the first failure as its cause", async () => {
+    asgMock.on(SetDesiredCapacityCommand).rejects(new Error("Throttling: Rate exceeded"));
+    const e = alarm("prod-cpu-high");
+    const err = await handler(e).catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(RecordsFailedError);
+    expect(err).toMatchObject({ code: "internal", message: `controller failed on message(s) ${e.Records[0].Sns.MessageId}; see logs` });
+    expect((err as Error).cause).toMatchObject({ message: "Throttling: Rate exceeded" });
+  });
+
   test("one failing record in a batch: the others are applied, then the invocation fails", async () => {
     snsMock.on(PublishCommand).rejectsOnce(new Error("SNS unavailable")).resolves({ MessageId: "p" });
     const first = record(id(), alarmMessage("prod-cpu-high", "ALARM", new Date()));
@@ -520,6 +529,20 @@ describe("configuration invocation", () => {
 
     await handler({ action: "setCanaryWeight", weight: 40, appVersion: "1.5.0", tf: { action: "delete" } });
     expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 0 });
+  });
+
+  test("weight and re-enable from off are one routing event (one write), with old and new weight and enabled", async () => {
+    await setCanaryWeight(redis, 10, { by: "ops" });
+    await disableCanary(redis, { by: "controller", reason: "5xx" });
+    const before = (await readEvents(redis, { count: 10 })).events.length;
+    await handler({ action: "setCanaryWeight", weight: 40, appVersion: "1.5.0", tf: { action: "update" } });
+    const routing = (await readEvents(redis, { count: 10 })).events.slice(before).filter((e) => e.kind === "routing");
+    expect(routing).toHaveLength(1);
+    expect(routing[0]).toMatchObject({
+      by: "controller",
+      reason: "canary stack config: weight 40 (canary 1.5.0)",
+      detail: { cause: "weight+enable", oldWeight: "10", newWeight: "40", oldEnabled: "false", newEnabled: "true" },
+    });
   });
 
   test("an invalid invocation is rejected and writes nothing", async () => {

@@ -18,7 +18,7 @@ import { chartSeries } from "../local/dashboard/series";
 import { startDashboard, type Dashboard } from "../local/dashboard/server";
 import { splitView } from "../local/dashboard/split";
 import type { LocalStatus } from "../local/status";
-import type { FleetState } from "../controller/decide";
+import type { FleetState } from "../core/controller/decide";
 
 const logger = pino({ level: "silent" });
 const writes: { key: string; on?: boolean }[] = [];

@@ -2,8 +2,8 @@
 // it is shown, the split window after a routing change, and the chart's time buckets.
 import { canaryAlarms, prodAlarms, type AlarmDefinition } from "../core/alarms/definitions";
 import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
-import type { FleetState } from "../controller/decide";
-import { REARM_REASON } from "../controller/decide";
+import type { FleetState } from "../core/controller/decide";
+import { REARM_REASON } from "../core/controller/decide";
 import { AlarmEvaluator, metricKey, type AlarmStatus } from "../local/alarmEvaluator";
 import type { TrafficPoint } from "../adapters/metricsSink/local";
 import { alarmView } from "../local/dashboard/alarmView";

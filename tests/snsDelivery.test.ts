@@ -8,7 +8,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { filterPolicyMatches, type FilterPolicyScope, type SnsMessage } from "../awsRules/snsFilterPolicy";
 import { readStackFile } from "../config/stackFile";
 import { AwsNotifier } from "../adapters/notifier/aws";
-import { decide, type ControllerAction } from "../controller/decide";
+import { decide, type ControllerAction } from "../core/controller/decide";
 import { alarmSms, configSms, SMS_MAX_CHARS } from "../controller/smsText";
 import { PROD_STACK_OUTPUTS } from "../harness/prodOutputs";
 import { mockArn, runUnderMocks, type Registered } from "../harness/pulumiMocks";
@@ -91,10 +91,10 @@ function decisionNotices(): Extract<ControllerAction, { type: "notify" }>[] {
   const change = (key: string) => ({ alarmName: `aviary-prod-${key}`, oldState: "OK" as const, newState: "ALARM" as const, reason: "Threshold Crossed", at: "2026-11-24T10:00:05.000Z" });
   const base = { now, memory: { alarms: {} }, canary: { enabled: true, weight: 10 } };
   return [
-    decide({ ...base, change: change("prod-cpu-high"), fleet: fleet(3) }, policy),
-    decide({ ...base, change: change("prod-cpu-high"), fleet: fleet(4) }, policy),
-    decide({ ...base, change: change("prod-cpu-low"), fleet: fleet(3) }, policy),
-    decide({ ...base, change: change("canary-5xx-rate") }, policy),
+    decide({ ...base, event: { kind: "alarm" as const, change: change("prod-cpu-high") }, fleet: fleet(3) }, policy),
+    decide({ ...base, event: { kind: "alarm" as const, change: change("prod-cpu-high") }, fleet: fleet(4) }, policy),
+    decide({ ...base, event: { kind: "alarm" as const, change: change("prod-cpu-low") }, fleet: fleet(3) }, policy),
+    decide({ ...base, event: { kind: "alarm" as const, change: change("canary-5xx-rate") } }, policy),
   ].flatMap((d) => d.actions.filter((a): a is Extract<ControllerAction, { type: "notify" }> => a.type === "notify"));
 }
 

@@ -5,12 +5,13 @@ import type Redis from "ioredis";
 import { booleanFlag } from "../core/flags/model";
 import { connect } from "../state/connection";
 import { recordControllerEvents } from "../state/controller";
+import { InvalidInputError } from "../core/errors";
 import { GarbageValueError, WrongTypeError } from "../state/errors";
 import { readEvents } from "../state/events";
 import { putFlag, readFlag } from "../state/flags";
 import { channels, keys } from "../state/keys";
 import { deregisterBackend, drainBackend, listBackends, registerBackend } from "../state/registry";
-import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../state/routing";
+import { changeRouting, disableCanary, enableCanary, readRouting, setCanaryWeight, type RoutingChange } from "../state/routing";
 import { LAST_STREAM_ID } from "../state/writeScript";
 import type { RedisServer } from "../harness/redisServer";
 import { useRedis } from "./support/useRedis";
@@ -30,6 +31,7 @@ const writes: Record<string, { setup?: (r: Redis) => Promise<unknown>; run: (r: 
   weight: { run: (r) => setCanaryWeight(r, 20, { by }) },
   enable: { run: (r) => enableCanary(r, { by }) },
   disable: { run: (r) => disableCanary(r, { by, reason: "test" }) },
+  "weight+enable": { run: (r) => changeRouting(r, { weight: 20, enabled: true }, { by }) },
   flag: { run: (r) => putFlag(r, booleanFlag("f1", "me"), { by }) },
   register: { run: (r) => registerBackend(r, prod) },
   deregister: { setup: (r) => registerBackend(r, prod), run: (r) => deregisterBackend(r, "prod-1", { by }) },
@@ -70,6 +72,7 @@ describe("a wrong-type key is refused naming the key, and nothing is written", (
   test.each([
     ["weight", keys.routing, "hash"],
     ["enable", keys.routing, "hash"],
+    ["weight+enable", keys.routing, "hash"],
     ["flag", keys.flags, "set"],
     ["register", keys.backends, "set"],
     ["deregister", keys.backends, "set"],
@@ -234,5 +237,86 @@ describe("turning the canary off is never blocked", () => {
     await putFlag(redis, booleanFlag("f1", "me"), { by, reason: "f".repeat(1500) });
     const { events } = await readEvents(redis, { count: 2 });
     expect(events.map((e) => e.reason!.length)).toEqual([1000, 1000]);
+  });
+});
+
+describe("weight and enabled change in one write (one event, one notice)", () => {
+  test("weight + enable from off: one event with old/new weight and enabled, one notice", async () => {
+    await setCanaryWeight(redis, 10, { by });
+    await disableCanary(redis, { by, reason: "5xx" });
+    let result!: RoutingChange;
+    const { notices } = await noticesDuring(async () => (result = await changeRouting(redis, { weight: 40, enabled: true }, { by: "ops", reason: "deploy" })));
+    expect(result).toMatchObject({ old: { canaryWeight: 10, canaryEnabled: false }, new: { canaryWeight: 40, canaryEnabled: true }, repairs: [] });
+    const { events } = await readEvents(redis, { count: 10 });
+    expect(events).toHaveLength(3);
+    expect(events[2]).toMatchObject({
+      id: result.eventId,
+      kind: "routing",
+      by: "ops",
+      reason: "deploy",
+      detail: { cause: "weight+enable", oldWeight: "10", newWeight: "40", oldEnabled: "false", newEnabled: "true" },
+    });
+    expect(notices.map((n) => JSON.parse(n))).toEqual([{ kind: "routing", eventId: result.eventId }]);
+    expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 40, canaryEnabled: true, changedBy: "ops", reason: "deploy" });
+  });
+
+  test("a weight alone keeps enabled as it is; enabled alone keeps the weight", async () => {
+    await changeRouting(redis, { weight: 30, enabled: false }, { by });
+    expect((await changeRouting(redis, { weight: 20 }, { by })).new).toEqual({ canaryWeight: 20, canaryEnabled: false });
+    expect((await changeRouting(redis, { enabled: true }, { by })).new).toEqual({ canaryWeight: 20, canaryEnabled: true });
+  });
+});
+
+describe("a combined routing write keeps every safety rule", () => {
+  test("enabling with a garbage stored weight is refused, and nothing is written", async () => {
+    await redis.hset(keys.routing, { canaryWeight: "banana", canaryEnabled: "false" });
+    const before = await snapshot();
+    const { notices, error } = await noticesDuring(() => changeRouting(redis, { enabled: true }, { by }));
+    expect(error).toBeInstanceOf(GarbageValueError);
+    expect((error as Error).message).toContain("aviary canary weight <N>");
+    expect(await snapshot()).toEqual(before);
+    expect(notices).toEqual([]);
+  });
+
+  test("enabling with a weight in the same write repairs the garbage weight, and says so", async () => {
+    await redis.hset(keys.routing, { canaryWeight: "banana", canaryEnabled: "maybe" });
+    const change = await changeRouting(redis, { weight: 15, enabled: true }, { by });
+    expect(change.repairs).toEqual([
+      expect.stringMatching(/aviary:routing field canaryWeight is a string of 6 bytes starting "banana".*repaired \(weight set to 15\)/),
+      expect.stringMatching(/aviary:routing field canaryEnabled is a string of 5 bytes starting "maybe".*repaired \(set to true\)/),
+    ]);
+    expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 15, canaryEnabled: true });
+  });
+
+  test("turning off with a weight over a wrong-type key moves it aside (never blocked)", async () => {
+    await redis.set(keys.routing, "junk");
+    const change = await changeRouting(redis, { weight: 0, enabled: false }, { by, reason: "destroy" });
+    expect(change.repairs).toEqual([expect.stringMatching(/aviary:routing is a string of 4 bytes starting "junk", expected a hash; repaired \(moved to aviary:corrupt:routing:\d{13}\)/)]);
+    expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 0, canaryEnabled: false });
+    const { events } = await readEvents(redis, { count: 1 });
+    expect(events[0].detail).toMatchObject({ cause: "weight+disable", newWeight: "0", newEnabled: "false" });
+  });
+
+  test("turning on with a weight over a wrong-type key is refused naming the key, nothing written", async () => {
+    await redis.set(keys.routing, "junk");
+    const before = await snapshot();
+    const { notices, error } = await noticesDuring(() => changeRouting(redis, { weight: 20, enabled: true }, { by }));
+    expect(error).toBeInstanceOf(WrongTypeError);
+    expect(await snapshot()).toEqual(before);
+    expect(notices).toEqual([]);
+  });
+
+  test.each([
+    ["a weight over 100", { weight: 101, enabled: true }, /^Invalid canaryWeight 101: must be/],
+    ["a fractional weight", { weight: 2.5 }, /^Invalid canaryWeight 2\.5: must be/],
+    ["nothing to change", {}, /^Invalid routing change: set a weight, enabled, or both$/],
+  ])("invalid input (%s) throws before anything is written", async (_label, target, message) => {
+    await setCanaryWeight(redis, 10, { by });
+    const before = await snapshot();
+    const { notices, error } = await noticesDuring(() => changeRouting(redis, target, { by }));
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toMatch(message);
+    expect(await snapshot()).toEqual(before);
+    expect(notices).toEqual([]);
   });
 });

@@ -2,7 +2,8 @@
 import type Redis from "ioredis";
 import { exitCodeFor } from "../cli/exitCodes";
 import { UsageError } from "../cli/common";
-import { MAX_EVENT_FIELD, MAX_NOTICE, MAX_REASON, preview, truncate, type SizeUnit } from "../state/bounds";
+import { MAX_REASON, truncate } from "../core/bounds";
+import { MAX_EVENT_FIELD, MAX_NOTICE, preview, type SizeUnit } from "../state/bounds";
 import { parseRedisUrl, subscribeChanges } from "../state/connection";
 import { InvalidInputError } from "../core/errors";
 import { ConflictError, GarbageValueError, RedisKeyError, StateError, WrongTypeError } from "../state/errors";

@@ -1,6 +1,7 @@
 // The controller's Redis state (dedupe, lock, memory, events) and backend draining, on a real redis-server.
 import type Redis from "ioredis";
 import { RedisControllerStore } from "../controller/adapters/redisStore";
+import { TimeoutError } from "../core/errors";
 import { connect, subscribeChanges } from "../state/connection";
 import type { ChangeNotice } from "../state/events";
 import {
@@ -64,6 +65,7 @@ describe("claiming a message in the controller's store", () => {
   test("a holder that died mid-action (marker still pending) fails the delivery so it is retried, instead of dropping it", async () => {
     await claimMessage(redis, "orphan");
     await expect(store().claimMessage("orphan")).rejects.toThrow(/still in progress/);
+    await expect(store().claimMessage("orphan")).rejects.toBeInstanceOf(TimeoutError);
     expect(await redis.get(keys.dedupe("orphan"))).toBe("pending");
   });
 });

@@ -5,7 +5,7 @@ import {
   SetDesiredCapacityCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
-import type { FleetState } from "../../controller/decide";
+import type { FleetState } from "../../core/controller/decide";
 import type { Fleet } from "../../controller/ports";
 import { NotFoundError } from "../../core/errors";
 

@@ -1,6 +1,6 @@
 // The controller's Fleet port in local mode: the production fleet is N sample-app processes.
 // Instance ids are the registry ids the apps register with, as EC2 instance ids are on AWS.
-import type { FleetInstance, FleetState } from "../../controller/decide";
+import type { FleetInstance, FleetState } from "../../core/controller/decide";
 import type { Fleet } from "../../controller/ports";
 import { freePort } from "../../harness/freePort";
 import { describeExit, nextStart, SYSTEMD_RESTART } from "../../local/keepAlive";

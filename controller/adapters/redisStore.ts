@@ -15,11 +15,13 @@ import {
   type LockOptions,
 } from "../../state/controller";
 import { drainBackend, listBackends } from "../../state/registry";
-import { disableCanary, enableCanary, readRouting, setCanaryWeight } from "../../state/routing";
+import { changeRouting, readRouting, type RoutingChange, type RoutingTarget } from "../../state/routing";
 import { badKeyMessage, textFound } from "../../state/badKey";
 import { PREVIEW_CHARS } from "../../state/bounds";
 import { keys } from "../../state/keys";
-import type { CanaryState, ControllerMemory, FollowUp } from "../decide";
+import { LOCK_WAIT_MS } from "../../lambda/timing";
+import { TimeoutError } from "../../core/errors";
+import type { CanaryState, ControllerMemory, FollowUp } from "../../core/controller/decide";
 import type { ActionRecord, ControllerStore, PendingFollowUps } from "../ports";
 
 const isText = (v: unknown): v is string => typeof v === "string";
@@ -61,7 +63,7 @@ export class RedisControllerStore implements ControllerStore {
       if (repaired) this.onProblem([repaired]);
       if (status !== "pending") return status === "claimed";
       if (Date.now() >= deadline) {
-        throw new Error(`aviary: Redis key ${keys.dedupe(id)}: message ${id} is still in progress after ${this.lock.waitMs} ms (its handler may have died mid-action); failing so it is retried`);
+        throw new TimeoutError(`aviary: Redis key ${keys.dedupe(id)}: message ${id} is still in progress after ${this.lock.waitMs} ms (its handler may have died mid-action); failing so it is retried`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -102,15 +104,12 @@ export class RedisControllerStore implements ControllerStore {
       const earlierAttempt = state.changedBy === this.by && state.reason === reason;
       return { enabled: earlierAttempt, weight: state.canaryWeight };
     }
-    await disableCanary(this.redis, { by: this.by, reason });
+    await changeRouting(this.redis, { enabled: false }, { by: this.by, reason });
     // Garbage routing: the canary may have been serving at any weight.
     return { enabled: true, weight: state?.canaryWeight ?? 0 };
   }
-  async setCanaryWeight(weight: number, enable: boolean, reason: string): Promise<void> {
-    await setCanaryWeight(this.redis, weight, { by: this.by, reason });
-    if (!enable) return;
-    const { state } = await readRouting(this.redis);
-    if (state?.canaryEnabled === false) await enableCanary(this.redis, { by: this.by, reason });
+  setRouting(target: RoutingTarget, reason?: string): Promise<RoutingChange> {
+    return changeRouting(this.redis, target, { by: this.by, reason });
   }
 
   async registeredAt(ids: string[]): Promise<Record<string, string>> {
@@ -149,4 +148,12 @@ export class RedisControllerStore implements ControllerStore {
   }
 
   private readonly problem = (problem: string): void => this.onProblem([problem]);
+}
+
+/**
+ * The store for a person's command (the CLI, local mode's demo), writing as `by`. Its one write
+ * holds the lock briefly; it waits for the lock as long as a controller execution would.
+ */
+export function commandStore(redis: Redis, by: string, onProblem?: (problems: string[]) => void): RedisControllerStore {
+  return new RedisControllerStore(redis, by, { ttlMs: 10_000, waitMs: LOCK_WAIT_MS }, onProblem);
 }

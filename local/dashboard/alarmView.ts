@@ -4,7 +4,7 @@
 // minimum is informational: the alarm keeps its CloudWatch state (it must, to scale in later), but
 // there is nothing for anyone to do.
 import type { AlarmState } from "../../core/alarms/state";
-import type { FleetState } from "../../controller/decide";
+import type { FleetState } from "../../core/controller/decide";
 import type { AlarmStatus } from "../alarmEvaluator";
 
 export type AlarmTone = "ok" | "alarm" | "info" | "unknown";

@@ -1,8 +1,10 @@
-// The controller's decision core: alarm state change + current state → actions. Pure: no I/O and
-// no clock (the caller passes `now`), so every rule is table-tested in tests/controllerDecide.test.ts.
-import { ALARM_CATALOGUE, ALARM_KEYS, type AlarmAction, type AlarmKey, alarmKeyOf, alarmName } from "../core/alarms/catalogue";
-import type { AlarmState } from "../core/alarms/state";
-import { MAX_REASON, truncate } from "../state/bounds";
+// The controller's decision core: one event (an alarm change, a configuration invocation, a
+// person's command) + current state → actions. Pure: no I/O and no clock (the caller passes `now`),
+// so every rule is table-tested in tests/controllerDecide.test.ts.
+import { ALARM_CATALOGUE, ALARM_KEYS, type AlarmAction, type AlarmKey, alarmKeyOf, alarmName } from "../alarms/catalogue";
+import type { AlarmState } from "../alarms/state";
+import { MAX_REASON, truncate } from "../bounds";
+import { InvariantError } from "../errors";
 
 /** One CloudWatch alarm state transition (what the SNS message carries). */
 export interface AlarmChange {
@@ -53,8 +55,28 @@ export interface ScalingPolicy {
   scaleInCooldownSeconds: number;
 }
 
-export interface DecisionInput {
-  change: AlarmChange;
+/**
+ * What the controller decides on. One kind per source; a new source (the next: rollout ticks and
+ * rollout commands) is a new member here and a new case in decide().
+ */
+export type ControllerEvent =
+  /** CloudWatch: an alarm changed state (SNS record). */
+  | { kind: "alarm"; change: AlarmChange }
+  /** The canary stack's configuration (its aws.lambda.Invocation): set the weight and enable, or drain on destroy. */
+  | { kind: "canaryConfig"; weight: number; appVersion?: string; destroying: boolean }
+  /** A person's abort (the abort workflow): the canary off, weight kept, subscribers told. */
+  | { kind: "manualAbort"; reason: string }
+  /** A person's routing command (`aviary canary weight|on|off`, local mode's demo). */
+  | { kind: "routingCommand"; command: RoutingCommand };
+
+export type RoutingCommand =
+  | { set: "weight"; weight: number }
+  | { set: "on"; reason?: string }
+  | { set: "off"; reason: string };
+
+/** An alarm change with the state its rules read. */
+export interface AlarmInput {
+  event: Extract<ControllerEvent, { kind: "alarm" }>;
   /** Decision time, ISO 8601: cooldowns are measured against it. */
   now: string;
   /** Required when needsFleet(change); a canary rollback must not wait on the Auto Scaling API. */
@@ -65,12 +87,35 @@ export interface DecisionInput {
   liveStates?: Record<string, AlarmState>;
 }
 
+/** A configuration invocation or a person's command: decided on the event alone. */
+export interface CommandInput {
+  event: Exclude<ControllerEvent, { kind: "alarm" }>;
+  now: string;
+}
+
+export type DecisionInput = AlarmInput | CommandInput;
+
+/** A routing change: weight and/or enabled, written as one change (a field left out is kept). */
+export interface SetRouting {
+  type: "setRouting";
+  weight?: number;
+  enabled?: boolean;
+  reason?: string;
+}
+
 export type ControllerAction =
   | { type: "setDesired"; from: number; to: number }
   | { type: "drainAndTerminate"; instanceIds: string[]; from: number; to: number }
-  | { type: "disableCanary"; reason: string }
+  | SetRouting
   | { type: "rearmAlarm"; alarmName: string; reason: string }
   | { type: "notify"; subject: string; message: string };
+
+/** An action's name in logs and outcomes: a routing change is named for its effect. */
+export function actionName(action: ControllerAction): string {
+  if (action.type !== "setRouting") return action.type;
+  if (action.enabled === false) return "disableCanary";
+  return action.weight === undefined ? "enableCanary" : "setCanaryWeight";
+}
 
 /** What happens after the fleet/canary change and must not be lost: kept until delivered. */
 export type FollowUp = Extract<ControllerAction, { type: "rearmAlarm" | "notify" }>;
@@ -78,13 +123,15 @@ export type FollowUp = Extract<ControllerAction, { type: "rearmAlarm" | "notify"
 export interface Decision {
   /** In order: the fleet/canary change, then re-arm, then notify. */
   actions: ControllerAction[];
-  /** Memory to store once the actions succeeded. */
-  memory: ControllerMemory;
+  /** Memory to store once the actions succeeded (alarm decisions; other events leave it alone). */
+  memory?: ControllerMemory;
   /** One line for logs and the event stream. */
   summary: string;
   /** The facts the decision rests on, for the structured log. */
   evidence: Record<string, unknown>;
 }
+
+export type AlarmDecision = Decision & { memory: ControllerMemory };
 
 export const REARM_REASON = "re-armed by controller: alarm still breaching gets a fresh notification next period";
 
@@ -130,8 +177,28 @@ function cooldownLeft(now: string, since: string | undefined, seconds: number): 
   return Math.max(0, Math.ceil(seconds - elapsed));
 }
 
-export function decide(input: DecisionInput, policy: ScalingPolicy): Decision {
-  const { change, now, canary } = input;
+/** The actions for one event, with a summary (and for an alarm, the memory to keep); see ControllerEvent. */
+export function decide(input: AlarmInput, policy: ScalingPolicy): AlarmDecision;
+export function decide(input: DecisionInput, policy?: ScalingPolicy): Decision;
+export function decide(input: DecisionInput, policy?: ScalingPolicy): Decision {
+  if (isAlarmInput(input)) return decideAlarm(input, input.event.change, policy);
+  const { event } = input;
+  switch (event.kind) {
+    case "canaryConfig":
+      return decideCanaryConfig(input.now, event);
+    case "manualAbort":
+      return decideManualAbort(input.now, event.reason);
+    case "routingCommand":
+      return decideRoutingCommand(input.now, event.command);
+  }
+}
+
+function isAlarmInput(input: DecisionInput): input is AlarmInput {
+  return input.event.kind === "alarm";
+}
+
+function decideAlarm(input: AlarmInput, change: AlarmChange, policy: ScalingPolicy | undefined): AlarmDecision {
+  const { now, canary } = input;
   const mapped = actionOf(change.alarmName);
   const seen = input.memory.alarms[change.alarmName];
   const stale = seen !== undefined && (ms(change.at) < ms(seen.at) || (ms(change.at) === ms(seen.at) && seen.state === change.newState));
@@ -153,7 +220,7 @@ export function decide(input: DecisionInput, policy: ScalingPolicy): Decision {
     ...input.memory,
     alarms: stale ? input.memory.alarms : { ...input.memory.alarms, [change.alarmName]: { state: change.newState, at: change.at } },
   };
-  const none = (summary: string): Decision => ({ actions: [], memory, summary, evidence });
+  const none = (summary: string): AlarmDecision => ({ actions: [], memory, summary, evidence });
 
   // A canary that misbehaved even once is turned off, even if the news arrives late: a person
   // re-enables it, so acting on a stale ALARM costs nothing but a look.
@@ -161,7 +228,7 @@ export function decide(input: DecisionInput, policy: ScalingPolicy): Decision {
     if (!canary.enabled) return none("canary already disabled");
     return {
       actions: [
-        { type: "disableCanary", reason: alarmReason(change) },
+        { type: "setRouting", enabled: false, reason: alarmReason(change) },
         {
           type: "notify",
           subject: `Aviary: canary disabled (${mapped.key})`,
@@ -181,7 +248,8 @@ export function decide(input: DecisionInput, policy: ScalingPolicy): Decision {
   if (mapped.action === "notify") return none("notify only: the alarm itself reaches subscribers through the topic");
 
   const fleet = input.fleet;
-  if (!fleet) throw new Error(`decide: ${change.alarmName} in ALARM needs the fleet state (see needsFleet)`);
+  if (!fleet) throw new InvariantError(`decide: ${change.alarmName} in ALARM needs the fleet state (see needsFleet)`);
+  if (!policy) throw new InvariantError(`decide: ${change.alarmName} in ALARM needs the scaling policy`);
   const rearm: ControllerAction = { type: "rearmAlarm", alarmName: change.alarmName, reason: REARM_REASON };
   if (mapped.action === "scaleOut") {
     if (fleet.desired >= fleet.max) {
@@ -245,4 +313,53 @@ export function decide(input: DecisionInput, policy: ScalingPolicy): Decision {
     summary: `scale in ${fleet.desired} -> ${to} (remove ${victims.join(", ")})`,
     evidence: { ...evidence, victims },
   };
+}
+
+/**
+ * The canary stack's configuration is a person's decision made through stack config: the weight,
+ * and the canary (re)enabled. Destroying the canary stack drains it first: weight 0, enabled kept.
+ */
+function decideCanaryConfig(now: string, config: { weight: number; appVersion?: string; destroying: boolean }): Decision {
+  const weight = config.destroying ? 0 : config.weight;
+  const version = config.appVersion ? ` (canary ${config.appVersion})` : "";
+  const reason = config.destroying ? `canary stack destroyed${version}` : `canary stack config: weight ${weight}${version}`;
+  return {
+    actions: [
+      config.destroying ? { type: "setRouting", weight, reason } : { type: "setRouting", weight, enabled: true, reason },
+      { type: "notify", subject: `Aviary: canary weight ${weight}%`, message: `The controller set the canary weight to ${weight}% because of: ${reason}.` },
+    ],
+    summary: `canary weight set to ${weight}${config.destroying ? "" : " and enabled"}`,
+    evidence: { weight, appVersion: config.appVersion ?? null, destroying: config.destroying, now },
+  };
+}
+
+/** A person's abort: the canary off with the weight kept, as an alarm's rollback does. */
+function decideManualAbort(now: string, why: string): Decision {
+  const reason = truncate(`manual abort: ${why}`, MAX_REASON);
+  return {
+    actions: [
+      { type: "setRouting", enabled: false, reason },
+      {
+        type: "notify",
+        subject: "Aviary: canary turned off",
+        message: `The controller turned the canary off because of: ${reason}. Its weight is kept; \`npx aviary canary on\` or a canary-stack deploy turns it back on.`,
+      },
+    ],
+    summary: "canary turned off (weight kept)",
+    evidence: { reason, now },
+  };
+}
+
+/**
+ * A person's routing command: exactly the change asked for (a weight alone keeps enabled as it
+ * is). No notify action: the one who ran it knows, and the CLI holds no AWS credentials to reach
+ * the alerts topic; the change is audited in the event stream under the person's name.
+ */
+function decideRoutingCommand(now: string, command: RoutingCommand): Decision {
+  const change: SetRouting =
+    command.set === "weight" ? { type: "setRouting", weight: command.weight }
+    : command.set === "on" ? { type: "setRouting", enabled: true, ...(command.reason === undefined ? {} : { reason: command.reason }) }
+    : { type: "setRouting", enabled: false, reason: command.reason };
+  const summary = command.set === "weight" ? `canary weight set to ${command.weight}` : command.set === "on" ? "canary enabled" : "canary disabled (weight kept)";
+  return { actions: [change], summary, evidence: { command, now } };
 }

@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
 import { canaryAlarms } from "../core/alarms/definitions";
+import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
 import { METRICS_INTERVAL_MS } from "../agent/metricsLoop";
 import { DEFAULT_PERIOD_FACTOR } from "../local/config";
 import { Load } from "../harness/load";
@@ -91,7 +92,7 @@ async function scaleOut(stack: LocalStack): Promise<ScaleOut> {
 
 /** The canary rollback on AWS, from the declared periods (not measured: no AWS account here). */
 function onPaper(propagationNote: string): string {
-  const a = canaryAlarms({ scaleOutCpu: 70, scaleInCpu: 25, memory: 85, canaryErrorRate: 5, canaryP99Ms: 1500 }, { deployment: "prod" }).find((d) => d.key === "canary-5xx-rate")!;
+  const a = canaryAlarms(DEFAULT_THRESHOLDS, { deployment: "prod" }).find((d) => d.key === "canary-5xx-rate")!;
   const period = a.periodSeconds;
   const publish = METRICS_INTERVAL_MS / 1000;
   const detectMin = (a.datapointsToAlarm - 1) * period; // errors start at the end of a period

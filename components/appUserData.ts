@@ -8,20 +8,27 @@ import { isRole, type Role } from "../core/routing/role";
 import { FLEET_METRICS } from "../core/metrics/naming";
 import { InvalidInputError } from "../core/errors";
 
-export interface AppUserDataArgs {
+/** What the pure renderer takes: every value resolved. */
+export interface AppUserDataValues {
   role: Role;
-  version: pulumi.Input<string>;
-  bucket: pulumi.Input<string>;
-  key: pulumi.Input<string>;
+  version: string;
+  bucket: string;
+  key: string;
   appPort: number;
-  redisUrlParameterName: pulumi.Input<string>;
-  region: pulumi.Input<string>;
+  redisUrlParameterName: string;
+  region: string;
   /** aviary:demoFaults: whether the app honours the demo-* fault flags; off when absent. */
   demoFaults?: boolean;
 }
 
-/** AppUserDataArgs with every value resolved; what the pure renderer takes. */
-export type AppUserDataValues = { [K in keyof AppUserDataArgs]: pulumi.Unwrap<AppUserDataArgs[K]> };
+/** The part of an app component's Args (production fleet, canary) that its boot script is made from. */
+export interface AppInstanceArgs {
+  appVersion: string;
+  appPort: number;
+  release: { bucketName: pulumi.Input<string>; objectKey: pulumi.Input<string> };
+  redisUrlParameterName: pulumi.Input<string>;
+  demoFaults?: boolean;
+}
 
 export { shellQuote } from "./bootShell";
 
@@ -104,12 +111,12 @@ CWAGENT
 ${v.role === "prod" ? renderFleetLifecycleSetup({ appPort: v.appPort, region: v.region }) : ""}`;
 }
 
-/** The script as an Output, for launch templates and instances. */
-export function appUserData(args: AppUserDataArgs): pulumi.Output<string> {
+/** The script as an Output, for launch templates and instances, from an app component's args. */
+export function appUserData(role: Role, args: AppInstanceArgs, region: pulumi.Input<string>): pulumi.Output<string> {
   return pulumi
-    .all([args.version, args.bucket, args.key, args.redisUrlParameterName, args.region])
-    .apply(([version, bucket, key, redisUrlParameterName, region]) =>
-      renderAppUserData({ role: args.role, appPort: args.appPort, version, bucket, key, redisUrlParameterName, region, demoFaults: args.demoFaults }));
+    .all([args.appVersion, args.release.bucketName, args.release.objectKey, args.redisUrlParameterName, region])
+    .apply(([version, bucket, key, redisUrlParameterName, r]) =>
+      renderAppUserData({ role, appPort: args.appPort, version, bucket, key, redisUrlParameterName, region: r, demoFaults: args.demoFaults }));
 }
 
 /** What the boot script above needs from IAM: its release object, the Redis URL, agent metrics. */

@@ -10,7 +10,7 @@ import { appInstanceStatements, appUserData } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
 import { redisUrlSecret } from "./redisUrlParameter";
 import { Monitoring } from "./monitoring";
-import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
+import { al2023Ami, INSTANCE_HARDENING } from "./instanceDefaults";
 import { InvalidInputError } from "../core/errors";
 
 export interface CanaryArgs {
@@ -57,16 +57,7 @@ export class Canary extends pulumi.ComponentResource {
 
     const region = aws.getRegionOutput({}, parent).region;
     const image = al2023Ami(args.instanceType, parent);
-    const userData = appUserData({
-      role: "canary",
-      version: args.appVersion,
-      bucket: args.release.bucketName,
-      key: args.release.objectKey,
-      appPort: args.appPort,
-      redisUrlParameterName: args.redisUrlParameterName,
-      region,
-      demoFaults: args.demoFaults,
-    });
+    const userData = appUserData("canary", args, region);
     const subnets = pulumi.output(args.privateSubnetIds);
     const tags = { "aviary:role": "canary", "aviary:version": args.appVersion };
 
@@ -82,12 +73,8 @@ export class Canary extends pulumi.ComponentResource {
         vpcSecurityGroupIds: [args.appSecurityGroupId],
         associatePublicIpAddress: false,
         iamInstanceProfile: role.instanceProfileName,
-        metadataOptions: IMDSV2_ONLY,
-        monitoring: true,
-        rootBlockDevice: ENCRYPTED_ROOT_VOLUME,
+        ...INSTANCE_HARDENING,
         userData,
-        // New version, new instance: user-data only runs at first boot.
-        userDataReplaceOnChange: true,
         tags: { ...tags, Name: `${name}-${i}` },
         volumeTags: { ...tags, Name: `${name}-${i}` },
       }, { parent: this, ...image.singleInstanceOptions }));

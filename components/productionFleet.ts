@@ -61,16 +61,7 @@ export class ProductionFleet extends pulumi.ComponentResource {
       secret: redisUrlSecret(args),
     }, parent);
 
-    const userData = appUserData({
-      role: "prod",
-      version: args.appVersion,
-      bucket: args.release.bucketName,
-      key: args.release.objectKey,
-      appPort: args.appPort,
-      redisUrlParameterName: args.redisUrlParameterName,
-      region,
-      demoFaults: args.demoFaults,
-    });
+    const userData = appUserData("prod", args, region);
     const tags = { Name: name, "aviary:role": "prod", "aviary:version": args.appVersion };
 
     const launchTemplate = privateLaunchTemplate(name, {

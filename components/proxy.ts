@@ -9,7 +9,7 @@ import { AppRelease } from "./appRelease";
 import { awsRegion, bootScriptPreamble, shellQuote } from "./bootShell";
 import { InstanceRole, type InstanceRoleStatement } from "./instanceRole";
 import { redisUrlSecret } from "./redisUrlParameter";
-import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
+import { al2023Ami, INSTANCE_HARDENING } from "./instanceDefaults";
 import { NODE_BIN, NODE_PACKAGE, SERVICE_UNIT_TAIL } from "./systemdUnit";
 import {
   AGENT_INSTALL_PATH, PROXY_AGENT_PATH, PROXY_AGENT_UNIT, proxyAgentAssociation, proxyAgentKeyParameter, renderAgentInstallScript,
@@ -173,11 +173,8 @@ export class Proxy extends pulumi.ComponentResource {
       // Boot-time public IP so dnf works before the EIP is associated; the EIP then replaces it.
       associatePublicIpAddress: true,
       iamInstanceProfile: role.instanceProfileName,
-      metadataOptions: IMDSV2_ONLY,
-      monitoring: true,
-      rootBlockDevice: ENCRYPTED_ROOT_VOLUME,
+      ...INSTANCE_HARDENING,
       userData,
-      userDataReplaceOnChange: true,
       tags: { Name: name, "aviary:role": "proxy" },
       volumeTags: { Name: name },
     }, { parent: this, ...image.singleInstanceOptions });

@@ -7,7 +7,7 @@ import { bootScriptPreamble, IMDS_FUNCTIONS, shellQuote } from "./bootShell";
 import { InstanceRole } from "./instanceRole";
 import { redisParameterPrefix, redisUrlParameter } from "./redisUrlParameter";
 import { SecretsKey } from "./secretsKey";
-import { al2023Ami, IMDSV2_ONLY, ENCRYPTED_ROOT_VOLUME } from "./instanceDefaults";
+import { al2023Ami, INSTANCE_HARDENING } from "./instanceDefaults";
 
 export interface RedisServerArgs {
   subnetId: pulumi.Input<string>;
@@ -126,11 +126,8 @@ export class RedisServer extends pulumi.ComponentResource {
       instanceType: args.instanceType,
       primaryNetworkInterface: { networkInterfaceId: networkInterface.id },
       iamInstanceProfile: role.instanceProfileName,
-      metadataOptions: IMDSV2_ONLY,
-      monitoring: true,
-      rootBlockDevice: ENCRYPTED_ROOT_VOLUME,
+      ...INSTANCE_HARDENING,
       userData,
-      userDataReplaceOnChange: true,
       tags: { Name: name, "aviary:role": "redis" },
       volumeTags: { Name: name },
     }, {

@@ -4,6 +4,7 @@ import { ALARM_KEYS } from "../core/alarms/catalogue";
 import { readStackFile } from "../config/stackFile";
 import { checkPolicies } from "../policy/check";
 import { mockArn, runUnderMocks, type MockRun, type Registered } from "../harness/pulumiMocks";
+import { diffResource } from "../awsRules/replacement";
 
 const config = readStackFile(join(__dirname, "..", "Pulumi.prod.yaml"));
 let run: MockRun<unknown>;
@@ -130,4 +131,13 @@ test("the controller may re-arm exactly this deployment's alarms, named by their
   const policy = run.ofType("aws:iam/rolePolicy:RolePolicy").map((p) => JSON.parse(p.inputs.policy)).find((d) => d.Statement.some((s: { Sid?: string }) => s.Sid === "ReArmAlarms"));
   const rearm = policy.Statement.find((s: { Sid?: string }) => s.Sid === "ReArmAlarms");
   expect(rearm.Resource).toEqual(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:aviary-prod-*"]);
+});
+
+test("a changed boot script replaces every EC2 instance (proxy and Redis): user data only runs at first boot", () => {
+  const instances = run.ofType("aws:ec2/instance:Instance");
+  expect(instances.length).toBeGreaterThanOrEqual(2);
+  for (const i of instances) {
+    const step = diffResource(i.type, i.inputs, { ...i.inputs, userData: `${String(i.inputs.userData)}\n# changed` }).step;
+    expect([i.name, step]).toEqual([i.name, "replace"]);
+  }
 });

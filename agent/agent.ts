@@ -1,4 +1,5 @@
-// Proxy agent: mirrors Redis routing/registry state into HAProxy via the Runtime API.
+// Proxy agent: mirrors Redis routing/registry state into the proxy through its routing backend
+// (HAProxy's Runtime API: adapters/routingBackend/haproxy.ts).
 // Fail static: any Redis error or garbage keeps the last applied HAProxy state, and a registry that
 // lost prod backends is not believed until each loss is confirmed (see prodGuard.ts).
 // Values read from Redis or a notice are logged bounded (size and prefix).
@@ -8,15 +9,14 @@ import { connect, subscribeChanges } from "../state/connection";
 import { readRouting } from "../state/routing";
 import { listBackends } from "../state/registry";
 import { boundProblem } from "../state/bounds";
-import { BACKEND } from "../haproxy/config";
-import { computeWeights, type SlotAssignment, type Slots } from "./weights";
+import { computeWeights, type SlotAssignment, type Slots } from "../core/routing/weights";
 import { guardProd, type KnownProd } from "./prodGuard";
-import { runtimeBatch } from "./runtimeApi";
+import type { RoutingBackend } from "./ports";
 import { TimeoutError } from "../core/errors";
 
 export interface AgentOptions {
   redisUrl: string;
-  socketPath: string;
+  backend: RoutingBackend;
   slots: Slots;
   resyncMs?: number;
   logger: Logger;
@@ -36,18 +36,8 @@ function same(a: SlotAssignment | undefined, b: SlotAssignment): boolean {
   return a !== undefined && a.address === b.address && a.port === b.port && a.weight === b.weight && a.state === b.state;
 }
 
-/** Commands for one slot; maint goes first when draining so no request hits a half-updated server. */
-export function slotCommands(s: SlotAssignment): string[] {
-  const name = `${BACKEND}/${s.slot}`;
-  const addr = `set server ${name} addr ${s.address} port ${s.port}`;
-  const weight = `set server ${name} weight ${s.weight}`;
-  return s.state === "maint"
-    ? [`set server ${name} state maint`, addr, weight]
-    : [addr, weight, `set server ${name} state ready`];
-}
-
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
-  const { logger, socketPath, slots } = opts;
+  const { logger, backend, slots } = opts;
   const resyncMs = opts.resyncMs ?? 5000;
   const redis: Redis = connect(opts.redisUrl, { logger });
   let last = new Map<string, SlotAssignment>();
@@ -104,7 +94,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const changed = assignments.filter((a) => force || !same(last.get(a.slot), a));
     if (changed.length > 0) {
       try {
-        await runtimeBatch(socketPath, changed.flatMap(slotCommands));
+        await backend.apply(changed);
       } catch (err) {
         // Forget what we think is applied so the next round re-sends everything.
         last = new Map();

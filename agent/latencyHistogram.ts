@@ -7,7 +7,8 @@
 //   # table: aviary_latency_ms_5_10_..._30000, type: string, size:5, used:2
 //   0x55923eea3f68: key=prod1 use=0 exp=0 gpc0=400 gpc1=3 gpc2=0 ...
 import { ROLES, type Role } from "../core/routing/role";
-import { LATENCY_TABLE_PREFIX, slotRole } from "../haproxy/config";
+import { LATENCY_TABLE_PREFIX } from "../haproxy/config";
+import { slotRole } from "../core/routing/slots";
 import { InvalidInputError } from "../core/errors";
 
 /**

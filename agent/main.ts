@@ -10,6 +10,7 @@ import { startMetricsLoop } from "./metricsLoop";
 import { intFromEnv } from "../core/env";
 import { logComponent } from "../core/logComponent";
 import { ConfigError } from "../core/errors";
+import { haproxyRoutingBackend } from "../adapters/routingBackend/haproxy";
 
 const slotsFromEnv = (name: string, fallback: number): number => intFromEnv(process.env, name, fallback, 0, 64);
 
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
   if (!socketPath) throw new ConfigError("HAPROXY_SOCKET is not set (path of the haproxy admin socket)");
   const agent = await startAgent({
     redisUrl: process.env.REDIS_URL ?? "",
-    socketPath,
+    backend: haproxyRoutingBackend(socketPath),
     slots: { prod: slotsFromEnv("AVIARY_PROD_SLOTS", 4), canary: slotsFromEnv("AVIARY_CANARY_SLOTS", 2) },
     logger,
   });

@@ -3,7 +3,8 @@
 // (latencyHistogram.ts; the stats only carry averages). Parsing and delta logic are pure so they can
 // be tested without haproxy; MetricsSampler only adds the socket reads and the previous sample.
 import { ROLES, type Role } from "../core/routing/role";
-import { BACKEND, slotRole } from "../haproxy/config";
+import { BACKEND } from "../haproxy/config";
+import { slotRole } from "../core/routing/slots";
 import { findLatencyTable, p99UpperBoundMs, parseLatencyTable, roleLatency, type LatencyCounts, type LatencyTable } from "./latencyHistogram";
 import { runtimeCommand } from "./runtimeApi";
 import { InvalidInputError } from "../core/errors";

@@ -6,7 +6,7 @@
 // agent last saw it (a live backend would have heartbeated it back into the index by then).
 // While the agent cannot read Redis, backends may not be able to heartbeat either: after such an
 // outage each held backend gets a full TTL again, counted from the first good read.
-import type { WeightBackend } from "./weights";
+import type { WeightBackend } from "../core/routing/weights";
 
 /** A prod backend the agent has seen in the registry, and when its entry would expire unrefreshed. */
 export interface KnownProd {

@@ -27,6 +27,7 @@ import { BACKEND_VERSIONS, startBackends } from "./backends";
 import { rounds } from "./quick";
 import { median, pct } from "./stats";
 import { WRK_ARGS, wrk, type WrkResult } from "./wrk";
+import { haproxyRoutingBackend } from "../adapters/routingBackend/haproxy";
 
 // Many short rounds, interleaved (order reversed every other round), compared pairwise: on a shared
 // 2-core machine the load drifts between rounds far more than targets differ within one.
@@ -132,7 +133,7 @@ export async function benchProxy(): Promise<ProxyBench> {
     fs.writeFileSync(cfg, proxyConfig(port, await freePort(), sock, accessLog));
     const proxy = await startHaproxy(cfg, sock, path.join(dir, `${name}.log`));
     cleanups.push(() => proxy.stop());
-    const agent = await startAgent({ redisUrl: redisSrv.url, socketPath: sock, slots: { prod: PROD_SLOTS, canary: CANARY_SLOTS }, logger });
+    const agent = await startAgent({ redisUrl: redisSrv.url, backend: haproxyRoutingBackend(sock), slots: { prod: PROD_SLOTS, canary: CANARY_SLOTS }, logger });
     cleanups.push(() => agent.stop());
     await agent.waitForApplied((a) => a.filter((s) => s.state === "ready").length === 4);
     for (const s of ["prod1", "prod2", "prod3", "canary1"]) await until(`${name} ${s} UP`, async () => (await status(sock, s)).startsWith("UP"));

@@ -5,6 +5,7 @@
 import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES, type AccessLog } from "../core/config/accessLog";
 import { DEFAULT_THRESHOLDS } from "../core/config/defaults";
 import type { Role } from "../core/routing/role";
+import { slotName } from "../core/routing/slots";
 import { InvalidInputError } from "../core/errors";
 
 export interface HaproxyConfigOptions {
@@ -61,20 +62,6 @@ export function latencyBoundsMs(thresholdMs: number): number[] {
  */
 export function latencyTableName(boundsMs: readonly number[]): string {
   return [LATENCY_TABLE_PREFIX, ...boundsMs].join("_");
-}
-
-/** Server slot name, 1-based: slotName("prod", 1) === "prod1". */
-export function slotName(role: Role, i: number): string {
-  if (!Number.isInteger(i) || i < 1) throw new InvalidInputError(`slotName: bad slot index ${i}`);
-  return `${role}${i}`;
-}
-
-const SLOT = /^(prod|canary)\d+$/;
-
-/** The role of a slot name (inverse of slotName); undefined for anything else (<NOSRV>, BACKEND, ...). */
-export function slotRole(server: string): Role | undefined {
-  const m = SLOT.exec(server);
-  return m === null ? undefined : (m[1] as Role);
 }
 
 const LOOPBACK_BIND = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/;

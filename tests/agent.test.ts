@@ -10,13 +10,14 @@ import { connect } from "../state/connection";
 import { registerBackend } from "../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../state/routing";
 import { startAgent, type Agent } from "../agent/agent";
-import type { SlotAssignment } from "../agent/weights";
+import type { SlotAssignment } from "../core/routing/weights";
 import { startRedisServer, type RedisServer } from "../harness/redisServer";
 import { backend } from "../harness/backend";
 import { freePort, HOST } from "../harness/freePort";
 import { startHaproxy, status, type RunningHaproxy } from "../harness/haproxy";
 import { until } from "../harness/until";
 import { tempDir } from "./support/tempDir";
+import { haproxyRoutingBackend } from "../adapters/routingBackend/haproxy";
 
 const dir = tempDir("aviary-agent-");
 const socket = path.join(dir, "admin.sock");
@@ -87,7 +88,7 @@ beforeAll(async () => {
   client = connect(redisServer.url);
   await registerAll();
   haproxy = await startHaproxy(cfg, socket);
-  agent = await startAgent({ redisUrl: redisServer.url, socketPath: socket, slots: { prod: 4, canary: 2 }, resyncMs: 1000, logger: log });
+  agent = await startAgent({ redisUrl: redisServer.url, backend: haproxyRoutingBackend(socket), slots: { prod: 4, canary: 2 }, resyncMs: 1000, logger: log });
   await until("prod1..3 UP", async () => (await Promise.all(["prod1", "prod2", "prod3"].map((s) => status(socket, s)))).every((s) => s === "UP"));
 }, 180_000);
 

@@ -9,7 +9,7 @@ import { build } from "esbuild";
 import { parseShowStat } from "../agent/metrics";
 import { runtimeCommand } from "../agent/runtimeApi";
 import { run } from "../cli/main";
-import { slotRole } from "../haproxy/config";
+import { slotRole } from "../core/routing/slots";
 import { freePort } from "../harness/freePort";
 import { descendants, statFields } from "../harness/procStat";
 import { until } from "../harness/until";

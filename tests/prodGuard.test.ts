@@ -1,5 +1,5 @@
 import { guardProd, NO_TTL_HOLD_MS, type KnownProd } from "../agent/prodGuard";
-import { computeWeights, type SlotAssignment, type WeightBackend } from "../agent/weights";
+import { computeWeights, type SlotAssignment, type WeightBackend } from "../core/routing/weights";
 
 const prod = (i: number): WeightBackend => ({ id: `p${i}`, role: "prod", address: `10.0.0.${i}:8080` });
 const canary = (i: number): WeightBackend => ({ id: `c${i}`, role: "canary", address: `10.0.1.${i}:8080` });

@@ -13,12 +13,13 @@ import { keys } from "../state/keys";
 import { registerBackend } from "../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../state/routing";
 import { startAgent, type Agent } from "../agent/agent";
-import type { SlotAssignment } from "../agent/weights";
+import type { SlotAssignment } from "../core/routing/weights";
 import { startRedisServer, type RedisServer } from "../harness/redisServer";
 import { freePort, HOST } from "../harness/freePort";
 import { startHaproxy, status, type RunningHaproxy } from "../harness/haproxy";
 import { until } from "../harness/until";
 import { tempDir } from "./support/tempDir";
+import { haproxyRoutingBackend } from "../adapters/routingBackend/haproxy";
 
 // Real HAProxy, Redis and backends on two shared cores: budgets are hang guards, not speed claims.
 jest.setTimeout(180_000);
@@ -184,7 +185,7 @@ beforeAll(async () => {
   await registerBackend(client, { id: "p1", role: "prod", address: `${HOST}:${p.port}`, version: "1.0.0", ttlSeconds: 600 });
   await registerBackend(client, { id: "c1", role: "canary", address: `${HOST}:${c.port}`, version: "1.1.0", ttlSeconds: 600 });
   haproxy = await startHaproxy(cfg, socket);
-  agent = await startAgent({ redisUrl: redisServer.url, socketPath: socket, slots: { prod: 2, canary: 1 }, resyncMs: 500, logger: log });
+  agent = await startAgent({ redisUrl: redisServer.url, backend: haproxyRoutingBackend(socket), slots: { prod: 2, canary: 1 }, resyncMs: 500, logger: log });
   await setCanaryWeight(client, 50, by);
   await agent.waitForApplied(canaryLive);
   await until("prod1 + canary1 UP", async () => (await status(socket, "prod1")) === "UP" && (await status(socket, "canary1")) === "UP");

@@ -1,4 +1,4 @@
-import { computeWeights, MAX_WEIGHT, serverWeights, type SlotAssignment, type WeightBackend } from "../agent/weights";
+import { computeWeights, MAX_WEIGHT, serverWeights, type SlotAssignment, type WeightBackend } from "../core/routing/weights";
 
 const slots = { prod: 6, canary: 3 };
 

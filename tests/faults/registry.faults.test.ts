@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import type Redis from "ioredis";
 import pino from "pino";
 import { startAgent, type Agent } from "../../agent/agent";
-import type { SlotAssignment } from "../../agent/weights";
+import type { SlotAssignment } from "../../core/routing/weights";
 import { startApp, type AppConfig, type RunningApp } from "../../app/main";
 import { renderHaproxyConfig } from "../../haproxy/config";
 import { Load, type LoadSample } from "../../harness/load";
@@ -22,6 +22,7 @@ import { until } from "../../harness/until";
 import { writeFaultReport, type FaultResult } from "../../harness/reports/faultReport";
 import { startRedisServer, type RedisServer } from "../../harness/redisServer";
 import { tempDir } from "../support/tempDir";
+import { haproxyRoutingBackend } from "../../adapters/routingBackend/haproxy";
 
 const WEIGHT = 10;
 const HEARTBEAT_MS = 1500;
@@ -147,7 +148,7 @@ beforeAll(async () => {
   haproxy = await startHaproxy(cfg, socket);
   await setCanaryWeight(redis, WEIGHT, { by: "registry-faults" });
   for (const [id, role] of [["p1", "prod"], ["p2", "prod"], ["p3", "prod"], ["c1", "canary"]] as const) await startOne(id, role);
-  agent = await startAgent({ redisUrl: redisServer.url, socketPath: socket, slots: { prod: 4, canary: 2 }, resyncMs: 1000, logger: agentLog });
+  agent = await startAgent({ redisUrl: redisServer.url, backend: haproxyRoutingBackend(socket), slots: { prod: 4, canary: 2 }, resyncMs: 1000, logger: agentLog });
   await steady();
 }, 60_000);
 

@@ -1,7 +1,7 @@
 // Pure mapping from registry state to HAProxy server slots (no I/O, so it is table-tested).
-import type { Role } from "../core/routing/role";
-import { clampWeight } from "../core/routing/weight";
-import { slotName } from "../haproxy/config";
+import type { Role } from "./role";
+import { clampWeight } from "./weight";
+import { slotName } from "./slots";
 
 export interface SlotAssignment {
   /** HAProxy server name in backend "app", e.g. prod1, canary2. */

@@ -19,7 +19,7 @@ import { Command, CommanderError } from "commander";
 import { version } from "../package.json";
 import type Redis from "ioredis";
 import { MAX_WEIGHT, MIN_WEIGHT } from "../core/routing/weight";
-import { commandStore } from "../controller/adapters/redisStore";
+import { commandStore } from "../adapters/store/redis";
 import { handleRoutingCommand } from "../controller/run";
 import type { RoutingCommand } from "../core/controller/decide";
 import { connect } from "../state/connection";

@@ -38,7 +38,7 @@ export interface ActionRecord {
   detail: Record<string, string>;
 }
 
-/** The controller's view of the shared Redis state (implemented over state/ by adapters/redisStore.ts). */
+/** The controller's view of the shared Redis state (implemented over state/ by adapters/store/redis.ts, for AWS and local mode alike). */
 export interface ControllerStore {
   /** Marks a message as in progress; false if it is already done or in progress (duplicate). */
   claimMessage(messageId: string): Promise<boolean>;

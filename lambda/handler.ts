@@ -10,7 +10,7 @@ import { AwsAlarms } from "../adapters/alarms/aws";
 import { AwsFleet } from "../adapters/fleet/aws";
 import { AwsNotifier } from "../adapters/notifier/aws";
 import { CONTROLLER_ORIGIN, ORIGIN_ATTRIBUTE } from "../controller/origin";
-import { RedisControllerStore } from "../controller/adapters/redisStore";
+import { RedisControllerStore } from "../adapters/store/redis";
 import type { AlarmChange } from "../core/controller/decide";
 import { handleAlarm, handleCanaryOff, handleCanaryWeight, type AlarmOutcome, type ControllerDeps } from "../controller/run";
 import { alarmSms, configSms } from "../controller/smsText";

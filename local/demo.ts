@@ -7,7 +7,7 @@ import { NotFoundError, TimeoutError } from "../core/errors";
 import { connect } from "../state/connection";
 import type { FlagDefinition } from "../core/flags/model";
 import { updateFlag } from "../state/flags";
-import { commandStore } from "../controller/adapters/redisStore";
+import { commandStore } from "../adapters/store/redis";
 import { handleRoutingCommand } from "../controller/run";
 import { setBooleanFlag } from "./flags";
 import { Load } from "../harness/load";

@@ -3,7 +3,7 @@
 // by the period factor.
 import type Redis from "ioredis";
 import type { Logger } from "pino";
-import { RedisControllerStore } from "../controller/adapters/redisStore";
+import { RedisControllerStore } from "../adapters/store/redis";
 import type { Alarms, Fleet, Notifier } from "../controller/ports";
 import { logComponent } from "../core/logComponent";
 import { createHandler, type Handler } from "../lambda/handler";

@@ -1,6 +1,6 @@
 // The controller's Redis state (dedupe, lock, memory, events) and backend draining, on a real redis-server.
 import type Redis from "ioredis";
-import { RedisControllerStore } from "../controller/adapters/redisStore";
+import { RedisControllerStore } from "../adapters/store/redis";
 import { TimeoutError } from "../core/errors";
 import { connect, subscribeChanges } from "../state/connection";
 import type { ChangeNotice } from "../state/events";

@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import type { AlarmState } from "../../core/alarms/state";
 import { run } from "../../cli/main";
-import { RedisControllerStore } from "../../controller/adapters/redisStore";
+import { RedisControllerStore } from "../../adapters/store/redis";
 import type { Alarms, ControllerStore } from "../../controller/ports";
 import { createHandler, type SnsEvent } from "../../lambda/handler";
 import { Load } from "../../harness/load";

@@ -22,7 +22,7 @@ import { keys } from "../../state/keys";
 import { LOCK_WAIT_MS } from "../../lambda/timing";
 import { TimeoutError } from "../../core/errors";
 import type { CanaryState, ControllerMemory, FollowUp } from "../../core/controller/decide";
-import type { ActionRecord, ControllerStore, PendingFollowUps } from "../ports";
+import type { ActionRecord, ControllerStore, PendingFollowUps } from "../../controller/ports";
 
 const isText = (v: unknown): v is string => typeof v === "string";
 

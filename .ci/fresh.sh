@@ -28,7 +28,7 @@ leftovers() {
   echo "aviary CI: no process left after '$1'"
 }
 
-echo "machine node $(node --version); npm scripts run on the node dev dependency (tests/runtime.test.ts checks 24)"
+echo "machine node $(node --version); npm scripts run on the node dev dependency (tests/integration/build/runtime.test.ts checks 24)"
 npm test
 clean "npm test"
 npm run test:faults

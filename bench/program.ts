@@ -78,7 +78,7 @@ The real \`index.ts\` with the committed \`Pulumi.<stack>.yaml\`, under the mock
 ${row("prod")}
 ${row("canary")}
 
-Target: well within 30 s (the bound \`tests/program.prod.test.ts\` asserts): ${ok(progMax < 30_000)}, slowest run ${(progMax / 1000).toFixed(1)} s.
+Target: well within 30 s (the bound \`tests/unit/program/program.prod.test.ts\` asserts): ${ok(progMax < 30_000)}, slowest run ${(progMax / 1000).toFixed(1)} s.
 
 ### Controller Lambda bundle
 

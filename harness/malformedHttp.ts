@@ -1,6 +1,6 @@
 // Malformed and oversized HTTP/1.1 requests, sent as raw bytes to Aviary's HAProxy config and to a
 // default nginx reverse proxy in front of the same backend, which records what reaches it. Used by
-// tests/malformedHttp.test.ts (assertions) and the bench (the table, bench/malformedHttp.ts). Loopback only.
+// tests/integration/harness/malformedHttp.test.ts (assertions) and the bench (the table, bench/malformedHttp.ts). Loopback only.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";

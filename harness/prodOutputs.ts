@@ -1,5 +1,5 @@
 // What the canary stack reads from prod's StackReference, for running it under Pulumi's mocks
-// (tests/program.canary.test.ts, bench/programRun.ts).
+// (tests/unit/program/program.canary.test.ts, bench/programRun.ts).
 export const PROD_STACK_OUTPUTS = {
   deployment: "aviary-prod",
   privateSubnetIds: ["subnet-private-a", "subnet-private-b"],

@@ -1,7 +1,7 @@
 // The one message for a key that holds something Aviary never writes (another type, a garbage
 // value): the key (and field), what was found by type, size and a short prefix (never in full),
 // what was expected, and what was done about it. Scripts that must write the message into Redis
-// themselves use LUA_BAD_KEY, which says the same words (tests/keyTypes.test.ts checks both agree).
+// themselves use LUA_BAD_KEY, which says the same words (tests/integration/state/keyTypes.test.ts checks both agree).
 import { preview, PREVIEW_CHARS, SIZE_UNITS, type SizeUnit } from "./bounds";
 
 /** What a key (or field) holds: its Redis type, and when known its size and first characters. */

@@ -1,5 +1,5 @@
 // Every stack-config default, in one zod-free module: the schema (stackConfig.ts) applies
-// them, small bundles (the controller Lambda) read them, and tests/stackConfig.defaults.test.ts
+// them, small bundles (the controller Lambda) read them, and tests/unit/core/stackConfig.defaults.test.ts
 // checks Pulumi.yaml and docs/configuration.md against them.
 import type { AccessLog } from "./accessLog";
 

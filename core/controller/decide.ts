@@ -1,6 +1,6 @@
 // The controller's decision core: one event (an alarm change, a configuration invocation, a
 // person's command) + current state → actions. Pure: no I/O and no clock (the caller passes `now`),
-// so every rule is table-tested in tests/controllerDecide.test.ts.
+// so every rule is table-tested in tests/unit/core/controllerDecide.test.ts.
 import { ALARM_CATALOGUE, ALARM_KEYS, type AlarmAction, type AlarmKey, alarmKeyOf, alarmName } from "../alarms/catalogue";
 import type { AlarmState } from "../alarms/state";
 import { MAX_REASON, truncate } from "../bounds";

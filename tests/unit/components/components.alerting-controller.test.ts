@@ -1,4 +1,5 @@
-// Alerting, Monitoring, Controller and Canary under Pulumi mocks, plus alarm parsing (the handler:
+// Alerting, Monitoring, Controller and Canary under Pulumi mocks (the alarm parser:
+// tests/unit/lambda/alarmMessage.test.ts; the handler:
 // tests/integration/controller/controllerHandler.test.ts; its bundle: tests/integration/lambda/controllerBundle.test.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { canaryAlarms, prodAlarms } from "../../../core/alarms/definitions";
@@ -8,7 +9,7 @@ import { Canary } from "../../../components/canary";
 import { Controller } from "../../../components/controller";
 import { Monitoring } from "../../../components/monitoring";
 import { DEFAULT_THRESHOLDS } from "../../../core/config/stackConfig";
-import { parseAlarmMessage, parseConfigInvocation } from "../../../lambda/alarmMessage";
+import { parseConfigInvocation } from "../../../lambda/alarmMessage";
 import { FUNCTION_TIMEOUT_SECONDS } from "../../../lambda/timing";
 import { checkPolicies } from "../../../policy/check";
 import { mockArn, runUnderMocks } from "../../../harness/pulumiMocks";
@@ -282,41 +283,5 @@ describe("Canary", () => {
   it("rejects a weight outside 0..100", async () => {
     const run = await runUnderMocks(() => program(120), { captureError: true });
     expect(String(run.error)).toMatch(/weight must be an integer from 0 to 100/);
-  });
-});
-
-const alarmJson = (name: string, state = "ALARM") =>
-  JSON.stringify({
-    AlarmName: name,
-    NewStateValue: state,
-    OldStateValue: "OK",
-    NewStateReason: "Threshold Crossed",
-    StateChangeTime: "2026-11-23T16:00:00.000+0000",
-    Trigger: { MetricName: "CPUUtilization", Namespace: "AWS/EC2" },
-  });
-describe("parseAlarmMessage", () => {
-  it("parses a CloudWatch state change", () => {
-    expect(parseAlarmMessage(alarmJson("aviary-prod-prod-cpu-high"))).toMatchObject({ AlarmName: "aviary-prod-prod-cpu-high", NewStateValue: "ALARM" });
-  });
-  it("names what is wrong", () => {
-    expect(() => parseAlarmMessage("not json")).toThrow(/not JSON/);
-    expect(() => parseAlarmMessage(JSON.stringify({ AlarmName: "x" }))).toThrow(/NewStateValue/);
-    expect(() => parseAlarmMessage(alarmJson("x", "BROKEN"))).toThrow(/NewStateValue/);
-  });
-});
-
-describe("reservationFits (awsRules/lambdaConcurrency.ts)", () => {
-  test.each([
-    // quota, reservation, already reserved, fits
-    [10, 0, 0, true],
-    [10, 1, 0, false],
-    [100, 1, 0, false],
-    [101, 1, 0, true],
-    [1000, 900, 0, true],
-    [1000, 901, 0, false],
-    [1000, 1, 899, true],
-    [1000, 1, 900, false],
-  ])("quota %i, reserve %i with %i already reserved: %p", (quota, reservation, already, fits) => {
-    expect(reservationFits(quota, reservation, already)).toBe(fits);
   });
 });

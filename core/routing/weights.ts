@@ -53,7 +53,7 @@ export function splitAddress(address: string): { address: string; port: number }
  * The exact pair is prod = (100-w)*C, canary = w*P, reduced by their gcd. If that still exceeds
  * 256 we search every canary weight 1..256 for the integer pair with the smallest share error
  * (prod weight rounded, kept in 1..256). Error bound: exact whenever the reduced pair fits in
- * 256; otherwise |error| < 1 percentage point for P, C <= 5 (asserted in tests/unit/agent/weights.test.ts
+ * 256; otherwise |error| < 1 percentage point for P, C <= 5 (asserted in tests/unit/core/weights.test.ts
  * for every w 0..100), since a 1..256 grid approximates any ratio far closer than that.
  */
 export function serverWeights(w: number, prodCount: number, canaryCount: number): { prod: number; canary: number } {

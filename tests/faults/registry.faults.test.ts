@@ -2,33 +2,28 @@
 // agent and the sample apps (their own registration and heartbeats). Counted requests through
 // HAProxy assert the canary's share stays at most its weight + 3 points in every 1-second window,
 // no request fails, prod slots are not drained on an unconfirmed shrink, and the index heals.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import type Redis from "ioredis";
 import pino from "pino";
-import { startAgent, type Agent } from "../../agent/agent";
 import type { SlotAssignment } from "../../core/routing/weights";
 import { startApp, type AppConfig, type RunningApp } from "../../app/main";
-import { renderHaproxyConfig } from "../../haproxy/config";
 import { Load, type LoadSample } from "../../harness/load";
-import { connect } from "../../state/connection";
 import { channels, keys } from "../../state/keys";
 import { registerBackend } from "../../state/registry";
 import { setCanaryWeight } from "../../state/routing";
 import { freePort, HOST } from "../../harness/freePort";
-import { startHaproxy, status, type RunningHaproxy } from "../../harness/haproxy";
+import { status } from "../../harness/haproxy";
 import { until } from "../../harness/until";
 import { writeFaultReport, type FaultResult } from "../../harness/reports/faultReport";
-import { startRedisServer, type RedisServer } from "../../harness/redisServer";
+import type { RedisServer } from "../../harness/redisServer";
 import { tempDir } from "../support/tempDir";
-import { haproxyRoutingBackend } from "../../adapters/routingBackend/haproxy";
+import { startProxyStack, type ProxyStack } from "../support/proxyStack";
 
 const WEIGHT = 10;
 const HEARTBEAT_MS = 1500;
 const TTL_SECONDS = 5;
 const dir = tempDir("aviary-registry-faults-");
-const socket = path.join(dir, "admin.sock");
 const appLog = pino({ level: "warn" }, pino.destination(path.join(dir, "apps.log")));
 
 /** Every line the agent logs, kept to measure what a fault costs in log volume. */
@@ -43,21 +38,18 @@ const agentLog = pino(
   }),
 );
 
-let redisServer: RedisServer;
-let redis: Redis;
-let haproxy: RunningHaproxy;
-let agent: Agent;
+let stack: ProxyStack;
 let proxyUrl = "";
 const apps = new Map<string, { app: RunningApp; config: AppConfig }>();
 
-async function startOne(id: string, role: "prod" | "canary"): Promise<void> {
+async function startOne(id: string, role: "prod" | "canary", redisUrl: string): Promise<void> {
   const port = await freePort();
   const config: AppConfig = {
     version: role === "prod" ? "1.0.0" : "1.1.0",
     role,
     host: HOST,
     port,
-    redisUrl: redisServer.url,
+    redisUrl,
     instanceId: id,
     address: `${HOST}:${port}`,
     snapshotFile: path.join(dir, `flags-${id}.json`),
@@ -76,8 +68,8 @@ const readyProd = (a: SlotAssignment[]): number => a.filter((s) => s.slot.starts
 
 /** The whole fleet in the split: prod1..3 and canary1 ready, HAProxy's checks seeing them UP. */
 async function steady(): Promise<void> {
-  await agent.waitForApplied((a) => readyProd(a) === 3 && slot(a, "canary1")?.state === "ready", 15_000);
-  await until("prod1..3 and canary1 UP", async () => (await Promise.all(["prod1", "prod2", "prod3", "canary1"].map((s) => status(socket, s)))).every((s) => s === "UP"), 15_000);
+  await stack.agent.waitForApplied((a) => readyProd(a) === 3 && slot(a, "canary1")?.state === "ready", 15_000);
+  await until("prod1..3 and canary1 UP", async () => (await Promise.all(["prod1", "prod2", "prod3", "canary1"].map((s) => status(stack.socket, s)))).every((s) => s === "UP"), 15_000);
 }
 
 interface Window { second: number; total: number; canary: number; failed: number }
@@ -105,7 +97,7 @@ async function underLoad(fault: () => Promise<void>, observeMs: number): Promise
   const samples: LoadSample[] = [];
   const unsample = load.onSample((s) => samples.push(s));
   const applied: SlotAssignment[][] = [];
-  const unapplied = agent.onApplied((a) => applied.push(a));
+  const unapplied = stack.agent.onApplied((a) => applied.push(a));
   const t0 = Date.now();
   try {
     await until("first answers", () => samples.length > 50, 10_000);
@@ -139,46 +131,38 @@ function expectShareBounded(ws: Window[]): void {
 }
 
 beforeAll(async () => {
-  redisServer = await startRedisServer();
-  redis = connect(redisServer.url);
-  const webPort = await freePort();
-  proxyUrl = `http://${HOST}:${webPort}`;
-  const cfg = path.join(dir, "haproxy.cfg");
-  fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `${HOST}:${webPort}`, statsBind: `${HOST}:${await freePort()}`, socketPath: socket, prodSlots: 4, canarySlots: 2, checkIntervalMs: 200 }));
-  haproxy = await startHaproxy(cfg, socket);
-  await setCanaryWeight(redis, WEIGHT, { by: "registry-faults" });
-  for (const [id, role] of [["p1", "prod"], ["p2", "prod"], ["p3", "prod"], ["c1", "canary"]] as const) await startOne(id, role);
-  agent = await startAgent({ redisUrl: redisServer.url, backend: haproxyRoutingBackend(socket), slots: { prod: 4, canary: 2 }, resyncMs: 1000, logger: agentLog });
+  const seed = async (redis: Redis, redisServer: RedisServer): Promise<void> => {
+    await setCanaryWeight(redis, WEIGHT, { by: "registry-faults" });
+    for (const [id, role] of [["p1", "prod"], ["p2", "prod"], ["p3", "prod"], ["c1", "canary"]] as const) await startOne(id, role, redisServer.url);
+  };
+  stack = await startProxyStack({ dir, prodSlots: 4, canarySlots: 2, checkIntervalMs: 200, resyncMs: 1000, logger: agentLog, seed });
+  proxyUrl = `http://${HOST}:${stack.webPort}`;
   await steady();
 }, 60_000);
 
 afterAll(async () => {
   writeFaultReport("registry", rows);
-  await agent?.stop();
   for (const { app } of apps.values()) await app.stop("test over").catch(() => undefined);
-  redis?.disconnect();
-  await haproxy?.stop();
-  await redisServer?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 /** Every app's entry written afresh (as each app's start does): each test starts from a whole registry. */
 beforeEach(async () => {
   for (const [id, { config }] of apps) {
-    await registerBackend(redis, { id, role: config.role, address: config.address!, version: config.version, ttlSeconds: TTL_SECONDS });
+    await registerBackend(stack.redis, { id, role: config.role, address: config.address!, version: config.version, ttlSeconds: TTL_SECONDS });
   }
   await steady();
 }, 30_000);
 
-const indexIs = async (ids: string): Promise<boolean> => (await redis.smembers(keys.backends)).sort().join() === ids;
+const indexIs = async (ids: string): Promise<boolean> => (await stack.redis.smembers(keys.backends)).sort().join() === ids;
 
 test("the index deleted while every backend lives, then the canary registers again: no prod slot drained, share bounded, index rebuilt by heartbeats", async () => {
   const t0 = Date.now();
   const r = await underLoad(async () => {
-    await redis.del(keys.backends);
+    await stack.redis.del(keys.backends);
     // The next backend to register (a restarted canary) was the whole registry on the old code.
     const c1 = apps.get("c1")!.config;
-    await registerBackend(redis, { id: "c1", role: "canary", address: c1.address!, version: c1.version, ttlSeconds: TTL_SECONDS });
+    await registerBackend(stack.redis, { id: "c1", role: "canary", address: c1.address!, version: c1.version, ttlSeconds: TTL_SECONDS });
   }, HEARTBEAT_MS + 1500);
   expectShareBounded(r.windows);
   expect(Math.min(...r.applied.map(readyProd))).toBe(3);
@@ -190,12 +174,12 @@ test("the index deleted while every backend lives, then the canary registers aga
 test("Redis restarted without persistence (every hash gone), the canary re-registering first: share bounded, no failures, registry back", async () => {
   const t0 = Date.now();
   const r = await underLoad(async () => {
-    await redisServer.restart();
+    await stack.redisServer.restart();
     // The canary's registration lands before any prod heartbeat notices the loss.
     const c1 = apps.get("c1")!.config;
     await until("canary registered on the new Redis", () =>
-      registerBackend(redis, { id: "c1", role: "canary", address: c1.address!, version: c1.version, ttlSeconds: TTL_SECONDS }).then(() => true, () => false), 5000);
-    await setCanaryWeight(redis, WEIGHT, { by: "registry-faults" });
+      registerBackend(stack.redis, { id: "c1", role: "canary", address: c1.address!, version: c1.version, ttlSeconds: TTL_SECONDS }).then(() => true, () => false), 5000);
+    await setCanaryWeight(stack.redis, WEIGHT, { by: "registry-faults" });
   }, HEARTBEAT_MS * 2 + 1500);
   expectShareBounded(r.windows);
   expect(Math.min(...r.applied.map(readyProd))).toBe(3);
@@ -205,7 +189,7 @@ test("Redis restarted without persistence (every hash gone), the canary re-regis
 
 test("a 10 MB junk change notice costs the agent one bounded log line", async () => {
   const before = agentLines.length;
-  await redis.publish(channels.changes, "x".repeat(10 * 1024 * 1024));
+  await stack.redis.publish(channels.changes, "x".repeat(10 * 1024 * 1024));
   await until("the notice logged", () => agentLines.slice(before).some((l) => l.includes("bad change notice")), 5000);
   const line = agentLines.slice(before).find((l) => l.includes("bad change notice"))!;
   expect(line.length).toBeLessThan(2000);
@@ -215,17 +199,17 @@ test("a 10 MB junk change notice costs the agent one bounded log line", async ()
 test("a subset of prod backends vanishing (their entries deleted, apps alive): kept until they heartbeat back; a real deregistration still removes at once", async () => {
   const started = Date.now();
   const r = await underLoad(async () => {
-    await redis.del(keys.backend("p2"), keys.backend("p3"));
+    await stack.redis.del(keys.backend("p2"), keys.backend("p3"));
   }, HEARTBEAT_MS + 1500);
   expectShareBounded(r.windows);
   expect(Math.min(...r.applied.map(readyProd))).toBe(3);
-  expect(await redis.exists(keys.backend("p2"), keys.backend("p3"))).toBe(2);
+  expect(await stack.redis.exists(keys.backend("p2"), keys.backend("p3"))).toBe(2);
 
   // Scale-in is not held back: p3 deregisters (its notice) and leaves HAProxy long before its TTL.
   const t0 = Date.now();
   await apps.get("p3")!.app.stop("scale in");
   apps.delete("p3");
-  await agent.waitForApplied((a) => readyProd(a) === 2, 5000);
+  await stack.agent.waitForApplied((a) => readyProd(a) === 2, 5000);
   expect(Date.now() - t0).toBeLessThan(TTL_SECONDS * 1000);
   record("2 of 3 prod backend entries deleted (apps alive)", r, `kept serving until they heartbeat back; a real deregistration left HAProxy in ${Date.now() - t0} ms`, started);
 }, 60_000);

@@ -4,7 +4,6 @@
 // registered; CLI: tests/integration/cli/cli.test.ts, tests/integration/flags/flagStore.test.ts; SNS: tests/integration/controller/controllerHandler.test.ts.)
 import { REPO_ROOT } from "../support/repoRoot";
 import { join } from "node:path";
-import type Redis from "ioredis";
 import pino from "pino";
 import { run } from "../../cli/main";
 import { aviaryKeys, parseStackConfig, StackConfigError } from "../../core/config/stackConfig";
@@ -14,7 +13,6 @@ import { createHandler, type SnsEvent } from "../../lambda/handler";
 import { readEvents } from "../../state/events";
 import { keys } from "../../state/keys";
 import { setCanaryWeight } from "../../state/routing";
-import type { RedisServer } from "../../harness/redisServer";
 import { useRedis } from "../support/useRedis";
 
 const root = join(REPO_ROOT);
@@ -56,25 +54,20 @@ describe("stack config: the rules not covered by tests/unit/core/stackConfig.tes
 });
 
 describe("with a real redis-server", () => {
-  let server: RedisServer;
-  let redis: Redis;
-  useRedis((s, r) => {
-    server = s;
-    redis = r;
-  });
+  const db = useRedis();
   beforeEach(async () => {
-    await setCanaryWeight(redis, 25, { by: "test" });
+    await setCanaryWeight(db.redis, 25, { by: "test" });
   });
 
   /** Every key and the event count: what "changes nothing" compares. */
   async function everything(): Promise<{ keys: Record<string, string>; events: number }> {
     const all: Record<string, string> = {};
-    for (const k of (await redis.keys("aviary:*")).sort()) all[k] = JSON.stringify(await redis.type(k) === "hash" ? await redis.hgetall(k) : await redis.type(k));
-    return { keys: all, events: (await readEvents(redis, { count: 10_000 })).events.length };
+    for (const k of (await db.redis.keys("aviary:*")).sort()) all[k] = JSON.stringify(await db.redis.type(k) === "hash" ? await db.redis.hgetall(k) : await db.redis.type(k));
+    return { keys: all, events: (await readEvents(db.redis, { count: 10_000 })).events.length };
   }
 
   describe("CLI usage mistakes → exit 2, one clear line, nothing written", () => {
-    const cli = async (argv: string[], env: NodeJS.ProcessEnv = { REDIS_URL: server.url }): Promise<{ code: number; stderr: string }> => {
+    const cli = async (argv: string[], env: NodeJS.ProcessEnv = { REDIS_URL: db.server.url }): Promise<{ code: number; stderr: string }> => {
       let stderr = "";
       const io = { stdout: { write: () => true }, stderr: { write: (s: string) => void (stderr += s) } };
       return { code: await run(argv, io, { env, cwd: root }), stderr };
@@ -130,7 +123,7 @@ describe("with a real redis-server", () => {
       const before = await everything();
       await expect(handler(event as SnsEvent)).rejects.toThrow(/invocation|action/i);
       expect(await everything()).toEqual(before);
-      expect(await redis.exists(keys.controllerLock)).toBe(0);
+      expect(await db.redis.exists(keys.controllerLock)).toBe(0);
     });
   });
 });

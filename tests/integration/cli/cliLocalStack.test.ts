@@ -9,21 +9,14 @@ import { findLocalStack, resolveRedisUrl } from "../../../cli/localStack";
 import { run } from "../../../cli/main";
 import { LOCAL_STATE_FILE } from "../../../discovery/localStateFile";
 import { setCanaryWeight } from "../../../state/routing";
-import type { RedisServer } from "../../../harness/redisServer";
 import { useRedis } from "../../support/useRedis";
-import type Redis from "ioredis";
 import { tempDir } from "../../support/tempDir";
 
 const ENTRY = path.resolve(REPO_ROOT, "bin", "aviary");
 const DEAD_PID = 2 ** 22 + 1; // above Linux's pid_max: never a live process
 jest.setTimeout(60_000);
 
-let server: RedisServer;
-let redis: Redis;
-useRedis((s, r) => {
-  server = s;
-  redis = r;
-});
+const db = useRedis();
 
 const tmp = tempDir("aviary-cli-find-");
 
@@ -75,8 +68,8 @@ describe("findLocalStack walks up from the working directory", () => {
 });
 
 test("the entry point run from components/ of a checkout finds its running stack", async () => {
-  await setCanaryWeight(redis, 42, { by: "test" });
-  const dir = checkout("live", { pid: process.pid, redisUrl: server.url });
+  await setCanaryWeight(db.redis, 42, { by: "test" });
+  const dir = checkout("live", { pid: process.pid, redisUrl: db.server.url });
   const env = { ...process.env };
   delete env.REDIS_URL;
   const { stdout } = await promisify(execFile)(ENTRY, ["status"], { cwd: path.join(dir, "components"), env, timeout: 30_000 });

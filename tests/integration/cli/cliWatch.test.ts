@@ -3,11 +3,9 @@
 import { REPO_ROOT } from "../../support/repoRoot";
 import { execFile, spawn } from "node:child_process";
 import path from "node:path";
-import type Redis from "ioredis";
 import { run } from "../../../cli/main";
 import { CLEAR_SCREEN } from "../../../cli/watch";
 import { setCanaryWeight } from "../../../state/routing";
-import type { RedisServer } from "../../../harness/redisServer";
 import { useRedis } from "../../support/useRedis";
 import { until } from "../../../harness/until";
 
@@ -18,12 +16,7 @@ jest.setTimeout(60_000);
 // Built up front, so no test sees the entry's "building" line on stderr.
 beforeAll(() => new Promise((resolve, reject) => execFile(path.resolve(REPO_ROOT, "bin", "build-cli"), { timeout: 60_000 }, (err) => (err ? reject(err) : resolve(undefined)))));
 
-let server: RedisServer;
-let redis: Redis;
-useRedis((s, r) => {
-  server = s;
-  redis = r;
-});
+const db = useRedis();
 
 
 /** Starts `status --watch …` in process; `stop()` aborts it (as Ctrl-C does) and resolves to the exit code. */
@@ -31,7 +24,7 @@ function watchInProcess(args: string[], isTTY: boolean): { out: string[]; err: s
   const out: string[] = [];
   const err: string[] = [];
   const ac = new AbortController();
-  const done = run(["status", "--watch", "--interval", "1", ...args], { stdout: { write: (s: string) => out.push(s), isTTY }, stderr: { write: (s: string) => err.push(s) } }, { env: { REDIS_URL: server.url }, signal: ac.signal });
+  const done = run(["status", "--watch", "--interval", "1", ...args], { stdout: { write: (s: string) => out.push(s), isTTY }, stderr: { write: (s: string) => err.push(s) } }, { env: { REDIS_URL: db.server.url }, signal: ac.signal });
   return {
     out,
     err,
@@ -43,12 +36,12 @@ function watchInProcess(args: string[], isTTY: boolean): { out: string[]; err: s
 }
 
 test("a pipe gets a new block per refresh, and a change in Redis between refreshes shows", async () => {
-  await setCanaryWeight(redis, 10, { by: "test" });
+  await setCanaryWeight(db.redis, 10, { by: "test" });
   const w = watchInProcess([], false);
   await until("the first refresh", () => w.out.length >= 1, 20_000);
   expect(w.out[0]).toMatch(/^every 1s: aviary status {2}\d{4}-\d\d-\d\dT/);
   expect(w.out[0]).toContain("canary: enabled, weight 10%");
-  await setCanaryWeight(redis, 35, { by: "test" });
+  await setCanaryWeight(db.redis, 35, { by: "test" });
   await until("a refresh showing weight 35%", () => w.out.some((b) => b.includes("weight 35%")), 20_000);
   expect(await w.stop()).toBe(0);
   expect(w.out.join("")).not.toContain(CLEAR_SCREEN);
@@ -57,7 +50,7 @@ test("a pipe gets a new block per refresh, and a change in Redis between refresh
 });
 
 test("a terminal is cleared and redrawn on every refresh", async () => {
-  await setCanaryWeight(redis, 10, { by: "test" });
+  await setCanaryWeight(db.redis, 10, { by: "test" });
   const w = watchInProcess([], true);
   await until("a second refresh", () => w.out.length >= 2, 20_000);
   expect(await w.stop()).toBe(0);
@@ -65,10 +58,10 @@ test("a terminal is cleared and redrawn on every refresh", async () => {
 });
 
 test("--json prints one JSON object per line per refresh", async () => {
-  await setCanaryWeight(redis, 10, { by: "test" });
+  await setCanaryWeight(db.redis, 10, { by: "test" });
   const w = watchInProcess(["--json"], true);
   await until("the first refresh", () => w.out.length >= 1, 20_000);
-  await setCanaryWeight(redis, 20, { by: "test" });
+  await setCanaryWeight(db.redis, 20, { by: "test" });
   await until("a JSON line with canaryWeight 20", () => w.out.some((l) => l.includes('"canaryWeight":20')), 20_000);
   expect(await w.stop()).toBe(0);
   const lines = w.out.join("").trimEnd().split("\n");
@@ -80,7 +73,7 @@ test("--json prints one JSON object per line per refresh", async () => {
 
 /** bin/aviary status --watch as a child, its output collected. */
 function watchProcess(args: string[]): { child: ReturnType<typeof spawn>; stdout: () => string; stderr: () => string; exited: Promise<[number | null, NodeJS.Signals | null]> } {
-  const child = spawn(ENTRY, ["status", "--watch", "--interval", "1", ...args], { env: { ...process.env, REDIS_URL: server.url }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(ENTRY, ["status", "--watch", "--interval", "1", ...args], { env: { ...process.env, REDIS_URL: db.server.url }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout.on("data", (b: Buffer) => (out += b.toString()));
@@ -90,7 +83,7 @@ function watchProcess(args: string[]): { child: ReturnType<typeof spawn>; stdout
 }
 
 test.each(["SIGINT", "SIGTERM"] as const)("the entry point ends with 0 on %s after two refreshes", async (sig) => {
-  await setCanaryWeight(redis, 10, { by: "test" });
+  await setCanaryWeight(db.redis, 10, { by: "test" });
   const w = watchProcess([]);
   await until("two refresh blocks", () => w.stdout().split("every 1s: aviary status").length - 1 >= 2, 40_000);
   w.child.kill(sig);

@@ -1,32 +1,27 @@
 // Proxy behaviour end to end: real redis-server + haproxy + agent + tiny Node backends, all on 127.0.0.1.
 // Stickiness, fail-static on garbage routing, canary death mid-traffic, HTTP semantics through haproxy.
 import { createHash } from "crypto";
-import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
-import * as path from "path";
 import pino from "pino";
 import type Redis from "ioredis";
-import { renderHaproxyConfig, STICKY_COOKIE } from "../../../haproxy/config";
+import { STICKY_COOKIE } from "../../../haproxy/config";
 import { connect } from "../../../state/connection";
 import { keys } from "../../../state/keys";
 import { registerBackend } from "../../../state/registry";
 import { disableCanary, enableCanary, setCanaryWeight } from "../../../state/routing";
-import { startAgent, type Agent } from "../../../agent/agent";
 import type { SlotAssignment } from "../../../core/routing/weights";
-import { startRedisServer, type RedisServer } from "../../../harness/redisServer";
-import { freePort, HOST } from "../../../harness/freePort";
-import { startHaproxy, status, type RunningHaproxy } from "../../../harness/haproxy";
+import { HOST } from "../../../harness/freePort";
+import { status } from "../../../harness/haproxy";
 import { until } from "../../../harness/until";
 import { tempDir } from "../../support/tempDir";
-import { haproxyRoutingBackend } from "../../../adapters/routingBackend/haproxy";
+import { startProxyStack, type ProxyStack } from "../../support/proxyStack";
+import { versionSplit, type VersionSplit } from "../../support/versionSplit";
 
 // Real HAProxy, Redis and backends on two shared cores: budgets are hang guards, not speed claims.
 jest.setTimeout(180_000);
 
 const dir = tempDir("aviary-proxy-");
-const socket = path.join(dir, "admin.sock");
-const cfg = path.join(dir, "haproxy.cfg");
 const by = { by: "proxy-behaviour-test" };
 const logLines: string[] = [];
 const log = pino({ level: "warn" }, { write: (s: string) => void logLines.push(s) });
@@ -37,13 +32,9 @@ for (let i = 0; i < BIG; i++) bigBody[i] = (i * 31 + (i >> 11)) & 0xff;
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 const bigSha = sha(bigBody);
 
-let redisServer: RedisServer | undefined;
-let client: Redis | undefined;
-let haproxy: RunningHaproxy | undefined;
-let agent: Agent | undefined;
+let stack: ProxyStack;
 const servers: http.Server[] = [];
 let canaryServer: http.Server | undefined;
-let webPort = 0;
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 8 });
 const echoSeen: { te?: string; sha: string; bytes: number }[] = [];
 
@@ -118,7 +109,7 @@ function request(opts: { path?: string; method?: string; cookie?: string; agent?
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = {};
     if (opts.cookie) headers.cookie = opts.cookie;
-    const req = http.request({ host: HOST, port: webPort, path: opts.path ?? "/", method: opts.method ?? "GET", agent: opts.agent ?? keepAlive, headers }, (res) => {
+    const req = http.request({ host: HOST, port: stack.webPort, path: opts.path ?? "/", method: opts.method ?? "GET", agent: opts.agent ?? keepAlive, headers }, (res) => {
       const parts: Buffer[] = [];
       res.on("data", (d: Buffer) => parts.push(d));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts), socket: req.socket ?? undefined }));
@@ -145,27 +136,11 @@ function request(opts: { path?: string; method?: string; cookie?: string; agent?
   });
 }
 
-async function load(n: number, concurrency = 8): Promise<{ prod: number; canary: number; failed: number }> {
-  const r = { prod: 0, canary: 0, failed: 0 };
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < n) {
-      next++;
-      try {
-        const res = await request({});
-        const v = res.headers["x-version"];
-        if (res.status !== 200) r.failed++;
-        else if (v === "canary") r.canary++;
-        else if (v === "prod") r.prod++;
-        else r.failed++;
-      } catch {
-        r.failed++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return r;
-}
+const load = (n: number, concurrency = 8): Promise<VersionSplit> =>
+  versionSplit(n, concurrency, async () => {
+    const res = await request({});
+    return res.status === 200 ? res.headers["x-version"] : "failed";
+  });
 
 const slot = (a: SlotAssignment[], name: string): SlotAssignment | undefined => a.find((s) => s.slot === name);
 const canaryLive = (a: SlotAssignment[]): boolean => slot(a, "canary1")?.state === "ready" && (slot(a, "canary1")?.weight ?? 0) > 0;
@@ -173,33 +148,25 @@ const stickyCookie = (h: http.IncomingHttpHeaders): string | undefined =>
   (h["set-cookie"] ?? []).map((c) => c.split(";")[0]).find((c) => c.startsWith(`${STICKY_COOKIE}=`));
 
 beforeAll(async () => {
-  webPort = await freePort();
-  const statsPort = await freePort();
-  fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `${HOST}:${webPort}`, statsBind: `${HOST}:${statsPort}`, socketPath: socket, prodSlots: 2, canarySlots: 1 }));
   const p = await appBackend("prod");
   const c = await appBackend("canary");
   servers.push(p.server, c.server);
   canaryServer = c.server;
-  redisServer = await startRedisServer();
-  client = connect(redisServer.url);
-  await registerBackend(client, { id: "p1", role: "prod", address: `${HOST}:${p.port}`, version: "1.0.0", ttlSeconds: 600 });
-  await registerBackend(client, { id: "c1", role: "canary", address: `${HOST}:${c.port}`, version: "1.1.0", ttlSeconds: 600 });
-  haproxy = await startHaproxy(cfg, socket);
-  agent = await startAgent({ redisUrl: redisServer.url, backend: haproxyRoutingBackend(socket), slots: { prod: 2, canary: 1 }, resyncMs: 500, logger: log });
-  await setCanaryWeight(client, 50, by);
-  await agent.waitForApplied(canaryLive);
-  await until("prod1 + canary1 UP", async () => (await status(socket, "prod1")) === "UP" && (await status(socket, "canary1")) === "UP");
+  const seed = async (redis: Redis): Promise<void> => {
+    await registerBackend(redis, { id: "p1", role: "prod", address: `${HOST}:${p.port}`, version: "1.0.0", ttlSeconds: 600 });
+    await registerBackend(redis, { id: "c1", role: "canary", address: `${HOST}:${c.port}`, version: "1.1.0", ttlSeconds: 600 });
+  };
+  stack = await startProxyStack({ dir, prodSlots: 2, canarySlots: 1, resyncMs: 500, logger: log, seed });
+  await setCanaryWeight(stack.redis, 50, by);
+  await stack.agent.waitForApplied(canaryLive);
+  await until("prod1 + canary1 UP", async () => (await status(stack.socket, "prod1")) === "UP" && (await status(stack.socket, "canary1")) === "UP");
 }, 180_000);
 
 afterAll(async () => {
-  await agent?.stop();
-  client?.disconnect();
-  await haproxy?.stop();
+  await stack?.stop();
   keepAlive.destroy();
   for (const s of servers) s.closeAllConnections();
   await Promise.all(servers.map((s) => new Promise((r) => (s.listening ? s.close(r) : r(undefined)))));
-  await redisServer?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test("stickiness: canary cookie keeps the canary for 20 requests; after disable the same cookie is served by prod", async () => {
@@ -214,9 +181,9 @@ test("stickiness: canary cookie keeps the canary for 20 requests; after disable 
   for (let i = 0; i < 20; i++) versions.push(String((await request({ cookie })).headers["x-version"]));
   expect(versions).toEqual(Array(20).fill("canary"));
 
-  await disableCanary(client!, by);
-  await agent!.waitForApplied((a) => slot(a, "canary1")?.state === "maint");
-  expect(await status(socket, "canary1")).toMatch(/MAINT/);
+  await disableCanary(stack.redis, by);
+  await stack.agent.waitForApplied((a) => slot(a, "canary1")?.state === "maint");
+  expect(await status(stack.socket, "canary1")).toMatch(/MAINT/);
   const after: string[] = [];
   for (let i = 0; i < 10; i++) {
     const r = await request({ cookie });
@@ -225,14 +192,14 @@ test("stickiness: canary cookie keeps the canary for 20 requests; after disable 
   }
   expect(after).toEqual(Array(10).fill("prod"));
 
-  await enableCanary(client!, by);
-  await agent!.waitForApplied(canaryLive);
-  await until("canary1 UP", async () => (await status(socket, "canary1")) === "UP");
+  await enableCanary(stack.redis, by);
+  await stack.agent.waitForApplied(canaryLive);
+  await until("canary1 UP", async () => (await status(stack.socket, "canary1")) === "UP");
 });
 
 test("garbage canaryWeight in Redis: agent logs it and keeps the previous 50% split with 0 failures", async () => {
-  const before = agent!.applied();
-  const raw = connect(redisServer!.url);
+  const before = stack.agent.applied();
+  const raw = connect(stack.redisServer.url);
   try {
     await raw.hset(keys.routing, "canaryWeight", "banana");
   } finally {
@@ -244,10 +211,10 @@ test("garbage canaryWeight in Redis: agent logs it and keeps the previous 50% sp
   console.log(`garbage routing: split over 200 = ${JSON.stringify(split)}`);
   expect(split.failed).toBe(0);
   expect(Math.abs((100 * split.canary) / 200 - 50)).toBeLessThanOrEqual(10);
-  expect(agent!.applied()).toEqual(before);
+  expect(stack.agent.applied()).toEqual(before);
   // Restore a valid state (the routing script replaces the garbage).
-  await setCanaryWeight(client!, 50, by);
-  await agent!.waitForApplied(canaryLive);
+  await setCanaryWeight(stack.redis, 50, by);
+  await stack.agent.waitForApplied(canaryLive);
 });
 
 test("HTTP semantics through haproxy: streamed bodies, chunked, HEAD, 204/304, keep-alive, X-Forwarded-For", async () => {
@@ -328,7 +295,7 @@ test("canary process dies during 300 sequential requests: ≤ 5 failures, then a
   expect(failed).toBeLessThanOrEqual(5);
   expect(counts.canary).toBeGreaterThan(0);
 
-  await until("canary1 DOWN", async () => (await status(socket, "canary1")).startsWith("DOWN"), 30_000);
+  await until("canary1 DOWN", async () => (await status(stack.socket, "canary1")).startsWith("DOWN"), 30_000);
   const after = await load(100);
   expect(after).toEqual({ prod: 100, canary: 0, failed: 0 });
 });

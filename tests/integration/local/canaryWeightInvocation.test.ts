@@ -2,7 +2,6 @@
 // stack's aws.lambda.Invocation input and local mode's start-time call are one invocation.
 import { REPO_ROOT } from "../../support/repoRoot";
 import { join } from "node:path";
-import type Redis from "ioredis";
 import { readStackFile } from "../../../config/stackFile";
 import type { ConfigInvocation, Handler, SnsEvent } from "../../../lambda/handler";
 import { parseConfigInvocation } from "../../../lambda/alarmMessage";
@@ -13,8 +12,7 @@ import { runUnderMocks } from "../../../harness/pulumiMocks";
 import { useRedis } from "../../support/useRedis";
 
 const ROOT = join(REPO_ROOT);
-let redis: Redis;
-useRedis((_, r) => (redis = r));
+const db = useRedis();
 
 /** A controller that records what it is handed. */
 function recordingController(): { controller: Handler; received: (SnsEvent | ConfigInvocation)[] } {
@@ -32,7 +30,7 @@ test("local mode hands the controller exactly the invocation the canary stack's 
   const awsInput: unknown = JSON.parse(input);
 
   const { controller, received } = recordingController();
-  await applyCanaryConfig(controller, redis, loadLocalConfig(ROOT).canary, undefined);
+  await applyCanaryConfig(controller, db.redis, loadLocalConfig(ROOT).canary, undefined);
 
   expect(received).toEqual([awsInput]);
   // And it is one the controller accepts.

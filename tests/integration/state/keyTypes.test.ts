@@ -44,10 +44,7 @@ test("a text value read in TypeScript is its size in bytes and a prefix", () => 
 });
 
 describe("on a real redis-server", () => {
-  let redis: Redis;
-  useRedis((_s, r) => {
-    redis = r;
-  });
+  const db = useRedis();
 
   // Lua side of the same table: found tables as Lua literals, nil for missing.
   const luaString = (s: string): string => JSON.stringify(s);
@@ -55,7 +52,7 @@ describe("on a real redis-server", () => {
 
   test.each(messages)("the Lua bad_key_message says the same words: %j", async (bad, outcome, text) => {
     const args = [luaString(bad.key), bad.field === undefined ? "nil" : luaString(bad.field), luaFound(bad), luaString(bad.expected), outcome === undefined ? "nil" : luaString(outcome)];
-    expect(await redis.eval(`${LUA_BAD_KEY}\nreturn bad_key_message(${args.join(", ")})`, 0)).toBe(text);
+    expect(await db.redis.eval(`${LUA_BAD_KEY}\nreturn bad_key_message(${args.join(", ")})`, 0)).toBe(text);
   });
 
   test.each<[string, (r: Redis) => Promise<unknown>, string]>([
@@ -65,14 +62,14 @@ describe("on a real redis-server", () => {
     ["a zset", (r) => r.zadd("k", 1, "m"), 'a zset of 1 member starting "m"'],
     ["a stream", (r) => r.xadd("k", "*", "f", "v"), "a stream of 1 entry"],
   ])("the Lua describe_key reads %s as TypeScript describes it", async (_label, plant, text) => {
-    await plant(redis);
-    const found = await describeKey(redis, "k");
+    await plant(db.redis);
+    const found = await describeKey(db.redis, "k");
     expect(found && describeFound(found)).toBe(text);
   });
 
   test("a wrong-type key of a family is named with its size and a short prefix; absent keys are fine", async () => {
-    await redis.set(keys.events, "y".repeat(1 << 20));
-    expect(await findWrongTypes(redis, KEY_FAMILIES.events)).toEqual([`Redis key aviary:events is a string of 1048576 bytes starting "${"y".repeat(40)}", expected a stream`]);
-    expect(await findWrongTypes(redis, KEY_FAMILIES.routing)).toEqual([]);
+    await db.redis.set(keys.events, "y".repeat(1 << 20));
+    expect(await findWrongTypes(db.redis, KEY_FAMILIES.events)).toEqual([`Redis key aviary:events is a string of 1048576 bytes starting "${"y".repeat(40)}", expected a stream`]);
+    expect(await findWrongTypes(db.redis, KEY_FAMILIES.routing)).toEqual([]);
   });
 });

@@ -1,5 +1,4 @@
 // Bounded sizes and typed errors: the pure parts (table tests) and one real 10 MB notice.
-import type Redis from "ioredis";
 import { exitCodeFor } from "../../../cli/exitCodes";
 import { UsageError } from "../../../cli/common";
 import { MAX_REASON, truncate } from "../../../core/bounds";
@@ -11,7 +10,6 @@ import { RedisUnreachableError } from "../../../state/unreachable";
 import { parseChangeNotice, parseEntry, readEvents } from "../../../state/events";
 import { FlagValidationError } from "../../../state/flags";
 import { channels, keys } from "../../../state/keys";
-import type { RedisServer } from "../../../harness/redisServer";
 import { useRedis } from "../../support/useRedis";
 
 describe("truncate", () => {
@@ -130,18 +128,13 @@ describe("typed errors pick the CLI's exit code", () => {
 });
 
 describe("on a real redis-server", () => {
-  let server: RedisServer;
-  let redis: Redis;
-  useRedis((s, r) => {
-    server = s;
-    redis = r;
-  });
+  const db = useRedis();
 
   test("a 10 MB junk notice reaches subscribers as a size and a prefix, not in full", async () => {
     const problems: string[] = [];
-    const close = await subscribeChanges(server.url, () => undefined, { onProblem: (p) => problems.push(p) });
+    const close = await subscribeChanges(db.server.url, () => undefined, { onProblem: (p) => problems.push(p) });
     try {
-      await redis.publish(channels.changes, "j".repeat(10 * 1024 * 1024));
+      await db.redis.publish(channels.changes, "j".repeat(10 * 1024 * 1024));
       const deadline = Date.now() + 15_000;
       while (problems.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(problems).toEqual([expect.stringMatching(/over 1024 characters: 10485760 characters starting "j{40}"$/)]);
@@ -152,7 +145,7 @@ describe("on a real redis-server", () => {
   });
 
   test("reading a wrong-type event stream names the key", async () => {
-    await redis.set(keys.events, "junk");
-    await expect(readEvents(redis)).rejects.toThrow('Redis key aviary:events is a string of 4 bytes starting "junk", expected a stream');
+    await db.redis.set(keys.events, "junk");
+    await expect(readEvents(db.redis)).rejects.toThrow('Redis key aviary:events is a string of 4 bytes starting "junk", expected a stream');
   });
 });

@@ -6,13 +6,13 @@ import * as path from "node:path";
 import type Redis from "ioredis";
 import { run } from "../../../cli/main";
 import { startLocalStack, type LocalStack } from "../../../local/stack";
-import { connect } from "../../../state/connection";
 import { keys } from "../../../state/keys";
 import { registerBackend } from "../../../state/registry";
 import { setCanaryWeight } from "../../../state/routing";
-import { startRedisServer, type RedisServer } from "../../../harness/redisServer";
+import { startRedisServer } from "../../../harness/redisServer";
 import { tempDir } from "../../support/tempDir";
 import { testLogger } from "../../support/testLogger";
+import { useRedis } from "../../support/useRedis";
 
 interface Health {
   ok: boolean;
@@ -27,32 +27,22 @@ async function cli(url: string, ...argv: string[]): Promise<{ code: number; stdo
 }
 
 describe("aviary status", () => {
-  let server: RedisServer;
-  let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = connect(server.url);
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const db = useRedis();
   beforeEach(async () => {
-    await redis.flushall();
-    await setCanaryWeight(redis, 20, { by: "test" });
-    await registerBackend(redis, { id: "p1", role: "prod", address: "10.0.0.1:8080", version: "v1", ttlSeconds: 60 });
-    await registerBackend(redis, { id: "c1", role: "canary", address: "10.0.0.2:8080", version: "v2", ttlSeconds: 60 });
+    await setCanaryWeight(db.redis, 20, { by: "test" });
+    await registerBackend(db.redis, { id: "p1", role: "prod", address: "10.0.0.1:8080", version: "v1", ttlSeconds: 60 });
+    await registerBackend(db.redis, { id: "c1", role: "canary", address: "10.0.0.2:8080", version: "v2", ttlSeconds: 60 });
   });
 
   test("aviary:routing set to a string: routing is broken (type named), backends still listed, exit 0", async () => {
-    await redis.del(keys.routing);
-    await redis.set(keys.routing, "garbage");
-    const text = await cli(server.url, "status");
+    await db.redis.del(keys.routing);
+    await db.redis.set(keys.routing, "garbage");
+    const text = await cli(db.server.url, "status");
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('canary: unknown (routing state unreadable: Redis key aviary:routing is a string of 7 bytes starting "garbage", expected a hash)');
     expect(text.stdout).toContain("prod backends (1):\n  p1  10.0.0.1:8080  v1");
     expect(text.stdout).toContain("canary backends (1):\n  c1  10.0.0.2:8080  v2");
-    const json = await cli(server.url, "status", "--json");
+    const json = await cli(db.server.url, "status", "--json");
     expect(json.code).toBe(0);
     const s = JSON.parse(json.stdout) as { sections: Record<string, Health>; routing: unknown; backends: { prod: { id: string }[] } };
     expect(s.sections.routing).toEqual({ ok: false, problems: ['Redis key aviary:routing is a string of 7 bytes starting "garbage", expected a hash'] });
@@ -62,18 +52,18 @@ describe("aviary status", () => {
   });
 
   test("aviary:backends holding a list, or one backend hash holding a 1 MB string: backends broken with the key and a short prefix, routing still shown", async () => {
-    await redis.sadd(keys.backends, "junk");
-    await redis.set(keys.backend("junk"), "x".repeat(1 << 20));
-    const partial = await cli(server.url, "status");
+    await db.redis.sadd(keys.backends, "junk");
+    await db.redis.set(keys.backend("junk"), "x".repeat(1 << 20));
+    const partial = await cli(db.server.url, "status");
     expect(partial.code).toBe(0);
     expect(partial.stdout).toContain("canary: enabled, weight 20%");
     expect(partial.stdout).toContain(`backends: broken (Redis key aviary:backend:junk is a string of 1048576 bytes starting "${"x".repeat(40)}", expected a hash)`);
     expect(partial.stdout).toContain("prod backends (1):\n  p1");
     expect(partial.stdout.length).toBeLessThan(2000);
 
-    await redis.del(keys.backends);
-    await redis.rpush(keys.backends, "p1");
-    const json = await cli(server.url, "status", "--json");
+    await db.redis.del(keys.backends);
+    await db.redis.rpush(keys.backends, "p1");
+    const json = await cli(db.server.url, "status", "--json");
     expect(json.code).toBe(0);
     const s = JSON.parse(json.stdout) as { sections: Record<string, Health>; routing: { canaryWeight: number } };
     expect(s.sections.backends).toEqual({ ok: false, problems: ['Redis key aviary:backends is a list of 1 item starting "p1", expected a set'] });

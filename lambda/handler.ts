@@ -47,7 +47,9 @@ export interface HandlerResult {
   outcomes: (AlarmOutcome | { messageId: string; status: "canaryWeight" | "canaryOff"; summary: string })[];
 }
 
-const lambdaLogger = pino({ base: logComponent("aviary-controller") });
+// Through process.stdout (the Lambda runtime ships it to CloudWatch Logs), so that a test can read
+// the decision records wherever jest runs it (pino's default writes to fd 1 directly).
+const lambdaLogger = pino({ base: logComponent("aviary-controller") }, process.stdout);
 
 function required(name: string): string {
   const value = process.env[name];

@@ -45,13 +45,39 @@ export interface StreamOutcome {
   last: Judgement | null;
 }
 
+/** Standard normal upper tail P(Z ≥ z) (Abramowitz & Stegun 7.1.26; error below 1.5e-7, plenty for a simulation). */
+function normalTail(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const erfc = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x * x);
+  return z >= 0 ? erfc / 2 : 1 - erfc / 2;
+}
+
+/** A Binomial(n, p) draw by inversion, one uniform (by symmetry for p > ½, so the walk stays short). */
+function binomial(rand: () => number, n: number, p: number): number {
+  if (p <= 0 || n === 0) return 0;
+  if (p >= 1) return n;
+  if (p > 0.5) return n - binomial(rand, n, 1 - p);
+  const u = rand();
+  const odds = p / (1 - p);
+  let pk = (1 - p) ** n;
+  let cdf = pk;
+  let k = 0;
+  while (u > cdf && k < n) {
+    pk *= ((n - k) / (k + 1)) * odds;
+    k++;
+    cdf += pk;
+  }
+  return k;
+}
+
 /** One role's running counts: requests, 5xx and the cumulative latency histogram. */
 class Role {
   requests = 0;
   errors = 0;
   readonly counts: number[];
-  /** The bounds as standard-normal thresholds of the log-latency. */
-  private readonly z: number[];
+  /** P(latency ≥ bound i | latency ≥ bound i − 1): the histogram is drawn bucket by bucket. */
+  private readonly conditional: number[];
   constructor(
     private readonly rand: () => number,
     private readonly errorRate: number,
@@ -60,18 +86,28 @@ class Role {
     boundsMs: readonly number[],
   ) {
     this.counts = new Array<number>(boundsMs.length + 1).fill(0);
-    this.z = boundsMs.map((b) => Math.log(b / medianMs) / sigma);
+    const tail = boundsMs.map((b) => normalTail(Math.log(b / medianMs) / sigma));
+    this.conditional = tail.map((t, i) => (i === 0 ? t : tail[i - 1] === 0 ? 0 : t / tail[i - 1]));
   }
-  /** One answer; whether it was a 5xx. */
-  answer(): boolean {
-    this.requests++;
-    const error = this.rand() < this.errorRate;
-    if (error) this.errors++;
-    // Box–Muller: one standard normal from two uniforms.
-    const n = Math.sqrt(-2 * Math.log(1 - this.rand())) * Math.cos(2 * Math.PI * this.rand());
-    this.counts[0]++;
-    for (let i = 0; i < this.z.length && n >= this.z[i]; i++) this.counts[i + 1]++;
-    return error;
+  /**
+   * One second's `n` answers. The 5xx are drawn one answer at a time only when `onError` wants each
+   * one's place in the second; the latencies are drawn as a multinomial over the buckets.
+   */
+  second(n: number, onError?: (index: number) => void): void {
+    this.requests += n;
+    if (onError === undefined) this.errors += binomial(this.rand, n, this.errorRate);
+    else
+      for (let i = 0; i < n; i++)
+        if (this.rand() < this.errorRate) {
+          this.errors++;
+          onError(i);
+        }
+    this.counts[0] += n;
+    let left = n;
+    for (let i = 0; i < this.conditional.length && left > 0; i++) {
+      left = binomial(this.rand, left, this.conditional[i]);
+      this.counts[i + 1] += left;
+    }
   }
   window(boundsMs: readonly number[]): { requests: number; errors5xx: number; latency: { boundsMs: readonly number[]; counts: readonly number[] } } {
     return { requests: this.requests, errors5xx: this.errors, latency: { boundsMs, counts: [...this.counts] } };
@@ -87,10 +123,8 @@ export function runStream(spec: StreamSpec, settings: AnalysisSettings, seed: nu
   let passAt: number | null = null;
   let last: Judgement | null = null;
   for (let s = 0; s < spec.seconds; s++) {
-    for (let i = 0; i < spec.canaryPerSecond; i++) {
-      if (canary.answer() && firstCanaryErrorAt === null) firstCanaryErrorAt = s + (i + 1) / spec.canaryPerSecond;
-    }
-    for (let i = 0; i < spec.productionPerSecond; i++) production.answer();
+    canary.second(spec.canaryPerSecond, (i) => (firstCanaryErrorAt ??= s + (i + 1) / spec.canaryPerSecond));
+    production.second(spec.productionPerSecond);
     last = judge({ canary: canary.window(spec.boundsMs), production: production.window(spec.boundsMs) }, settings);
     if (last.verdict === "pass" && passAt === null) passAt = s + 1;
     if (last.verdict === "fail") return { failAt: s + 1, passAt, firstCanaryErrorAt, canaryRequests: canary.requests, canaryErrors: canary.errors, last };

@@ -123,7 +123,7 @@ function roleProblems(name: string, r: RoleWindow): string[] {
   const p: string[] = [];
   if (!isCount(r.requests)) p.push(`${name}.requests must be a count (an integer ≥ 0), got ${r.requests}`);
   if (!isCount(r.errors5xx)) p.push(`${name}.errors5xx must be a count (an integer ≥ 0), got ${r.errors5xx}`);
-  else if (r.errors5xx > r.requests) p.push(`${name}.errors5xx (${r.errors5xx}) exceeds ${name}.requests (${r.requests})`);
+  else if (isCount(r.requests) && r.errors5xx > r.requests) p.push(`${name}.errors5xx (${r.errors5xx}) exceeds ${name}.requests (${r.requests})`);
   return [...p, ...histogramProblems(name, r.latency)];
 }
 

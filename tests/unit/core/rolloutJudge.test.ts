@@ -24,6 +24,9 @@ describe("5xx: canary against production", () => {
   test.each<[string, RoleWindow, RoleWindow, "pass" | "fail" | "inconclusive"]>([
     ["0 of 10 is not healthy: below the minimum sample", role(10, 0), role(10_000, 100), "inconclusive"],
     ["1 of 20 is not failed: below the minimum sample", role(20, 1), role(200, 0), "inconclusive"],
+    ["even 50 of 50 is not failed below the minimum sample", role(50, 50), role(10_000, 100), "inconclusive"],
+    ["nor is 0 of 99 healthy against a production in flames", role(99, 0), role(10_000, 10_000), "inconclusive"],
+    ["with production below the minimum, a failing canary is inconclusive too", role(1000, 1000), role(99, 0), "inconclusive"],
     ["1 of 100 against 1 % is neither, yet", role(100, 1), role(1000, 10), "inconclusive"],
     ["+5 points (6 % against 1 %) over 1,000 requests fails", role(1000, 60), role(10_000, 100), "fail"],
     ["+5 points over only 100 requests is not yet confident", role(100, 6), role(1000, 10), "inconclusive"],

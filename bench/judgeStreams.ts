@@ -29,6 +29,8 @@ export interface StreamSpec {
   latencySigma: number;
   canaryLatencyFactor: number;
   boundsMs: readonly number[];
+  /** Seconds [from, to) when both roles answer 5xx at `errorRate` instead (a shared dependency failing). */
+  sharedIncident?: { from: number; to: number; errorRate: number };
 }
 
 /** Where a stream's first fail (and first pass) came, and what the canary had served by the fail. */
@@ -80,7 +82,7 @@ class Role {
   private readonly conditional: number[];
   constructor(
     private readonly rand: () => number,
-    private readonly errorRate: number,
+    readonly errorRate: number,
     medianMs: number,
     sigma: number,
     boundsMs: readonly number[],
@@ -90,15 +92,15 @@ class Role {
     this.conditional = tail.map((t, i) => (i === 0 ? t : tail[i - 1] === 0 ? 0 : t / tail[i - 1]));
   }
   /**
-   * One second's `n` answers. The 5xx are drawn one answer at a time only when `onError` wants each
+   * One second's `n` answers, 5xx at `errorRate`. The 5xx are drawn one answer at a time only when `onError` wants each
    * one's place in the second; the latencies are drawn as a multinomial over the buckets.
    */
-  second(n: number, onError?: (index: number) => void): void {
+  second(n: number, errorRate: number, onError?: (index: number) => void): void {
     this.requests += n;
-    if (onError === undefined) this.errors += binomial(this.rand, n, this.errorRate);
+    if (onError === undefined) this.errors += binomial(this.rand, n, errorRate);
     else
       for (let i = 0; i < n; i++)
-        if (this.rand() < this.errorRate) {
+        if (this.rand() < errorRate) {
           this.errors++;
           onError(i);
         }
@@ -123,8 +125,9 @@ export function runStream(spec: StreamSpec, settings: AnalysisSettings, seed: nu
   let passAt: number | null = null;
   let last: Judgement | null = null;
   for (let s = 0; s < spec.seconds; s++) {
-    canary.second(spec.canaryPerSecond, (i) => (firstCanaryErrorAt ??= s + (i + 1) / spec.canaryPerSecond));
-    production.second(spec.productionPerSecond);
+    const incident = spec.sharedIncident !== undefined && s >= spec.sharedIncident.from && s < spec.sharedIncident.to ? spec.sharedIncident.errorRate : undefined;
+    canary.second(spec.canaryPerSecond, incident ?? canary.errorRate, (i) => (firstCanaryErrorAt ??= s + (i + 1) / spec.canaryPerSecond));
+    production.second(spec.productionPerSecond, incident ?? production.errorRate);
     last = judge({ canary: canary.window(spec.boundsMs), production: production.window(spec.boundsMs) }, settings);
     if (last.verdict === "pass" && passAt === null) passAt = s + 1;
     if (last.verdict === "fail") return { failAt: s + 1, passAt, firstCanaryErrorAt, canaryRequests: canary.requests, canaryErrors: canary.errors, last };

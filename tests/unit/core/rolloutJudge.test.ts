@@ -190,6 +190,14 @@ describe("judged every second (seeded simulation: 20 canary and 200 production r
     expect(falseFails).toBeLessThanOrEqual(6);
   });
 
+  test("a production incident that hits both roles (30 % 5xx for 10 s) does not fail the canary: same bound", () => {
+    const settings = { ...DEFAULT_ANALYSIS, maxErrorRateIncreasePoints: 0 };
+    const spec = { ...clean, sharedIncident: { from: 100, to: 110, errorRate: 0.3 } };
+    const outcomes = Array.from({ length: 200 }, (_, i) => runStream(spec, settings, 3000 + i));
+    expect(outcomes.every((o) => o.canaryErrors > 50)).toBe(true);
+    expect(outcomes.filter((o) => o.failAt !== null).length).toBeLessThanOrEqual(6);
+  });
+
   test("+5 points of 5xx is failed in every one of 50 streams within the 300 looks", () => {
     const outcomes = Array.from({ length: 50 }, (_, i) => runStream({ ...clean, canaryErrorRate: 0.06 }, DEFAULT_ANALYSIS, 5000 + i));
     expect(outcomes.filter((o) => o.failAt === null)).toEqual([]);

@@ -14,6 +14,11 @@
 // 1 % error rates and tens of requests, where a count's tail is Poisson, not normal).
 // The price of exactness: about ½·ln(n) nats per stream of extra evidence needed (the mixture's
 // regret), so it decides a few seconds later than a fixed-horizon test would at its one look.
+//
+// What the anchors do instead: Flagger checks each metric against an absolute thresholdRange once
+// per analysis interval (fluxcd.io/flagger/usage/metrics); Argo Rollouts hands a fixed interval to
+// Kayenta's Mann–Whitney judge (argoproj.github.io/argo-rollouts/analysis/kayenta). Both are
+// fixed-horizon answers, not made for being asked every second; nothing here is taken from them.
 
 /** ln Γ(x) for x ≥ ½ (Lanczos, g = 7, nine coefficients: about 15 significant digits). */
 function lnGamma(x: number): number {

@@ -128,7 +128,7 @@ function roleProblems(name: string, r: RoleWindow): string[] {
 }
 
 /** Every problem with an input and its settings, one line each; empty when the judge can run. */
-export function judgeInputProblems(input: JudgeInput, settings: AnalysisSettings): string[] {
+function judgeInputProblems(input: JudgeInput, settings: AnalysisSettings): string[] {
   const p = [...settingsProblems(settings), ...roleProblems("canary", input.canary), ...roleProblems("production", input.production)];
   const a = input.canary.latency.boundsMs;
   const b = input.production.latency.boundsMs;

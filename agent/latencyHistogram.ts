@@ -10,15 +10,7 @@ import { ROLES, type Role } from "../core/routing/role";
 import { LATENCY_TABLE_PREFIX } from "../haproxy/config";
 import { slotRole } from "../core/routing/slots";
 import { InvalidInputError } from "../core/errors";
-
-/**
- * Cumulative latency counts: counts[0] = responses timed, counts[i] = those that took >= boundsMs[i - 1]
- * ms (so counts has boundsMs.length + 1 entries and never increases along the array).
- */
-export interface LatencyCounts {
-  boundsMs: readonly number[];
-  counts: readonly number[];
-}
+import type { LatencyCounts } from "../core/metrics/latencyCounts";
 
 const TABLE_NAME = new RegExp(`^${LATENCY_TABLE_PREFIX}((?:_\\d+)+)$`);
 const HEADER = /^# table: ([^,\s]+),/;

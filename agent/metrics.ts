@@ -5,7 +5,8 @@
 import { ROLES, type Role } from "../core/routing/role";
 import { BACKEND } from "../haproxy/config";
 import { slotRole } from "../core/routing/slots";
-import { findLatencyTable, p99UpperBoundMs, parseLatencyTable, roleLatency, type LatencyCounts, type LatencyTable } from "./latencyHistogram";
+import { findLatencyTable, p99UpperBoundMs, parseLatencyTable, roleLatency, type LatencyTable } from "./latencyHistogram";
+import type { LatencyCounts } from "../core/metrics/latencyCounts";
 import { runtimeCommand } from "./runtimeApi";
 import { InvalidInputError } from "../core/errors";
 

@@ -6,7 +6,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { renderHaproxyConfig, STICKY_COOKIE } from "../../../haproxy/config";
 import { runtimeCommand } from "../../../agent/runtimeApi";
-import type { LatencyCounts } from "../../../agent/latencyHistogram";
+import type { LatencyCounts } from "../../../core/metrics/latencyCounts";
 import { MetricsSampler, metricsDelta, parseShowStat, roleTotals, type RoleTotals } from "../../../agent/metrics";
 import { CloudWatchMetricsSink, publishMetrics } from "../../../adapters/metricsSink/aws";
 import { backend } from "../../../harness/backend";

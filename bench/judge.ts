@@ -1,11 +1,11 @@
-// The canary judge (core/rollout/judge.ts) on simulated rollouts (bench/judgeStreams.ts): false
+// The canary judge (core/rollout/judge.ts) on simulated rollouts (harness/judgeStreams.ts): false
 // fails over clean rollouts, how soon injected regressions are failed and how many bad answers the
 // canary served by then, and the CPU one evaluation costs. No processes: the judge is pure, so the
 // figures are the judge's own; the agent's reaction and HAProxy's drain come on top.
 import os from "node:os";
 import { DEFAULT_ANALYSIS, judge, type JudgeInput } from "../core/rollout/judge";
 import { latencyBoundsMs } from "../haproxy/config";
-import { runStream, type StreamOutcome, type StreamSpec } from "./judgeStreams";
+import { runStream, type StreamOutcome, type StreamSpec } from "../harness/judgeStreams";
 import { rounds } from "./quick";
 import { median } from "./stats";
 

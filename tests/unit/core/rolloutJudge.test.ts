@@ -4,7 +4,7 @@
 import { InvalidInputError } from "../../../core/errors";
 import { DEFAULT_ANALYSIS, judge, type AnalysisSettings, type JudgeInput, type RoleWindow } from "../../../core/rollout/judge";
 import { latencyBoundsMs } from "../../../haproxy/config";
-import { prng, runStream, type StreamSpec } from "../../../bench/judgeStreams";
+import { prng, runStream, type StreamSpec } from "../../../harness/judgeStreams";
 
 const BOUNDS = latencyBoundsMs(1500); // 5 10 25 50 100 250 500 1000 1500 2500 5000 10000 30000
 

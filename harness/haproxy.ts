@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import { parseShowStat } from "../agent/metrics";
 import { runtimeBatch, runtimeCommand } from "../agent/runtimeApi";
+import { slotCommands } from "../adapters/routingBackend/haproxy";
 import { ProcessError } from "../core/errors";
 import { BACKEND } from "../haproxy/config";
 import { HOST } from "./freePort";
@@ -55,7 +56,7 @@ export async function status(socket: string, server: string): Promise<string> {
 /** Points slots at backends (weight 50, ready) through the Runtime API and waits until HAProxy's checks see them UP. */
 export async function fillSlots(socket: string, slots: Record<string, number>): Promise<void> {
   for (const [slot, port] of Object.entries(slots)) {
-    await runtimeBatch(socket, [`set server ${BACKEND}/${slot} addr ${HOST} port ${port}`, `set server ${BACKEND}/${slot} weight 50`, `set server ${BACKEND}/${slot} state ready`]);
+    await runtimeBatch(socket, slotCommands({ slot, address: HOST, port, weight: 50, state: "ready" }));
   }
   await until(`${Object.keys(slots).join(", ")} UP`, async () => (await Promise.all(Object.keys(slots).map((s) => status(socket, s)))).every((s) => s === "UP"));
 }

@@ -9,7 +9,7 @@ import type Redis from "ioredis";
 import { InvalidInputError, InvariantError } from "../core/errors";
 import type { Evidence, JudgeInput } from "../core/rollout/judge";
 import type { RolloutState, StepResult } from "../core/rollout/model";
-import { sumWindows } from "../core/rollout/sumWindows";
+import { EMPTY_WINDOW, sumWindows } from "../core/rollout/sumWindows";
 import { describeIssues, issuesLine } from "../core/validation/issues";
 import { preview, PREVIEW_CHARS } from "./bounds";
 import { RolloutConflictError, WrongTypeError } from "./errors";
@@ -319,6 +319,8 @@ async function readFields(redis: Redis, key: string): Promise<{ fields: [string,
     for (let i = 0; i + 1 < flat.length; i += 2) fields.push([flat[i], flat[i + 1]]);
     cursor = next;
   } while (cursor !== "0" && fields.length < MAX_WINDOW_PROXIES);
+  // Sorted so that the sum and its problems do not depend on the hash's order.
+  fields.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return { fields: fields.slice(0, MAX_WINDOW_PROXIES), more: cursor !== "0" || fields.length > MAX_WINDOW_PROXIES };
 }
 
@@ -334,7 +336,7 @@ export async function readWindows(redis: Redis, rolloutId: string, step: number)
   } catch (err) {
     if (!(err as Error).message?.startsWith("WRONGTYPE")) throw err;
     const found = await describeKey(redis, key);
-    return { ...sumWindows([]), proxies: 0, problems: [new WrongTypeError(key, found ?? { type: await redis.type(key), size: 0 }, "hash").message] };
+    return { sum: EMPTY_WINDOW, proxies: 0, problems: [new WrongTypeError(key, found ?? { type: await redis.type(key), size: 0 }, "hash").message] };
   }
   const problems: string[] = read.more ? [`${key}: more than ${MAX_WINDOW_PROXIES} proxies; only the first ${MAX_WINDOW_PROXIES} are summed`] : [];
   const valid: { proxy: string; window: JudgeInput }[] = [];

@@ -19,6 +19,7 @@ export const KEY_FAMILIES = {
   backends: { keys: [{ key: keys.backends, type: "set" }], items: { index: keys.backends, key: keys.backend, type: "hash" } },
   flags: { keys: [{ key: keys.flags, type: "set" }], items: { index: keys.flags, key: keys.flag, type: "string" } },
   events: { keys: [{ key: keys.events, type: "stream" }] },
+  rollout: { keys: [{ key: keys.rollout, type: "string" }] },
 } as const satisfies Record<string, KeyFamily>;
 
 /** Members of an index checked per call: enough for any real fleet, bounded for a flooded set. */

@@ -5,6 +5,7 @@
  * Garbage is never acted on: readers name it, and the only writes that go over it are those that
  * turn the canary off (they are never blocked).
  */
+import { createHash } from "node:crypto";
 import type Redis from "ioredis";
 import { InvalidInputError, InvariantError } from "../core/errors";
 import type { Evidence, JudgeInput } from "../core/rollout/judge";
@@ -33,8 +34,10 @@ const ROLLOUT_EXPECTED = "a rollout state (JSON with id, status, step, results a
 export async function readRollout(redis: Redis): Promise<{ state: RolloutState | null | undefined; problems: string[] }> {
   const read = await readOfType(redis, keys.rollout, "string", () => redis.get(keys.rollout));
   if ("problem" in read) return { state: undefined, problems: [read.problem] };
-  const raw = read.value;
-  if (raw === null) return { state: null, problems: [] };
+  return read.value === null ? { state: null, problems: [] } : parseRollout(read.value);
+}
+
+function parseRollout(raw: string): { state: RolloutState | undefined; problems: string[] } {
   const parsed = parseJson(raw, MAX_ROLLOUT_JSON);
   if (typeof parsed === "string") return { state: undefined, problems: [`${keys.rollout}: ${parsed}`] };
   const checked = rolloutStateSchema.safeParse(parsed.value);
@@ -42,9 +45,25 @@ export async function readRollout(redis: Redis): Promise<{ state: RolloutState |
   return { state: checked.data, problems: [] };
 }
 
-/** The value of a bounded JSON text, or what is wrong with it. */
+/**
+ * SHA-1 of the stored rollout when it is a string readRollout calls garbage, else "". The script's
+ * own check reads only the fields it needs; with this it takes a value that has those but is
+ * garbage otherwise as garbage too (if it is still the same value), so that every write sees the
+ * rollout as readers do: a write over garbage is refused unless it turns the canary off, and a
+ * judge's abort leaves it alone.
+ */
+async function garbageDigest(redis: Redis): Promise<string> {
+  // A value over the bound is garbage to the script by its size alone: at most one byte more is read.
+  const read = await readOfType(redis, keys.rollout, "string", () => redis.getrangeBuffer(keys.rollout, 0, MAX_ROLLOUT_JSON));
+  if ("problem" in read || read.value.length === 0 || read.value.length > MAX_ROLLOUT_JSON) return "";
+  if (parseRollout(read.value.toString("utf8")).state !== undefined) return "";
+  return createHash("sha1").update(read.value).digest("hex");
+}
+
+/** The value of a bounded JSON text, or what is wrong with it (its size counted in bytes, as Redis does). */
 function parseJson(raw: string, max: number): { value: unknown } | string {
-  if (raw.length > max) return `over the ${max}-character limit (${preview(raw)})`;
+  const bytes = Buffer.byteLength(raw);
+  if (bytes > max) return `over the ${max}-byte limit (${preview(raw, bytes, "bytes")})`;
   try {
     return { value: JSON.parse(raw) as unknown };
   } catch {
@@ -67,7 +86,8 @@ elseif ro_type == 'string' then
   local ok, v = false, nil
   if #raw <= ${MAX_ROLLOUT_JSON} then ok, v = pcall(cjson.decode, raw) end
   if ok and type(v) == 'table' and type(v.id) == 'string' and type(v.status) == 'string' and type(v.step) == 'number'
-    and type(v.results) == 'table' and type(v.revision) == 'number' and v.revision >= 0 and v.revision == math.floor(v.revision) then
+    and type(v.results) == 'table' and type(v.revision) == 'number' and v.revision >= 0 and v.revision == math.floor(v.revision)
+    and not (P.garbageDigest ~= '' and redis.sha1hex(raw) == P.garbageDigest) then
     ro = v
   else
     ro_garbage = value_found(raw)
@@ -154,6 +174,7 @@ export async function writeRollout(redis: Redis, next: RolloutState | null, rout
   const outcome = await runWrite<{ conflict?: boolean; found?: number } | string[]>(redis, script, routing === undefined ? [keys.rollout] : [keys.routing, keys.rollout], {
     ...routingP,
     next: stored === null ? "" : JSON.stringify(stored),
+    garbageDigest: await garbageDigest(redis),
     expect: expect ?? -1,
     off: String(routing?.enabled === false),
     rolloutId: stored?.id ?? "",
@@ -194,7 +215,7 @@ function storableResult(r: StepResult): StepResult {
 function checkedState(state: RolloutState): RolloutState {
   const checked = rolloutStateSchema.safeParse({ ...state, results: Array.isArray(state.results) ? state.results.map(storableResult) : state.results });
   if (!checked.success) throw new InvalidInputError(`Invalid rollout state: ${issuesLine(checked.error.issues)}`);
-  if (JSON.stringify(checked.data).length > MAX_ROLLOUT_JSON) throw new InvalidInputError(`Invalid rollout state: its JSON is over ${MAX_ROLLOUT_JSON} characters`);
+  if (Buffer.byteLength(JSON.stringify(checked.data)) > MAX_ROLLOUT_JSON) throw new InvalidInputError(`Invalid rollout state: its JSON is over ${MAX_ROLLOUT_JSON} bytes`);
   return checked.data;
 }
 
@@ -258,6 +279,7 @@ export async function abortByJudge(redis: Redis, abort: JudgeAbort, opts: { by: 
   const { errorRate, latency } = result.data.judgement;
   const outcome = await runWrite<{ turnedOff: boolean; aborted: boolean }>(redis, ABORT_SCRIPT, [keys.routing, keys.rollout], {
     ...routingParams({ enabled: false }),
+    garbageDigest: await garbageDigest(redis),
     rolloutId: id.data,
     step: abort.step,
     result: result.data,
@@ -294,7 +316,7 @@ export async function recordWindow(
   const entry = windowEntrySchema.safeParse({ canary: window?.canary, production: window?.production, at: new Date().toISOString() });
   if (!entry.success) throw new InvalidInputError(`Invalid window: ${issuesLine(entry.error.issues)}`);
   const json = JSON.stringify(entry.data);
-  if (json.length > MAX_WINDOW_JSON) throw new InvalidInputError(`Invalid window: its JSON is over ${MAX_WINDOW_JSON} characters`);
+  if (Buffer.byteLength(json) > MAX_WINDOW_JSON) throw new InvalidInputError(`Invalid window: its JSON is over ${MAX_WINDOW_JSON} bytes`);
   await repairingType(redis, key, "hash", async () => {
     const replies = await redis.multi().hset(key, proxy.data, json).expire(key, WINDOW_TTL_SECONDS).exec();
     const failed = replies?.find(([err]) => err !== null);

@@ -33,6 +33,7 @@ const garbage: [string, (r: Redis) => Promise<unknown>][] = [
   ["JSON without a revision", (r) => r.set(keys.rollout, JSON.stringify({ ...rolloutState(), revision: "x" }))],
   ["over 64 KiB", (r) => r.set(keys.rollout, JSON.stringify({ ...rolloutState(), reason: "x".repeat(70_000) }))],
   ["a list", (r) => r.rpush(keys.rollout, "junk")],
+  ["a state with a revision but a bad status", (r) => r.set(keys.rollout, JSON.stringify({ ...rolloutState(), status: "winning", revision: 3 }))],
 ];
 
 describe("readRollout", () => {
@@ -48,7 +49,7 @@ describe("readRollout", () => {
 
   test.each([
     ["not JSON", "{junk", [/^aviary:rollout: not JSON \(5 characters starting "\{junk"\)$/]],
-    ["over the size bound", JSON.stringify({ ...rolloutState(), reason: "x".repeat(70_000) }), [/^aviary:rollout: over the 65536-character limit/]],
+    ["over the size bound", JSON.stringify({ ...rolloutState(), reason: "x".repeat(70_000) }), [/^aviary:rollout: over the 65536-byte limit \(\d+ bytes starting /]],
     ["a bad status and a bad time", JSON.stringify({ ...rolloutState(), status: "winning", updatedAt: "now" }), [/^aviary:rollout status: must be one of progressing, paused, promotable, aborted, promoted$/, /^aviary:rollout updatedAt: must be an ISO 8601 time$/]],
     ["a step beyond the plan", JSON.stringify({ ...rolloutState(), step: 3 }), [/^aviary:rollout step: must be an index into plan\.steps$/]],
     ["an unknown field", JSON.stringify({ ...rolloutState(), extra: 1 }), [/^aviary:rollout \(root\): unknown field extra$/]],

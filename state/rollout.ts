@@ -220,10 +220,10 @@ function checkedState(state: RolloutState): RolloutState {
 }
 
 // The canary off exactly as disableCanary (ROUTING_DECIDE with P.enabled 'false'), and the stored
-// rollout aborted only if it is the one judged (id and step) and still running. The state is
-// re-encoded here (the abort must be decided and written in one step): Redis's cjson keeps 14
-// significant digits of each number, enough for every count and far more than a verdict needs. Nothing is written
-// when the canary is already off and there is nothing to mark (another proxy was first).
+// rollout aborted only if it is the one judged (id and step) and still running. Nothing is written
+// when the canary is already off and there is nothing to mark (another proxy was first). The state
+// is re-encoded here (the abort is decided and written in one step): Redis's cjson keeps 14
+// significant digits of each number, enough for every count and far more than a verdict needs.
 const ABORT_PREPARE = `
 ${ROUTING_DECIDE}
 ${LUA_READ_ROLLOUT}

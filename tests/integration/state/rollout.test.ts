@@ -233,6 +233,16 @@ describe("abortByJudge", () => {
     expect(notices.map((n) => JSON.parse(n))).toEqual([{ kind: "rollout", eventId: event.id }]);
   });
 
+  test("earlier results with null fields (nothing timed) survive the abort's re-encoding", async () => {
+    const idle = stepResult(0, window(roleWindow(0, 0), roleWindow(0, 0)));
+    expect(idle.judgement.latency).toMatchObject({ boundMs: null, evidence: null, canary: { quantileMs: null } });
+    await store(rolloutState({ results: [idle], revision: 2 }));
+    await abortByJudge(db.redis, judged(), { by: "agent proxy-1" });
+    const { state, problems } = await readRollout(db.redis);
+    expect(problems).toEqual([]);
+    expect(state!.results).toEqual([to14Digits(idle), to14Digits(failing(0))]);
+  });
+
   test("is idempotent: a second proxy's abort writes nothing", async () => {
     await store();
     await abortByJudge(db.redis, judged(), { by: "agent proxy-1" });

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { buildControllerBundle } from "../../../lambda/bundle";
 import { tempDir } from "../../support/tempDir";
 
+// ioredis, pino and zod/mini are most of it; the rollout decisions (core/rollout/decide.ts) add about 9 KB.
 const LIMIT_BYTES = 320_000;
 
 // Runs inside the plain node process: a malformed record is skipped without touching Redis or AWS,

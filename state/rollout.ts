@@ -11,6 +11,7 @@ import { InvalidInputError, InvariantError } from "../core/errors";
 import type { Evidence, JudgeInput } from "../core/rollout/judge";
 import type { RolloutState, StepResult } from "../core/rollout/model";
 import { EMPTY_WINDOW, sumWindows } from "../core/rollout/sumWindows";
+import { judgementReason } from "../core/rollout/judgementReason";
 import { describeIssues, issuesLine } from "../core/validation/issues";
 import { preview, PREVIEW_CHARS } from "./bounds";
 import { RolloutConflictError } from "./errors";
@@ -276,7 +277,6 @@ export async function abortByJudge(redis: Redis, abort: JudgeAbort, opts: { by: 
   if (!Number.isSafeInteger(abort.step) || abort.step < 0) throw new InvalidInputError(`Invalid step ${JSON.stringify(abort.step)}: must be an integer ≥ 0`);
   const result = stepResultSchema.safeParse(abort?.result && storableResult(abort.result));
   if (!result.success) throw new InvalidInputError(`Invalid step result: ${issuesLine(result.error.issues)}`);
-  const { errorRate, latency } = result.data.judgement;
   const outcome = await runWrite<{ turnedOff: boolean; aborted: boolean }>(redis, ABORT_SCRIPT, [keys.routing, keys.rollout], {
     ...routingParams({ enabled: false }),
     garbageDigest: await garbageDigest(redis),
@@ -284,7 +284,7 @@ export async function abortByJudge(redis: Redis, abort: JudgeAbort, opts: { by: 
     step: abort.step,
     result: result.data,
     by,
-    reason: storedReason(`judge ${result.data.verdict} at step ${abort.step + 1} (weight ${result.data.weight}): ${errorRate.reason}; ${latency.reason}`),
+    reason: storedReason(`judge at step ${abort.step + 1} (weight ${result.data.weight}): ${judgementReason(result.data.judgement)}`),
   });
   if (outcome.status === "noop") return { turnedOff: false, aborted: false, eventId: null };
   if (outcome.eventIds.length !== 1) throw new InvariantError("abortByJudge: script wrote no event");

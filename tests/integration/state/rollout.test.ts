@@ -13,6 +13,9 @@ import { readRouting, setCanaryWeight } from "../../../state/routing";
 import { failing, roleWindow, rolloutState, stepResult, window } from "../../support/rolloutFixtures";
 import { noticesDuring, snapshot } from "../../support/redisWrites";
 import { useRedis } from "../../support/useRedis";
+import { MAX_STEPS } from "../../../state/rolloutSchema";
+import { MAX_ROLLOUT_STEPS } from "../../../core/config/rollout";
+import { MAX_KEPT_RESULTS } from "../../../core/rollout/decide";
 
 const db = useRedis();
 
@@ -35,6 +38,10 @@ const garbage: [string, (r: Redis) => Promise<unknown>][] = [
   ["a list", (r) => r.rpush(keys.rollout, "junk")],
   ["a state with a revision but a bad status", (r) => r.set(keys.rollout, JSON.stringify({ ...rolloutState(), status: "winning", revision: 3 }))],
 ];
+
+test("the stored plan holds as many steps as the stack config allows", () => {
+  expect(MAX_STEPS).toBe(MAX_ROLLOUT_STEPS);
+});
 
 describe("readRollout", () => {
   test("no key reads as no rollout", async () => {
@@ -227,7 +234,7 @@ describe("abortByJudge", () => {
     expect(problems).toEqual([]);
     // The script re-encodes the stored state (Redis's cjson): numbers keep 14 significant digits.
     expect(state).toMatchObject({ status: "aborted", revision: 1, updatedBy: "agent proxy-1", results: [to14Digits(failing(0))] });
-    expect(state!.reason).toMatch(/^judge fail at step 1 \(weight 5\): canary 100\/1000 5xx \(10\.00 %\), production 0\/5000 \(0\.00 %\): more than 0\.5 points worse; p99 /);
+    expect(state!.reason).toMatch(/^judge at step 1 \(weight 5\): fail: 5xx canary 100\/1000 5xx \(10\.00 %\), production 0\/5000 \(0\.00 %\): more than 0\.5 points worse; latency p99 /);
     const event = (await readEvents(db.redis)).events.at(-1)!;
     expect(event).toMatchObject({ kind: "rollout", by: "agent proxy-1", reason: state!.reason, detail: { oldStatus: "progressing", newStatus: "aborted", step: "0", weight: "5", verdict: "fail", oldEnabled: "true", newEnabled: "false", newWeight: "5" } });
     expect(notices.map((n) => JSON.parse(n))).toEqual([{ kind: "rollout", eventId: event.id }]);
@@ -241,6 +248,15 @@ describe("abortByJudge", () => {
     const { state, problems } = await readRollout(db.redis);
     expect(problems).toEqual([]);
     expect(state!.results).toEqual([to14Digits(idle), to14Digits(failing(0))]);
+  });
+
+  test("keeps the newest results, as the decisions do", async () => {
+    const full = Array.from({ length: MAX_KEPT_RESULTS }, (_, i) => ({ ...stepResult(0, window(roleWindow(200, 0), roleWindow(2000, 0))), at: new Date(Date.UTC(2026, 11, 1, 10, 0, i)).toISOString() }));
+    await store(rolloutState({ results: full, revision: 2 }));
+    await abortByJudge(db.redis, judged(), { by: "agent proxy-1" });
+    const results = (await readRollout(db.redis)).state!.results;
+    expect(results).toHaveLength(MAX_KEPT_RESULTS);
+    expect(results.map((r) => r.at)).toEqual([...full.slice(1).map((r) => r.at), failing(0).at]);
   });
 
   test("is idempotent: a second proxy's abort writes nothing", async () => {

@@ -159,8 +159,8 @@ export interface RolloutWrite {
 }
 
 /**
- * The one write of a rollout decision: the rollout (revision expectRevision + 1, updatedBy = by;
- * null deletes it) and the routing change with it, as one script. Throws RolloutConflictError if
+ * The one write of a rollout decision: the rollout (revision expectRevision + 1, or 1 over none;
+ * updatedBy = by; null deletes it) and the routing change with it, as one script. Throws RolloutConflictError if
  * the stored revision is not expectRevision, InvalidInputError for an invalid state or routing,
  * GarbageValueError / WrongTypeError if `aviary:rollout` is unreadable — in each case nothing is
  * written. A write that turns the canary off (routing enabled false) goes over any garbage.
@@ -170,7 +170,8 @@ export async function writeRollout(redis: Redis, next: RolloutState | null, rout
   const expect = opts.expectRevision;
   if (expect !== null && !(Number.isSafeInteger(expect) && expect >= 0)) throw new InvalidInputError(`Invalid expectRevision ${JSON.stringify(expect)}: must be null or an integer ≥ 0`);
   const routingP = routing === undefined ? {} : routingParams(routing);
-  const stored = next === null ? null : checkedState({ ...next, updatedBy: by, revision: (expect ?? -1) + 1 });
+  // Revisions count from 1, the first write over no rollout, as the decisions count them.
+  const stored = next === null ? null : checkedState({ ...next, updatedBy: by, revision: (expect ?? 0) + 1 });
   const script = routing === undefined ? WRITE_SCRIPTS.none : routing.enabled === false ? WRITE_SCRIPTS.off : WRITE_SCRIPTS.change;
   const outcome = await runWrite<{ conflict?: boolean; found?: number } | string[]>(redis, script, routing === undefined ? [keys.rollout] : [keys.routing, keys.rollout], {
     ...routingP,

@@ -10,7 +10,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import pino from "pino";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser } from "playwright-core";
 import { canaryAlarms, prodAlarms } from "../../../core/alarms/definitions";
 import { DEFAULT_THRESHOLDS } from "../../../core/config/defaults";
 import { ActivityFeed } from "../../../local/activity";
@@ -25,6 +25,7 @@ import type { FleetState } from "../../../core/controller/decide";
 import type { RolloutState } from "../../../core/rollout/model";
 import { rolloutView } from "../../../local/dashboard/rolloutView";
 import type { AviaryEvent } from "../../../state/events";
+import { guardedPage } from "../../support/guardedPage";
 import { progressingRollout } from "../../support/rolloutFixture";
 
 const logger = pino({ level: "silent" });
@@ -73,28 +74,6 @@ function raw(method: string, pathName: string, headers: Record<string, string>, 
     req.on("error", reject);
     req.end(body);
   });
-}
-
-/**
- * A page that records every request that got past the page's CSP to the network (and aborts any
- * not for the dashboard, so nothing leaves 127.0.0.1 even if the CSP failed), and every CSP
- * violation (the listener is installed by the browser before any page script, so the page's own
- * CSP cannot block it).
- */
-async function guardedPage(): Promise<{ page: Page; requests: string[]; violations: () => Promise<string[]> }> {
-  const page = await browser.newPage();
-  const requests: string[] = [];
-  await page.route("**/*", (route) => {
-    requests.push(route.request().url());
-    return new URL(route.request().url()).origin === dashboard.url ? route.continue() : route.abort();
-  });
-  await page.addInitScript(() => {
-    const w = window as unknown as { cspViolations: string[] };
-    w.cspViolations = [];
-    document.addEventListener("securitypolicyviolation", (e) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  const violations = (): Promise<string[]> => page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
-  return { page, requests, violations };
 }
 
 beforeAll(async () => {
@@ -178,7 +157,7 @@ describe("only the dashboard's own loopback origin may use it", () => {
 });
 
 test("Chromium: time-axis charts with legends naming canary and production, the alarm thresholds and event markers, over five minutes", async () => {
-  const { page, requests, violations } = await guardedPage();
+  const { page, foreign, violations } = await guardedPage(browser, dashboard.url);
   await page.goto(dashboard.url);
   await page.waitForSelector("[data-testid=chart-fleet] .u-legend");
   const legend = async (id: string): Promise<string[]> => page.locator(`[data-testid=${id}] .u-legend .u-series .u-label`).allInnerTexts();
@@ -218,7 +197,7 @@ test("Chromium: time-axis charts with legends naming canary and production, the 
   expect((markerBox!.x - overBox!.x) / overBox!.width).toBeLessThan(0.75);
   await expect(page.locator("[data-testid=rollout]").isHidden()).resolves.toBe(true);
   expect(await violations()).toEqual([]);
-  expect(requests.filter((u) => new URL(u).origin !== dashboard.url)).toEqual([]);
+  expect(foreign()).toEqual([]);
   await page.screenshot({ path: path.join(REPO_ROOT, "test-output", "dashboard-charts.png"), fullPage: true });
   await page.close();
 }, 60_000);
@@ -237,7 +216,7 @@ test("the page and its files carry a strict CSP: own origin only, no inline scri
 });
 
 test("Chromium: the CSP is enforced: an injected inline script and a foreign script are blocked and reported", async () => {
-  const { page, requests, violations } = await guardedPage();
+  const { page, foreign, violations } = await guardedPage(browser, dashboard.url);
   await page.goto(dashboard.url);
   await page.waitForSelector("[data-testid=chart-errors] .u-legend");
   const ran = await page.evaluate(async () => {
@@ -254,14 +233,14 @@ test("Chromium: the CSP is enforced: an injected inline script and a foreign scr
   expect(ran).toBe(false);
   const seen = await violations();
   expect(seen).toEqual(expect.arrayContaining([expect.stringMatching(/^script-src(-elem)? inline/), expect.stringMatching(/^script-src(-elem)? http:\/\/evil\.example/)]));
-  expect(requests.filter((u) => new URL(u).origin !== dashboard.url)).toEqual([]);
+  expect(foreign()).toEqual([]);
   await page.close();
 }, 60_000);
 
 test("Chromium: the rollout panel shows the plan's steps, the current one with its time left, and each verdict's numbers", async () => {
   rollout = progressingRollout(rolloutStarted);
   try {
-    const { page, violations } = await guardedPage();
+    const { page, violations } = await guardedPage(browser, dashboard.url);
     await page.goto(dashboard.url);
     const panel = page.locator("[data-testid=rollout]");
     await panel.waitFor({ state: "visible" });

@@ -2,17 +2,17 @@
 // come), the current step's time left, the status and why, and each judged step's verdict with the
 // numbers it used — canary against production 5xx rates and the p99 buckets, and the judge's
 // reasons. Garbage in the stored rollout is shown as such, naming the bad fields.
-import type { Judgement, Verdict } from "../../core/rollout/judge";
+import type { ErrorRateJudgement, Judgement, Verdict } from "../../core/rollout/judge";
 import type { RolloutState, RolloutStatus, StepResult } from "../../core/rollout/model";
 
 export interface VerdictView {
   verdict: Verdict;
   judgedBy: string;
   at: string;
-  canary5xx: { ratePercent: number; errors5xx: number; requests: number };
-  production5xx: { ratePercent: number; errors5xx: number; requests: number };
-  differencePoints: number;
-  allowedPoints: number;
+  canary5xx: ErrorRateJudgement["canary"];
+  production5xx: ErrorRateJudgement["production"];
+  differencePoints: ErrorRateJudgement["differencePoints"];
+  allowedPoints: ErrorRateJudgement["allowedPoints"];
   /** e.g. "p99". */
   quantileLabel: string;
   /** The histogram bucket each role's quantile lies in, e.g. "[100, 250) ms"; "no data" without timed responses. */
@@ -63,8 +63,8 @@ function verdictView(r: StepResult): VerdictView {
     verdict: r.verdict,
     judgedBy: r.judgedBy,
     at: r.at,
-    canary5xx: { ratePercent: e.canary.ratePercent, errors5xx: e.canary.errors5xx, requests: e.canary.requests },
-    production5xx: { ratePercent: e.production.ratePercent, errors5xx: e.production.errors5xx, requests: e.production.requests },
+    canary5xx: e.canary,
+    production5xx: e.production,
     differencePoints: e.differencePoints,
     allowedPoints: e.allowedPoints,
     quantileLabel: `p${Number((l.quantile * 100).toFixed(1))}`,

@@ -4,6 +4,7 @@
 // same moment in the others.
 import type { AviaryEvent } from "../../state/events";
 import type { Activity } from "../activity";
+import { changesRouting } from "./split";
 
 export type MarkerKind = "routing" | "rollout" | "controller" | "alarm";
 
@@ -30,7 +31,10 @@ function eventMarker(e: AviaryEvent): ChartMarker | undefined {
   if (kind === "routing") return { t, kind: "routing", label: `${routingLabel(e.detail)} by ${e.by}${why}` };
   if (kind === "rollout") {
     const d = e.detail;
-    return { t, kind: "rollout", label: `rollout: ${d.oldStatus ?? "none"}→${d.newStatus ?? "?"}${d.step === undefined ? "" : ` step ${Number(d.step) + 1}`} by ${e.by}${why}` };
+    const step = d.step === undefined || d.step === "" ? "" : ` step ${Number(d.step) + 1}`;
+    const verdict = d.verdict ? ` ${d.verdict}` : "";
+    const moved = changesRouting(e) ? `, ${routingLabel(d)}` : "";
+    return { t, kind: "rollout", label: `rollout: ${d.oldStatus || "none"}→${d.newStatus || "none"}${step}${verdict}${moved} by ${e.by}${why}` };
   }
   if (kind === "controller") return { t, kind: "controller", label: `controller: ${Object.values(e.detail).join(" ")} by ${e.by}${why}` };
   return undefined;

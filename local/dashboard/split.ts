@@ -41,13 +41,19 @@ function effective(e: AviaryEvent, side: "old" | "new"): number | null {
   return enabled === "true" ? weight : 0;
 }
 
+/** A routing write, or a rollout write that moved routing in the same script (its event carries the routing detail). */
+export function changesRouting(e: AviaryEvent): boolean {
+  const kind: string = e.kind;
+  return kind === "routing" || (kind === "rollout" && e.detail.newWeight !== undefined);
+}
+
 /**
  * The canary share routing asked for at each time t (seconds): the state after the last routing
- * event at or before t, else the state ahead of the first one after t, else today's routing. Null
+ * change at or before t, else the state ahead of the first one after t, else today's routing. Null
  * where none of them says (routing unreadable, no event in reach).
  */
 export function askedWeightOverTime(t: readonly number[], events: readonly AviaryEvent[], routing: RoutingState | null): (number | null)[] {
-  const changes = events.filter((e) => e.kind === "routing").map((e) => ({ at: Date.parse(e.at) / 1000, e })).filter((c) => Number.isFinite(c.at)).sort((a, b) => a.at - b.at);
+  const changes = events.filter(changesRouting).map((e) => ({ at: Date.parse(e.at) / 1000, e })).filter((c) => Number.isFinite(c.at)).sort((a, b) => a.at - b.at);
   const now = routing ? (routing.canaryEnabled ? routing.canaryWeight : 0) : null;
   return t.map((x) => {
     const before = changes.filter((c) => c.at <= x).at(-1);

@@ -163,6 +163,11 @@ describe("the share routing asked for, over time", () => {
   ])("%s", (_what, t, want) => {
     expect(askedWeightOverTime([t], events, now)).toEqual([want]);
   });
+  test("a rollout write that moved routing counts as a change; one that did not, does not", () => {
+    const moved = { ...routingEvent(t0 + 20_000, [25, false], [50, true]), kind: "rollout", detail: { ...routingEvent(0, [25, false], [50, true]).detail, oldStatus: "paused", newStatus: "progressing", step: "2" } } as unknown as AviaryEvent;
+    const still = { ...moved, at: new Date(t0 + 30_000).toISOString(), detail: { oldStatus: "progressing", newStatus: "paused", step: "2" } } as unknown as AviaryEvent;
+    expect(askedWeightOverTime([t0 / 1000 + 21, t0 / 1000 + 31], [...events, moved, still], now)).toEqual([50, 50]);
+  });
   test("without routing events: today's routing; unreadable routing and no events: unknown", () => {
     expect(askedWeightOverTime([1, 2], [], { ...now, canaryEnabled: true })).toEqual([25, 25]);
     expect(askedWeightOverTime([1], [], null)).toEqual([null]);
@@ -186,6 +191,12 @@ describe("event markers", () => {
       { t: t0 / 1000, kind: "routing", label: "routing: weight 5→25 by controller (step 2)" },
       { t: t0 / 1000 + 2, kind: "alarm", label: "alarm canary-5xx-rate → ALARM" },
       { t: t0 / 1000 + 4, kind: "rollout", label: "rollout: progressing→progressing step 2 by controller (step 1 passed)" },
+    ]);
+  });
+  test("a rollout write names its verdict and the routing it moved", () => {
+    const abort = { ...rollout, by: "agent proxy-1", reason: "canary 30/1000 5xx", detail: { oldStatus: "progressing", newStatus: "aborted", step: "1", verdict: "fail", ...routingEvent(0, [25, true], [25, false]).detail } } as unknown as AviaryEvent;
+    expect(chartMarkers([abort], [], 0, t0).map((m) => m.label)).toEqual([
+      "rollout: progressing→aborted step 2 fail, routing: weight 25, canary off by agent proxy-1 (canary 30/1000 5xx)",
     ]);
   });
   test("a disable names it; moments outside the window are left out", () => {

@@ -6,7 +6,7 @@
 // another origin nor trips its CSP.
 import { REPO_ROOT } from "../../support/repoRoot";
 import * as path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { Load } from "../../../harness/load";
 import { until } from "../../../harness/until";
 import { startLocalStack, type LocalStack } from "../../../local/stack";
@@ -43,6 +43,7 @@ beforeAll(async () => {
   load = new Load({ url: `${stack.proxyUrl}/`, concurrency: 3, pauseMs: 5 });
   guarded = await guardedPage(browser, stack.adminUrl);
   await guarded.page.goto(stack.adminUrl);
+  await guarded.page.waitForSelector("[data-testid=chart-fleet] .u-legend");
 }, 180_000);
 
 afterAll(async () => {
@@ -67,7 +68,10 @@ test("the charts draw the stack's real traffic: canary vs production, the alarm 
   const shares = numbers(split["canary share measured %"]);
   expect(shares.length).toBeGreaterThan(0);
   expect(Math.abs(shares.at(-1)! - weight)).toBeLessThan(15);
-  expect(new Set(numbers(split["canary weight asked %"]))).toEqual(new Set([weight]));
+  // Asked for: the configured weight since the stack's start wrote it (from 0 before).
+  const asked = numbers(split["canary weight asked %"]);
+  expect(asked.at(-1)).toBe(weight);
+  expect(new Set(asked).size).toBeLessThanOrEqual(2);
   // Healthy roles: 0 % 5xx on both sides, p99 measured on both, under the dashed alarm thresholds.
   expect(new Set(numbers(errors["canary 5xx %"]))).toEqual(new Set([0]));
   expect(new Set(numbers(errors["production 5xx %"]))).toEqual(new Set([0]));
@@ -95,10 +99,10 @@ test("a routing change becomes a marker on the charts and a step in the asked we
   const before = stack.config.canary.canaryWeight;
   const next = before === 40 ? 30 : 40;
   await setCanaryWeight(stack.redis, next, { by: "e2e", reason: "marker check" });
-  const marker = page.locator("[data-testid=chart-split] .u-over .marker[data-kind=routing]");
-  await marker.first().waitFor({ timeout: 20_000 });
-  await expect(marker.last().getAttribute("title")).resolves.toMatch(new RegExp(`routing: weight ${before}→${next} by e2e \\(marker check\\)`));
-  await expect(page.locator("[data-testid=chart-errors] .u-over .marker[data-kind=routing]").count()).resolves.toBeGreaterThan(0);
+  const marker = (id: string): Locator => page.locator(`[data-testid=${id}] .u-over .marker[data-kind=routing][title*="by e2e (marker check)"]`);
+  await marker("chart-split").waitFor({ timeout: 20_000 });
+  await expect(marker("chart-split").getAttribute("title")).resolves.toMatch(new RegExp(`routing: weight ${before}→${next} by e2e`));
+  await expect(marker("chart-errors").count()).resolves.toBe(1);
   await until("asked weight steps up", async () => {
     const asked = numbers((await plotted(page, "chart-split"))["canary weight asked %"]);
     return asked.at(-1) === next && asked.includes(before);

@@ -10,6 +10,7 @@ import { chromium, type Browser, type Locator, type Page } from "playwright-core
 import { Load } from "../../../harness/load";
 import { until } from "../../../harness/until";
 import { startLocalStack, type LocalStack } from "../../../local/stack";
+import { keys } from "../../../state/keys";
 import { readRollout, writeRollout } from "../../../state/rollout";
 import { setCanaryWeight } from "../../../state/routing";
 import { guardedPage, type GuardedPage } from "../../support/guardedPage";
@@ -130,6 +131,21 @@ test("a rollout stored in Redis shows as the panel: steps, the current one, the 
   await writeRollout(stack.redis, null, undefined, { by: "e2e", reason: "panel check done", expectRevision: stored.state!.revision });
   await panel.waitFor({ state: "hidden", timeout: 20_000 });
 }, 90_000);
+
+test("garbage in aviary:rollout shows as an unreadable rollout naming the problem, and the rest of the page keeps rendering", async () => {
+  const { page } = guarded;
+  await stack.redis.set(keys.rollout, "{not json");
+  try {
+    const panel = page.locator("[data-testid=rollout][data-status=unreadable]");
+    await panel.waitFor({ state: "visible", timeout: 20_000 });
+    await expect(page.locator("#rollout-summary").innerText()).resolves.toMatch(/rollout state unreadable.*aviary:rollout/);
+    const shown = Number(await page.evaluate(() => document.body.dataset.snapshot));
+    await page.waitForFunction((n) => Number(document.body.dataset.snapshot) > n, shown);
+  } finally {
+    await stack.redis.del(keys.rollout);
+  }
+  await page.locator("[data-testid=rollout]").waitFor({ state: "hidden", timeout: 20_000 });
+}, 60_000);
 
 test("through it all the page asked nothing of another origin and tripped no CSP rule", async () => {
   expect(guarded.requests.length).toBeGreaterThan(3);

@@ -10,12 +10,14 @@ import { BACKEND } from "../haproxy/config";
 import { slotRole } from "../core/routing/slots";
 import type { AviaryEvent } from "../state/events";
 import type { RoutingState } from "../state/routing";
+import { readRollout } from "../state/rollout";
 import { readSection, type SectionHealth } from "../state/section";
 import { backendsSection, eventsSection, flagsSection, routingSection } from "../state/statusSections";
 import type { Activity, ActivityFeed } from "./activity";
 import type { AlarmEvaluator } from "./alarmEvaluator";
 import type { LocalConfig } from "./config";
 import { alarmView, type AlarmView } from "./dashboard/alarmView";
+import { rolloutView, type RolloutView } from "./dashboard/rolloutView";
 import { chartSeries, type ChartSeries } from "./dashboard/series";
 import { splitView, type SplitView } from "./dashboard/split";
 import { describeFlags, type FlagSummary } from "./flags";
@@ -49,6 +51,8 @@ export interface LocalStatus {
   activity: Activity[];
   events: AviaryEvent[];
   chart: ChartSeries;
+  /** The stored rollout as the panel shows it; null when there is none (no panel). */
+  rollout: RolloutView | null;
 }
 
 /** HAProxy's view of each slot's server address in backend "app": status ("UP", "DOWN", "MAINT", ...) and weight. */
@@ -81,13 +85,18 @@ export function statusReader(s: StatusSources): () => Promise<LocalStatus> {
   let snapshot = 0;
   const canaryThresholds = { canary5xxPct: canary.thresholds.canaryErrorRate, canaryP99Ms: canary.thresholds.canaryP99Ms };
   return () => s.betweenTicks(async () => {
-    const [routing, backends, flags, events, proxy, fleetState] = await Promise.all([
+    const [routing, backends, flags, events, proxy, fleetState, rollout] = await Promise.all([
       routingSection(s.redis),
       backendsSection(s.redis),
       flagsSection(s.redis),
       eventsSection(s.redis, 30),
       readSection(async () => ({ value: await proxyServers(s.socket), problems: [] }), undefined),
       s.fleet.describe(),
+      // Unreadable (wrong type, garbage) shows as such; the fallback undefined is "garbage".
+      readSection(async () => {
+        const r = await readRollout(s.redis);
+        return { value: r.state, problems: r.problems };
+      }, undefined),
     ]);
     const now = Date.now();
     const history = s.collector.history();
@@ -111,7 +120,8 @@ export function statusReader(s: StatusSources): () => Promise<LocalStatus> {
       alarms: s.evaluator.states().map((a) => alarmView(a, fleetState)),
       activity: s.activity.recent(50),
       events: events.value,
-      chart: chartSeries(history, now, { windowSeconds: CHART_WINDOW_SECONDS, stepSeconds: CHART_STEP_SECONDS, thresholds: canaryThresholds }),
+      chart: chartSeries(history, now, { windowSeconds: CHART_WINDOW_SECONDS, stepSeconds: CHART_STEP_SECONDS, thresholds: canaryThresholds, routing: routing.value, events: events.value, activity: s.activity.recent(50) }),
+      rollout: rolloutView({ state: rollout.value, problems: rollout.health.problems }, now),
     };
   });
 }

@@ -9,14 +9,24 @@ import type { Logger } from "pino";
 import { RedisUnreachableError } from "../../state/unreachable";
 import type { ActivityFeed } from "../activity";
 import { checkHost, checkWrite, type OriginCheck } from "./origin";
-import { PAGE_HTML } from "./page";
+import { CONTENT_SECURITY_POLICY } from "./csp";
+import { PAGE_CSS, PAGE_HTML } from "./page";
+import { PAGE_SCRIPT } from "./pageScript";
 import { InvalidInputError } from "../../core/errors";
 
-/** The charting library, served from node_modules on the dashboard's own origin (no CDN). */
-const VENDOR: Record<string, { file: string; type: string }> = {
-  "/vendor/uplot.js": { file: require.resolve("uplot/dist/uPlot.iife.min.js"), type: "text/javascript; charset=utf-8" },
-  "/vendor/uplot.css": { file: require.resolve("uplot/dist/uPlot.min.css"), type: "text/css; charset=utf-8" },
+const JS = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
+
+/** The page's files: its own script and stylesheet, and the charting library from node_modules (no CDN). */
+const ASSETS: Record<string, { body: () => string | Buffer; type: string }> = {
+  "/page.js": { body: () => PAGE_SCRIPT, type: JS },
+  "/page.css": { body: () => PAGE_CSS, type: CSS },
+  "/vendor/uplot.js": { body: () => fs.readFileSync(require.resolve("uplot/dist/uPlot.iife.min.js")), type: JS },
+  "/vendor/uplot.css": { body: () => fs.readFileSync(require.resolve("uplot/dist/uPlot.min.css")), type: CSS },
 };
+
+/** On every answer: the page may load only from this origin, and no type is sniffed. */
+const SECURITY_HEADERS = { "content-security-policy": CONTENT_SECURITY_POLICY, "x-content-type-options": "nosniff" };
 
 export interface DashboardOptions<S> {
   port: number;
@@ -69,6 +79,7 @@ export function startDashboard<S>(o: DashboardOptions<S>): Promise<Dashboard> {
   const sse = (res: http.ServerResponse, event: string, data: unknown): void => void res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 
   const server = http.createServer((req, res) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const route = `${req.method} ${url.pathname}`;
     const { port } = server.address() as AddressInfo;
@@ -77,10 +88,10 @@ export function startDashboard<S>(o: DashboardOptions<S>): Promise<Dashboard> {
       o.logger.warn({ host: req.headers.host, origin: req.headers.origin, route }, "dashboard refused a request from another origin");
       return send(res, allowed.status, { error: allowed.message });
     }
-    const vendor = req.method === "GET" ? VENDOR[url.pathname] : undefined;
-    if (vendor) {
-      res.writeHead(200, { "content-type": vendor.type, "cache-control": "max-age=3600" });
-      res.end(fs.readFileSync(vendor.file));
+    const asset = req.method === "GET" ? ASSETS[url.pathname] : undefined;
+    if (asset) {
+      res.writeHead(200, { "content-type": asset.type, "cache-control": "no-cache" });
+      res.end(asset.body());
     } else if (route === "GET /") {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
       res.end(PAGE_HTML);

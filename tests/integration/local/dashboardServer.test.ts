@@ -1,7 +1,9 @@
 /// <reference lib="dom" />
 // The dashboard server and page with a scripted status (no stack): only its own loopback origin
 // can read or write it (raw HTTP and DNS rebinding simulated in Chromium), the charts have a time
-// axis, a legend and the alarm thresholds, and a stale snapshot never replaces a newer one.
+// axis, a legend, the alarm thresholds and event markers, the rollout panel shows the plan's steps
+// and the verdicts' numbers, the page loads nothing from another origin under its CSP, and a stale
+// snapshot never replaces a newer one.
 import { REPO_ROOT } from "../../support/repoRoot";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -20,6 +22,11 @@ import { startDashboard, type Dashboard } from "../../../local/dashboard/server"
 import { splitView } from "../../../local/dashboard/split";
 import type { LocalStatus } from "../../../local/status";
 import type { FleetState } from "../../../core/controller/decide";
+import type { RolloutState } from "../../../core/rollout/model";
+import { rolloutView } from "../../../local/dashboard/rolloutView";
+import type { AviaryEvent } from "../../../state/events";
+import { guardedPage } from "../../support/guardedPage";
+import { progressingRollout } from "../../support/progressingRollout";
 
 const logger = pino({ level: "silent" });
 const writes: { key: string; on?: boolean }[] = [];
@@ -27,6 +34,9 @@ let serial = 0;
 let dashboard: Dashboard;
 let port: number;
 let browser: Browser;
+/** What the scripted status reports as the stored rollout (null: none). */
+let rollout: RolloutState | null = null;
+const rolloutStarted = new Date(Date.now() - 60_000);
 
 function fakeStatus(): LocalStatus {
   const now = Date.now();
@@ -37,14 +47,19 @@ function fakeStatus(): LocalStatus {
     canaryErrorRatePct: null, fleetCpuPct: 10, fleetSize: 2,
   }));
   const fleet: FleetState = { desired: 2, min: 2, max: 6, instances: [] };
-  const routing = { canaryWeight: 25, canaryEnabled: true, changedBy: "local-runner", changedAt: new Date(now - 600_000).toISOString() };
+  const routing = { canaryWeight: 25, canaryEnabled: true, changedBy: "local-runner", changedAt: new Date(now - 120_000).toISOString() };
+  const events: AviaryEvent[] = [{
+    id: "1-0", at: routing.changedAt, kind: "routing", by: "controller", reason: "rollout step 2",
+    detail: { cause: "weight", oldWeight: "5", oldEnabled: "true", newWeight: "25", newEnabled: "true" },
+  }];
   const ev = new AlarmEvaluator([...prodAlarms<string>(DEFAULT_THRESHOLDS, { deployment: "local", autoScalingGroupName: "f" }), ...canaryAlarms<string>(DEFAULT_THRESHOLDS, { deployment: "local" })], "local", 10, now);
   serial += 1;
   return {
     snapshot: serial, at: new Date(now).toISOString(), proxyUrl: "http://127.0.0.1:1", deployment: "local", periodFactor: 10, versions: { prod: "1.0.0", canary: "1.1.0" },
     sections: { routing: { ok: true }, backends: { ok: true }, flags: { ok: true }, events: { ok: true }, proxy: { ok: true } } as unknown as LocalStatus["sections"],
-    routing, split: splitView(points, routing, now, 10), backends: [], fleet, flags: [], alarms: ev.states().map((a) => alarmView(a, fleet)), activity: [], events: [],
-    chart: chartSeries(points, now, { windowSeconds: 300, stepSeconds: 2, thresholds: { canary5xxPct: 5, canaryP99Ms: 1500 } }),
+    routing, split: splitView(points, routing, now, 10), backends: [], fleet, flags: [], alarms: ev.states().map((a) => alarmView(a, fleet)), activity: [], events,
+    chart: chartSeries(points, now, { windowSeconds: 300, stepSeconds: 2, thresholds: { canary5xxPct: 5, canaryP99Ms: 1500 }, routing, events, activity: [] }),
+    rollout: rolloutView({ state: rollout, problems: [] }, now),
   };
 }
 
@@ -141,26 +156,120 @@ describe("only the dashboard's own loopback origin may use it", () => {
   }, 60_000);
 });
 
-test("Chromium: time-axis charts with a legend naming the series and the alarm thresholds, over five minutes", async () => {
-  const page = await browser.newPage();
+test("Chromium: time-axis charts with legends naming canary and production, the alarm thresholds and event markers, over five minutes", async () => {
+  const { page, foreign, violations } = await guardedPage(browser, dashboard.url);
   await page.goto(dashboard.url);
-  await page.waitForSelector("[data-testid=chart-errors] .u-legend");
+  await page.waitForSelector("[data-testid=chart-fleet] .u-legend");
   const legend = async (id: string): Promise<string[]> => page.locator(`[data-testid=${id}] .u-legend .u-series .u-label`).allInnerTexts();
+  await expect(legend("chart-split")).resolves.toEqual(expect.arrayContaining(["canary share measured %", "canary weight asked %"]));
   await expect(legend("chart-requests")).resolves.toEqual(expect.arrayContaining(["prod req/s", "canary req/s"]));
-  await expect(legend("chart-errors")).resolves.toEqual(expect.arrayContaining(["canary 5xx %", "alarm threshold 5 %"]));
-  await expect(legend("chart-latency")).resolves.toEqual(expect.arrayContaining(["canary p99 ms", "alarm threshold 1500 ms"]));
+  await expect(legend("chart-errors")).resolves.toEqual(expect.arrayContaining(["canary 5xx %", "production 5xx %", "alarm threshold 5 %"]));
+  await expect(legend("chart-latency")).resolves.toEqual(expect.arrayContaining(["canary p99 ms", "production p99 ms", "alarm threshold 1500 ms"]));
+  await expect(legend("chart-fleet")).resolves.toEqual(expect.arrayContaining(["fleet size", "min 2", "max 6"]));
   const shape = await page.evaluate(() => {
     const charts = (window as unknown as { aviaryCharts: Record<string, { scales: { x: { time: boolean; min: number; max: number } }; data: (number | null)[][]; axes: { _values?: string[] }[] }> }).aviaryCharts;
     const e = charts["chart-errors"];
-    return { time: e.scales.x.time, span: e.scales.x.max - e.scales.x.min, threshold: [...new Set(e.data[2])], ticks: e.axes[0]._values ?? [] };
+    const split = charts["chart-split"];
+    return {
+      time: e.scales.x.time, span: e.scales.x.max - e.scales.x.min, threshold: [...new Set(e.data[3])], prodErrors: [...new Set(e.data[2])], ticks: e.axes[0]._values ?? [],
+      asked: [...new Set(split.data[2])], share: [...new Set(split.data[1])],
+    };
   });
   expect(shape.time).toBe(true);
   expect(shape.span).toBeGreaterThanOrEqual(240);
   expect(shape.threshold).toEqual([5]);
+  expect(shape.prodErrors).toEqual([0]);
   expect(shape.ticks.length).toBeGreaterThan(1);
   expect(shape.ticks.every((t) => /\d{1,2}:\d{2}/.test(t))).toBe(true);
+  // Routing asked 5 % before the change two minutes ago and 25 % since; 25 % was measured throughout.
+  expect(shape.asked.sort()).toEqual([25, 5]);
+  expect(shape.share).toEqual([25]);
+  // The routing change is a marker on every chart, at its moment, saying what changed.
+  for (const id of ["chart-split", "chart-errors", "chart-latency", "chart-requests", "chart-fleet"]) {
+    const marker = page.locator(`[data-testid=${id}] .u-over .marker[data-kind=routing]`);
+    await expect(marker.count()).resolves.toBe(1);
+    await expect(marker.getAttribute("title")).resolves.toMatch(/routing: weight 5→25 by controller \(rollout step 2\)/);
+  }
+  // Two minutes into a five-minute window: well inside the plot, not at an edge (read in one go:
+  // the markers are redrawn with every snapshot).
+  const at = await page.evaluate(() => {
+    const over = document.querySelector("[data-testid=chart-split] .u-over") as HTMLElement;
+    return ((over.querySelector(".marker") as HTMLElement).getBoundingClientRect().left - over.getBoundingClientRect().left) / over.clientWidth;
+  });
+  expect(at).toBeGreaterThan(0.4);
+  expect(at).toBeLessThan(0.75);
+  await expect(page.locator("[data-testid=rollout]").isHidden()).resolves.toBe(true);
+  expect(await violations()).toEqual([]);
+  expect(foreign()).toEqual([]);
   await page.screenshot({ path: path.join(REPO_ROOT, "test-output", "dashboard-charts.png"), fullPage: true });
   await page.close();
+}, 60_000);
+
+test("the page and its files carry a strict CSP: own origin only, no inline script or style, no eval", async () => {
+  for (const p of ["/", "/page.js", "/page.css", "/vendor/uplot.js", "/api/status"]) {
+    const res = await fetch(dashboard.url + p);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp.split("; ")).toEqual(expect.arrayContaining(["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]));
+    expect(csp).not.toMatch(/unsafe-|\*|https?:/);
+    await res.arrayBuffer();
+  }
+  const html = await (await fetch(dashboard.url + "/")).text();
+  expect(html).not.toMatch(/<script>|<style>|\sstyle=|\son[a-z]+=/);
+});
+
+test("Chromium: the CSP is enforced: an injected inline script and a foreign script are blocked and reported", async () => {
+  const { page, foreign, violations } = await guardedPage(browser, dashboard.url);
+  await page.goto(dashboard.url);
+  await page.waitForSelector("[data-testid=chart-errors] .u-legend");
+  const ran = await page.evaluate(async () => {
+    const w = window as unknown as { injected?: boolean };
+    const inline = document.createElement("script");
+    inline.textContent = "window.injected = true";
+    document.body.appendChild(inline);
+    const foreign = document.createElement("script");
+    foreign.src = "http://evil.example/x.js";
+    document.body.appendChild(foreign);
+    await new Promise((r) => setTimeout(r, 200));
+    return w.injected === true;
+  });
+  expect(ran).toBe(false);
+  const seen = await violations();
+  expect(seen).toEqual(expect.arrayContaining([expect.stringMatching(/^script-src(-elem)? inline/), expect.stringMatching(/^script-src(-elem)? http:\/\/evil\.example/)]));
+  expect(foreign()).toEqual([]);
+  await page.close();
+}, 60_000);
+
+test("Chromium: the rollout panel shows the plan's steps, the current one with its time left, and each verdict's numbers", async () => {
+  rollout = progressingRollout(rolloutStarted);
+  try {
+    const { page, violations } = await guardedPage(browser, dashboard.url);
+    await page.goto(dashboard.url);
+    const panel = page.locator("[data-testid=rollout]");
+    await panel.waitFor({ state: "visible" });
+    await expect(panel.getAttribute("data-status")).resolves.toBe("progressing");
+    const steps = page.locator("[data-testid=rollout-steps] > li");
+    await expect(steps.evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.step, (e as HTMLElement).dataset.phase, e.textContent!.match(/\d+% · pause \d+ s/)?.[0]])))
+      .resolves.toEqual([["0", "done", "5% · pause 120 s"], ["1", "current", "25% · pause 300 s"], ["2", "pending", "50% · pause 300 s"]]);
+    await expect(page.locator("#rollout-summary").innerText()).resolves.toMatch(/progressing 1\.1\.0 .*step 2 of 3 at 25%/);
+    const left = Number(await page.locator("[data-testid=rollout-time-left]").getAttribute("data-seconds-left"));
+    expect(left).toBeGreaterThan(200);
+    expect(left).toBeLessThanOrEqual(240);
+    const verdict = page.locator("[data-testid=rollout-steps] > li[data-step='0'] .verdict");
+    await expect(verdict.getAttribute("data-verdict")).resolves.toBe("pass");
+    const text = await verdict.innerText();
+    expect(text).toMatch(/canary 0\.02 % \(4\/20000\)/);
+    expect(text).toMatch(/production 0\.04 % \(150\/380000\)/);
+    expect(text).toMatch(/allowed 0\.5/);
+    expect(text).toMatch(/p99\s+canary \[0, 5\) ms\s+production \[0, 5\) ms/);
+    expect(text).toMatch(/no more than 0\.5 points worse/);
+    await expect(page.locator("[data-testid=rollout-steps] > li[data-step='1'] .verdict").count()).resolves.toBe(0);
+    expect(await violations()).toEqual([]);
+    await page.screenshot({ path: path.join(REPO_ROOT, "test-output", "dashboard-rollout.png"), fullPage: true });
+    await page.close();
+  } finally {
+    rollout = null;
+  }
 }, 60_000);
 
 test("Chromium: every panel is from the newest snapshot; a late older one is ignored", async () => {

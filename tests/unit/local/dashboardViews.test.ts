@@ -1,5 +1,6 @@
 // The dashboard's pure parts: who may use it (Host / Origin), what decided an alarm's state and how
-// it is shown, the split window after a routing change, and the chart's time buckets.
+// it is shown, the split window after a routing change, the chart's time buckets (canary and
+// production side by side, the share asked for over time) and its event markers.
 import { canaryAlarms, prodAlarms, type AlarmDefinition } from "../../../core/alarms/definitions";
 import { DEFAULT_THRESHOLDS } from "../../../core/config/defaults";
 import type { FleetState } from "../../../core/controller/decide";
@@ -9,7 +10,10 @@ import type { TrafficPoint } from "../../../adapters/metricsSink/local";
 import { alarmView } from "../../../local/dashboard/alarmView";
 import { checkHost, checkWrite } from "../../../local/dashboard/origin";
 import { chartSeries } from "../../../local/dashboard/series";
-import { splitView } from "../../../local/dashboard/split";
+import { chartMarkers } from "../../../local/dashboard/markers";
+import { askedWeightOverTime, splitView } from "../../../local/dashboard/split";
+import type { Activity } from "../../../local/activity";
+import type { AviaryEvent } from "../../../state/events";
 import type { RoutingState } from "../../../state/routing";
 
 const prod = prodAlarms<string>(DEFAULT_THRESHOLDS, { deployment: "local", autoScalingGroupName: "local-fleet" });
@@ -92,8 +96,13 @@ describe("alarms show what decided their state", () => {
   });
 });
 
-const point = (at: number, prodN: number, canaryN: number, errors = 0, p99: number | null = null): TrafficPoint => ({
-  at, prod: { requests: prodN, errors5xx: 0, latencyP99Ms: null }, canary: { requests: canaryN, errors5xx: errors, latencyP99Ms: p99 }, canaryErrorRatePct: null, fleetCpuPct: null, fleetSize: 2,
+const point = (at: number, prodN: number, canaryN: number, errors = 0, p99: number | null = null, prod?: { errors: number; p99: number | null; fleet: number }): TrafficPoint => ({
+  at, prod: { requests: prodN, errors5xx: prod?.errors ?? 0, latencyP99Ms: prod?.p99 ?? null }, canary: { requests: canaryN, errors5xx: errors, latencyP99Ms: p99 }, canaryErrorRatePct: null, fleetCpuPct: null, fleetSize: prod?.fleet ?? 2,
+});
+
+const routingEvent = (atMs: number, from: [number, boolean], to: [number, boolean], reason?: string): AviaryEvent => ({
+  id: `${atMs}-0`, at: new Date(atMs).toISOString(), kind: "routing", by: "controller", ...(reason ? { reason } : {}),
+  detail: { cause: "weight", oldWeight: String(from[0]), oldEnabled: String(from[1]), newWeight: String(to[0]), newEnabled: String(to[1]) },
 });
 
 describe("split", () => {
@@ -118,7 +127,7 @@ describe("split", () => {
 test("chart series: fixed buckets over the window as rates, gaps as null, thresholds carried", () => {
   const now = 1_000_000; // 2 s buckets: the last complete one is [998, 1000) s
   const points = [point(now - 4000, 10, 2, 1, 40), point(now - 3000, 10, 2, 0, 60), point(now - 100, 6, 0), point(now - 400_000, 999, 999)];
-  const c = chartSeries(points, now, { windowSeconds: 300, stepSeconds: 2, thresholds: { canary5xxPct: 5, canaryP99Ms: 1500 } });
+  const c = chartSeries(points, now, { windowSeconds: 300, stepSeconds: 2, thresholds: { canary5xxPct: 5, canaryP99Ms: 1500 }, routing: null, events: [], activity: [] });
   expect(c.t).toHaveLength(150);
   expect(c.t.at(-1)).toBe(998);
   expect(c.t[0]).toBe(998 - 149 * 2);
@@ -128,4 +137,70 @@ test("chart series: fixed buckets over the window as rates, gaps as null, thresh
   expect(c.canary5xxPct.at(-1)).toBeNull();
   expect(c.prodRps.reduce((a, b) => a + b, 0)).toBe(13); // the point older than the window is left out
   expect(c.thresholds).toEqual({ canary5xxPct: 5, canaryP99Ms: 1500 });
+});
+
+test("chart series: production beside the canary in the same buckets, the share, and the fleet size at each bucket's last tick", () => {
+  const now = 1_000_000;
+  const points = [
+    point(now - 4000, 90, 10, 1, 40, { errors: 0, p99: 20, fleet: 2 }),
+    point(now - 3000, 90, 10, 0, 60, { errors: 9, p99: 25, fleet: 3 }),
+  ];
+  const c = chartSeries(points, now, { windowSeconds: 300, stepSeconds: 2, thresholds: { canary5xxPct: 5, canaryP99Ms: 1500 }, routing: null, events: [], activity: [] });
+  const i = c.t.indexOf(996);
+  expect([c.canarySharePct[i], c.canary5xxPct[i], c.prod5xxPct[i], c.canaryP99Ms[i], c.prodP99Ms[i], c.fleetSize[i]]).toEqual([10, 5, 5, 60, 25, 3]);
+  expect([c.canarySharePct[i - 1], c.prod5xxPct[i - 1], c.prodP99Ms[i - 1], c.fleetSize[i - 1]]).toEqual([null, null, null, null]);
+});
+
+describe("the share routing asked for, over time", () => {
+  const t0 = 1_000_000_000; // ms
+  const events = [routingEvent(t0, [5, true], [25, true]), routingEvent(t0 + 10_000, [25, true], [25, false], "canary alarm")];
+  const now: RoutingState = { canaryWeight: 25, canaryEnabled: false, changedBy: "controller", changedAt: new Date(t0 + 10_000).toISOString() };
+  test.each([
+    ["before the first change: what it changed from", t0 / 1000 - 5, 5],
+    ["at the change", t0 / 1000, 25],
+    ["between the changes", t0 / 1000 + 5, 25],
+    ["after the disable: 0, the kept weight is not asked for", t0 / 1000 + 11, 0],
+  ])("%s", (_what, t, want) => {
+    expect(askedWeightOverTime([t], events, now)).toEqual([want]);
+  });
+  test("a rollout write that moved routing counts as a change; one that did not, does not", () => {
+    const moved = { ...routingEvent(t0 + 20_000, [25, false], [50, true]), kind: "rollout", detail: { ...routingEvent(0, [25, false], [50, true]).detail, oldStatus: "paused", newStatus: "progressing", step: "2" } } as unknown as AviaryEvent;
+    const still = { ...moved, at: new Date(t0 + 30_000).toISOString(), detail: { oldStatus: "progressing", newStatus: "paused", step: "2" } } as unknown as AviaryEvent;
+    expect(askedWeightOverTime([t0 / 1000 + 21, t0 / 1000 + 31], [...events, moved, still], now)).toEqual([50, 50]);
+  });
+  test("without routing events: today's routing; unreadable routing and no events: unknown", () => {
+    expect(askedWeightOverTime([1, 2], [], { ...now, canaryEnabled: true })).toEqual([25, 25]);
+    expect(askedWeightOverTime([1], [], null)).toEqual([null]);
+  });
+  test("an event whose detail is garbage says nothing rather than a wrong number", () => {
+    const bad: AviaryEvent = { ...events[0], detail: { newWeight: "x", newEnabled: "maybe" } };
+    expect(askedWeightOverTime([t0 / 1000 + 1], [bad], now)).toEqual([null]);
+  });
+});
+
+describe("event markers", () => {
+  const t0 = 1_000_000_000;
+  const alarm: Activity = { at: new Date(t0 + 2000).toISOString(), kind: "alarm", title: "canary-5xx-rate → ALARM", text: "threshold crossed" };
+  const note: Activity = { at: new Date(t0 + 3000).toISOString(), kind: "notification", title: "sent", text: "" };
+  const flag: AviaryEvent = { id: "f", at: new Date(t0 + 1000).toISOString(), kind: "flag", by: "dashboard", detail: { key: "x" } };
+  const rollout = { id: "r", at: new Date(t0 + 4000).toISOString(), kind: "rollout", by: "controller", reason: "step 1 passed", detail: { oldStatus: "progressing", newStatus: "progressing", step: "1", weight: "25" } } as unknown as AviaryEvent;
+
+  test("routing, rollout and alarm moments in the window, oldest first, each saying what happened; flags and notifications are not markers", () => {
+    const m = chartMarkers([routingEvent(t0, [5, true], [25, true], "step 2"), flag, rollout], [alarm, note], t0 / 1000 - 1, t0 / 1000 + 10);
+    expect(m).toEqual([
+      { t: t0 / 1000, kind: "routing", label: "routing: weight 5→25 by controller (step 2)" },
+      { t: t0 / 1000 + 2, kind: "alarm", label: "alarm canary-5xx-rate → ALARM" },
+      { t: t0 / 1000 + 4, kind: "rollout", label: "rollout: progressing→progressing step 2 by controller (step 1 passed)" },
+    ]);
+  });
+  test("a rollout write names its verdict and the routing it moved", () => {
+    const abort = { ...rollout, by: "agent proxy-1", reason: "canary 30/1000 5xx", detail: { oldStatus: "progressing", newStatus: "aborted", step: "1", verdict: "fail", ...routingEvent(0, [25, true], [25, false]).detail } } as unknown as AviaryEvent;
+    expect(chartMarkers([abort], [], 0, t0).map((m) => m.label)).toEqual([
+      "rollout: progressing→aborted step 2 fail, routing: weight 25, canary off by agent proxy-1 (canary 30/1000 5xx)",
+    ]);
+  });
+  test("a disable names it; moments outside the window are left out", () => {
+    const m = chartMarkers([routingEvent(t0, [25, true], [25, false]), routingEvent(t0 - 60_000, [5, true], [25, true])], [], t0 / 1000 - 10, t0 / 1000);
+    expect(m.map((x) => x.label)).toEqual(["routing: weight 25, canary off by controller"]);
+  });
 });

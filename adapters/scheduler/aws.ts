@@ -1,6 +1,9 @@
 // Scheduler port on EventBridge Scheduler: one one-time schedule per wake-up, in the controller's own
 // schedule group, invoking the controller Lambda through the execution role (no resource policy on
-// the function: Scheduler calls Invoke with that role's permission). Rules: awsRules/oneTimeSchedule.ts.
+// the function: Scheduler calls Invoke with that role's permission). Scheduler invokes a Lambda
+// asynchronously (Lambda Developer Guide, "Invoke a Lambda function on a schedule"), so a tick that
+// fails is retried by Lambda and then kept in the function's dead-letter queue.
+// Rules: awsRules/oneTimeSchedule.ts, awsRules/schedulerPermissions.ts.
 import { ConflictException, CreateScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { atExpression, fireMinute, wakeScheduleName } from "../../awsRules/oneTimeSchedule";
 import { InvalidInputError } from "../../core/errors";

@@ -210,3 +210,14 @@ test("garbage in aviary:rollout: a tick moves nothing; an abort still turns the 
   expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 20, canaryEnabled: false });
   expect(await redis.get(keys.rollout)).toBe("{not json");
 });
+
+test("without aviary:promote on the prod stack, a promotion is refused naming it, and nothing is written", async () => {
+  delete process.env.PROMOTE_REPOSITORY;
+  delete process.env.PROMOTE_TOKEN_PARAMETER;
+  await closeController();
+  await start(plan());
+  const r = await stored();
+  await expect(invoke({ action: "rolloutCommand", command: { do: "promote" }, by: "carol" })).rejects.toThrow(/no aviary:promote/);
+  expect(await stored()).toEqual(r);
+  expect(fetchSpy).not.toHaveBeenCalled();
+});

@@ -26,6 +26,17 @@ export interface Notifier {
   text(line: string): Promise<void>;
 }
 
+/** Wakes the controller when a rollout step's pause ends (AWS: a one-time EventBridge schedule; local: a timer). */
+export interface Scheduler {
+  /** Idempotent per (rolloutId, at): asking twice schedules one wake-up. `at` is ISO 8601 UTC. */
+  wakeAt(rolloutId: string, at: string): Promise<void>;
+}
+
+/** Moves production to the canary's release (AWS: dispatches the promote workflow; local: the local stack). */
+export interface Promoter {
+  promote(appVersion: string, rolloutId: string): Promise<void>;
+}
+
 /** The alarms themselves (AWS: CloudWatch; local: the local evaluator). */
 export interface Alarms {
   /** Forces the alarm to OK so that, still breaching, it transitions to ALARM (and notifies) again. */

@@ -47,7 +47,7 @@ const analysisSchema = strict({
   alpha: numIn(1e-9, 0.5),
 });
 
-const planSchema = strict({
+export const planSchema = strict({
   steps: z.array(stepSchema).check(z.minLength(1, "must have at least one step"), z.maxLength(MAX_STEPS, `must have at most ${MAX_STEPS} steps`)),
   analysis: analysisSchema,
   autoPromote: z.boolean("must be true or false"),

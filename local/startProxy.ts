@@ -35,7 +35,7 @@ export async function startProxy(o: ProxyOptions): Promise<LocalProxy> {
   const socket = path.join(o.runDir, "haproxy.sock");
   const cfg = path.join(o.runDir, "haproxy.cfg");
   const slots = { prod: prod.prodFleet.max, canary: canary.canaryCount };
-  fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `127.0.0.1:${port}`, statsBind: `127.0.0.1:${await freePort()}`, socketPath: socket, prodSlots: slots.prod, canarySlots: slots.canary, checkIntervalMs: Math.max(100, Math.round(1000 / o.periodFactor)), latencyThresholdMs: prod.thresholds.canaryP99Ms, accessLog: prod.proxy.accessLog }));
+  fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `127.0.0.1:${port}`, statsBind: `127.0.0.1:${await freePort()}`, socketPath: socket, prodSlots: slots.prod, canarySlots: slots.canary, checkIntervalMs: Math.max(100, Math.round(1000 / o.periodFactor)), latencyThresholdMs: prod.thresholds.canaryP99Ms, accessLog: prod.proxy.accessLog, testerRouting: prod.proxy.testerRouting }));
   const start = async (): Promise<RunningHaproxy> => {
     keeper.started("haproxy");
     const h = await startHaproxy(cfg, socket, path.join(o.runDir, "logs", "haproxy.log"));

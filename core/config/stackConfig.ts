@@ -91,12 +91,20 @@ const scaling = z
   })
   .strict();
 
+/** Pulumi hands a YAML boolean over as the string "true" or "false". */
+const booleanFlag = z.preprocess(
+  (v) => (v === "true" ? true : v === "false" ? false : v),
+  z.boolean({ error: "must be true or false" }),
+);
+
 const proxy = z
   .object({
     /** 1 = one proxy instance with an Elastic IP; more = an Auto Scaling group behind a Network Load Balancer. */
     count: integerIn(1, 20).default(DEFAULT_PROXY.count),
     /** Which requests HAProxy logs: "errors" (default) or "all" (one line per request; see accessLog.ts). */
     accessLog: z.enum(ACCESS_LOG_MODES, { error: `must be ${ACCESS_LOG_CHOICES}` }).default(DEFAULT_PROXY.accessLog),
+    /** Requests with header X-Aviary-Canary: 1 or cookie aviary_canary=1 reach an enabled canary at any weight. */
+    testerRouting: booleanFlag.default(DEFAULT_PROXY.testerRouting),
   })
   .strict();
 
@@ -108,12 +116,6 @@ const redis = z
   })
   .strict()
   .refine((r) => r.nodeType === undefined || r.mode === "elasticache", { message: "nodeType applies only to mode elasticache" });
-
-/** Pulumi hands a YAML boolean over as the string "true" or "false". */
-const booleanFlag = z.preprocess(
-  (v) => (v === "true" ? true : v === "false" ? false : v),
-  z.boolean({ error: "must be true or false" }),
-);
 
 const common = {
   appVersion: z.string().regex(APP_VERSION, "must be a version label like 1.4.2 (letters, digits, . _ + -)"),

@@ -81,12 +81,6 @@ const scaling = z
   })
   .strict();
 
-/** Pulumi hands a YAML boolean over as the string "true" or "false". */
-const booleanFlag = z.preprocess(
-  (v) => (v === "true" ? true : v === "false" ? false : v),
-  z.boolean({ error: "must be true or false" }),
-);
-
 const proxy = z
   .object({
     /** 1 = one proxy instance with an Elastic IP; more = an Auto Scaling group behind a Network Load Balancer. */

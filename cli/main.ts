@@ -25,13 +25,12 @@ import type { RoutingCommand } from "../core/controller/decide";
 import { connect } from "../state/connection";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
 import { listBackends, type Backend } from "../state/registry";
-import { RedisUnreachableError } from "../state/unreachable";
 import { parseIntArg, table, UsageError, whoAmI, type Io } from "./common";
 import { exitCodeFor } from "./exitCodes";
 import { addFlagCommands } from "./flags";
 import { resolveRedisUrl } from "./localStack";
-import { readStatus, statusProblems, statusText, type StatusReport } from "./status";
-import { CLEAR_SCREEN, repeatUntilAborted } from "./watch";
+import { readStatus, statusProblems, statusText } from "./status";
+import { printWatchable, watchable, type WatchableOptions } from "./watch";
 
 export type { Io, Writer } from "./common";
 
@@ -71,38 +70,18 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
-  program
-    .command("status")
-    .description("routing state and live backends by role")
-    .option("--json", "print JSON (with --watch: one line per refresh)")
-    .option("--watch", "refresh until Ctrl-C: redraws a terminal, prints a new block otherwise")
-    .option("--interval <seconds>", "seconds between refreshes with --watch (default 2)")
-    .action(async (o: { json?: boolean; watch?: boolean; interval?: string }) => {
-      if (o.interval !== undefined && !o.watch) throw new UsageError("--interval needs --watch");
-      const seconds = parseIntArg("interval", o.interval ?? "2", 1, 3600);
-      if (!o.watch) {
-        const r = await readStatus(db());
-        warn(statusProblems(r));
-        out(o.json ? JSON.stringify(r, null, 2) + "\n" : statusText(r));
-        return;
-      }
-      const tty = io.stdout.isTTY === true && !o.json;
-      await repeatUntilAborted(seconds * 1000, opts.signal ?? new AbortController().signal, async () => {
-        const at = new Date().toISOString();
-        let r: StatusReport;
-        try {
-          r = await readStatus(db());
-        } catch (err) {
-          // A watch outlives a Redis restart: say so and try again at the next refresh.
-          if (!(err instanceof RedisUnreachableError)) throw err;
-          io.stderr.write(`aviary: ${at} ${err.message} (retrying every ${seconds}s)\n`);
-          return;
-        }
-        warn(statusProblems(r));
-        if (o.json) out(JSON.stringify({ at, ...r }) + "\n");
-        else out(`${tty ? CLEAR_SCREEN : ""}every ${seconds}s: aviary status  ${at}\n${statusText(r)}${tty ? "" : "\n"}`);
-      });
-    });
+  watchable(program.command("status").description("routing state and live backends by role")).action((o: WatchableOptions) =>
+    printWatchable(o, {
+      name: "aviary status",
+      read: () => readStatus(db()),
+      text: statusText,
+      problems: statusProblems,
+      out,
+      err: (s) => void io.stderr.write(s),
+      warn,
+      isTTY: io.stdout.isTTY === true,
+      signal: opts.signal ?? new AbortController().signal,
+    }));
 
   // Through the controller's decision path, as the person running it (a repaired lock is printed).
   const route = (command: RoutingCommand) => handleRoutingCommand({ store: commandStore(db(), whoAmI(), repaired) }, command);

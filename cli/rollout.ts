@@ -11,9 +11,8 @@ import { isActive, stepEndsAt, type RolloutCommand } from "../core/rollout/decid
 import { judge, type JudgeInput, type Judgement } from "../core/rollout/judge";
 import type { RolloutState, StepResult } from "../core/rollout/model";
 import { readRollout, readWindows } from "../state/rollout";
-import { RedisUnreachableError } from "../state/unreachable";
-import { parseIntArg, table, UsageError } from "./common";
-import { CLEAR_SCREEN, repeatUntilAborted } from "./watch";
+import { table, UsageError } from "./common";
+import { printWatchable, watchable, type WatchableOptions } from "./watch";
 
 export interface RolloutCommandContext {
   db: () => Redis;
@@ -116,33 +115,8 @@ export function rolloutText(report: RolloutReport): string {
 export function addRolloutCommands(program: Command, ctx: RolloutCommandContext): void {
   const rollout = program.command("rollout").description("follow and steer a progressive rollout (steps judged canary against production)");
 
-  rollout
-    .command("status")
-    .description("steps, current step and time left, each metric canary vs production")
-    .option("--json", "print JSON (with --watch: one line per refresh)")
-    .option("--watch", "refresh until Ctrl-C: redraws a terminal, prints a new block otherwise")
-    .option("--interval <seconds>", "seconds between refreshes with --watch (default 2)")
-    .action(async (o: { json?: boolean; watch?: boolean; interval?: string }) => {
-      if (o.interval !== undefined && !o.watch) throw new UsageError("--interval needs --watch");
-      const seconds = parseIntArg("interval", o.interval ?? "2", 1, 3600);
-      const show = (r: RolloutReport, header = "", footer = ""): void => {
-        ctx.warn(r.problems);
-        if (o.json) ctx.out(JSON.stringify(r, null, o.watch ? undefined : 2) + "\n");
-        else ctx.out(header + rolloutText(r) + footer);
-      };
-      if (!o.watch) return show(await readRolloutReport(ctx.db(), new Date()));
-      const tty = ctx.isTTY && !o.json;
-      await repeatUntilAborted(seconds * 1000, ctx.signal, async () => {
-        const now = new Date();
-        try {
-          show(await readRolloutReport(ctx.db(), now), `${tty ? CLEAR_SCREEN : ""}every ${seconds}s: aviary rollout status  ${now.toISOString()}\n`, tty ? "" : "\n");
-        } catch (err) {
-          // A watch outlives a Redis restart: say so and try again at the next refresh.
-          if (!(err instanceof RedisUnreachableError)) throw err;
-          ctx.err(`aviary: ${now.toISOString()} ${err.message} (retrying every ${seconds}s)\n`);
-        }
-      });
-    });
+  watchable(rollout.command("status").description("steps, current step and time left, each metric canary vs production")).action((o: WatchableOptions) =>
+    printWatchable(o, { name: "aviary rollout status", read: (at) => readRolloutReport(ctx.db(), at), text: rolloutText, problems: (r) => r.problems, ...ctx }));
 
   const run = async (command: RolloutCommand): Promise<void> => {
     const r = await ctx.command(command);

@@ -90,6 +90,8 @@ export const REPLACEMENT_RULES: Readonly<Record<string, ReplacementRule>> = {
     forceNew: ["bucket", "expectedBucketOwner"],
     source: `${TF}s3/bucket_server_side_encryption_configuration.go`,
   },
+  // Tags are the only update; deleting a group deletes the schedules in it.
+  "aws:scheduler/scheduleGroup:ScheduleGroup": { forceNew: ["name", "namePrefix"], source: `${TF}scheduler/schedule_group.go` },
   "aws:sns/topic:Topic": { forceNew: ["name", "namePrefix", "fifoTopic"], source: `${TF}sns/topic.go` },
   "aws:sns/topicPolicy:TopicPolicy": { forceNew: ["arn"], source: `${TF}sns/topic_policy.go` },
   // topic_arn (Pulumi: topic), protocol and endpoint are ForceNew: a new address is a new subscription.

@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { canaryAlarms } from "../core/alarms/definitions";
 import { isWeight, WEIGHT_RULE } from "../core/routing/weight";
 import type { Thresholds } from "../core/config/stackConfig";
-import { canaryWeightInvocation } from "../lambda/canaryWeightInvocation";
+import { canaryInvocation } from "../lambda/canaryWeightInvocation";
+import type { RolloutPlan } from "../core/rollout/model";
 import { appInstanceStatements, appUserData } from "./appUserData";
 import { InstanceRole } from "./instanceRole";
 import { redisUrlSecret } from "./redisUrlParameter";
@@ -18,6 +19,8 @@ export interface CanaryArgs {
   appVersion: string;
   count: number;
   canaryWeight: number;
+  /** aviary:rollout: the invocation starts the rollout instead of setting the fixed weight. */
+  rollout?: RolloutPlan;
   instanceType: pulumi.Input<string>;
   appPort: number;
   privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -85,13 +88,14 @@ export class Canary extends pulumi.ComponentResource {
       topicArn: args.topicArn,
     }, parent);
 
-    // The controller writes the weight to Redis. CRUD: a changed input is an in-place update (one
+    // The controller writes the weight to Redis (or, with a rollout plan, starts the rollout at its
+    // first step's weight). CRUD: a changed input is an in-place update (one
     // invocation, tf.action "update"); only `pulumi destroy` sends tf.action "delete", which drains
     // the canary to 0 before the instances go. No `triggers`: they are replace-on-change, and a
     // create-before-delete replacement would end with the old invocation's delete (weight 0).
     new aws.lambda.Invocation(`${name}-weight`, {
       functionName: args.controllerFunctionName,
-      input: JSON.stringify(canaryWeightInvocation(args.canaryWeight, args.appVersion)),
+      input: JSON.stringify(canaryInvocation(args.canaryWeight, args.appVersion, args.rollout)),
       lifecycleScope: "CRUD",
     }, { parent: this, dependsOn: instances });
 

@@ -9,6 +9,9 @@ import { customerManagedKey } from "./customerManagedKey";
 import { FUNCTION_TIMEOUT_SECONDS } from "../lambda/timing";
 import { SmsTopic } from "./smsTopic";
 import { InvalidInputError } from "../core/errors";
+import type { Statement as PolicyStatement } from "../awsRules/kmsKeyAccess";
+import { PromoteToken, promoteTokenReaderPath } from "./promoteToken";
+import { RolloutScheduler } from "./rolloutScheduler";
 
 export interface ControllerArgs {
   deployment: pulumi.Input<string>;
@@ -28,6 +31,15 @@ export interface ControllerArgs {
   scaling?: Scaling;
   /** Numbers that get the controller's one-line SMS texts (aviary:alerts.sms). */
   smsNumbers?: string[];
+  /** Where an autoPromote rollout dispatches the promote workflow (aviary:promote); absent = no dispatch. */
+  promote?: ControllerPromote;
+}
+
+export interface ControllerPromote {
+  /** `owner/name` of the repository holding .github/workflows/promote.yml. */
+  repository: string;
+  ref: string;
+  token: pulumi.Input<string>;
 }
 
 interface Statement {
@@ -35,6 +47,7 @@ interface Statement {
   Effect: "Allow";
   Action: string[];
   Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 /**
@@ -55,6 +68,12 @@ export function checkNoWildcardActions(statements: Statement[]): void {
   }
 }
 
+/** A rule module's statement as the controller's policy writes it (Sid and list of actions required). */
+function asControllerStatement(s: PolicyStatement): Statement {
+  if (!s.Sid || s.Effect !== "Allow") throw new InvalidInputError(`Controller: statement ${s.Sid ?? "<no Sid>"} must be a named Allow`);
+  return { Sid: s.Sid, Effect: "Allow", Action: ([] as string[]).concat(s.Action), Resource: s.Resource, ...(s.Condition ? { Condition: s.Condition } : {}) };
+}
+
 export class Controller extends pulumi.ComponentResource {
   public readonly functionName: pulumi.Output<string>;
   public readonly functionArn: pulumi.Output<string>;
@@ -73,6 +92,7 @@ export class Controller extends pulumi.ComponentResource {
     // would create a plain one on first invocation.
     const functionName = pulumi.interpolate`${args.deployment}-${name}`;
     const logGroupName = pulumi.interpolate`/aws/lambda/${functionName}`;
+    const functionArn = pulumi.interpolate`arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`;
 
     // One customer-managed key for the function's logs and environment (REDIS_URL carries a password).
     const key = customerManagedKey(name, {
@@ -101,7 +121,13 @@ export class Controller extends pulumi.ComponentResource {
       messageRetentionSeconds: 14 * 24 * 3600,
     }, parent);
 
+    // Rollout wake-ups: one-time schedules in the controller's own group (named like the function).
+    const scheduler = new RolloutScheduler(`${name}-rollout`, { groupName: functionName, functionArn }, parent);
+    const promoteToken = args.promote ? new PromoteToken(`${name}-promote`, { token: args.promote.token }, parent) : undefined;
+
     const role = new aws.iam.Role(name, {
+      // The token's key lets only roles under its reader path decrypt it (a path cannot change after creation).
+      ...(promoteToken ? { path: promoteTokenReaderPath(`${name}-promote`) } : {}),
       assumeRolePolicy: JSON.stringify({
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
@@ -117,9 +143,13 @@ export class Controller extends pulumi.ComponentResource {
     // Its key's policy lets this role publish; SMS subscribers get nothing but the controller's lines.
     const sms = new SmsTopic(`${name}-sms`, { numbers: args.smsNumbers ?? [], publisherRoleArn: role.arn }, parent);
 
+    // Rollouts: schedule the step's wake-up; with aviary:promote, read the token.
+    const rollout = pulumi
+      .all([scheduler.controllerStatements, promoteToken ? promoteToken.readerStatements() : pulumi.output([] as PolicyStatement[])])
+      .apply(([scheduling, promoteReads]) => [...scheduling, ...promoteReads]);
     const policy = pulumi
-      .all([args.autoScalingGroupArn, args.topicArn, pulumi.output(args.alarmArns), dlq.arn, key.arn, pulumi.output(args.topicKmsKeyArn), sms.topicArn])
-      .apply(([asgArn, topicArn, alarmArns, dlqArn, keyArn, topicKeyArn, smsTopicArn]) => {
+      .all([args.autoScalingGroupArn, args.topicArn, pulumi.output(args.alarmArns), dlq.arn, key.arn, pulumi.output(args.topicKmsKeyArn), sms.topicArn, rollout])
+      .apply(([asgArn, topicArn, alarmArns, dlqArn, keyArn, topicKeyArn, smsTopicArn, rolloutStatements]) => {
         const statements: Statement[] = [
           { Sid: "ScaleTheFleet", Effect: "Allow", Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], Resource: asgArn },
           // Describe* calls have no resource-level permissions in Auto Scaling: "*" is the only valid resource.
@@ -132,6 +162,7 @@ export class Controller extends pulumi.ComponentResource {
           ...(topicKeyArn
             ? [{ Sid: "EncryptedTopic", Effect: "Allow" as const, Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: topicKeyArn }]
             : []),
+          ...rolloutStatements.map(asControllerStatement),
         ];
         checkNoWildcardActions(statements);
         return JSON.stringify({ Version: "2012-10-17", Statement: statements });
@@ -162,6 +193,12 @@ export class Controller extends pulumi.ComponentResource {
           SCALING_STEP: String(scaling.step),
           SCALE_OUT_COOLDOWN_SECONDS: String(scaling.scaleOutCooldownSeconds),
           SCALE_IN_COOLDOWN_SECONDS: String(scaling.scaleInCooldownSeconds),
+          SCHEDULE_GROUP: scheduler.groupName,
+          SCHEDULER_ROLE_ARN: scheduler.roleArn,
+          FUNCTION_ARN: functionArn,
+          ...(args.promote && promoteToken
+            ? { PROMOTE_REPOSITORY: args.promote.repository, PROMOTE_REF: args.promote.ref, PROMOTE_TOKEN_PARAMETER: promoteToken.parameterName }
+            : {}),
         },
       },
       deadLetterConfig: { targetArn: dlq.arn },

@@ -1,7 +1,7 @@
 // Orchestration shared by the Lambda and local mode: dedupe, lock, read state, decide, apply the
 // actions through the ports, audit them, notify. Everything outside decide() happens here.
 import type { Logger } from "pino";
-import { InvariantError } from "../core/errors";
+import { InvalidInputError, InvariantError } from "../core/errors";
 import {
   actionName,
   actionOf,
@@ -20,8 +20,13 @@ import {
   type ScalingPolicy,
   type SetRouting,
 } from "../core/controller/decide";
+import type { ControllerAction } from "../core/controller/decide";
+import { tickNeedsJudgement, type RolloutCommand } from "../core/rollout/decide";
+import { judge, type Judgement } from "../core/rollout/judge";
+import type { RolloutState } from "../core/rollout/model";
+import { RolloutConflictError } from "../state/errors";
 import type { RoutingChange } from "../state/routing";
-import type { ActionRecord, Alarms, ControllerStore, Fleet, Notifier } from "./ports";
+import type { ActionRecord, Alarms, ControllerStore, Fleet, Notifier, Promoter, Scheduler } from "./ports";
 
 export interface ControllerDeps {
   fleet: Fleet;
@@ -34,6 +39,9 @@ export interface ControllerDeps {
   clock?: () => Date;
   /** Pause between draining a backend in the proxy and terminating its instance. */
   drainWaitMs?: number;
+  /** Rollout wake-ups and promotion; a deployment without them refuses rollout commands. */
+  scheduler?: Scheduler;
+  promoter?: Promoter;
 }
 
 export interface AlarmOutcome {
@@ -76,19 +84,24 @@ async function decideAndApply(deps: ControllerDeps, messageId: string, change: A
   const { store, fleet, alarms, logger } = deps;
   const now = (deps.clock?.() ?? new Date()).toISOString();
   const ownDelivered = await retryEarlierFollowUps(deps, messageId, now);
-  const [memory, canary, fleetState] = await Promise.all([
+  const [memory, canary, fleetState, rollout] = await Promise.all([
     store.readMemory(),
     // Read again under the lock if the canary was off before this rollback (it may have been
     // turned on meanwhile), or if an earlier attempt got as far as its follow-ups (just delivered).
     canaryBefore?.enabled && !ownDelivered ? canaryBefore : store.readCanary(),
     needsFleet(change) ? describeFleet(deps) : Promise.resolve(undefined),
+    // A canary rollback aborts an active rollout in the same write; garbage there is not acted on.
+    rollsBackCanary(change) ? store.readRollout() : Promise.resolve(undefined),
   ]);
   // The only rule that needs live alarm states: no scale-in while a scale-out alarm is in ALARM.
   const liveStates = actionOf(change.alarmName)?.action === "scaleIn" && change.newState === "ALARM"
     ? await alarms.states(scaleOutAlarmNames(change.alarmName))
     : undefined;
 
-  const decision = decide({ event: { kind: "alarm", change }, now, memory, canary, ...(fleetState ? { fleet: fleetState } : {}), ...(liveStates ? { liveStates } : {}) }, deps.policy);
+  const decision = decide({
+    event: { kind: "alarm", change }, now, memory, canary,
+    ...(fleetState ? { fleet: fleetState } : {}), ...(liveStates ? { liveStates } : {}), ...(rollout !== undefined ? { rollout } : {}),
+  }, deps.policy);
   logger.info({ messageId, decision: decision.summary, actions: decision.actions.map(actionName), evidence: decision.evidence }, "decision");
 
   // Memory first: a retry after a partial failure sees the step as taken (cooldown) instead of
@@ -114,6 +127,8 @@ async function decideAndApply(deps: ControllerDeps, messageId: string, change: A
         // A rollback: already off (handleAlarm); again under the lock, should a concurrent change
         // have turned it back on. Audited by the routing event itself (by = controller, with the reason).
         await applyRouting(store, action);
+      } else if (action.type === "writeRollout") {
+        await abortRolloutWithRollback(deps, action, because);
       }
     }
   } catch (err) {
@@ -125,6 +140,20 @@ async function decideAndApply(deps: ControllerDeps, messageId: string, change: A
   await deliverFollowUps(deps, messageId, followUps);
   if (decision.actions.length > 0) logger.info({ messageId, applied: decision.actions.map(actionName) }, "applied");
   return { messageId, alarm: change.alarmName, status: "applied", summary: decision.summary, actions: decision.actions.map(actionName) };
+}
+
+/**
+ * A rollback's rollout abort, with the canary off in the same write. The canary is off already
+ * (handleAlarm); if the rollout changed meanwhile (an agent's judge aborted it first), the abort is
+ * already done or no longer applies, and the rollback stands as it is.
+ */
+async function abortRolloutWithRollback(deps: ControllerDeps, action: WriteRollout, reason: string): Promise<void> {
+  try {
+    await deps.store.writeRollout(action.rollout, action.routing, reason, action.expectRevision);
+  } catch (err) {
+    if (!(err instanceof RolloutConflictError)) throw err;
+    deps.logger.warn({ err: err.message }, "rollout changed before the rollback's abort; the canary is off, the stored rollout is kept");
+  }
 }
 
 /** Re-arms then notifies; records the re-arms and clears the stored follow-ups once all went out. */
@@ -234,4 +263,110 @@ export async function handleRoutingCommand(deps: Pick<ControllerDeps, "store" | 
   if (!change) throw new InvariantError(`routing command ${command.set}: decided no routing change`);
   const write = (): Promise<RoutingChange> => deps.store.setRouting(change, change.reason);
   return change.enabled === false ? write() : deps.store.withLock(write);
+}
+
+type WriteRollout = Extract<ControllerAction, { type: "writeRollout" }>;
+
+/** What handleRollout needs: the store, notices, and the two rollout ports. */
+export type RolloutDeps = Pick<ControllerDeps, "store" | "notifier" | "logger" | "clock"> & { scheduler: Scheduler; promoter: Promoter };
+
+export interface RolloutOutcome {
+  summary: string;
+  /** What was done, by actionName (e.g. "rolloutAborted+disableCanary", "scheduleTick"). */
+  actions: string[];
+}
+
+export interface RolloutRequest {
+  /** Who asks (the rollout's updatedBy and the audit's by); default the store's "controller". */
+  by?: string;
+  /** A tick's rollout (the schedule names it): a tick for another rollout than the stored one does nothing. */
+  rolloutId?: string;
+}
+
+/** A rollout decision lost its compare-and-set this many times in a row: someone keeps writing. */
+const ROLLOUT_ATTEMPTS = 3;
+
+/**
+ * A rollout command: read the rollout (and, for a tick at a step's end, judge every proxy's summed
+ * window), decide, apply. Under the controller lock, except an abort: like `canary off`, a held or
+ * stuck lock must never keep the canary on. Every write names the revision it read, so a concurrent
+ * writer (an agent's judge abort, an abort outside the lock) makes it decide again on what is stored.
+ */
+export async function handleRollout(deps: RolloutDeps, command: RolloutCommand, request: RolloutRequest = {}): Promise<RolloutOutcome> {
+  const attempt = async (): Promise<RolloutOutcome> => {
+    for (let i = 1; ; i++) {
+      try {
+        return await decideRolloutAndApply(deps, command, request);
+      } catch (err) {
+        if (!(err instanceof RolloutConflictError) || i >= ROLLOUT_ATTEMPTS) throw err;
+        deps.logger.warn({ command: command.do, attempt: i, err: err.message }, "rollout changed while deciding; deciding again");
+      }
+    }
+  };
+  return command.do === "abort" ? attempt() : deps.store.withLock(attempt);
+}
+
+async function decideRolloutAndApply(deps: RolloutDeps, command: RolloutCommand, request: RolloutRequest): Promise<RolloutOutcome> {
+  const { store, logger } = deps;
+  const now = (deps.clock?.() ?? new Date()).toISOString();
+  const stored = await store.readRollout();
+  if (stored === undefined) return garbageRollout(deps, command);
+  if (command.do === "tick" && request.rolloutId !== undefined && stored?.id !== request.rolloutId) {
+    const summary = `tick for rollout ${request.rolloutId} ignored: ${stored ? `rollout ${stored.id} is stored` : "no rollout is stored"}`;
+    logger.info({ rolloutId: request.rolloutId }, summary);
+    return { summary, actions: [] };
+  }
+  const judgement = command.do === "tick" && tickNeedsJudgement(stored, now) && stored ? await judgeStep(deps, stored) : undefined;
+  const decision = decide({ event: { kind: "rollout", command }, now, rollout: stored, ...(judgement ? { judgement } : {}), ...(request.by ? { by: request.by } : {}) });
+  logger.info({ command: command.do, decision: decision.summary, actions: decision.actions.map(actionName), evidence: decision.evidence }, "rollout decision");
+  await applyRolloutActions(deps, decision, command);
+  return { summary: decision.summary, actions: decision.actions.map(actionName) };
+}
+
+/** The controller's verdict on the step: every proxy's window since it first saw the step, summed. */
+async function judgeStep(deps: RolloutDeps, rollout: RolloutState): Promise<Judgement> {
+  const windows = await deps.store.readWindows(rollout.id, rollout.step);
+  if (windows.problems.length > 0) deps.logger.warn({ rolloutId: rollout.id, step: rollout.step, problems: windows.problems }, "skipped unreadable windows");
+  return judge(windows.sum, rollout.plan.analysis);
+}
+
+/**
+ * Garbage in `aviary:rollout` never moves traffic: an abort still turns the canary off (through the
+ * routing key alone, as a rollback does), anything else is refused naming the problem.
+ */
+async function garbageRollout(deps: RolloutDeps, command: RolloutCommand): Promise<RolloutOutcome> {
+  if (command.do === "abort") {
+    await deps.store.disableCanary(command.reason);
+    await deps.store.recordActions([{ action: "rolloutAbort", reason: command.reason, detail: { rollout: "unreadable" } }]);
+    return { summary: "canary disabled; the stored rollout is unreadable and was left as it is", actions: ["disableCanary"] };
+  }
+  throw new InvalidInputError(`rollout ${command.do} refused: the stored rollout is unreadable (see the warning naming its problems); abort turns the canary off regardless`);
+}
+
+/**
+ * Applies a rollout decision. The promotion goes first and the wake-up before the write: a failure
+ * then leaves the stored rollout as it was, and the retried command decides the same again (the
+ * promote workflow refuses a second run for a version the canary no longer runs; a wake-up for a
+ * rollout never written is ignored as stale). Notices go last, once the write stands.
+ */
+async function applyRolloutActions(deps: RolloutDeps, decision: Decision, command: RolloutCommand): Promise<void> {
+  const records: ActionRecord[] = [];
+  for (const action of decision.actions) {
+    if (action.type === "promote") {
+      await deps.promoter.promote(action.appVersion, action.rolloutId);
+      records.push({ action: "promote", reason: decision.summary, detail: { rolloutId: action.rolloutId, appVersion: action.appVersion } });
+    }
+  }
+  for (const action of decision.actions) {
+    if (action.type === "scheduleTick") {
+      await deps.scheduler.wakeAt(action.rolloutId, action.at);
+      records.push({ action: "scheduleTick", reason: decision.summary, detail: { rolloutId: action.rolloutId, at: action.at } });
+    }
+  }
+  for (const action of decision.actions) {
+    // Audited by the rollout event the write itself appends.
+    if (action.type === "writeRollout") await deps.store.writeRollout(action.rollout, action.routing, action.rollout?.reason ?? `rollout ${command.do}`, action.expectRevision);
+  }
+  await deps.store.recordActions(records);
+  for (const action of decision.actions) if (action.type === "notify") await deps.notifier.notify(action.subject, action.message);
 }

@@ -6,6 +6,7 @@ import { ALARM_STATES } from "../core/alarms/state";
 import { InvalidInputError } from "../core/errors";
 import { weightSchema } from "../core/routing/weight";
 import { issuesLine } from "../core/validation/issues";
+import { planSchema, tokenSchema } from "../state/rolloutSchema";
 
 const state = z.enum(ALARM_STATES);
 const nonEmpty = z.string().check(z.minLength(1));
@@ -55,7 +56,37 @@ const canaryOffSchema = z.object({
   reason: z.string().check(z.minLength(1)),
 });
 
-const configInvocationSchema = z.discriminatedUnion("action", [setCanaryWeightSchema, canaryOffSchema]);
+const lifecycle = z.optional(z.looseObject({ action: z.enum(["create", "update", "delete"]) }));
+
+/** The canary stack deployed with aviary:rollout (its aws.lambda.Invocation, CRUD like setCanaryWeight). */
+const startRolloutSchema = z.object({
+  action: z.literal("startRollout"),
+  plan: planSchema,
+  appVersion: nonEmpty,
+  tf: lifecycle,
+});
+
+/** A rollout step's pause ended: the one-time schedule the controller created (adapters/scheduler/aws.ts). */
+const rolloutTickSchema = z.object({
+  action: z.literal("rolloutTick"),
+  rolloutId: tokenSchema,
+});
+
+/** A person's rollout command (like the abort workflow's canaryOff), by whom it names. */
+const rolloutCommandSchema = z.object({
+  action: z.literal("rolloutCommand"),
+  command: z.discriminatedUnion("do", [
+    z.object({ do: z.literal("pause"), reason: z.optional(nonEmpty) }),
+    z.object({ do: z.literal("resume") }),
+    z.object({ do: z.literal("abort"), reason: nonEmpty }),
+    z.object({ do: z.literal("promote") }),
+    z.object({ do: z.literal("retry") }),
+    z.object({ do: z.literal("setWeight"), weight: weightSchema() }),
+  ]),
+  by: z.optional(nonEmpty),
+});
+
+const configInvocationSchema = z.discriminatedUnion("action", [setCanaryWeightSchema, canaryOffSchema, startRolloutSchema, rolloutTickSchema, rolloutCommandSchema]);
 
 export type ConfigInvocation = z.infer<typeof configInvocationSchema>;
 

@@ -3,16 +3,23 @@
 // The work itself is controller/run.ts.
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import type Redis from "ioredis";
 import pino, { type Logger } from "pino";
 import { AwsAlarms } from "../adapters/alarms/aws";
 import { AwsFleet } from "../adapters/fleet/aws";
 import { AwsNotifier } from "../adapters/notifier/aws";
+import { GithubPromoter } from "../adapters/promoter/github";
+import { ssmSecureString } from "../adapters/promoter/ssmToken";
+import { AwsScheduler } from "../adapters/scheduler/aws";
+import type { Promoter } from "../controller/ports";
+import { isActive, type RolloutCommand } from "../core/rollout/decide";
 import { CONTROLLER_ORIGIN, ORIGIN_ATTRIBUTE } from "../controller/origin";
 import { RedisControllerStore } from "../adapters/store/redis";
 import type { AlarmChange } from "../core/controller/decide";
-import { handleAlarm, handleCanaryOff, handleCanaryWeight, type AlarmOutcome, type ControllerDeps } from "../controller/run";
+import { handleAlarm, handleCanaryOff, handleCanaryWeight, handleRollout, type AlarmOutcome, type ControllerDeps, type RolloutDeps } from "../controller/run";
 import { alarmSms, configSms } from "../controller/smsText";
 import { connect } from "../state/connection";
 import { ConfigInvocation, parseAlarmMessage, parseConfigInvocation } from "./alarmMessage";
@@ -44,7 +51,7 @@ export interface HandlerResult {
   processed: number;
   /** Malformed records and the controller's own notifications. */
   skipped: number;
-  outcomes: (AlarmOutcome | { messageId: string; status: "canaryWeight" | "canaryOff"; summary: string })[];
+  outcomes: (AlarmOutcome | { messageId: string; status: "canaryWeight" | "canaryOff" | "rollout"; summary: string })[];
 }
 
 // Through process.stdout (the Lambda runtime ships it to CloudWatch Logs), so that a test can read
@@ -75,8 +82,40 @@ function depsFromEnv(): ControllerDeps {
     policy: scalingFromEnv(process.env),
     logger: lambdaLogger,
     drainWaitMs: drainWaitMsFromEnv(process.env),
+    // Rollouts only: a controller deployed before them still handles alarms and the canary's weight.
+    ...(process.env.SCHEDULE_GROUP
+      ? {
+        scheduler: new AwsScheduler(new SchedulerClient({}), {
+          groupName: required("SCHEDULE_GROUP"),
+          functionArn: required("FUNCTION_ARN"),
+          roleArn: required("SCHEDULER_ROLE_ARN"),
+        }),
+      }
+      : {}),
+    promoter: promoterFromEnv(),
   };
   return deps;
+}
+
+/** GitHub's promote workflow when the prod stack has aviary:promote; else a promoter that says what is missing. */
+function promoterFromEnv(): Promoter {
+  const repository = process.env.PROMOTE_REPOSITORY;
+  const parameter = process.env.PROMOTE_TOKEN_PARAMETER;
+  if (!repository || !parameter) {
+    return {
+      promote: async (appVersion) => {
+        throw new ConfigError(`controller: cannot promote ${appVersion}: the prod stack has no aviary:promote (repository and token); run the promote workflow by hand`);
+      },
+    };
+  }
+  return new GithubPromoter({ repository, ref: process.env.PROMOTE_REF || "main" }, ssmSecureString(new SSMClient({}), parameter));
+}
+
+/** The deps a rollout command needs; a controller built without its two rollout ports refuses one. */
+function rolloutDeps(deps: ControllerDeps): RolloutDeps {
+  const { scheduler, promoter } = deps;
+  if (!scheduler || !promoter) throw new ConfigError("controller: rollout commands need SCHEDULE_GROUP, FUNCTION_ARN and SCHEDULER_ROLE_ARN (deploy the prod stack with this release)");
+  return { ...deps, scheduler, promoter };
 }
 
 /** Closes the Redis connection (tests, local mode); the next invocation reconnects. */
@@ -130,19 +169,59 @@ async function handleConfig(event: unknown, getDeps: () => ControllerDeps, logge
     logger.error({ err: (e as Error).message }, "rejected configuration invocation");
     throw e;
   }
-  if (config.action === "canaryOff") {
-    const { summary } = await handleCanaryOff(getDeps(), { reason: config.reason });
-    await sendSms(getDeps(), logger, configSms(summary));
-    return { processed: 1, skipped: 0, outcomes: [{ messageId: "config", status: "canaryOff", summary }] };
+  const done = (status: "canaryWeight" | "canaryOff" | "rollout", summary: string): HandlerResult =>
+    ({ processed: 1, skipped: 0, outcomes: [{ messageId: "config", status, summary }] });
+  switch (config.action) {
+    case "canaryOff": {
+      const { summary } = await handleCanaryOff(getDeps(), { reason: config.reason });
+      await sendSms(getDeps(), logger, configSms(summary));
+      return done("canaryOff", summary);
+    }
+    case "setCanaryWeight": {
+      const { summary } = await handleCanaryWeight(getDeps(), {
+        weight: config.weight,
+        appVersion: config.appVersion,
+        // `pulumi destroy` of the canary stack: drain the canary before its instances go away.
+        destroying: config.tf?.action === "delete",
+      });
+      await sendSms(getDeps(), logger, configSms(summary));
+      return done("canaryWeight", summary);
+    }
+    case "startRollout": {
+      const summary = await canaryStackRollout(rolloutDeps(getDeps()), config);
+      await sendSms(getDeps(), logger, configSms(summary));
+      return done("rollout", summary);
+    }
+    case "rolloutTick": {
+      const { summary, actions } = await handleRollout(rolloutDeps(getDeps()), { do: "tick" }, { rolloutId: config.rolloutId });
+      if (actions.length > 0) await sendSms(getDeps(), logger, configSms(summary));
+      return done("rollout", summary);
+    }
+    case "rolloutCommand": {
+      const { summary } = await handleRollout(rolloutDeps(getDeps()), config.command as RolloutCommand, config.by ? { by: config.by } : {});
+      await sendSms(getDeps(), logger, configSms(summary));
+      return done("rollout", summary);
+    }
   }
-  const { summary } = await handleCanaryWeight(getDeps(), {
-    weight: config.weight,
-    appVersion: config.appVersion,
-    // `pulumi destroy` of the canary stack: drain the canary before its instances go away.
-    destroying: config.tf?.action === "delete",
-  });
-  await sendSms(getDeps(), logger, configSms(summary));
-  return { processed: 1, skipped: 0, outcomes: [{ messageId: "config", status: "canaryWeight", summary }] };
+}
+
+/**
+ * The canary stack's invocation with a rollout plan (CRUD). Create and update start the rollout,
+ * except that a redeploy of the version already rolling out keeps it where it is; delete (`pulumi
+ * destroy`) drains the canary to 0, as without a plan, and aborts a rollout still under way.
+ */
+async function canaryStackRollout(deps: RolloutDeps, config: Extract<ConfigInvocation, { action: "startRollout" }>): Promise<string> {
+  if (config.tf?.action === "delete") {
+    const stored = await deps.store.readRollout();
+    const abort = stored && (["progressing", "paused", "promotable"] as const).some((s) => s === stored.status)
+      ? await handleRollout(deps, { do: "abort", reason: "canary stack destroyed" })
+      : undefined;
+    const { summary } = await handleCanaryWeight(deps, { weight: 0, appVersion: config.appVersion, destroying: true });
+    return abort ? `${abort.summary}; ${summary}` : summary;
+  }
+  const stored = await deps.store.readRollout();
+  if (isActive(stored) && stored.appVersion === config.appVersion) return `rollout ${stored.id} of ${config.appVersion} is ${stored.status}; kept as it is`;
+  return (await handleRollout(deps, { do: "start", plan: config.plan, appVersion: config.appVersion })).summary;
 }
 
 /** Some records of a batch failed (each one logged): the invocation fails so that SNS retries them. */

@@ -19,6 +19,7 @@ export async function canaryStack(cfg: CanaryConfig) {
     appVersion: cfg.appVersion,
     count: cfg.canaryCount,
     canaryWeight: cfg.canaryWeight,
+    ...(cfg.rollout ? { rollout: cfg.rollout } : {}),
     instanceType: cfg.instanceType,
     appPort: APP_PORT,
     privateSubnetIds: prod.requireOutput("privateSubnetIds").apply((ids) => ids as string[]),

@@ -121,6 +121,7 @@ export function prodStack(cfg: ProdConfig) {
     alarmArns: [pulumi.interpolate`arn:aws:cloudwatch:${region.region}:${identity.accountId}:alarm:${deployment}-*`],
     scaling: cfg.scaling,
     smsNumbers: cfg.alerts.sms,
+    promote: cfg.promote ? { ...cfg.promote, token: pulumi.secret(cfg.promote.token) } : undefined,
   });
   // Post-deploy smoke check from where `pulumi up` runs: a 200 through the proxy from a real backend.
   new command.local.Command(

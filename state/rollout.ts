@@ -9,11 +9,11 @@ import type Redis from "ioredis";
 import { InvalidInputError, InvariantError } from "../core/errors";
 import type { Evidence, JudgeInput } from "../core/rollout/judge";
 import type { RolloutState, StepResult } from "../core/rollout/model";
-import { sumWindows } from "../core/rollout/sumWindows";
+import { EMPTY_WINDOW, sumWindows } from "../core/rollout/sumWindows";
 import { describeIssues, issuesLine } from "../core/validation/issues";
 import { preview, PREVIEW_CHARS } from "./bounds";
-import { RolloutConflictError, WrongTypeError } from "./errors";
-import { describeKey, repairingType } from "./keyTypes";
+import { RolloutConflictError } from "./errors";
+import { readOfType, repairingType } from "./keyTypes";
 import { keys } from "./keys";
 import { LUA_ROUTING_DETAIL, ROUTING_DECIDE, ROUTING_MUTATE, routingChange, routingKeySpec, routingParams, validBy, type RoutingChange, type RoutingTarget } from "./routing";
 import { MAX_RESULTS, MAX_ROLLOUT_JSON, MAX_WINDOW_JSON, rolloutStateSchema, stepResultSchema, tokenSchema, windowEntrySchema } from "./rolloutSchema";
@@ -31,14 +31,9 @@ const ROLLOUT_EXPECTED = "a rollout state (JSON with id, status, step, results a
  * too large, not JSON, a bad field), with `problems` naming each bad field. Garbage never moves traffic.
  */
 export async function readRollout(redis: Redis): Promise<{ state: RolloutState | null | undefined; problems: string[] }> {
-  let raw: string | null;
-  try {
-    raw = await redis.get(keys.rollout);
-  } catch (err) {
-    if (!(err as Error).message?.startsWith("WRONGTYPE")) throw err;
-    const found = await describeKey(redis, keys.rollout);
-    return { state: undefined, problems: [new WrongTypeError(keys.rollout, found ?? { type: await redis.type(keys.rollout), size: 0 }, "string").message] };
-  }
+  const read = await readOfType(redis, keys.rollout, "string", () => redis.get(keys.rollout));
+  if ("problem" in read) return { state: undefined, problems: [read.problem] };
+  const raw = read.value;
   if (raw === null) return { state: null, problems: [] };
   const parsed = parseJson(raw, MAX_ROLLOUT_JSON);
   if (typeof parsed === "string") return { state: undefined, problems: [`${keys.rollout}: ${parsed}`] };
@@ -319,6 +314,8 @@ async function readFields(redis: Redis, key: string): Promise<{ fields: [string,
     for (let i = 0; i + 1 < flat.length; i += 2) fields.push([flat[i], flat[i + 1]]);
     cursor = next;
   } while (cursor !== "0" && fields.length < MAX_WINDOW_PROXIES);
+  // Sorted so that the sum and its problems do not depend on the hash's order.
+  fields.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return { fields: fields.slice(0, MAX_WINDOW_PROXIES), more: cursor !== "0" || fields.length > MAX_WINDOW_PROXIES };
 }
 
@@ -328,14 +325,9 @@ async function readFields(redis: Redis, key: string): Promise<{ fields: [string,
  */
 export async function readWindows(redis: Redis, rolloutId: string, step: number): Promise<{ sum: JudgeInput; proxies: number; problems: string[] }> {
   const key = checkWindowKey(rolloutId, step);
-  let read: { fields: [string, string][]; more: boolean };
-  try {
-    read = await readFields(redis, key);
-  } catch (err) {
-    if (!(err as Error).message?.startsWith("WRONGTYPE")) throw err;
-    const found = await describeKey(redis, key);
-    return { ...sumWindows([]), proxies: 0, problems: [new WrongTypeError(key, found ?? { type: await redis.type(key), size: 0 }, "hash").message] };
-  }
+  const got = await readOfType(redis, key, "hash", () => readFields(redis, key));
+  if ("problem" in got) return { sum: EMPTY_WINDOW, proxies: 0, problems: [got.problem] };
+  const read = got.value;
   const problems: string[] = read.more ? [`${key}: more than ${MAX_WINDOW_PROXIES} proxies; only the first ${MAX_WINDOW_PROXIES} are summed`] : [];
   const valid: { proxy: string; window: JudgeInput }[] = [];
   for (const [proxy, raw] of read.fields) {

@@ -43,7 +43,7 @@ const analysisSchema = strict({
   alpha: numIn(1e-9, 0.5),
 });
 
-const planSchema = strict({
+export const planSchema = strict({
   steps: z.array(stepSchema).check(z.minLength(1, "must have at least one step"), z.maxLength(MAX_STEPS, `must have at most ${MAX_STEPS} steps`)),
   analysis: analysisSchema,
   autoPromote: z.boolean("must be true or false"),
@@ -110,7 +110,8 @@ const latencyCountsSchema = strict({
 }).check(z.refine((h) => h.counts.length === h.boundsMs.length + 1, { message: "must have one more entry than boundsMs", path: ["counts"] }));
 
 const roleWindowSchema = strict({ requests: countSchema, errors5xx: countSchema, latency: latencyCountsSchema })
-  .check(z.refine((r) => r.errors5xx <= r.requests, { message: "must not exceed requests", path: ["errors5xx"] }));
+  // Only said of valid counts (a bad count is named on its own).
+  .check(z.refine((r) => !(r.requests >= 0) || r.errors5xx <= r.requests, { message: "must not exceed requests", path: ["errors5xx"] }));
 
 /** One proxy's window as stored in the window hash. */
 export const windowEntrySchema = strict({ canary: roleWindowSchema, production: roleWindowSchema, at: isoSchema });

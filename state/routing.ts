@@ -5,8 +5,7 @@ import { MAX_WEIGHT, WEIGHT_RULE, WEIGHT_RULE_SHORT, weightSchema as weightRule 
 import { describeIssues } from "../core/validation/issues";
 import { MAX_REASON } from "../core/bounds";
 import { InvalidInputError, InvariantError } from "../core/errors";
-import { WrongTypeError } from "./errors";
-import { describeKey } from "./keyTypes";
+import { readOfType } from "./keyTypes";
 import { keys } from "./keys";
 import { runWrite, storedReason, writeScript, type KeySpec } from "./writeScript";
 
@@ -50,15 +49,9 @@ const storedSchema = z.object({
  * `problems` names each bad field, so callers keep their last good state (and log problems).
  */
 export async function readRouting(redis: Redis): Promise<{ state: RoutingState | undefined; problems: string[] }> {
-  let raw: Record<string, string>;
-  try {
-    raw = await redis.hgetall(keys.routing);
-  } catch (err) {
-    // Another type at the key is garbage like any other: reported, and the next write repairs it.
-    if (!(err as Error).message?.startsWith("WRONGTYPE")) throw err;
-    const found = await describeKey(redis, keys.routing);
-    return { state: undefined, problems: [new WrongTypeError(keys.routing, found ?? { type: await redis.type(keys.routing), size: 0 }, "hash").message] };
-  }
+  const read = await readOfType(redis, keys.routing, "hash", () => redis.hgetall(keys.routing));
+  if ("problem" in read) return { state: undefined, problems: [read.problem] };
+  const raw = read.value;
   if (Object.keys(raw).length === 0) return { state: { ...DEFAULT_ROUTING }, problems: [] };
   const parsed = storedSchema.safeParse(raw);
   if (!parsed.success) {

@@ -23,7 +23,7 @@ export { DEFAULT_CACHE_NODE_TYPE, DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./
 export const CONFIG_NAMESPACE = "aviary";
 
 /** Keys whose values are YAML objects/lists in the stack file (Pulumi hands them over as JSON). */
-export const STRUCTURED_KEYS = ["prodFleet", "alerts", "thresholds", "scaling", "proxy", "redis", "rollout"] as const;
+export const STRUCTURED_KEYS = ["prodFleet", "alerts", "thresholds", "scaling", "proxy", "redis", "rollout", "promote"] as const;
 export const SCALAR_KEYS = ["role", "appVersion", "instanceType", "imageId", "canaryWeight", "canaryCount", "prodStack", "demoFaults"] as const;
 export const CONFIG_KEYS = [...SCALAR_KEYS, ...STRUCTURED_KEYS] as const;
 
@@ -101,6 +101,19 @@ const redis = z
   .strict()
   .refine((r) => r.nodeType === undefined || r.mode === "elasticache", { message: "nodeType applies only to mode elasticache" });
 
+/**
+ * Where a rollout with autoPromote dispatches the promote workflow. The token (a fine-grained token
+ * with Actions: write on that one repository) is set as a secret: `pulumi config set --secret --path
+ * aviary:promote.token ...`; a problem with it never shows its value.
+ */
+const promote = z
+  .object({
+    repository: z.string().regex(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/, "must be the GitHub repository as owner/name"),
+    ref: z.string().regex(/^(?!\/|.*\.\.|.*\/$)[A-Za-z0-9._\/-]{1,255}$/, "must be a branch or tag name like main").default("main"),
+    token: z.string().regex(/^[A-Za-z0-9_]{20,255}$/, "must be a GitHub token (20-255 letters, digits, _), set with pulumi config set --secret --path aviary:promote.token"),
+  })
+  .strict();
+
 const common = {
   appVersion: z.string().regex(APP_VERSION, "must be a version label like 1.4.2 (letters, digits, . _ + -)"),
   instanceType: z.string().regex(INSTANCE_TYPE, "must be an EC2 instance type like t3.small").default(DEFAULT_INSTANCE_TYPE),
@@ -119,6 +132,7 @@ const prodSchema = z
     scaling: scaling.default(DEFAULT_SCALING),
     proxy: proxy.default(DEFAULT_PROXY),
     redis: redis.default(DEFAULT_REDIS),
+    promote: promote.optional(),
   })
   .strict();
 
@@ -156,6 +170,7 @@ export type Thresholds = z.infer<typeof thresholds>;
 export type Scaling = z.infer<typeof scaling>;
 export type Alerts = z.infer<typeof alerts>;
 export type RedisLayout = z.infer<typeof redis>;
+export type PromoteTarget = z.infer<typeof promote>;
 
 /** Raw config as Pulumi (or a stack file) holds it: key without namespace → string value. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
@@ -186,10 +201,14 @@ function problem(path: readonly PropertyKey[], message: string): string {
   return describeIssue({ path, message }, { name: keyName });
 }
 
+/** Fields whose value a problem line must not show (secrets). */
+const HIDDEN_FIELDS: readonly PropertyKey[] = ["token"];
+
 function received(input: unknown, path: PropertyKey[]): string {
   let v: unknown = input;
   for (const p of path) v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined;
-  return v === undefined ? "missing" : `got ${JSON.stringify(v)}`;
+  if (v === undefined) return "missing";
+  return HIDDEN_FIELDS.includes(path[path.length - 1]) ? "got a value that is not shown" : `got ${JSON.stringify(v)}`;
 }
 
 /**

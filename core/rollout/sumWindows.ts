@@ -26,17 +26,29 @@ function addRole(a: RoleWindow, b: RoleWindow): RoleWindow {
 
 const histograms = (w: JudgeInput): LatencyCounts[] => [w.canary.latency, w.production.latency].filter((h) => !isEmpty(h));
 
+/** The bounds most of the windows' histograms have (the first of the most common on a tie). */
+function commonBounds(windows: readonly JudgeInput[]): readonly number[] | undefined {
+  const seen = new Map<string, { bounds: readonly number[]; n: number }>();
+  for (const h of windows.flatMap(histograms)) {
+    const k = h.boundsMs.join(",");
+    seen.set(k, { bounds: h.boundsMs, n: (seen.get(k)?.n ?? 0) + 1 });
+  }
+  let best: { bounds: readonly number[]; n: number } | undefined;
+  for (const v of seen.values()) if (!best || v.n > best.n) best = v;
+  return best?.bounds;
+}
+
 /**
- * The sum of `windows` (valid windows, as the stored schema checks them). A window whose latency
- * bounds differ from those summed so far cannot be added bucket-wise: it is left out and its index
- * returned in `mismatched` (proxies on different HAProxy configs during a config change).
+ * The sum of `windows` (valid windows, as the stored schema checks them). Histograms add bucket by
+ * bucket only over the same bounds: a window with other bounds than most (a proxy on another
+ * HAProxy config during a config change) is left out and its index returned in `mismatched`.
  */
 export function sumWindows(windows: readonly JudgeInput[]): { sum: JudgeInput; mismatched: number[] } {
+  const bounds = commonBounds(windows);
   let sum: JudgeInput = EMPTY_WINDOW;
   const mismatched: number[] = [];
   for (const [i, w] of windows.entries()) {
-    const bounds = [...histograms(sum), ...histograms(w)].map((h) => h.boundsMs);
-    if (!bounds.every((b) => sameBounds(b, bounds[0]))) {
+    if (!histograms(w).every((h) => sameBounds(h.boundsMs, bounds!))) {
       mismatched.push(i);
       continue;
     }

@@ -13,6 +13,8 @@ import { deregisterBackend, drainBackend, listBackends, registerBackend } from "
 import { changeRouting, disableCanary, enableCanary, readRouting, setCanaryWeight, type RoutingChange } from "../../../state/routing";
 import { LAST_STREAM_ID } from "../../../state/writeScript";
 import { useRedis } from "../../support/useRedis";
+import { abortByJudge, writeRollout } from "../../../state/rollout";
+import { failing, rolloutState } from "../../support/rolloutFixtures";
 import { noticesDuring as noticesOf, snapshot as snapshotOf } from "../../support/redisWrites";
 
 const db = useRedis();
@@ -31,6 +33,11 @@ const writes: Record<string, { setup?: (r: Redis) => Promise<unknown>; run: (r: 
   deregister: { setup: (r) => registerBackend(r, prod), run: (r) => deregisterBackend(r, "prod-1", { by }) },
   drain: { setup: (r) => registerBackend(r, prod), run: (r) => drainBackend(r, "prod-1", { by }) },
   controller: { run: (r) => recordControllerEvents(r, [{ action: "scaleOut", by, reason: "test", detail: { to: "3" } }]) },
+  rollout: { run: (r) => writeRollout(r, rolloutState(), { weight: 5, enabled: true }, { by, reason: "start", expectRevision: null }) },
+  "judge abort": {
+    setup: (r) => writeRollout(r, rolloutState(), { weight: 5, enabled: true }, { by, reason: "start", expectRevision: null }),
+    run: (r) => abortByJudge(r, { rolloutId: rolloutState().id, step: 0, result: failing(0) }, { by: "agent proxy-1" }),
+  },
 };
 
 const snapshot = (): Promise<Record<string, string>> => snapshotOf(db.redis);

@@ -180,7 +180,7 @@ describe("Controller", () => {
     const run = await runUnderMocks(program);
     const attach = run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment");
     expect(attach.inputs.policyArn).toMatch(/AWSLambdaVPCAccessExecutionRole$/);
-    const policy = JSON.parse(run.one("aws:iam/rolePolicy:RolePolicy").inputs.policy);
+    const policy = JSON.parse(run.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "controller")!.inputs.policy);
     const statements = policy.Statement as { Action: string[]; Resource: string | string[] }[];
     for (const s of statements) for (const a of s.Action) expect(a).not.toContain("*");
     const scale = statements.find((s) => s.Action.includes("autoscaling:SetDesiredCapacity"))!;
@@ -202,7 +202,7 @@ describe("Controller", () => {
     expect(key.inputs.enableKeyRotation).toBe(true);
     // Encrypted topics take symmetric keys only (the default spec).
     expect(key.inputs.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT").toBe("SYMMETRIC_DEFAULT");
-    const role = run.one("aws:iam/role:Role");
+    const role = run.ofType("aws:iam/role:Role").find((r) => r.name === "controller")!;
     const publish = JSON.parse(key.inputs.policy).Statement.find((s: { Principal: { AWS?: string } }) => s.Principal.AWS === mockArn(role.type, role.name));
     // SNS encrypts with the publisher's permissions: GenerateDataKey and Decrypt, here only via SNS.
     expect(publish).toMatchObject({ Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Condition: { StringEquals: { "kms:ViaService": "sns.us-east-1.amazonaws.com" } } });

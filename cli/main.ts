@@ -20,7 +20,7 @@ import { version } from "../package.json";
 import type Redis from "ioredis";
 import { MAX_WEIGHT, MIN_WEIGHT } from "../core/routing/weight";
 import { commandStore } from "../adapters/store/redis";
-import { handleRoutingCommand } from "../controller/run";
+import { handleRollout, handleRoutingCommand } from "../controller/run";
 import type { RoutingCommand } from "../core/controller/decide";
 import { connect } from "../state/connection";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
@@ -29,6 +29,7 @@ import { parseIntArg, table, UsageError, whoAmI, type Io } from "./common";
 import { exitCodeFor } from "./exitCodes";
 import { addFlagCommands } from "./flags";
 import { resolveRedisUrl } from "./localStack";
+import { addRolloutCommands, cliRolloutDeps } from "./rollout";
 import { readStatus, statusProblems, statusText } from "./status";
 import { printWatchable, watchable, type WatchableOptions } from "./watch";
 
@@ -118,6 +119,15 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     });
 
   addFlagCommands(program, { db, out, warn, repaired, setCode: (c) => (code = c) });
+  addRolloutCommands(program, {
+    db,
+    out,
+    err: (s) => void io.stderr.write(s),
+    warn,
+    command: (command) => handleRollout(cliRolloutDeps(commandStore(db(), whoAmI(), repaired), command, (s) => void io.stderr.write(s)), command),
+    isTTY: io.stdout.isTTY === true,
+    signal: opts.signal ?? new AbortController().signal,
+  });
 
   program
     .command("backends")

@@ -25,7 +25,7 @@ import type { RoutingCommand } from "../core/controller/decide";
 import { connect } from "../state/connection";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
 import { listBackends, type Backend } from "../state/registry";
-import { parseIntArg, table, UsageError, whoAmI, type Io } from "./common";
+import { checkReason, parseIntArg, table, whoAmI, type Io } from "./common";
 import { exitCodeFor } from "./exitCodes";
 import { addFlagCommands } from "./flags";
 import { resolveRedisUrl } from "./localStack";
@@ -104,8 +104,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .description("send no traffic to the canary (weight is kept)")
     .requiredOption("--reason <text>", "why, recorded in state and events")
     .action(async (o: { reason: string }) => {
-      if (o.reason.trim() === "") throw new UsageError("--reason must not be empty");
-      const r = await route({ set: "off", reason: o.reason });
+      const r = await route({ set: "off", reason: checkReason(o.reason) });
       repaired(r.repairs);
       out(`canary disabled, weight ${r.new.canaryWeight} kept (event ${r.eventId})\n`);
     });

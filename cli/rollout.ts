@@ -15,7 +15,7 @@ import { isActive, stepEndsAt, type RolloutCommand } from "../core/rollout/decid
 import { judge, type JudgeInput, type Judgement } from "../core/rollout/judge";
 import type { RolloutState, StepResult } from "../core/rollout/model";
 import { readRollout, readWindows } from "../state/rollout";
-import { table, UsageError } from "./common";
+import { checkReason, table } from "./common";
 import { printWatchable, watchable, type WatchableOptions } from "./watch";
 
 export interface RolloutCommandContext {
@@ -161,10 +161,7 @@ export function addRolloutCommands(program: Command, ctx: RolloutCommandContext)
     .command("abort")
     .description("turn the canary off and end the rollout")
     .requiredOption("--reason <text>", "why, recorded in the rollout and the events")
-    .action(async (o: { reason: string }) => {
-      if (o.reason.trim() === "") throw new UsageError("--reason must not be empty");
-      await run({ do: "abort", reason: o.reason });
-    });
+    .action((o: { reason: string }) => run({ do: "abort", reason: checkReason(o.reason) }));
   rollout
     .command("pause")
     .description("hold the current step (no judging, no next step) until resume")

@@ -5,11 +5,13 @@
  * Garbage is never acted on: readers name it, and the only writes that go over it are those that
  * turn the canary off (they are never blocked).
  */
+import { createHash } from "node:crypto";
 import type Redis from "ioredis";
 import { InvalidInputError, InvariantError } from "../core/errors";
 import type { Evidence, JudgeInput } from "../core/rollout/judge";
 import type { RolloutState, StepResult } from "../core/rollout/model";
 import { EMPTY_WINDOW, sumWindows } from "../core/rollout/sumWindows";
+import { judgementReason } from "../core/rollout/judgementReason";
 import { describeIssues, issuesLine } from "../core/validation/issues";
 import { preview, PREVIEW_CHARS } from "./bounds";
 import { RolloutConflictError } from "./errors";
@@ -33,8 +35,10 @@ const ROLLOUT_EXPECTED = "a rollout state (JSON with id, status, step, results a
 export async function readRollout(redis: Redis): Promise<{ state: RolloutState | null | undefined; problems: string[] }> {
   const read = await readOfType(redis, keys.rollout, "string", () => redis.get(keys.rollout));
   if ("problem" in read) return { state: undefined, problems: [read.problem] };
-  const raw = read.value;
-  if (raw === null) return { state: null, problems: [] };
+  return read.value === null ? { state: null, problems: [] } : parseRollout(read.value);
+}
+
+function parseRollout(raw: string): { state: RolloutState | undefined; problems: string[] } {
   const parsed = parseJson(raw, MAX_ROLLOUT_JSON);
   if (typeof parsed === "string") return { state: undefined, problems: [`${keys.rollout}: ${parsed}`] };
   const checked = rolloutStateSchema.safeParse(parsed.value);
@@ -42,9 +46,25 @@ export async function readRollout(redis: Redis): Promise<{ state: RolloutState |
   return { state: checked.data, problems: [] };
 }
 
-/** The value of a bounded JSON text, or what is wrong with it. */
+/**
+ * SHA-1 of the stored rollout when it is a string readRollout calls garbage, else "". The script's
+ * own check reads only the fields it needs; with this it takes a value that has those but is
+ * garbage otherwise as garbage too (if it is still the same value), so that every write sees the
+ * rollout as readers do: a write over garbage is refused unless it turns the canary off, and a
+ * judge's abort leaves it alone.
+ */
+async function garbageDigest(redis: Redis): Promise<string> {
+  // A value over the bound is garbage to the script by its size alone: at most one byte more is read.
+  const read = await readOfType(redis, keys.rollout, "string", () => redis.getrangeBuffer(keys.rollout, 0, MAX_ROLLOUT_JSON));
+  if ("problem" in read || read.value.length === 0 || read.value.length > MAX_ROLLOUT_JSON) return "";
+  if (parseRollout(read.value.toString("utf8")).state !== undefined) return "";
+  return createHash("sha1").update(read.value).digest("hex");
+}
+
+/** The value of a bounded JSON text, or what is wrong with it (its size counted in bytes, as Redis does). */
 function parseJson(raw: string, max: number): { value: unknown } | string {
-  if (raw.length > max) return `over the ${max}-character limit (${preview(raw)})`;
+  const bytes = Buffer.byteLength(raw);
+  if (bytes > max) return `over the ${max}-byte limit (${preview(raw, bytes, "bytes")})`;
   try {
     return { value: JSON.parse(raw) as unknown };
   } catch {
@@ -67,7 +87,8 @@ elseif ro_type == 'string' then
   local ok, v = false, nil
   if #raw <= ${MAX_ROLLOUT_JSON} then ok, v = pcall(cjson.decode, raw) end
   if ok and type(v) == 'table' and type(v.id) == 'string' and type(v.status) == 'string' and type(v.step) == 'number'
-    and type(v.results) == 'table' and type(v.revision) == 'number' and v.revision >= 0 and v.revision == math.floor(v.revision) then
+    and type(v.results) == 'table' and type(v.revision) == 'number' and v.revision >= 0 and v.revision == math.floor(v.revision)
+    and not (P.garbageDigest ~= '' and redis.sha1hex(raw) == P.garbageDigest) then
     ro = v
   else
     ro_garbage = value_found(raw)
@@ -138,8 +159,8 @@ export interface RolloutWrite {
 }
 
 /**
- * The one write of a rollout decision: the rollout (revision expectRevision + 1, updatedBy = by;
- * null deletes it) and the routing change with it, as one script. Throws RolloutConflictError if
+ * The one write of a rollout decision: the rollout (revision expectRevision + 1, or 1 over none;
+ * updatedBy = by; null deletes it) and the routing change with it, as one script. Throws RolloutConflictError if
  * the stored revision is not expectRevision, InvalidInputError for an invalid state or routing,
  * GarbageValueError / WrongTypeError if `aviary:rollout` is unreadable — in each case nothing is
  * written. A write that turns the canary off (routing enabled false) goes over any garbage.
@@ -149,11 +170,13 @@ export async function writeRollout(redis: Redis, next: RolloutState | null, rout
   const expect = opts.expectRevision;
   if (expect !== null && !(Number.isSafeInteger(expect) && expect >= 0)) throw new InvalidInputError(`Invalid expectRevision ${JSON.stringify(expect)}: must be null or an integer ≥ 0`);
   const routingP = routing === undefined ? {} : routingParams(routing);
-  const stored = next === null ? null : checkedState({ ...next, updatedBy: by, revision: (expect ?? -1) + 1 });
+  // Revisions count from 1, the first write over no rollout, as the decisions count them.
+  const stored = next === null ? null : checkedState({ ...next, updatedBy: by, revision: (expect ?? 0) + 1 });
   const script = routing === undefined ? WRITE_SCRIPTS.none : routing.enabled === false ? WRITE_SCRIPTS.off : WRITE_SCRIPTS.change;
   const outcome = await runWrite<{ conflict?: boolean; found?: number } | string[]>(redis, script, routing === undefined ? [keys.rollout] : [keys.routing, keys.rollout], {
     ...routingP,
     next: stored === null ? "" : JSON.stringify(stored),
+    garbageDigest: await garbageDigest(redis),
     expect: expect ?? -1,
     off: String(routing?.enabled === false),
     rolloutId: stored?.id ?? "",
@@ -194,15 +217,15 @@ function storableResult(r: StepResult): StepResult {
 function checkedState(state: RolloutState): RolloutState {
   const checked = rolloutStateSchema.safeParse({ ...state, results: Array.isArray(state.results) ? state.results.map(storableResult) : state.results });
   if (!checked.success) throw new InvalidInputError(`Invalid rollout state: ${issuesLine(checked.error.issues)}`);
-  if (JSON.stringify(checked.data).length > MAX_ROLLOUT_JSON) throw new InvalidInputError(`Invalid rollout state: its JSON is over ${MAX_ROLLOUT_JSON} characters`);
+  if (Buffer.byteLength(JSON.stringify(checked.data)) > MAX_ROLLOUT_JSON) throw new InvalidInputError(`Invalid rollout state: its JSON is over ${MAX_ROLLOUT_JSON} bytes`);
   return checked.data;
 }
 
 // The canary off exactly as disableCanary (ROUTING_DECIDE with P.enabled 'false'), and the stored
-// rollout aborted only if it is the one judged (id and step) and still running. The state is
-// re-encoded here (the abort must be decided and written in one step): Redis's cjson keeps 14
-// significant digits of each number, enough for every count and far more than a verdict needs. Nothing is written
-// when the canary is already off and there is nothing to mark (another proxy was first).
+// rollout aborted only if it is the one judged (id and step) and still running. Nothing is written
+// when the canary is already off and there is nothing to mark (another proxy was first). The state
+// is re-encoded here (the abort is decided and written in one step): Redis's cjson keeps 14
+// significant digits of each number, enough for every count and far more than a verdict needs.
 const ABORT_PREPARE = `
 ${ROUTING_DECIDE}
 ${LUA_READ_ROLLOUT}
@@ -255,14 +278,14 @@ export async function abortByJudge(redis: Redis, abort: JudgeAbort, opts: { by: 
   if (!Number.isSafeInteger(abort.step) || abort.step < 0) throw new InvalidInputError(`Invalid step ${JSON.stringify(abort.step)}: must be an integer ≥ 0`);
   const result = stepResultSchema.safeParse(abort?.result && storableResult(abort.result));
   if (!result.success) throw new InvalidInputError(`Invalid step result: ${issuesLine(result.error.issues)}`);
-  const { errorRate, latency } = result.data.judgement;
   const outcome = await runWrite<{ turnedOff: boolean; aborted: boolean }>(redis, ABORT_SCRIPT, [keys.routing, keys.rollout], {
     ...routingParams({ enabled: false }),
+    garbageDigest: await garbageDigest(redis),
     rolloutId: id.data,
     step: abort.step,
     result: result.data,
     by,
-    reason: storedReason(`judge ${result.data.verdict} at step ${abort.step + 1} (weight ${result.data.weight}): ${errorRate.reason}; ${latency.reason}`),
+    reason: storedReason(`judge at step ${abort.step + 1} (weight ${result.data.weight}): ${judgementReason(result.data.judgement)}`),
   });
   if (outcome.status === "noop") return { turnedOff: false, aborted: false, eventId: null };
   if (outcome.eventIds.length !== 1) throw new InvariantError("abortByJudge: script wrote no event");
@@ -294,7 +317,7 @@ export async function recordWindow(
   const entry = windowEntrySchema.safeParse({ canary: window?.canary, production: window?.production, at: new Date().toISOString() });
   if (!entry.success) throw new InvalidInputError(`Invalid window: ${issuesLine(entry.error.issues)}`);
   const json = JSON.stringify(entry.data);
-  if (json.length > MAX_WINDOW_JSON) throw new InvalidInputError(`Invalid window: its JSON is over ${MAX_WINDOW_JSON} characters`);
+  if (Buffer.byteLength(json) > MAX_WINDOW_JSON) throw new InvalidInputError(`Invalid window: its JSON is over ${MAX_WINDOW_JSON} bytes`);
   await repairingType(redis, key, "hash", async () => {
     const replies = await redis.multi().hset(key, proxy.data, json).expire(key, WINDOW_TTL_SECONDS).exec();
     const failed = replies?.find(([err]) => err !== null);

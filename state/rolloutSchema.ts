@@ -6,13 +6,17 @@
 import * as z from "zod/mini";
 import { MAX_REASON } from "../core/bounds";
 import { ROLLOUT_STATUSES } from "../core/rollout/model";
+import { MAX_KEPT_RESULTS } from "../core/rollout/decide";
 
 /** Largest stored rollout (its JSON), and largest window entry a reader parses. */
 export const MAX_ROLLOUT_JSON = 64 * 1024;
 export const MAX_WINDOW_JSON = 16 * 1024;
-/** Most results a stored rollout keeps (each judged step once, and a few fast aborts). */
-export const MAX_RESULTS = 50;
-/** Most steps a plan has, and most latency bounds a histogram has. */
+/** Most results a stored rollout keeps: the decisions' own rule (the newest ones), which a judge's abort keeps too. */
+export const MAX_RESULTS = MAX_KEPT_RESULTS;
+/**
+ * Most steps a plan has: the stack config's MAX_ROLLOUT_STEPS (core/config/rollout.ts), not
+ * imported from there because that module brings the whole of zod into the controller's bundle.
+ */
 export const MAX_STEPS = 10;
 export const MAX_BOUNDS = 64;
 

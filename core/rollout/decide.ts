@@ -63,6 +63,12 @@ export const ALLOWED: Readonly<Record<PersonCommand, readonly RolloutStatus[]>> 
 
 const ACTIVE: readonly RolloutStatus[] = ["progressing", "paused"];
 
+/**
+ * Most results a decision keeps, newest last: the stored rollout is bounded (the state module keeps
+ * at most 50, leaving room for the proxies' fast aborts); older verdicts stay in the event log.
+ */
+export const MAX_KEPT_RESULTS = 40;
+
 /** True while the rollout moves traffic by itself or waits mid-way (a canary alarm aborts it then). */
 export function isActive(rollout: RolloutState | null | undefined): rollout is RolloutState {
   return rollout !== null && rollout !== undefined && ACTIVE.includes(rollout.status);
@@ -159,7 +165,7 @@ function decideTick(input: RolloutInput, by: string): RolloutDecision {
   const j = input.judgement;
   if (!j) throw new InvariantError(`rollout tick at ${now}: ${stepName(rollout)} ended at ${endsAt} and needs the controller's judgement (see tickNeedsJudgement)`);
   const result: StepResult = { step: rollout.step, weight: stepWeight(rollout), verdict: j.verdict, judgedBy: "controller", at: now, judgement: j };
-  const results = [...rollout.results, result];
+  const results = [...rollout.results, result].slice(-MAX_KEPT_RESULTS);
   const numbers = judgementReason(j);
   const evidence = { rolloutId: rollout.id, step: rollout.step, verdict: j.verdict, numbers, now };
   const name = stepName(rollout);

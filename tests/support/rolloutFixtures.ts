@@ -24,7 +24,7 @@ export function stepResult(step: number, input: JudgeInput, judgedBy = "controll
 /** A failing result: the canary answers 10 % 5xx, production none. */
 export const failing = (step = 0, judgedBy = "agent proxy-1"): StepResult => stepResult(step, window(roleWindow(1000, 100), roleWindow(5000, 0)), judgedBy);
 
-/** A three-step rollout at `step`, in `status`, at `revision`. */
+/** A three-step rollout, progressing at step 0, as started (revision 1), with `over` changed. */
 export function rolloutState(over: Partial<RolloutState> = {}): RolloutState {
   return {
     id: "2.0.0@2026-12-01T10:00:00.000Z",
@@ -45,7 +45,7 @@ export function rolloutState(over: Partial<RolloutState> = {}): RolloutState {
     reason: "started",
     updatedAt: "2026-12-01T10:00:00.000Z",
     updatedBy: "controller",
-    revision: 0,
+    revision: 1,
     ...over,
   };
 }

@@ -13,6 +13,9 @@ import { readRouting, setCanaryWeight } from "../../../state/routing";
 import { failing, roleWindow, rolloutState, stepResult, window } from "../../support/rolloutFixtures";
 import { noticesDuring, snapshot } from "../../support/redisWrites";
 import { useRedis } from "../../support/useRedis";
+import { MAX_STEPS } from "../../../state/rolloutSchema";
+import { MAX_ROLLOUT_STEPS } from "../../../core/config/rollout";
+import { MAX_KEPT_RESULTS } from "../../../core/rollout/decide";
 
 const db = useRedis();
 
@@ -20,9 +23,9 @@ const db = useRedis();
 const to14Digits = <T>(value: T): T => JSON.parse(JSON.stringify(value), (_k, v: unknown) => (typeof v === "number" ? Number(v.toPrecision(14)) : v)) as T;
 const by = "controller";
 
-/** A stored rollout at `state.revision`, written as the controller would (routing at its weight). */
+/** A stored rollout: a later revision set as it is, revision 1 written as a start (routing at its weight). */
 async function store(state: RolloutState = rolloutState()): Promise<RolloutState> {
-  if (state.revision > 0) await db.redis.set(keys.rollout, JSON.stringify(state));
+  if (state.revision > 1) await db.redis.set(keys.rollout, JSON.stringify(state));
   else await writeRollout(db.redis, state, { weight: state.plan.steps[state.step].weight, enabled: true }, { by, reason: "start", expectRevision: null });
   return (await readRollout(db.redis)).state!;
 }
@@ -33,7 +36,12 @@ const garbage: [string, (r: Redis) => Promise<unknown>][] = [
   ["JSON without a revision", (r) => r.set(keys.rollout, JSON.stringify({ ...rolloutState(), revision: "x" }))],
   ["over 64 KiB", (r) => r.set(keys.rollout, JSON.stringify({ ...rolloutState(), reason: "x".repeat(70_000) }))],
   ["a list", (r) => r.rpush(keys.rollout, "junk")],
+  ["a state with a revision but a bad status", (r) => r.set(keys.rollout, JSON.stringify({ ...rolloutState(), status: "winning", revision: 3 }))],
 ];
+
+test("the stored plan holds as many steps as the stack config allows", () => {
+  expect(MAX_STEPS).toBe(MAX_ROLLOUT_STEPS);
+});
 
 describe("readRollout", () => {
   test("no key reads as no rollout", async () => {
@@ -43,12 +51,12 @@ describe("readRollout", () => {
   test("a written rollout reads back as written, at revision 0, by the writer", async () => {
     const state = rolloutState({ results: [stepResult(0, window(roleWindow(500, 0), roleWindow(5000, 1)))] });
     await writeRollout(db.redis, state, undefined, { by: "me", reason: "start", expectRevision: null });
-    expect(await readRollout(db.redis)).toEqual({ state: { ...state, updatedBy: "me", revision: 0 }, problems: [] });
+    expect(await readRollout(db.redis)).toEqual({ state: { ...state, updatedBy: "me", revision: 1 }, problems: [] });
   });
 
   test.each([
     ["not JSON", "{junk", [/^aviary:rollout: not JSON \(5 characters starting "\{junk"\)$/]],
-    ["over the size bound", JSON.stringify({ ...rolloutState(), reason: "x".repeat(70_000) }), [/^aviary:rollout: over the 65536-character limit/]],
+    ["over the size bound", JSON.stringify({ ...rolloutState(), reason: "x".repeat(70_000) }), [/^aviary:rollout: over the 65536-byte limit \(\d+ bytes starting /]],
     ["a bad status and a bad time", JSON.stringify({ ...rolloutState(), status: "winning", updatedAt: "now" }), [/^aviary:rollout status: must be one of progressing, paused, promotable, aborted, promoted$/, /^aviary:rollout updatedAt: must be an ISO 8601 time$/]],
     ["a step beyond the plan", JSON.stringify({ ...rolloutState(), step: 3 }), [/^aviary:rollout step: must be an index into plan\.steps$/]],
     ["an unknown field", JSON.stringify({ ...rolloutState(), extra: 1 }), [/^aviary:rollout \(root\): unknown field extra$/]],
@@ -72,11 +80,11 @@ describe("writeRollout", () => {
     const first = await store();
     const next = { ...first, step: 1, stepStartedAt: "2026-12-01T10:02:00.000Z", reason: "step 1 passed" };
     const { notices, error } = await noticesDuring(db, async () => {
-      const w = await writeRollout(db.redis, next, { weight: 25 }, { by, reason: "step 1 passed", expectRevision: 0 });
+      const w = await writeRollout(db.redis, next, { weight: 25 }, { by, reason: "step 1 passed", expectRevision: 1 });
       expect(w.routing).toMatchObject({ eventId: w.eventId, old: { canaryWeight: 5, canaryEnabled: true }, new: { canaryWeight: 25, canaryEnabled: true } });
     });
     expect(error).toBeUndefined();
-    expect((await readRollout(db.redis)).state).toEqual({ ...next, revision: 1 });
+    expect((await readRollout(db.redis)).state).toEqual({ ...next, revision: 2 });
     expect((await readRouting(db.redis)).state).toMatchObject({ canaryWeight: 25, canaryEnabled: true, reason: "step 1 passed", changedBy: by });
     const { events } = await readEvents(db.redis);
     expect(events).toHaveLength(2);
@@ -84,7 +92,7 @@ describe("writeRollout", () => {
       kind: "rollout",
       by,
       reason: "step 1 passed",
-      detail: { rolloutId: first.id, oldStatus: "progressing", newStatus: "progressing", step: "1", weight: "25", revision: "1", cause: "weight", oldWeight: "5", newWeight: "25", oldEnabled: "true", newEnabled: "true" },
+      detail: { rolloutId: first.id, oldStatus: "progressing", newStatus: "progressing", step: "1", weight: "25", revision: "2", cause: "weight", oldWeight: "5", newWeight: "25", oldEnabled: "true", newEnabled: "true" },
     });
     expect(notices.map((n) => JSON.parse(n))).toEqual([{ kind: "rollout", eventId: events[1].id }]);
   });
@@ -92,14 +100,14 @@ describe("writeRollout", () => {
   test("without a routing change the routing key is not touched", async () => {
     const first = await store();
     const routing = await db.redis.dumpBuffer(keys.routing);
-    await writeRollout(db.redis, { ...first, status: "paused", reason: "by hand" }, undefined, { by, reason: "pause", expectRevision: 0 });
+    await writeRollout(db.redis, { ...first, status: "paused", reason: "by hand" }, undefined, { by, reason: "pause", expectRevision: 1 });
     expect(await db.redis.dumpBuffer(keys.routing)).toEqual(routing);
-    expect((await readRollout(db.redis)).state).toMatchObject({ status: "paused", revision: 1 });
+    expect((await readRollout(db.redis)).state).toMatchObject({ status: "paused", revision: 2 });
   });
 
   test("null deletes the rollout, with its event", async () => {
     await store();
-    await writeRollout(db.redis, null, undefined, { by, reason: "cleared", expectRevision: 0 });
+    await writeRollout(db.redis, null, undefined, { by, reason: "cleared", expectRevision: 1 });
     expect(await db.redis.exists(keys.rollout)).toBe(0);
     expect((await readEvents(db.redis)).events.at(-1)!.detail).toMatchObject({ oldStatus: "progressing", newStatus: "none", rolloutId: rolloutState().id });
   });
@@ -174,17 +182,17 @@ describe("writeRollout", () => {
       const first = await store();
       await db.redis.del(keys.routing);
       await put(db.redis);
-      const w = await writeRollout(db.redis, { ...first, status: "aborted" }, { enabled: false }, { by, reason: "abort", expectRevision: 0 });
+      const w = await writeRollout(db.redis, { ...first, status: "aborted" }, { enabled: false }, { by, reason: "abort", expectRevision: 1 });
       expect((await readRouting(db.redis)).state).toMatchObject({ canaryEnabled: false, canaryWeight: 0 });
       expect(w.routing?.repairs.join("; ")).toMatch(/^Redis key aviary:routing/);
-      expect((await readRollout(db.redis)).state).toMatchObject({ status: "aborted", revision: 1 });
+      expect((await readRollout(db.redis)).state).toMatchObject({ status: "aborted", revision: 2 });
     });
 
     test("in the event stream: moved aside, the write goes on", async () => {
       const first = await store();
       await db.redis.del(keys.events);
       await db.redis.set(keys.events, "junk");
-      await writeRollout(db.redis, { ...first, status: "aborted" }, { enabled: false }, { by, reason: "abort", expectRevision: 0 });
+      await writeRollout(db.redis, { ...first, status: "aborted" }, { enabled: false }, { by, reason: "abort", expectRevision: 1 });
       expect((await readRouting(db.redis)).state).toMatchObject({ canaryEnabled: false });
       expect((await readEvents(db.redis)).events[0].detail.repairs).toMatch(/^Redis key aviary:events is a string of 4 bytes starting "junk", expected a stream; repaired/);
     });
@@ -206,7 +214,7 @@ describe("writeRollout", () => {
       await store();
       await db.redis.hset(keys.routing, "canaryWeight", "lots");
       const before = await snapshot(db.redis);
-      await expect(writeRollout(db.redis, rolloutState({ status: "progressing" }), { enabled: true }, { by, reason: "resume", expectRevision: 0 })).rejects.toThrow(GarbageValueError);
+      await expect(writeRollout(db.redis, rolloutState({ status: "progressing" }), { enabled: true }, { by, reason: "resume", expectRevision: 1 })).rejects.toThrow(GarbageValueError);
       expect(await snapshot(db.redis)).toEqual(before);
     });
   });
@@ -225,11 +233,30 @@ describe("abortByJudge", () => {
     const { state, problems } = await readRollout(db.redis);
     expect(problems).toEqual([]);
     // The script re-encodes the stored state (Redis's cjson): numbers keep 14 significant digits.
-    expect(state).toMatchObject({ status: "aborted", revision: 1, updatedBy: "agent proxy-1", results: [to14Digits(failing(0))] });
-    expect(state!.reason).toMatch(/^judge fail at step 1 \(weight 5\): canary 100\/1000 5xx \(10\.00 %\), production 0\/5000 \(0\.00 %\): more than 0\.5 points worse; p99 /);
+    expect(state).toMatchObject({ status: "aborted", revision: 2, updatedBy: "agent proxy-1", results: [to14Digits(failing(0))] });
+    expect(state!.reason).toMatch(/^judge at step 1 \(weight 5\): fail: 5xx canary 100\/1000 5xx \(10\.00 %\), production 0\/5000 \(0\.00 %\): more than 0\.5 points worse; latency p99 /);
     const event = (await readEvents(db.redis)).events.at(-1)!;
     expect(event).toMatchObject({ kind: "rollout", by: "agent proxy-1", reason: state!.reason, detail: { oldStatus: "progressing", newStatus: "aborted", step: "0", weight: "5", verdict: "fail", oldEnabled: "true", newEnabled: "false", newWeight: "5" } });
     expect(notices.map((n) => JSON.parse(n))).toEqual([{ kind: "rollout", eventId: event.id }]);
+  });
+
+  test("earlier results with null fields (nothing timed) survive the abort's re-encoding", async () => {
+    const idle = stepResult(0, window(roleWindow(0, 0), roleWindow(0, 0)));
+    expect(idle.judgement.latency).toMatchObject({ boundMs: null, evidence: null, canary: { quantileMs: null } });
+    await store(rolloutState({ results: [idle], revision: 2 }));
+    await abortByJudge(db.redis, judged(), { by: "agent proxy-1" });
+    const { state, problems } = await readRollout(db.redis);
+    expect(problems).toEqual([]);
+    expect(state!.results).toEqual([to14Digits(idle), to14Digits(failing(0))]);
+  });
+
+  test("keeps the newest results, as the decisions do", async () => {
+    const full = Array.from({ length: MAX_KEPT_RESULTS }, (_, i) => ({ ...stepResult(0, window(roleWindow(200, 0), roleWindow(2000, 0))), at: new Date(Date.UTC(2026, 11, 1, 10, 0, i)).toISOString() }));
+    await store(rolloutState({ results: full, revision: 2 }));
+    await abortByJudge(db.redis, judged(), { by: "agent proxy-1" });
+    const results = (await readRollout(db.redis)).state!.results;
+    expect(results).toHaveLength(MAX_KEPT_RESULTS);
+    expect(results.map((r) => r.at)).toEqual([...full.slice(1).map((r) => r.at), failing(0).at]);
   });
 
   test("is idempotent: a second proxy's abort writes nothing", async () => {
@@ -249,7 +276,7 @@ describe("abortByJudge", () => {
     const outcomes = await Promise.all(["p1", "p2", "p3", "p4"].map((p) => abortByJudge(db.redis, { ...judged(), result: failing(0, `agent ${p}`) }, { by: `agent ${p}` })));
     expect(outcomes.filter((o) => o.aborted)).toHaveLength(1);
     expect(outcomes.filter((o) => o.eventId !== null)).toHaveLength(1);
-    expect((await readRollout(db.redis)).state).toMatchObject({ status: "aborted", revision: 1, results: [expect.anything()] });
+    expect((await readRollout(db.redis)).state).toMatchObject({ status: "aborted", revision: 2, results: [expect.anything()] });
     expect((await readEvents(db.redis)).events.filter((e) => e.kind === "rollout")).toHaveLength(2);
   });
 

@@ -22,7 +22,7 @@ describe("the controller store's rollout", () => {
     expect(await s.readRollout()).toBeNull();
     const w = await s.writeRollout(rolloutState({ updatedBy: "someone" }), { weight: 5, enabled: true }, "start 2.0.0", null);
     expect(w.routing?.new).toEqual({ canaryWeight: 5, canaryEnabled: true });
-    expect(await s.readRollout()).toEqual(rolloutState({ updatedBy: "controller", revision: 0 }));
+    expect(await s.readRollout()).toEqual(rolloutState({ updatedBy: "controller", revision: 1 }));
     expect((await readRouting(db.redis)).state).toMatchObject({ changedBy: "controller", reason: "start 2.0.0" });
     expect((await readEvents(db.redis)).events).toEqual([expect.objectContaining({ id: w.eventId, kind: "rollout", by: "controller", reason: "start 2.0.0" })]);
     await expect(s.writeRollout(rolloutState({ step: 1 }), { weight: 25 }, "next", null)).rejects.toBeInstanceOf(RolloutConflictError);

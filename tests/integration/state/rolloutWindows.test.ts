@@ -61,7 +61,7 @@ describe("recordWindow and readWindows", () => {
         `${at} "increasing": production.latency.counts: must not increase along the buckets (they are cumulative); skipped`,
         `${at} "shape": canary.requests: must be a count (an integer ≥ 0); canary.latency.counts: must have one more entry than boundsMs; skipped`,
         `${at} "nowhen": at: must be an ISO 8601 time; skipped`,
-        `${at} "huge": over the 16384-character limit (20000 characters starting "${"x".repeat(40)}"); skipped`,
+        `${at} "huge": over the 16384-byte limit (20000 bytes starting "${"x".repeat(40)}"); skipped`,
         `${at} "otherbounds": latency bounds differ from the other proxies'; skipped`,
       ].sort(),
     );

@@ -5,7 +5,7 @@
 import { ALARM_KEYS, type AlarmKey } from "../../../core/alarms/catalogue";
 import { actionName, decide, type AlarmInput, type ControllerAction, type RolloutEventInput } from "../../../core/controller/decide";
 import { InvalidInputError, InvariantError } from "../../../core/errors";
-import { ALLOWED, decideRollout, stepEndsAt, tickNeedsJudgement, type RolloutCommand, type RolloutDecision } from "../../../core/rollout/decide";
+import { ALLOWED, decideRollout, MAX_KEPT_RESULTS, stepEndsAt, tickNeedsJudgement, type RolloutCommand, type RolloutDecision } from "../../../core/rollout/decide";
 import { DEFAULT_ANALYSIS, judge, type Judgement, type RoleWindow } from "../../../core/rollout/judge";
 import { ROLLOUT_STATUSES, type RolloutPlan, type RolloutState, type RolloutStatus } from "../../../core/rollout/model";
 import { latencyBoundsMs } from "../../../haproxy/config";
@@ -150,6 +150,13 @@ describe("tick", () => {
   });
   test.each<RolloutStatus>(["paused", "promotable", "aborted", "promoted"])("on a %s rollout (e.g. the agent aborted it first): nothing, whatever the verdict", (status) => {
     for (const j of [PASS, FAIL, UNSURE]) expect(run({ do: "tick" }, state({ status }), at(9999), j).actions).toEqual([]);
+  });
+  test("results stay bounded: a step judged again and again keeps the newest", () => {
+    const old = Array.from({ length: MAX_KEPT_RESULTS }, (_, i) => ({ step: 0, weight: 5, verdict: "inconclusive" as const, judgedBy: "controller", at: at(i), judgement: UNSURE }));
+    const r = written(run({ do: "tick" }, state({ results: old }), at(120), PASS));
+    expect(r.results).toHaveLength(MAX_KEPT_RESULTS);
+    expect(r.results.at(-1)).toMatchObject({ verdict: "pass", at: at(120) });
+    expect(r.results[0].at).toBe(at(1));
   });
   test("with no rollout: nothing", () => {
     expect(run({ do: "tick" }, null, at(9999), PASS).actions).toEqual([]);

@@ -306,10 +306,24 @@ export function resourcePolicyProblems(policy: unknown): string[] {
   });
 }
 
+// Services that assume a role on behalf of one of their resources (a schedule): the role's trust
+// policy must tie them to this account or that resource (EventBridge Scheduler User Guide,
+// "Confused deputy prevention"). Compute services running the role (ec2, lambda) are not deputies.
+const DEPUTY_SERVICES = ["scheduler.amazonaws.com"];
+
+/** Problems in a role's trust policy: a deputy service let in without aws:SourceAccount/aws:SourceArn. */
+export function trustPolicyProblems(policy: unknown): string[] {
+  return allowStatementProblems(policy, (st, label) => {
+    const deputies = principals(st).services.filter((s) => DEPUTY_SERVICES.includes(s));
+    const scoped = conditionKeys(st).some((k) => SCOPING_KEYS.some((re) => re.test(k)));
+    return deputies.length > 0 && !scoped ? [`${label} lets ${deputies.join(", ")} assume the role without aws:SourceAccount/aws:SourceArn: another account's resource could use it`] : [];
+  });
+}
+
 const resourcePoliciesScoped: ResourceValidationPolicy = {
   name: "resource-policies-scoped",
   description:
-    "KMS key, SNS topic and S3 bucket policies: no Allow with NotAction/NotResource/NotPrincipal, no \"*\" principal or service principal without a condition tying it to this account (aws:SourceAccount, aws:SourceArn, a KMS encryption context); a lambda.Permission for a service needs sourceArn.",
+    "KMS key, SNS topic and S3 bucket policies: no Allow with NotAction/NotResource/NotPrincipal, no \"*\" principal or service principal without a condition tying it to this account (aws:SourceAccount, aws:SourceArn, a KMS encryption context); a lambda.Permission for a service needs sourceArn; a role EventBridge Scheduler assumes names the account or group it serves.",
   enforcementLevel: "mandatory",
   validateResource: [
     validateResourceOfType(aws.kms.Key, (k, _args, report) => {
@@ -318,6 +332,7 @@ const resourcePoliciesScoped: ResourceValidationPolicy = {
     validateResourceOfType(aws.kms.KeyPolicy, (k, _args, report) => reportAll(report, resourcePolicyProblems(k.policy))),
     validateResourceOfType(aws.sns.TopicPolicy, (t, _args, report) => reportAll(report, resourcePolicyProblems(t.policy))),
     validateResourceOfType(aws.s3.BucketPolicy, (b, _args, report) => reportAll(report, resourcePolicyProblems(b.policy))),
+    validateResourceOfType(aws.iam.Role, (r, _args, report) => reportAll(report, trustPolicyProblems(r.assumeRolePolicy))),
     validateResourceOfType(aws.lambda.Permission, (p, _args, report) => {
       const principal = String(p.principal ?? "");
       if (principal.endsWith(".amazonaws.com") && !nonEmpty(p.sourceArn)) {

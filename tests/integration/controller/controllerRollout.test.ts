@@ -10,12 +10,11 @@ import { DEFAULT_ANALYSIS } from "../../../core/rollout/judge";
 import type { RolloutPlan } from "../../../core/rollout/model";
 import { closeController, handler, type SnsEvent } from "../../../lambda/handler";
 import { canaryInvocation } from "../../../lambda/canaryWeightInvocation";
-import { connect } from "../../../state/connection";
 import { keys } from "../../../state/keys";
 import { readRollout, recordWindow } from "../../../state/rollout";
 import { readRouting, setCanaryWeight } from "../../../state/routing";
-import { startRedisServer, type RedisServer } from "../../../harness/redisServer";
 import { roleWindow, window } from "../../support/rolloutFixtures";
+import { useRedis } from "../../support/useRedis";
 
 jest.setTimeout(60_000);
 
@@ -29,7 +28,7 @@ const schedulerMock = mockClient(SchedulerClient);
 const ssmMock = mockClient(SSMClient);
 const snsMock = mockClient(SNSClient);
 
-let server: RedisServer;
+const db = useRedis();
 let redis: Redis;
 let fetchSpy: jest.SpyInstance;
 let stdout: jest.SpyInstance;
@@ -54,22 +53,13 @@ const cleanWindows = async (step: number) => {
 const schedules = () => schedulerMock.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input);
 const notices = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input.Subject).filter(Boolean);
 
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = connect(server.url);
-});
-
-afterAll(async () => {
-  await closeController();
-  redis?.disconnect();
-  await server?.stop();
-});
+afterAll(() => closeController());
 
 beforeEach(async () => {
   await closeController();
-  await redis.flushall();
+  redis = db.redis;
   Object.assign(process.env, {
-    REDIS_URL: server.url,
+    REDIS_URL: db.server.url,
     ASG_NAME: "aviary-prod-asg",
     TOPIC_ARN: `arn:aws:sns:${REGION}:${ACCOUNT}:aviary-prod-alerts`,
     SMS_TOPIC_ARN: `arn:aws:sns:${REGION}:${ACCOUNT}:aviary-prod-sms`,

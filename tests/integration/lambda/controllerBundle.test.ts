@@ -7,8 +7,9 @@ import * as path from "node:path";
 import { buildControllerBundle } from "../../../lambda/bundle";
 import { tempDir } from "../../support/tempDir";
 
-// ioredis, pino and zod/mini are most of it; the rollout decisions (core/rollout/decide.ts) add about 9 KB.
-const LIMIT_BYTES = 320_000;
+// ioredis, pino and zod/mini are most of it; the rollout decisions (core/rollout/decide.ts) add about 9 KB,
+// its store, judge and Scheduler/GitHub adapters (state/rollout*.ts, core/rollout/judge.ts, adapters/) about 18 KB.
+const LIMIT_BYTES = 340_000;
 
 // Runs inside the plain node process: a malformed record is skipped without touching Redis or AWS,
 // and an invalid configuration invocation is rejected.
@@ -30,6 +31,8 @@ test("builds, stays under 320 KB, and runs in plain node with the runtime's AWS 
   // AWS SDK v3 stays external: the nodejs24.x runtime ships it.
   expect(code).toMatch(/require\("@aws-sdk\/client-auto-scaling"\)/);
   expect(code).toMatch(/require\("@aws-sdk\/client-sns"\)/);
+  expect(code).toMatch(/require\("@aws-sdk\/client-scheduler"\)/);
+  expect(code).toMatch(/require\("@aws-sdk\/client-ssm"\)/);
   expect(code).toMatch(/require\("@aws-sdk\/client-cloudwatch"\)/);
 
   const dir = tempDir("aviary-bundle-");

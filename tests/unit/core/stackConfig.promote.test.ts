@@ -1,8 +1,9 @@
 // aviary:promote (prod stack): where an autoPromote rollout dispatches the promote workflow, and the
 // token it does so with. One line per problem; a bad token's value is never shown.
 import { REPO_ROOT } from "../../support/repoRoot";
+import { stackConfigProblems as problems } from "../../support/stackConfigProblems";
 import { join } from "node:path";
-import { aviaryKeys, parseStackConfig, StackConfigError } from "../../../core/config/stackConfig";
+import { aviaryKeys, parseStackConfig } from "../../../core/config/stackConfig";
 import { readStackFile } from "../../../config/stackFile";
 
 const prod = readStackFile(join(REPO_ROOT, "Pulumi.prod.yaml"));
@@ -10,15 +11,6 @@ const canary = readStackFile(join(REPO_ROOT, "Pulumi.canary.yaml"));
 const TOKEN = "github_pat_11AAAAAAA0abcdefghij_klmnopqrstuvwxyz0123456789";
 const withPromote = (file: Record<string, string>, promote: unknown) => aviaryKeys({ ...file, "aviary:promote": JSON.stringify(promote) });
 
-function problems(raw: Record<string, string | undefined>): string[] {
-  try {
-    parseStackConfig(raw);
-  } catch (e) {
-    if (e instanceof StackConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
 
 test("absent: no promote target (the committed prod stack sets none)", () => {
   const cfg = parseStackConfig(aviaryKeys(prod));

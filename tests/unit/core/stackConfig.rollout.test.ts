@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { REPO_ROOT } from "../../support/repoRoot";
+import { stackConfigProblems as problems } from "../../support/stackConfigProblems";
 import { readStackFile } from "../../../config/stackFile";
-import { aviaryKeys, parseStackConfig, StackConfigError, type RawConfig } from "../../../core/config/stackConfig";
+import { aviaryKeys, parseStackConfig, type RawConfig } from "../../../core/config/stackConfig";
 import { DEFAULT_ANALYSIS } from "../../../core/rollout/judge";
 
 const json = JSON.stringify;
@@ -18,15 +19,6 @@ const withRollout = (rollout: unknown, extra: RawConfig = {}): RawConfig => {
   return { ...rest, rollout: json(rollout), ...extra };
 };
 
-function problems(raw: RawConfig): string[] {
-  try {
-    parseStackConfig(raw);
-  } catch (e) {
-    if (e instanceof StackConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
 
 describe("without aviary:rollout the canary stack is what it was", () => {
   test("fixed canaryWeight, no rollout field", () => {

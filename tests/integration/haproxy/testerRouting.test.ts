@@ -77,6 +77,8 @@ afterAll(async () => {
 test("weight 0: the tester header and cookie reach the canary; no one else does, a canary sticky cookie included", async () => {
   expect(slot(stack.agent.applied(), "canary1")).toMatchObject({ state: "ready", weight: 0 });
   expect(await versions(30, tester)).toEqual({ prod: 0, canary: 30, failed: 0 });
+  // use-server answers set no sticky cookie: the tester's own header or cookie is what routes them.
+  expect(await get(stack.webPort, tester)).toEqual({ version: "canary", sticky: undefined });
   expect(await versions(30, { cookie: `${TESTER_COOKIE}=1` })).toEqual({ prod: 0, canary: 30, failed: 0 });
   expect(await versions(30, { cookie: `a=b; ${TESTER_COOKIE}=1; c=d` })).toEqual({ prod: 0, canary: 30, failed: 0 });
   // Only the value 1 opts in.

@@ -27,6 +27,12 @@ export function whoAmI(): string {
   return `cli:${user}@${os.hostname()}`;
 }
 
+/** A `--reason` as given (it is recorded in state and events), refused when blank. */
+export function checkReason(reason: string): string {
+  if (reason.trim() === "") throw new UsageError("--reason must not be empty");
+  return reason;
+}
+
 export function parseIntArg(name: string, raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new UsageError(`invalid ${name} ${JSON.stringify(raw)}: must be an integer from ${min} to ${max}`);

@@ -8,7 +8,7 @@ import type Redis from "ioredis";
 import { booleanFlag, percentageSchema, type FlagDefinition, type FlagRule, type StoredFlag } from "../core/flags/model";
 import { readEvents } from "../state/events";
 import { checkFlagKey, readFlag, readFlags, updateFlag, validateFlagDefinition, type FlagChange } from "../state/flags";
-import { parseIntArg, table, UsageError, whoAmI } from "./common";
+import { checkReason, parseIntArg, table, UsageError, whoAmI } from "./common";
 import { NotFoundError } from "../core/errors";
 
 export interface FlagCommandContext {
@@ -209,7 +209,7 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
   // Kill and un-kill: the same audited switch of `enabled`, arguments checked before connecting.
   const killSwitch = async (key: string, reason: string, enabled: boolean): Promise<void> => {
     checkFlagKey(key);
-    if (reason.trim() === "") throw new UsageError("--reason must not be empty");
+    checkReason(reason);
     const change = await updateFlag(
       db(),
       key,

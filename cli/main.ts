@@ -20,18 +20,18 @@ import { version } from "../package.json";
 import type Redis from "ioredis";
 import { MAX_WEIGHT, MIN_WEIGHT } from "../core/routing/weight";
 import { commandStore } from "../adapters/store/redis";
-import { handleRoutingCommand } from "../controller/run";
+import { handleRollout, handleRoutingCommand } from "../controller/run";
 import type { RoutingCommand } from "../core/controller/decide";
 import { connect } from "../state/connection";
 import { followEvents, readEvents, type AviaryEvent } from "../state/events";
 import { listBackends, type Backend } from "../state/registry";
-import { RedisUnreachableError } from "../state/unreachable";
-import { parseIntArg, table, UsageError, whoAmI, type Io } from "./common";
+import { checkReason, parseIntArg, table, whoAmI, type Io } from "./common";
 import { exitCodeFor } from "./exitCodes";
 import { addFlagCommands } from "./flags";
 import { resolveRedisUrl } from "./localStack";
-import { readStatus, statusProblems, statusText, type StatusReport } from "./status";
-import { CLEAR_SCREEN, repeatUntilAborted } from "./watch";
+import { addRolloutCommands, cliRolloutDeps } from "./rollout";
+import { readStatus, statusProblems, statusText } from "./status";
+import { printWatchable, watchable, type WatchableOptions } from "./watch";
 
 export type { Io, Writer } from "./common";
 
@@ -71,38 +71,18 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
-  program
-    .command("status")
-    .description("routing state and live backends by role")
-    .option("--json", "print JSON (with --watch: one line per refresh)")
-    .option("--watch", "refresh until Ctrl-C: redraws a terminal, prints a new block otherwise")
-    .option("--interval <seconds>", "seconds between refreshes with --watch (default 2)")
-    .action(async (o: { json?: boolean; watch?: boolean; interval?: string }) => {
-      if (o.interval !== undefined && !o.watch) throw new UsageError("--interval needs --watch");
-      const seconds = parseIntArg("interval", o.interval ?? "2", 1, 3600);
-      if (!o.watch) {
-        const r = await readStatus(db());
-        warn(statusProblems(r));
-        out(o.json ? JSON.stringify(r, null, 2) + "\n" : statusText(r));
-        return;
-      }
-      const tty = io.stdout.isTTY === true && !o.json;
-      await repeatUntilAborted(seconds * 1000, opts.signal ?? new AbortController().signal, async () => {
-        const at = new Date().toISOString();
-        let r: StatusReport;
-        try {
-          r = await readStatus(db());
-        } catch (err) {
-          // A watch outlives a Redis restart: say so and try again at the next refresh.
-          if (!(err instanceof RedisUnreachableError)) throw err;
-          io.stderr.write(`aviary: ${at} ${err.message} (retrying every ${seconds}s)\n`);
-          return;
-        }
-        warn(statusProblems(r));
-        if (o.json) out(JSON.stringify({ at, ...r }) + "\n");
-        else out(`${tty ? CLEAR_SCREEN : ""}every ${seconds}s: aviary status  ${at}\n${statusText(r)}${tty ? "" : "\n"}`);
-      });
-    });
+  watchable(program.command("status").description("routing state and live backends by role")).action((o: WatchableOptions) =>
+    printWatchable(o, {
+      name: "aviary status",
+      read: () => readStatus(db()),
+      text: statusText,
+      problems: statusProblems,
+      out,
+      err: (s) => void io.stderr.write(s),
+      warn,
+      isTTY: io.stdout.isTTY === true,
+      signal: opts.signal ?? new AbortController().signal,
+    }));
 
   // Through the controller's decision path, as the person running it (a repaired lock is printed).
   const route = (command: RoutingCommand) => handleRoutingCommand({ store: commandStore(db(), whoAmI(), repaired) }, command);
@@ -124,8 +104,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     .description("send no traffic to the canary (weight is kept)")
     .requiredOption("--reason <text>", "why, recorded in state and events")
     .action(async (o: { reason: string }) => {
-      if (o.reason.trim() === "") throw new UsageError("--reason must not be empty");
-      const r = await route({ set: "off", reason: o.reason });
+      const r = await route({ set: "off", reason: checkReason(o.reason) });
       repaired(r.repairs);
       out(`canary disabled, weight ${r.new.canaryWeight} kept (event ${r.eventId})\n`);
     });
@@ -139,6 +118,15 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     });
 
   addFlagCommands(program, { db, out, warn, repaired, setCode: (c) => (code = c) });
+  addRolloutCommands(program, {
+    db,
+    out,
+    err: (s) => void io.stderr.write(s),
+    warn,
+    command: (command) => handleRollout(cliRolloutDeps(commandStore(db(), whoAmI(), repaired), command, (s) => void io.stderr.write(s)), command),
+    isTTY: io.stdout.isTTY === true,
+    signal: opts.signal ?? new AbortController().signal,
+  });
 
   program
     .command("backends")

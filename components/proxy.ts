@@ -35,6 +35,8 @@ export interface ProxyArgs {
   latencyThresholdMs: number;
   /** aviary:proxy.accessLog: which requests HAProxy logs to the journal. */
   accessLog: AccessLog;
+  /** aviary:proxy.testerRouting: the tester header/cookie reaches an enabled canary at any weight (default false). */
+  testerRouting?: boolean;
 }
 
 export { CANARY_SLOTS, PROD_SLOTS };
@@ -69,6 +71,7 @@ export interface ProxyUserDataValues {
   region: string;
   latencyThresholdMs: number;
   accessLog: AccessLog;
+  testerRouting?: boolean;
 }
 
 /** Cloud-init script for the proxy instance. Pure, for tests. */
@@ -81,7 +84,7 @@ ${PROXY_SOCKET_TMPFILES}
 TMPFILES
 systemd-tmpfiles --create /etc/tmpfiles.d/aviary-haproxy.conf
 cat > /etc/haproxy/haproxy.cfg <<'CFG'
-${renderHaproxyConfig({ ...PROXY_HAPROXY_OPTIONS, latencyThresholdMs: v.latencyThresholdMs, accessLog: v.accessLog })}CFG
+${renderHaproxyConfig({ ...PROXY_HAPROXY_OPTIONS, latencyThresholdMs: v.latencyThresholdMs, accessLog: v.accessLog, testerRouting: v.testerRouting })}CFG
 haproxy -c -f /etc/haproxy/haproxy.cfg
 systemctl enable --now haproxy
 
@@ -125,7 +128,7 @@ ${AGENT_INSTALL_PATH}
 const SAFE_TOKEN = /^[A-Za-z0-9._+:/@-]+$/;
 
 /** What a proxy instance's boot script and agent need: the Redis URL, its release, its metrics. */
-export type ProxyInstanceArgs = Pick<ProxyArgs, "appPort" | "deployment" | "release" | "redisUrlParameterName" | "redisUrlParameterArn" | "redisUrlKeyArn" | "latencyThresholdMs" | "accessLog">;
+export type ProxyInstanceArgs = Pick<ProxyArgs, "appPort" | "deployment" | "release" | "redisUrlParameterName" | "redisUrlParameterArn" | "redisUrlKeyArn" | "latencyThresholdMs" | "accessLog" | "testerRouting">;
 
 /** IAM statements of a proxy instance (the single proxy and every proxy of a ProxyFleet). */
 export function proxyInstanceStatements(args: ProxyInstanceArgs, agentKeyParameterArn: pulumi.Input<string>): InstanceRoleStatement[] {
@@ -144,7 +147,7 @@ export function proxyUserData(args: ProxyInstanceArgs, agentKeyParameterName: pu
     .all([args.deployment, args.release.bucketName, agentKeyParameterName, args.redisUrlParameterName, region])
     .apply(([deployment, bucket, agentKeyParameterName, redisUrlParameterName, r]) => {
       if (!SAFE_TOKEN.test(deployment)) throw new InvalidInputError(`Proxy: deployment ${JSON.stringify(deployment)} has unsafe characters`);
-      return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKeyParameterName, redisUrlParameterName, region: r, latencyThresholdMs: args.latencyThresholdMs, accessLog: args.accessLog });
+      return renderProxyUserData({ appPort: args.appPort, deployment, bucket, agentKeyParameterName, redisUrlParameterName, region: r, latencyThresholdMs: args.latencyThresholdMs, accessLog: args.accessLog, testerRouting: args.testerRouting });
     });
 }
 

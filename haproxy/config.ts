@@ -35,12 +35,17 @@ export interface HaproxyConfigOptions {
   checkIntervalMs?: number;
   /** Which requests get an access-log line (default "errors"); see core/config/accessLog.ts. */
   accessLog?: AccessLog;
+  /** aviary:proxy.testerRouting: TESTER_HEADER / TESTER_COOKIE requests go to a canary at any weight (default false). */
+  testerRouting?: boolean;
 }
 
 /** The single backend holding both roles' servers, so weights express the prod/canary split. */
 export const BACKEND = "app";
 /** Stickiness cookie; its value is the server name (prod1, canary1, ...). */
 export const STICKY_COOKIE = "AVIARY_V";
+/** With testerRouting, a request carrying this header with value "1", or this cookie = "1", is a tester's. */
+export const TESTER_HEADER = "X-Aviary-Canary";
+export const TESTER_COOKIE = "aviary_canary";
 
 /**
  * Latency histogram bucket bounds (ms), before the threshold is added: roughly log-spaced from 5 ms
@@ -73,6 +78,26 @@ function checkSlots(name: string, n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidInputError(`renderHaproxyConfig: ${name} must be an integer 1..1000, got ${n}`);
 }
 
+/**
+ * The agent keeps an enabled canary's slots ready at weight 0 when its weight is 0 (or they sit out
+ * of the split), so testers can reach them; a weight-0 server would still take requests carrying its
+ * sticky cookie, hence ignore-persist for those. use-server rules come before cookies and skip a
+ * server that is down or in maint (HAProxy 2.6 process_server_rules), so a disabled canary, whose
+ * slots the agent puts in maint, never gets a tester: the request is load-balanced to production.
+ */
+function canaryRules(canaries: readonly string[], testerRouting: boolean): string {
+  const lines = ["    # A canary slot at weight 0 serves testers only: its sticky cookie does not pin anyone to it.",
+    ...canaries.map((s) => `    ignore-persist if { req.cook(${STICKY_COOKIE}) -m str ${s} } { srv_weight(${BACKEND}/${s}) eq 0 }`)];
+  if (!testerRouting) return lines.join("\n");
+  return [...lines,
+    `    # Testers reach a canary at any weight: first the one their sticky cookie names, else the first one up.`,
+    `    acl aviary_tester req.hdr(${TESTER_HEADER}) -m str 1`,
+    `    acl aviary_tester req.cook(${TESTER_COOKIE}) -m str 1`,
+    ...canaries.map((s) => `    use-server ${s} if aviary_tester { req.cook(${STICKY_COOKIE}) -m str ${s} }`),
+    ...canaries.map((s) => `    use-server ${s} if aviary_tester`),
+  ].join("\n");
+}
+
 export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
   if (!BIND.test(o.bind)) throw new InvalidInputError(`renderHaproxyConfig: bad bind ${JSON.stringify(o.bind)}`);
   if (!LOOPBACK_BIND.test(o.statsBind)) throw new InvalidInputError(`renderHaproxyConfig: statsBind must be loopback ip:port, got ${JSON.stringify(o.statsBind)}`);
@@ -103,6 +128,7 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     }
   }
 
+  const canaries = Array.from({ length: o.canarySlots }, (_, i) => slotName("canary", i + 1));
   const userLines = o.user ? `    user ${o.user}\n    group ${o.user}\n` : "";
   const bounds = latencyBoundsMs(o.latencyThresholdMs ?? DEFAULT_THRESHOLDS.canaryP99Ms);
   const table = latencyTableName(bounds);
@@ -169,6 +195,7 @@ ${servers.join("\n")}
     http-response track-sc2 srv_name table ${table}
     http-response sc-inc-gpc(0,2)
 ${buckets}
+${canaryRules(canaries, o.testerRouting ?? false)}
 
 # Per-server cumulative latency buckets; one entry per slot, never expiring.
 backend ${table}

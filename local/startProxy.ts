@@ -2,7 +2,7 @@
 // the fleet's max and the canaries), HAProxy restarted whenever it dies, and the agent filling its slots.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { renderHaproxyConfig } from "../haproxy/config";
+import { renderHaproxyConfig, type HaproxyConfigOptions } from "../haproxy/config";
 import type { AppInstances } from "./appInstances";
 import type { LocalConfig } from "./config";
 import { freePort } from "../harness/freePort";
@@ -28,6 +28,26 @@ export interface ProxyOptions {
   periodFactor: number;
 }
 
+/**
+ * The proxy instance's HAProxy options as the stack files give them (slots for the fleet's max and
+ * the canaries, the prod stack's threshold, access log and tester routing), on loopback, with the
+ * health checks as much faster as the alarm periods.
+ */
+export function localHaproxyOptions(config: LocalConfig, at: { port: number; statsPort: number; socket: string; periodFactor: number }): HaproxyConfigOptions {
+  const { prod, canary } = config;
+  return {
+    bind: `127.0.0.1:${at.port}`,
+    statsBind: `127.0.0.1:${at.statsPort}`,
+    socketPath: at.socket,
+    prodSlots: prod.prodFleet.max,
+    canarySlots: canary.canaryCount,
+    checkIntervalMs: Math.max(100, Math.round(1000 / at.periodFactor)),
+    latencyThresholdMs: prod.thresholds.canaryP99Ms,
+    accessLog: prod.proxy.accessLog,
+    testerRouting: prod.proxy.testerRouting,
+  };
+}
+
 export async function startProxy(o: ProxyOptions): Promise<LocalProxy> {
   const { prod, canary } = o.config;
   const { keeper } = o.life;
@@ -35,7 +55,7 @@ export async function startProxy(o: ProxyOptions): Promise<LocalProxy> {
   const socket = path.join(o.runDir, "haproxy.sock");
   const cfg = path.join(o.runDir, "haproxy.cfg");
   const slots = { prod: prod.prodFleet.max, canary: canary.canaryCount };
-  fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `127.0.0.1:${port}`, statsBind: `127.0.0.1:${await freePort()}`, socketPath: socket, prodSlots: slots.prod, canarySlots: slots.canary, checkIntervalMs: Math.max(100, Math.round(1000 / o.periodFactor)), latencyThresholdMs: prod.thresholds.canaryP99Ms, accessLog: prod.proxy.accessLog }));
+  fs.writeFileSync(cfg, renderHaproxyConfig(localHaproxyOptions(o.config, { port, statsPort: await freePort(), socket, periodFactor: o.periodFactor })));
   const start = async (): Promise<RunningHaproxy> => {
     keeper.started("haproxy");
     const h = await startHaproxy(cfg, socket, path.join(o.runDir, "logs", "haproxy.log"));

@@ -84,6 +84,7 @@ export function prodStack(cfg: ProdConfig) {
     redisUrlKeyArn: redis.urlKeyArn,
     latencyThresholdMs: cfg.thresholds.canaryP99Ms,
     accessLog: cfg.proxy.accessLog,
+    testerRouting: cfg.proxy.testerRouting,
   };
   // One proxy (Elastic IP) by default; aviary:proxy.count > 1 puts them behind a load balancer.
   const proxy = cfg.proxy.count > 1

@@ -19,7 +19,7 @@ export const DEFAULT_THRESHOLDS = {
 
 export const DEFAULT_SCALING = { step: 1, scaleOutCooldownSeconds: 120, scaleInCooldownSeconds: 300 } as const;
 
-export const DEFAULT_PROXY: { readonly count: number; readonly accessLog: AccessLog } = { count: 1, accessLog: "errors" };
+export const DEFAULT_PROXY: { readonly count: number; readonly accessLog: AccessLog; readonly testerRouting: boolean } = { count: 1, accessLog: "errors", testerRouting: false };
 
 export const DEFAULT_REDIS = { mode: "ec2" } as const;
 

@@ -87,6 +87,8 @@ const proxy = z
     count: integerIn(1, 20).default(DEFAULT_PROXY.count),
     /** Which requests HAProxy logs: "errors" (default) or "all" (one line per request; see accessLog.ts). */
     accessLog: z.enum(ACCESS_LOG_MODES, { error: `must be ${ACCESS_LOG_CHOICES}` }).default(DEFAULT_PROXY.accessLog),
+    /** Requests with header X-Aviary-Canary: 1 or cookie aviary_canary=1 reach an enabled canary at any weight. */
+    testerRouting: booleanFlag.default(DEFAULT_PROXY.testerRouting),
   })
   .strict();
 

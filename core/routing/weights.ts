@@ -102,7 +102,9 @@ function split(w: number, prodCount: number, canaryCount: number): { prod: numbe
  * Slot assignments for every configured slot. Backends are sorted by id and fill slots in order,
  * so re-applies with the same registry never move a server. Extra backends beyond the slot count
  * are ignored (the caller logs them). The canary's share never exceeds its weight (+ rounding):
- * - canary disabled or weight 0 → canary slots maint, prod gets everything;
+ * - canary disabled → canary slots maint, prod gets everything;
+ * - canary enabled at weight 0 → prod gets everything; the canary's slots are ready at weight 0, for
+ *   testers only (haproxy/config.ts);
  * - no live canary → prod gets everything;
  * - no serving prod → the canary serves only at weight 100: an unproven version must not become
  *   the whole fleet because prod vanished from the registry (a 503 is seen and alarmed; a silent
@@ -125,15 +127,20 @@ export function computeWeights(routing: WeightRouting, backends: readonly Weight
   else weights = split(w, servingProd, servingCanary.length);
   const inSplit = new Set(servingCanary.slice(0, weights.canaries).map((b) => b.id));
 
-  const fill = (role: Role, count: number, live: WeightBackend[], weight: number, serves: (b: WeightBackend) => boolean): SlotAssignment[] =>
+  // weight(b): its server weight, 0 = ready but out of the split, undefined = maint.
+  const fill = (role: Role, count: number, live: WeightBackend[], weight: (b: WeightBackend) => number | undefined): SlotAssignment[] =>
     Array.from({ length: count }, (_, i) => {
       const b = live[i];
       const slot = slotName(role, i + 1);
-      if (b === undefined || weight === 0 || !serves(b)) return { slot, ...PLACEHOLDER, weight: 0, state: "maint" as const, ...(b ? splitAddress(b.address) : {}) };
-      return { slot, ...splitAddress(b.address), weight, state: "ready" as const };
+      const w = b === undefined ? undefined : weight(b);
+      if (b === undefined || w === undefined) return { slot, ...PLACEHOLDER, weight: 0, state: "maint" as const, ...(b ? splitAddress(b.address) : {}) };
+      return { slot, ...splitAddress(b.address), weight: w, state: "ready" as const };
     });
   return [
-    ...fill("prod", slots.prod, prod, weights.prod, (b) => !b.draining),
-    ...fill("canary", slots.canary, canary, weights.canary, (b) => inSplit.has(b.id)),
+    ...fill("prod", slots.prod, prod, (b) => (b.draining || weights.prod === 0 ? undefined : weights.prod)),
+    // Beside serving prod, an enabled canary outside the split (weight 0, or beyond what the cap
+    // allows) stays ready at weight 0: load balancing and sticky cookies never pick it
+    // (haproxy/config.ts), testers can.
+    ...fill("canary", slots.canary, canary, (b) => (inSplit.has(b.id) && weights.canary > 0 ? weights.canary : b.draining || !routing.canaryEnabled || servingProd === 0 ? undefined : 0)),
   ];
 }

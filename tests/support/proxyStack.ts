@@ -20,6 +20,8 @@ export interface ProxyStackOptions {
   resyncMs: number;
   logger: Logger;
   checkIntervalMs?: number;
+  /** aviary:proxy.testerRouting in the rendered config (default false). */
+  testerRouting?: boolean;
   /** Runs once Redis and HAProxy are up and before the agent starts: register backends, set routing. */
   seed?: (redis: Redis, redisServer: RedisServer) => Promise<void>;
 }
@@ -54,7 +56,7 @@ export async function startProxyStack(options: ProxyStackOptions): Promise<Proxy
   try {
     const webPort = await freePort();
     const statsPort = await freePort();
-    fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `${HOST}:${webPort}`, statsBind: `${HOST}:${statsPort}`, socketPath: socket, prodSlots: options.prodSlots, canarySlots: options.canarySlots, checkIntervalMs: options.checkIntervalMs }));
+    fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `${HOST}:${webPort}`, statsBind: `${HOST}:${statsPort}`, socketPath: socket, prodSlots: options.prodSlots, canarySlots: options.canarySlots, checkIntervalMs: options.checkIntervalMs, testerRouting: options.testerRouting }));
     redisServer = await startRedisServer();
     redis = connect(redisServer.url);
     haproxy = await startHaproxy(cfg, socket);

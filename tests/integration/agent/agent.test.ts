@@ -75,9 +75,9 @@ test("weight 25 → 25% ± 2 through haproxy; 0 and disable → no canary; fail 
   expect(split.failed).toBe(0);
   expect(Math.abs((100 * split.canary) / 4000 - 25)).toBeLessThanOrEqual(2);
 
-  // Weight 0 → canary drained.
+  // Weight 0 → canary out of the split (ready at weight 0, for testers only).
   await setCanaryWeight(stack.redis, 0, by);
-  await stack.agent.waitForApplied((a) => slot(a, "canary1")?.state === "maint");
+  await stack.agent.waitForApplied((a) => slot(a, "canary1")?.weight === 0);
   const zero = await load(200);
   expect(zero).toEqual({ prod: 200, canary: 0, failed: 0 });
 
@@ -124,7 +124,7 @@ function appliedCanaryPct(a: SlotAssignment[]): number {
 
 test.each([10, 50, 100, 0])("weight %i takes effect on the next requests through haproxy (±2 points over 1,000)", async (weight) => {
   await setCanaryWeight(stack.redis, weight, by);
-  await stack.agent.waitForApplied((a) => Math.abs(appliedCanaryPct(a) - weight) < 0.5 || (weight === 0 && slot(a, "canary1")?.state === "maint"));
+  await stack.agent.waitForApplied((a) => Math.abs(appliedCanaryPct(a) - weight) < 0.5 || (weight === 0 && slot(a, "canary1")?.weight === 0));
   if (weight > 0) await until("canary1 UP", async () => (await status(stack.socket, "canary1")) === "UP");
   const r = await load(1000);
   expect(r.failed).toBe(0);

@@ -75,6 +75,22 @@ test("the AWS proxy instance's config (user haproxy, maxconn, :80) passes haprox
   expect(r.status).toBe(0);
 });
 
+test("testerRouting renders the tester rules over every canary slot and passes haproxy -c; off renders none", () => {
+  const base = { bind: `${HOST}:${webPort}`, statsBind: `${HOST}:${statsPort}`, socketPath: socket, prodSlots: 2, canarySlots: 3 };
+  const on = renderHaproxyConfig({ ...base, testerRouting: true });
+  const useServer = on.split("\n").filter((l) => l.startsWith("    use-server "));
+  expect(useServer).toEqual([1, 2, 3].map((i) => `    use-server canary${i} if aviary_tester { req.cook(${STICKY_COOKIE}) -m str canary${i} }`).concat([1, 2, 3].map((i) => `    use-server canary${i} if aviary_tester`)));
+  expect(renderHaproxyConfig(base)).not.toMatch(/use-server|aviary_tester/);
+  for (const text of [on, renderHaproxyConfig(base)]) {
+    expect(text.split("\n").filter((l) => l.startsWith("    ignore-persist "))).toHaveLength(3);
+    const file = path.join(dir, "testers.cfg");
+    fs.writeFileSync(file, text);
+    const r = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
+    expect(r.stderr + r.stdout).not.toMatch(/\[(ALERT|WARNING)\]/);
+    expect(r.status).toBe(0);
+  }
+});
+
 test("local mode's shorter health-check interval renders as given and stays valid; out-of-range values are refused", () => {
   const base = { bind: `${HOST}:${webPort}`, statsBind: `${HOST}:${statsPort}`, socketPath: socket, prodSlots: 1, canarySlots: 1 };
   expect(renderHaproxyConfig(base)).toContain("default-server inter 1s ");

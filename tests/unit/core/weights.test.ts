@@ -58,6 +58,27 @@ describe("computeWeights", () => {
     expect(a.filter((s) => s.state === "ready").map((s) => s.slot)).toEqual(["prod1", "prod2", "prod3"]);
   });
 
+  test.each([
+    // [what, routing, backends, expected canary slots]
+    ["enabled at weight 0: ready at weight 0, for testers only", { canaryWeight: 0, canaryEnabled: true }, fleet(3, 2), [["ready", 0], ["ready", 0], ["maint", 0]]],
+    ["disabled at weight 0: maint, unreachable", { canaryWeight: 0, canaryEnabled: false }, fleet(3, 2), [["maint", 0], ["maint", 0], ["maint", 0]]],
+    ["enabled at weight 0, one canary draining: that one maint", { canaryWeight: 0, canaryEnabled: true }, fleet(3, 2).map((b) => (b.id === "c2" ? { ...b, draining: true } : b)), [["ready", 0], ["maint", 0], ["maint", 0]]],
+    ["enabled at weight 0, no serving prod: maint, as below weight 100", { canaryWeight: 0, canaryEnabled: true }, fleet(0, 1), [["maint", 0], ["maint", 0], ["maint", 0]]],
+    ["enabled at weight 25: in the split", { canaryWeight: 25, canaryEnabled: true }, fleet(3, 1), [["ready", 1], ["maint", 0], ["maint", 0]]],
+  ] as const)("canary slots, %s", (_what, routing, backends, expected) => {
+    const a = computeWeights(routing, backends, slots);
+    expect(a.filter((s) => s.slot.startsWith("canary")).map((s) => [s.state, s.weight])).toEqual(expected);
+    if (routing.canaryWeight === 0) expect(canaryShare(a) || 0).toBe(0);
+  });
+
+  test("canaries the weight cap keeps out of the split stay ready at weight 0, taking no share", () => {
+    const a = computeWeights({ canaryWeight: 1, canaryEnabled: true }, fleet(1, 64), { prod: 1, canary: 64 });
+    const canaries = a.filter((s) => s.slot.startsWith("canary"));
+    expect(canaries.every((s) => s.state === "ready")).toBe(true);
+    expect(canaries.filter((s) => s.weight === 0).length).toBeGreaterThan(0);
+    expect(canaryShare(a)).toBeLessThan(2);
+  });
+
   test("no canary backend: all prod; no serving prod backend: the canary never becomes the whole fleet below weight 100", () => {
     expect(canaryShare(computeWeights({ canaryWeight: 40, canaryEnabled: true }, fleet(2, 0), slots))).toBe(0);
     expect(computeWeights({ canaryWeight: 40, canaryEnabled: true }, fleet(0, 2), slots).every((s) => s.state === "maint")).toBe(true);

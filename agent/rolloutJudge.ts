@@ -71,7 +71,7 @@ export function startRolloutJudge(o: RolloutJudgeOptions): RolloutJudge {
   };
 
   async function record(w: Watch, window: JudgeInput, at: Date): Promise<void> {
-    await recordWindow(redis, w.rolloutId, w.step, o.proxyId, { ...window, at: at.toISOString() });
+    await recordWindow(redis, w.rolloutId, w.step, o.proxyId, window);
     w.recordedAt = at.getTime();
   }
 

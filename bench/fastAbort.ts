@@ -45,7 +45,7 @@ const WEIGHT = 20;
 const LOAD = { concurrency: 16, pauseMs: 60 };
 const HEALTHY: Behaviour = { errorRate: 0.01, latencyMedianMs: 50, latencySigma: 0.6 };
 /** How long one regression round may wait for the abort. */
-const CAP_SECONDS = rounds(90, 20);
+const CAP_SECONDS = rounds(90, 30);
 const CPU_PHASE_SECONDS = rounds(20, 6);
 const CLEAN_ROLLOUTS = rounds(50, 10);
 const CLEAN_SECONDS = 300;

@@ -18,6 +18,7 @@ import { registerBackend } from "../../../state/registry";
 import { readRollout, readWindows, writeRollout } from "../../../state/rollout";
 import { readRouting } from "../../../state/routing";
 import { startProxyStack, type ProxyStack } from "../../support/proxyStack";
+import { rolloutState } from "../../support/rolloutFixtures";
 import { tempDir } from "../../support/tempDir";
 
 jest.setTimeout(240_000);
@@ -43,22 +44,10 @@ let load: Load;
 
 const healthy = { errorRate: 0, latencyMedianMs: 2, latencySigma: 0.3 };
 
-function rollout(id: string): RolloutState {
-  const at = new Date().toISOString();
-  return {
-    id,
-    appVersion: "1.1.0",
-    plan: { steps: [{ weight: WEIGHT, pauseSeconds: 600 }, { weight: 100, pauseSeconds: 600 }], analysis: DEFAULT_ANALYSIS, autoPromote: false },
-    status: "progressing",
-    step: 0,
-    stepStartedAt: at,
-    results: [],
-    reason: "test: started",
-    updatedAt: at,
-    updatedBy: "test",
-    revision: 0,
-  };
-}
+
+/** A rollout at its first step, at weight WEIGHT, judged with the default analysis. */
+const rollout = (id: string): RolloutState =>
+  rolloutState({ id, appVersion: "1.1.0", plan: { steps: [{ weight: WEIGHT, pauseSeconds: 600 }, { weight: 100, pauseSeconds: 600 }], analysis: DEFAULT_ANALYSIS, autoPromote: false } });
 
 /** Starts a rollout over whatever is stored (the previous test's, or garbage). */
 async function start(id: string): Promise<void> {

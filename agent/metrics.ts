@@ -77,6 +77,8 @@ export interface RoleMetrics {
    * a made-up one, and the alarm treats missing data as not breaching.
    */
   latencyP99Ms: number | null;
+  /** Canary only, when the judge runs: rollouts this proxy's judge aborted in the interval. */
+  judgeAborts?: number;
   at: Date;
 }
 
@@ -102,6 +104,21 @@ export function metricsDelta(prev: RoleTotals, cur: RoleTotals, latency: Latency
 export async function readLatencyTable(socketPath: string): Promise<string | undefined> {
   const name = findLatencyTable(await runtimeCommand(socketPath, "show table"));
   return name === undefined ? undefined : runtimeCommand(socketPath, `show table ${name}`);
+}
+
+/** One read of the admin socket: cumulative counts per role and the latency table (undefined when the config has none). */
+export interface CounterReading {
+  totals: RoleTotals[];
+  latency: LatencyTable | undefined;
+}
+
+/**
+ * Reads `show stat` and the latency table together, so counts and latency cover (nearly) the same
+ * moment, and parses both.
+ */
+export async function readCounters(readStats: () => Promise<string>, readLatency: () => Promise<string | undefined>): Promise<CounterReading> {
+  const [csv, table] = await Promise.all([readStats(), readLatency()]);
+  return { totals: roleTotals(parseShowStat(csv)), latency: table === undefined ? undefined : parseLatencyTable(table) };
 }
 
 /** Reads `show stat` and the latency table, and turns successive cumulative samples into per-interval RoleMetrics. */
@@ -141,10 +158,9 @@ export class MetricsSampler {
 
   /** Reads the socket and returns the interval since the previous call ([] on the first call). */
   async sample(): Promise<RoleMetrics[]> {
-    // Read together so counts and latency cover (nearly) the same interval; a failed read keeps the
-    // previous baseline, so the next interval is just longer.
-    const [csv, table] = await Promise.all([this.readStats(), this.readLatency()]);
-    return this.ingest(roleTotals(parseShowStat(csv)), table === undefined ? undefined : parseLatencyTable(table), this.now());
+    // A failed read keeps the previous baseline, so the next interval is just longer.
+    const r = await readCounters(this.readStats, this.readLatency);
+    return this.ingest(r.totals, r.latency, this.now());
   }
 
   /** Latest interval metrics (undefined until two samples exist), for local-mode exposure. */

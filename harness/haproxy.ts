@@ -2,12 +2,13 @@
 // through the agent's own Runtime API client, so they speak the same protocol code as the agent.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseShowStat } from "../agent/metrics";
 import { runtimeBatch, runtimeCommand } from "../agent/runtimeApi";
 import { slotCommands } from "../adapters/routingBackend/haproxy";
 import { ProcessError } from "../core/errors";
-import { BACKEND } from "../haproxy/config";
-import { HOST } from "./freePort";
+import { BACKEND, renderHaproxyConfig } from "../haproxy/config";
+import { freePort, HOST } from "./freePort";
 import { diesWithParent } from "./parentDeath";
 import { stopProcess } from "./stopProcess";
 import { until } from "./until";
@@ -45,6 +46,24 @@ export async function startHaproxy(cfg: string, socket: string, logFile?: string
     throw new ProcessError(`${(e as Error).message}\nhaproxy output:\n${output}`);
   }
   return { proc, log: () => (logFile === undefined ? out : fs.readFileSync(logFile, "utf8").slice(-4000)), stop };
+}
+
+export interface RenderedHaproxy {
+  haproxy: RunningHaproxy;
+  /** The admin socket. */
+  socket: string;
+  /** The port clients send to, on 127.0.0.1. */
+  webPort: number;
+}
+
+/** Renders haproxy/config.ts's config into `dir` (on free loopback ports) and starts HAProxy on it. */
+export async function startRenderedHaproxy(dir: string, o: { prodSlots: number; canarySlots: number; checkIntervalMs?: number; testerRouting?: boolean }): Promise<RenderedHaproxy> {
+  const socket = path.join(dir, "admin.sock");
+  const cfg = path.join(dir, "haproxy.cfg");
+  const webPort = await freePort();
+  const statsPort = await freePort();
+  fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `${HOST}:${webPort}`, statsBind: `${HOST}:${statsPort}`, socketPath: socket, prodSlots: o.prodSlots, canarySlots: o.canarySlots, checkIntervalMs: o.checkIntervalMs, testerRouting: o.testerRouting }));
+  return { haproxy: await startHaproxy(cfg, socket), socket, webPort };
 }
 
 /** Operational status of a server from `show stat` (e.g. "UP", "DOWN", "MAINT"). */

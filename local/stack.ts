@@ -14,6 +14,8 @@ import { MetricsSampler } from "../agent/metrics";
 import { canaryAlarms, prodAlarms } from "../core/alarms/definitions";
 import type { Handler } from "../lambda/handler";
 import { AGENT_ENTRY, APP_ENTRY, bundleApp } from "../release/bundles";
+import { judgeAbortCounter } from "./judgeAborts";
+import { readRollout } from "../state/rollout";
 import { ActivityFeed } from "./activity";
 import { AlarmEvaluator } from "./alarmEvaluator";
 import { LocalAlarmTopic } from "./alarmTopic";
@@ -141,7 +143,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const shortestPeriodMs = 10_000 / o.periodFactor;
     const tickMs = o.tickMs ?? Math.max(100, shortestPeriodMs / 4);
     const collector = new LocalCollector(
-      { deployment: DEPLOYMENT, autoScalingGroupName: LOCAL_ASG, sampler: MetricsSampler.forSocket(proxy.socket), fleetPids: () => fleet.pids() },
+      { deployment: DEPLOYMENT, autoScalingGroupName: LOCAL_ASG, sampler: MetricsSampler.forSocket(proxy.socket), fleetPids: () => fleet.pids(), judgeAborts: judgeAbortCounter(async () => (await readRollout(redis)).state) },
       evaluator,
       chartHistorySize(tickMs),
     );

@@ -39,6 +39,8 @@ export interface CollectorSources {
   sampler: Pick<MetricsSampler, "sample">;
   /** instance id → pid of the production fleet's processes, now. */
   fleetPids: () => Map<string, number>;
+  /** Rollouts the proxies' judges aborted since the last call (local/judgeAborts.ts), recorded as the agents' CanaryJudgeAborts. */
+  judgeAborts?: () => Promise<number>;
 }
 
 const EMPTY: RolePoint = { requests: 0, errors5xx: 0, latencyP99Ms: null };
@@ -53,7 +55,8 @@ export class LocalCollector implements MetricsSink {
   async tick(now = Date.now()): Promise<TrafficPoint | undefined> {
     const roles = await this.sources.sampler.sample();
     const fleet = this.fleetUsage(now);
-    await this.publish(roles);
+    const aborts = await this.sources.judgeAborts?.();
+    await this.publish(aborts === undefined ? roles : roles.map((r) => (r.role === "canary" ? { ...r, judgeAborts: aborts } : r)));
     const fleetDims = fleetDimensions(this.sources.autoScalingGroupName);
     for (const { cpuPct, memPct } of fleet) {
       if (cpuPct !== undefined) this.evaluator.record(metricKey({ ...FLEET_METRICS.cpu, dimensions: fleetDims }), now, cpuPct);

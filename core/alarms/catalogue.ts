@@ -38,7 +38,15 @@ export const ALARM_CATALOGUE = {
     threshold: "canaryP99Ms",
     describe: (t) => `Canary p99 latency >= ${t} ms: the controller turns the canary off.`,
   },
-} as const satisfies Record<string, { role: Role; action: AlarmAction; threshold: string; describe(threshold: number): string }>;
+  // The proxy's agent has already turned the canary off (its judge failed the canary against
+  // production); the alarm tells subscribers, and the controller's rollback finds it off.
+  "canary-judge-abort": {
+    role: "canary",
+    action: "rollbackCanary",
+    threshold: { fixed: 1 },
+    describe: (t) => `A proxy's canary judge aborted the rollout (>= ${t} abort in 10 s): the canary is off; the controller notifies.`,
+  },
+} as const satisfies Record<string, { role: Role; action: AlarmAction; threshold: string | { fixed: number }; describe(threshold: number): string }>;
 
 export type AlarmKey = keyof typeof ALARM_CATALOGUE;
 export type CatalogueEntry = (typeof ALARM_CATALOGUE)[AlarmKey];
@@ -46,7 +54,12 @@ export type CatalogueEntry = (typeof ALARM_CATALOGUE)[AlarmKey];
 export const ALARM_KEYS = Object.keys(ALARM_CATALOGUE) as readonly AlarmKey[];
 
 /** The thresholds the alarms compare against, by aviary:thresholds field: the stack config's satisfy it. */
-export type AlarmThresholds = Readonly<Record<CatalogueEntry["threshold"], number>>;
+export type AlarmThresholds = Readonly<Record<Extract<CatalogueEntry["threshold"], string>, number>>;
+
+/** The number an alarm compares against: its aviary:thresholds field's value, or the fixed one it has no field for. */
+export function thresholdOf(entry: CatalogueEntry, t: AlarmThresholds): number {
+  return typeof entry.threshold === "string" ? t[entry.threshold] : entry.threshold.fixed;
+}
 
 /** CloudWatch alarm names are `<deployment>-<key>`; the controller maps a name back to its entry. */
 export function alarmName(deployment: string, key: AlarmKey): string {

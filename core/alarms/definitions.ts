@@ -2,7 +2,7 @@
 // the local runner evaluates the very same objects, so local mode and AWS cannot drift apart.
 // Each one is built from its catalogue entry (key, role, action, threshold field, description)
 // plus what CloudWatch reads and how it judges, which is the part written here.
-import { ALARM_CATALOGUE, type AlarmAction, type AlarmKey, type AlarmThresholds } from "./catalogue";
+import { ALARM_CATALOGUE, thresholdOf, type AlarmAction, type AlarmKey, type AlarmThresholds } from "./catalogue";
 import { FLEET_METRICS, fleetDimensions, PROXY_METRICS, PROXY_NAMESPACE, proxyDimensions } from "../metrics/naming";
 import type { Role } from "../routing/role";
 
@@ -53,7 +53,7 @@ type AlarmShape<D> = Pick<
 
 function fromCatalogue<D>(key: AlarmKey, t: AlarmThresholds, shape: AlarmShape<D>): AlarmDefinition<D> {
   const entry = ALARM_CATALOGUE[key];
-  const threshold = t[entry.threshold];
+  const threshold = thresholdOf(entry, t);
   return {
     key,
     role: entry.role,
@@ -126,6 +126,15 @@ export function canaryAlarms<D>(t: AlarmThresholds, src: Pick<AlarmSources<D>, "
       periodSeconds: 10,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
+      comparison: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+    }),
+    // One abort is the whole signal: the first 10 s period holding it alarms.
+    fromCatalogue("canary-judge-abort", t, {
+      metrics: [metric("aborts", PROXY_METRICS.judgeAborts, "Sum")],
+      periodSeconds: 10,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
       comparison: "GreaterThanOrEqualToThreshold",
       treatMissingData: "notBreaching",
     }),

@@ -4,7 +4,7 @@
 
 /** Metrics that the proxy agent publishes (high resolution, per role). */
 export const PROXY_NAMESPACE = "Aviary/Proxy";
-export const PROXY_METRICS = { requests: "Requests", errors5xx: "Errors5xx", latencyP99: "LatencyP99Ms" } as const;
+export const PROXY_METRICS = { requests: "Requests", errors5xx: "Errors5xx", latencyP99: "LatencyP99Ms", judgeAborts: "CanaryJudgeAborts" } as const;
 
 /** Metrics of the production fleet: EC2's own CPU, and memory from the CloudWatch agent. */
 export const FLEET_METRICS = {
@@ -27,6 +27,8 @@ export interface ProxyRoleSample {
   requests: number;
   errors5xx: number;
   latencyP99Ms: number | null;
+  /** Canary role only: rollouts this proxy's judge aborted in the interval (absent for production). */
+  judgeAborts?: number;
 }
 
 export interface ProxyDatum {
@@ -42,5 +44,6 @@ export function proxyDatums(s: ProxyRoleSample): ProxyDatum[] {
     { metricName: PROXY_METRICS.errors5xx, unit: "Count", value: s.errors5xx },
   ];
   if (s.latencyP99Ms !== null) data.push({ metricName: PROXY_METRICS.latencyP99, unit: "Milliseconds", value: s.latencyP99Ms });
+  if (s.judgeAborts !== undefined) data.push({ metricName: PROXY_METRICS.judgeAborts, unit: "Count", value: s.judgeAborts });
   return data;
 }

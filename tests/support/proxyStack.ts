@@ -1,14 +1,10 @@
 // The proxy stack the proxy tests run against, all on 127.0.0.1: a real redis-server, HAProxy
 // rendered from haproxy/config.ts, and the agent filling its slots through the HAProxy routing backend.
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { haproxyRoutingBackend } from "../../adapters/routingBackend/haproxy";
 import { startAgent, type Agent } from "../../agent/agent";
-import { renderHaproxyConfig } from "../../haproxy/config";
-import { freePort, HOST } from "../../harness/freePort";
-import { startHaproxy, type RunningHaproxy } from "../../harness/haproxy";
+import { startRenderedHaproxy, type RunningHaproxy } from "../../harness/haproxy";
 import { startRedisServer, type RedisServer } from "../../harness/redisServer";
 import { connect } from "../../state/connection";
 
@@ -41,8 +37,6 @@ export interface ProxyStack {
 
 /** Starts the stack; on a failure part way, stops what it had started and rethrows. */
 export async function startProxyStack(options: ProxyStackOptions): Promise<ProxyStack> {
-  const socket = path.join(options.dir, "admin.sock");
-  const cfg = path.join(options.dir, "haproxy.cfg");
   let redisServer: RedisServer | undefined;
   let redis: Redis | undefined;
   let haproxy: RunningHaproxy | undefined;
@@ -54,12 +48,11 @@ export async function startProxyStack(options: ProxyStackOptions): Promise<Proxy
     await redisServer?.stop();
   };
   try {
-    const webPort = await freePort();
-    const statsPort = await freePort();
-    fs.writeFileSync(cfg, renderHaproxyConfig({ bind: `${HOST}:${webPort}`, statsBind: `${HOST}:${statsPort}`, socketPath: socket, prodSlots: options.prodSlots, canarySlots: options.canarySlots, checkIntervalMs: options.checkIntervalMs, testerRouting: options.testerRouting }));
     redisServer = await startRedisServer();
     redis = connect(redisServer.url);
-    haproxy = await startHaproxy(cfg, socket);
+    const rendered = await startRenderedHaproxy(options.dir, options);
+    haproxy = rendered.haproxy;
+    const { socket, webPort } = rendered;
     await options.seed?.(redis, redisServer);
     agent = await startAgent({ redisUrl: redisServer.url, backend: haproxyRoutingBackend(socket), slots: { prod: options.prodSlots, canary: options.canarySlots }, resyncMs: options.resyncMs, logger: options.logger });
     return { redisServer, redis, haproxy, agent, socket, webPort, stop };

@@ -39,6 +39,7 @@ const REASONS: Record<AlarmKey, string> = {
   "prod-memory-high": "Threshold Crossed: 2 out of the last 3 datapoints [91.0 (24/11/26 09:59:00), 90.2 (24/11/26 09:58:00)] were greater than or equal to the threshold (85.0) (minimum 2 datapoints for OK -> ALARM transition).",
   "canary-5xx-rate": "Threshold Crossed: 2 out of the last 2 datapoints [12.5 (24/11/26 09:59:50), 9.1 (24/11/26 09:59:40)] were greater than or equal to the threshold (5.0) (minimum 2 datapoints for OK -> ALARM transition).",
   "canary-p99-latency": "Threshold Crossed: 2 out of the last 3 datapoints [2210.0 (24/11/26 09:59:50), 1980.0 (24/11/26 09:59:40)] were greater than or equal to the threshold (1500.0) (minimum 2 datapoints for OK -> ALARM transition).",
+  "canary-judge-abort": "Threshold Crossed: 1 datapoint [1.0 (24/11/26 09:59:50)] was greater than or equal to the threshold (1.0).",
 };
 
 function trigger(key: AlarmKey): Record<string, unknown> {

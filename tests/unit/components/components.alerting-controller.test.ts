@@ -268,7 +268,7 @@ describe("Canary", () => {
   it("declares the canary alarms on the topic and hands the weight to the controller (CRUD)", async () => {
     const run = await runUnderMocks(() => program(40));
     const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
-    expect(alarms.map((a) => a.inputs.name).sort()).toEqual(["aviary-prod-canary-5xx-rate", "aviary-prod-canary-p99-latency"]);
+    expect(alarms.map((a) => a.inputs.name).sort()).toEqual(["aviary-prod-canary-5xx-rate", "aviary-prod-canary-judge-abort", "aviary-prod-canary-p99-latency"]);
     for (const a of alarms) expect(a.inputs.alarmActions).toEqual([TOPIC]);
     const inv = run.one("aws:lambda/invocation:Invocation");
     expect(inv.inputs.functionName).toBe("aviary-prod-controller");

@@ -1,6 +1,6 @@
 // The alarm catalogue is the one home of each alarm's key, stack and action: the factories build
 // CloudWatch alarms from it and the controller looks actions up in it, so neither may say otherwise.
-import { ALARM_CATALOGUE, ALARM_KEYS, alarmName, type AlarmThresholds } from "../../../core/alarms/catalogue";
+import { ALARM_CATALOGUE, ALARM_KEYS, alarmName, thresholdOf, type AlarmThresholds } from "../../../core/alarms/catalogue";
 import { canaryAlarms, prodAlarms } from "../../../core/alarms/definitions";
 import { actionOf, scaleOutAlarmNames } from "../../../core/controller/decide";
 
@@ -14,7 +14,8 @@ test.each([
   ["prod-memory-high", "prod", "notify", "memory"],
   ["canary-5xx-rate", "canary", "rollbackCanary", "canaryErrorRate"],
   ["canary-p99-latency", "canary", "rollbackCanary", "canaryP99Ms"],
-] as const)("%s: the %s stack declares it, the controller does %s, it compares against thresholds.%s", (key, role, action, threshold) => {
+  ["canary-judge-abort", "canary", "rollbackCanary", { fixed: 1 }],
+] as const)("%s: the %s stack declares it, the controller does %s, it compares against %o", (key, role, action, threshold) => {
   expect(ALARM_CATALOGUE[key]).toMatchObject({ role, action, threshold });
 });
 
@@ -35,10 +36,10 @@ test.each(ALARM_KEYS)("%s is built with the role, action, threshold and descript
   expect(alarm).toMatchObject({
     role: entry.role,
     action: entry.action,
-    threshold: thresholds[entry.threshold],
-    description: entry.describe(thresholds[entry.threshold]),
+    threshold: thresholdOf(entry, thresholds),
+    description: entry.describe(thresholdOf(entry, thresholds)),
   });
-  expect(alarm?.description).toContain(String(thresholds[entry.threshold]));
+  expect(alarm?.description).toContain(String(thresholdOf(entry, thresholds)));
 });
 
 test.each(ALARM_KEYS)("the controller acts on %s as its catalogue entry says", (key) => {

@@ -27,3 +27,17 @@ test("alarm names map back to their keys, and unknown names to nothing", () => {
   for (const key of ALARM_KEYS) expect(alarmKeyOf(alarmName("aviary-prod", key))).toBe(key);
   expect(alarmKeyOf("someone-elses-alarm")).toBeUndefined();
 });
+
+test("the judge-abort alarm sums the agents' abort counts over one 10 s period and fires on the first", () => {
+  const abort = canaryAlarms(thresholds, { deployment: "aviary-prod" }).find((a) => a.key === "canary-judge-abort");
+  expect(abort).toMatchObject({
+    action: "rollbackCanary",
+    metrics: [{ namespace: "Aviary/Proxy", metricName: "CanaryJudgeAborts", stat: "Sum", dimensions: { Deployment: "aviary-prod", Role: "canary" } }],
+    periodSeconds: 10,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    threshold: 1,
+    comparison: "GreaterThanOrEqualToThreshold",
+    treatMissingData: "notBreaching",
+  });
+});

@@ -38,6 +38,15 @@ test.each([
       { metricName: "Errors5xx", unit: "Count", value: 0 },
     ],
   ],
+  [
+    "the canary's with the judge's abort count (0 too: the alarm sees the judge running)",
+    { requests: 5, errors5xx: 1, latencyP99Ms: null, judgeAborts: 0 },
+    [
+      { metricName: "Requests", unit: "Count", value: 5 },
+      { metricName: "Errors5xx", unit: "Count", value: 1 },
+      { metricName: "CanaryJudgeAborts", unit: "Count", value: 0 },
+    ],
+  ],
 ])("datums %s", (_what, sample, expected) => {
   expect(proxyDatums(sample)).toEqual(expected);
 });

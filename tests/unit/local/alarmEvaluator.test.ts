@@ -4,6 +4,7 @@ import { DEFAULT_THRESHOLDS } from "../../../core/config/defaults";
 import { AlarmEvaluator, cloudWatchMessage, metricKey } from "../../../local/alarmEvaluator";
 import { compileMetricMath } from "../../../local/metricMath";
 import { parseAlarmMessage } from "../../../lambda/alarmMessage";
+import { actionOf } from "../../../core/controller/decide";
 
 const DEPLOYMENT = "local";
 const FACTOR = 10; // 10 s canary periods → 1 s, 60 s prod periods → 6 s
@@ -92,4 +93,23 @@ test("the SNS message the local evaluator emits is what the controller's parser 
   const parsed = parseAlarmMessage(cloudWatchMessage(t));
   expect(parsed).toEqual(expect.objectContaining({ AlarmName: "local-canary-5xx-rate", NewStateValue: "ALARM", OldStateValue: "INSUFFICIENT_DATA" }));
   expect(new Date(Date.parse(parsed.StateChangeTime)).getTime()).toBe(2000);
+});
+
+describe("canary judge abort (≥ 1 abort in one 10 s period)", () => {
+  const t0 = 1_000_000;
+  const aborts = byKey(canary, "canary-judge-abort");
+  const key = metricKey(aborts.metrics[0]);
+  test("one abort in one period → ALARM, whose message the controller parses as a rollback; zero aborts → OK", () => {
+    const ev = new AlarmEvaluator([aborts], DEPLOYMENT, FACTOR, t0);
+    ev.record(key, t0 + 500, 0);
+    expect(ev.evaluate(t0 + 1000).map((t) => t.newState)).toEqual(["OK"]);
+    ev.record(key, t0 + 1500, 1);
+    const alarm = ev.evaluate(t0 + 2000);
+    expect(alarm.map((t) => t.newState)).toEqual(["ALARM"]);
+    const parsed = parseAlarmMessage(cloudWatchMessage(alarm[0]));
+    expect(parsed).toMatchObject({ AlarmName: "local-canary-judge-abort", NewStateValue: "ALARM" });
+    expect(actionOf(parsed.AlarmName)).toEqual({ key: "canary-judge-abort", action: "rollbackCanary" });
+    ev.record(key, t0 + 2500, 0);
+    expect(ev.evaluate(t0 + 3000).map((t) => t.newState)).toEqual(["OK"]);
+  });
 });

@@ -78,7 +78,7 @@ test("a new bundle under the same version rolls the fleet's template and the can
 });
 
 test("a new agent bundle alone replaces neither the proxy nor its Elastic IP: the parameter and the association are updated in place", async () => {
-  const agentOnly = rebuilt((entry) => entry.includes("agent"));
+  const agentOnly = rebuilt((entry) => entry === join(REPO_ROOT, "agent", "main.ts"));
   const plan = await planChange(prodSide(prod, original), prodSide(prod, agentOnly));
   expect(summary(plan)).toEqual({
     created: [],
@@ -103,7 +103,7 @@ test("a new agent bundle alone replaces neither the proxy nor its Elastic IP: th
 
 test("with a proxy fleet, a new agent bundle starts no instance refresh: the association installs it on the running proxies", async () => {
   const fleet = { ...prod, "aviary:proxy": JSON.stringify({ count: 2 }) };
-  const plan = await planChange(prodSide(fleet, original), prodSide(fleet, rebuilt((entry) => entry.includes("agent"))));
+  const plan = await planChange(prodSide(fleet, original), prodSide(fleet, rebuilt((entry) => entry === join(REPO_ROOT, "agent", "main.ts"))));
   expect(plan.updated).toEqual([AGENT_PARAMETER, AGENT_ASSOCIATION].sort());
   expect(plan.replaced).toEqual(["aws:s3/bucketObjectv2:BucketObjectv2::release-agent", "command:local:Command::proxy-smoke-check"]);
   jest.dontMock("../../../release/bundles");

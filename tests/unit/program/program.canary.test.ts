@@ -35,7 +35,7 @@ test("the canary stack registers no Redis, proxy, fleet or network of its own", 
 
 test("canary alarms alert prod's topic", () => {
   const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
-  expect(alarms.map((a) => a.inputs.name).sort()).toEqual(["aviary-prod-canary-5xx-rate", "aviary-prod-canary-p99-latency"]);
+  expect(alarms.map((a) => a.inputs.name).sort()).toEqual(["aviary-prod-canary-5xx-rate", "aviary-prod-canary-judge-abort", "aviary-prod-canary-p99-latency"]);
   for (const a of alarms) {
     expect(a.inputs.alarmActions).toEqual([prodOutputs.topicArn]);
     expect(a.inputs.okActions).toEqual([prodOutputs.topicArn]);

@@ -2,6 +2,9 @@
 // (adapters/*/aws.ts); local mode plugs in process-based ones (adapters/*/local.ts) with the same contracts.
 import type { AlarmState } from "../core/alarms/state";
 import type { RoutingChange, RoutingTarget } from "../state/routing";
+import type { RolloutWrite } from "../state/rollout";
+import type { JudgeInput } from "../core/rollout/judge";
+import type { RolloutState } from "../core/rollout/model";
 import type { CanaryState, ControllerMemory, FleetState, FollowUp } from "../core/controller/decide";
 
 /**
@@ -61,6 +64,16 @@ export interface ControllerStore {
   disableCanary(reason: string): Promise<CanaryState>;
   /** One atomic routing write (weight and/or enabled, one event, one notice), by this store's `by`. */
   setRouting(target: RoutingTarget, reason?: string): Promise<RoutingChange>;
+  /** The rollout: null when there is none, undefined when `aviary:rollout` is garbage (its problems are reported, never acted on). */
+  readRollout(): Promise<RolloutState | null | undefined>;
+  /**
+   * The one write of a rollout decision, by this store's `by`: the rollout (null deletes it) and
+   * the routing change with it, atomically. Throws RolloutConflictError (nothing written) when the
+   * stored revision is not `expectRevision` (null: none stored).
+   */
+  writeRollout(next: RolloutState | null, routing: RoutingTarget | undefined, reason: string, expectRevision: number | null): Promise<RolloutWrite>;
+  /** Every proxy's window of a rollout step, summed; garbage entries are skipped (and named in `problems`). */
+  readWindows(rolloutId: string, step: number): Promise<{ sum: JudgeInput; proxies: number; problems: string[] }>;
   /** Registration times of the given backends (id → ISO), for instances the fleet cannot date. */
   registeredAt(ids: string[]): Promise<Record<string, string>>;
   /** Takes the backend out of the proxy; false if it is not registered. */

@@ -5,6 +5,7 @@
  */
 import { AviaryError, type ErrorCode } from "../core/errors";
 import { badKeyMessage, type BadKey, type FoundValue } from "./badKey";
+import { keys } from "./keys";
 
 export type StateErrorCode = Extract<ErrorCode, "wrong-type" | "garbage-value" | "conflict" | "key-failed" | "unreachable">;
 
@@ -38,6 +39,19 @@ export class GarbageValueError extends StateError {
 /** Another writer kept changing the same value; retrying later is safe. */
 export class ConflictError extends StateError {
   readonly code = "conflict";
+}
+
+/** A rollout write named another revision than the one stored: someone else wrote first; nothing was written. */
+export class RolloutConflictError extends ConflictError {
+  constructor(
+    /** The revision the write was based on (null: it expected no rollout). */
+    readonly expected: number | null,
+    /** The revision stored (null: no rollout stored). */
+    readonly found: number | null,
+  ) {
+    const say = (r: number | null): string => (r === null ? "no rollout" : `revision ${r}`);
+    super(`Redis key ${keys.rollout} holds ${say(found)}, the write expected ${say(expected)}; nothing changed: read the rollout again and decide anew`);
+  }
 }
 
 /** A command on a named key failed for another reason than its type; the message names the key. */

@@ -6,10 +6,10 @@ import { keyError, WrongTypeError } from "./errors";
 import { describeKey } from "./keyTypes";
 import { keys } from "./keys";
 
-export type EventKind = "routing" | "backend" | "flag" | "controller";
+export type EventKind = "routing" | "backend" | "flag" | "controller" | "rollout";
 
 /** Every kind a stored event or a change notice may carry (readers drop anything else). */
-export const EVENT_KINDS: readonly EventKind[] = ["routing", "backend", "flag", "controller"];
+export const EVENT_KINDS: readonly EventKind[] = ["routing", "backend", "flag", "controller", "rollout"];
 
 /** One audit event as stored in `aviary:events`. */
 export interface AviaryEvent {

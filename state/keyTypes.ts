@@ -4,7 +4,7 @@
 import type Redis from "ioredis";
 import { keys } from "./keys";
 import { badKeyMessage, foundValue, LUA_BAD_KEY, type FoundValue } from "./badKey";
-import { keyError } from "./errors";
+import { keyError, WrongTypeError } from "./errors";
 
 export type RedisType = "string" | "hash" | "set" | "zset" | "list" | "stream";
 
@@ -19,6 +19,7 @@ export const KEY_FAMILIES = {
   backends: { keys: [{ key: keys.backends, type: "set" }], items: { index: keys.backends, key: keys.backend, type: "hash" } },
   flags: { keys: [{ key: keys.flags, type: "set" }], items: { index: keys.flags, key: keys.flag, type: "string" } },
   events: { keys: [{ key: keys.events, type: "stream" }] },
+  rollout: { keys: [{ key: keys.rollout, type: "string" }] },
 } as const satisfies Record<string, KeyFamily>;
 
 /** Members of an index checked per call: enough for any real fleet, bounded for a flooded set. */
@@ -57,6 +58,20 @@ export async function findWrongTypes(redis: Redis, family: KeyFamily): Promise<s
     if (found && found.type !== want) problems.push(badKeyMessage({ key, found, expected: `a ${want}` }));
   }
   return problems;
+}
+
+/**
+ * Runs a reader's command on `key`; a WRONGTYPE reply becomes a problem naming what the key holds
+ * (a reader reports another type as garbage like any other; the next write repairs it).
+ */
+export async function readOfType<T>(redis: Redis, key: string, type: RedisType, read: () => Promise<T>): Promise<{ value: T } | { problem: string }> {
+  try {
+    return { value: await read() };
+  } catch (err) {
+    if (!isWrongType(err)) throw err;
+    const found = await describeKey(redis, key);
+    return { problem: new WrongTypeError(key, found ?? { type: await redis.type(key), size: 0 }, type).message };
+  }
 }
 
 const isWrongType = (err: unknown): boolean => (err as Error)?.message?.startsWith("WRONGTYPE") === true;

@@ -27,6 +27,13 @@ export const keys = {
   flag: (key: string): string => `${PREFIX}flag:${key}`,
   /** Set of flag keys; a key whose definition is missing is skipped on read. */
   flags: `${PREFIX}flags`,
+  /** String: JSON of the running rollout's RolloutState (core/rollout/model.ts); absent = no rollout. */
+  rollout: `${PREFIX}rollout`,
+  /**
+   * Hash per rollout step: field = proxy id, value = JSON of that proxy's counters since it first
+   * saw the step ({canary, production, at}); expires a day after the last write.
+   */
+  rolloutWindow: (rolloutId: string, step: number): string => `${PREFIX}rollout:window:${rolloutId}:${step}`,
   /**
    * Where a write moves a key it cannot use (wrong type, blocked stream) so nothing is lost:
    * `aviary:corrupt:<key without aviary:>:<unix ms>`, e.g. aviary:corrupt:events:1764000000000.

@@ -5,10 +5,9 @@ import { MAX_WEIGHT, WEIGHT_RULE, WEIGHT_RULE_SHORT, weightSchema as weightRule 
 import { describeIssues } from "../core/validation/issues";
 import { MAX_REASON } from "../core/bounds";
 import { InvalidInputError, InvariantError } from "../core/errors";
-import { WrongTypeError } from "./errors";
-import { describeKey } from "./keyTypes";
+import { readOfType } from "./keyTypes";
 import { keys } from "./keys";
-import { runWrite, storedReason, writeScript } from "./writeScript";
+import { runWrite, storedReason, writeScript, type KeySpec } from "./writeScript";
 
 /** The canary split as stored in `aviary:routing`. */
 export interface RoutingState {
@@ -50,15 +49,9 @@ const storedSchema = z.object({
  * `problems` names each bad field, so callers keep their last good state (and log problems).
  */
 export async function readRouting(redis: Redis): Promise<{ state: RoutingState | undefined; problems: string[] }> {
-  let raw: Record<string, string>;
-  try {
-    raw = await redis.hgetall(keys.routing);
-  } catch (err) {
-    // Another type at the key is garbage like any other: reported, and the next write repairs it.
-    if (!(err as Error).message?.startsWith("WRONGTYPE")) throw err;
-    const found = await describeKey(redis, keys.routing);
-    return { state: undefined, problems: [new WrongTypeError(keys.routing, found ?? { type: await redis.type(keys.routing), size: 0 }, "hash").message] };
-  }
+  const read = await readOfType(redis, keys.routing, "hash", () => redis.hgetall(keys.routing));
+  if ("problem" in read) return { state: undefined, problems: [read.problem] };
+  const raw = read.value;
   if (Object.keys(raw).length === 0) return { state: { ...DEFAULT_ROUTING }, problems: [] };
   const parsed = storedSchema.safeParse(raw);
   if (!parsed.success) {
@@ -82,10 +75,14 @@ export interface RoutingChange {
   repairs: string[];
 }
 
-// Garbage in a field is handled by what the write asks for: a new weight replaces it, turning the
-// canary off writes weight 0 (it is never blocked), turning it on alone is refused (it would
-// silently mean 0). P.weight and P.enabled are '' when the write leaves them as they are.
-const ROUTING_PREPARE = `
+/**
+ * The routing half of a write script's prepare (for every script that moves routing): reads
+ * `aviary:routing`, sets old_w/old_e/new_w/new_e (strings) or refuses. Garbage in a field is
+ * handled by what the write asks for: a new weight replaces it, turning the canary off writes
+ * weight 0 (it is never blocked), turning it on alone is refused (it would silently mean 0).
+ * P.weight and P.enabled are '' when the write leaves them as they are (see routingParams).
+ */
+export const ROUTING_DECIDE = `
 local old_w, old_e = '0', 'true'
 local raw_w, raw_e, exists = nil, nil, false
 if not W.routing then
@@ -112,18 +109,26 @@ if P.enabled ~= '' then new_e = P.enabled end
 if exists and raw_e ~= 'true' and raw_e ~= 'false' and P.enabled ~= 'false' then
   table.insert(repairs, bad_key_message(K.routing, 'canaryEnabled', value_found(raw_e), '"true" or "false"', 'repaired (set to ' .. new_e .. ')'))
 end
-event('routing', P.by, P.reason, {'cause', P.cause, 'oldWeight', old_w, 'newWeight', new_w, 'oldEnabled', old_e, 'newEnabled', new_e}, {kind = 'routing'})
+`;
+
+/** Event detail fields of a routing change (a Lua list to splice into an event's detail). */
+export const LUA_ROUTING_DETAIL = `'cause', P.cause, 'oldWeight', old_w, 'newWeight', new_w, 'oldEnabled', old_e, 'newEnabled', new_e`;
+
+const ROUTING_PREPARE = `
+${ROUTING_DECIDE}
+event('routing', P.by, P.reason, {${LUA_ROUTING_DETAIL}}, {kind = 'routing'})
 result = {old_w, old_e, new_w, new_e}
 `;
 
-const ROUTING_MUTATE = `
+/** The routing half of a write script's mutate: writes new_w/new_e with P.by, P.at and P.reason. */
+export const ROUTING_MUTATE = `
 redis.call('HSET', K.routing, 'canaryWeight', new_w, 'canaryEnabled', new_e, 'changedBy', P.by, 'changedAt', P.at)
 if P.reason ~= '' then redis.call('HSET', K.routing, 'reason', P.reason) else redis.call('HDEL', K.routing, 'reason') end
 `;
 
 /** A write that leaves the canary on refuses a routing key of the wrong type; one that turns it off moves it aside (never blocked). */
-const CHANGE_SCRIPT = writeScript({ keys: [{ name: "routing", type: "hash" }], prepare: ROUTING_PREPARE, mutate: ROUTING_MUTATE });
-const DISABLE_SCRIPT = writeScript({ keys: [{ name: "routing", type: "hash", onWrongType: "set-aside" }], prepare: ROUTING_PREPARE, mutate: ROUTING_MUTATE });
+const CHANGE_SCRIPT = writeScript({ keys: [routingKeySpec({ enabled: true })], prepare: ROUTING_PREPARE, mutate: ROUTING_MUTATE });
+const DISABLE_SCRIPT = writeScript({ keys: [routingKeySpec({ enabled: false })], prepare: ROUTING_PREPARE, mutate: ROUTING_MUTATE });
 
 /** What one routing write changes; a field left out keeps its stored value. */
 export interface RoutingTarget {
@@ -146,27 +151,49 @@ function causeOf(target: RoutingTarget): string {
  * turning it on without a weight is refused (GarbageValueError) if the stored weight is garbage.
  */
 export async function changeRouting(redis: Redis, target: RoutingTarget, opts: ChangeOptions): Promise<RoutingChange> {
+  const params = routingParams(target);
+  const by = validBy(opts?.by);
+  const outcome = await runWrite<[string, string, string, string]>(redis, target.enabled === false ? DISABLE_SCRIPT : CHANGE_SCRIPT, [keys.routing], {
+    ...params,
+    by,
+    reason: storedReason(opts.reason),
+  });
+  if (outcome.status !== "ok") throw new InvariantError(`routing ${params.cause}: script wrote nothing`);
+  return routingChange(outcome.eventIds[0], outcome.result, outcome.repairs);
+}
+
+/** The routing key as a write of `target` needs it: turning the canary off moves a wrong-type key aside (never blocked), anything else refuses it. */
+export function routingKeySpec(target: RoutingTarget): KeySpec {
+  return { name: "routing", type: "hash", onWrongType: target.enabled === false ? "set-aside" : "refuse" };
+}
+
+/** The params ROUTING_DECIDE reads (P.cause, P.weight, P.enabled); invalid targets throw InvalidInputError. */
+export function routingParams(target: RoutingTarget): { cause: string; weight: string; enabled: string } {
   if (target.weight !== undefined && !weightSchema.safeParse(target.weight).success) {
     throw new InvalidInputError(`Invalid canaryWeight ${JSON.stringify(target.weight)}: must be ${WEIGHT_RULE}`);
   }
   if (target.weight === undefined && target.enabled === undefined) throw new InvalidInputError("Invalid routing change: set a weight, enabled, or both");
-  const by = bySchema.safeParse(opts?.by);
-  if (!by.success) throw new InvalidInputError(`Invalid by: ${by.error.issues[0].message} (who made the change is required)`);
-  const cause = causeOf(target);
-  const outcome = await runWrite<[string, string, string, string]>(redis, target.enabled === false ? DISABLE_SCRIPT : CHANGE_SCRIPT, [keys.routing], {
-    cause,
+  return {
+    cause: causeOf(target),
     weight: target.weight === undefined ? "" : String(target.weight),
     enabled: target.enabled === undefined ? "" : String(target.enabled),
-    by: by.data,
-    reason: storedReason(opts.reason),
-  });
-  if (outcome.status !== "ok") throw new InvariantError(`routing ${cause}: script wrote nothing`);
-  const [oldW, oldE, newW, newE] = outcome.result;
+  };
+}
+
+/** Who writes, trimmed; InvalidInputError when empty or too long. */
+export function validBy(by: unknown): string {
+  const parsed = bySchema.safeParse(by);
+  if (!parsed.success) throw new InvalidInputError(`Invalid by: ${parsed.error.issues[0].message} (who made the change is required)`);
+  return parsed.data;
+}
+
+/** A RoutingChange from the {old_w, old_e, new_w, new_e} a script returned. */
+export function routingChange(eventId: string, [oldW, oldE, newW, newE]: readonly string[], repairs: string[]): RoutingChange {
   return {
-    eventId: outcome.eventIds[0],
+    eventId,
     old: { canaryWeight: Number(oldW), canaryEnabled: oldE === "true" },
     new: { canaryWeight: Number(newW), canaryEnabled: newE === "true" },
-    repairs: outcome.repairs,
+    repairs,
   };
 }
 

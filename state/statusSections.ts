@@ -7,6 +7,8 @@ import type { StoredFlag } from "../core/flags/model";
 import { KEY_FAMILIES } from "./keyTypes";
 import { listBackends, type Backend } from "./registry";
 import { readRouting, type RoutingState } from "./routing";
+import { readRollout } from "./rollout";
+import type { RolloutState } from "../core/rollout/model";
 import { readSection, type Section } from "./section";
 
 /** The routing state; null when `aviary:routing` is garbage or of the wrong type. */
@@ -15,6 +17,14 @@ export function routingSection(redis: Redis): Promise<Section<RoutingState | nul
     const r = await readRouting(redis);
     return { value: r.state ?? null, problems: r.problems };
   }, null, { redis, family: KEY_FAMILIES.routing });
+}
+
+/** The rollout; null when there is none, or (the section broken) when `aviary:rollout` is garbage. */
+export function rolloutSection(redis: Redis): Promise<Section<RolloutState | null>> {
+  return readSection(async () => {
+    const r = await readRollout(redis);
+    return { value: r.state ?? null, problems: r.problems };
+  }, null, { redis, family: KEY_FAMILIES.rollout });
 }
 
 /** Live valid backends; a bad hash is left out and named, a bad index empties the list. */

@@ -15,6 +15,9 @@ import {
   type LockOptions,
 } from "../../state/controller";
 import { drainBackend, listBackends } from "../../state/registry";
+import { readRollout, readWindows, writeRollout, type RolloutWrite } from "../../state/rollout";
+import type { JudgeInput } from "../../core/rollout/judge";
+import type { RolloutState } from "../../core/rollout/model";
 import { changeRouting, readRouting, type RoutingChange, type RoutingTarget } from "../../state/routing";
 import { badKeyMessage, textFound } from "../../state/badKey";
 import { PREVIEW_CHARS } from "../../state/bounds";
@@ -110,6 +113,20 @@ export class RedisControllerStore implements ControllerStore {
   }
   setRouting(target: RoutingTarget, reason?: string): Promise<RoutingChange> {
     return changeRouting(this.redis, target, { by: this.by, reason });
+  }
+
+  async readRollout(): Promise<RolloutState | null | undefined> {
+    const { state, problems } = await readRollout(this.redis);
+    if (problems.length > 0) this.onProblem(problems);
+    return state;
+  }
+  writeRollout(next: RolloutState | null, routing: RoutingTarget | undefined, reason: string, expectRevision: number | null): Promise<RolloutWrite> {
+    return writeRollout(this.redis, next, routing, { by: this.by, reason, expectRevision });
+  }
+  async readWindows(rolloutId: string, step: number): Promise<{ sum: JudgeInput; proxies: number; problems: string[] }> {
+    const windows = await readWindows(this.redis, rolloutId, step);
+    if (windows.problems.length > 0) this.onProblem(windows.problems);
+    return windows;
   }
 
   async registeredAt(ids: string[]): Promise<Record<string, string>> {

@@ -1,7 +1,7 @@
 // The `aviary:*` stack config contract (see docs/design.md), as one typed, validated object.
 // Pure: it knows nothing about Pulumi, so the program, the local runner and the tests share it.
 import * as z from "zod";
-import { ConfigError } from "../errors";
+import { ConfigError, InvariantError } from "../errors";
 import { WEIGHT_RULE, weightSchema } from "../routing/weight";
 import { describeIssue } from "../validation/issues";
 import { ACCESS_LOG_CHOICES, ACCESS_LOG_MODES } from "./accessLog";
@@ -15,13 +15,15 @@ import {
   DEFAULT_THRESHOLDS,
 } from "./defaults";
 import { CANARY_SLOTS, PROD_SLOTS } from "./proxySlots";
+import { canaryWeightProblem, rolloutSchema } from "./rollout";
+import { booleanFlag, integerIn, numberIn, numeric } from "./zodValues";
 
 export { DEFAULT_CACHE_NODE_TYPE, DEFAULT_SCALING, DEFAULT_THRESHOLDS } from "./defaults";
 
 export const CONFIG_NAMESPACE = "aviary";
 
 /** Keys whose values are YAML objects/lists in the stack file (Pulumi hands them over as JSON). */
-export const STRUCTURED_KEYS = ["prodFleet", "alerts", "thresholds", "scaling", "proxy", "redis"] as const;
+export const STRUCTURED_KEYS = ["prodFleet", "alerts", "thresholds", "scaling", "proxy", "redis", "rollout"] as const;
 export const SCALAR_KEYS = ["role", "appVersion", "instanceType", "imageId", "canaryWeight", "canaryCount", "prodStack", "demoFaults"] as const;
 export const CONFIG_KEYS = [...SCALAR_KEYS, ...STRUCTURED_KEYS] as const;
 
@@ -34,18 +36,6 @@ const APP_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 // A StackReference needs the fully qualified <organization>/<project>/<stack>; a DIY backend's
 // organization is literally "organization".
 const STACK_REFERENCE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
-
-/** Pulumi passes every config value as a string; numbers become numbers only when they look like one. */
-const numeric = <S extends z.core.SomeType>(schema: S) =>
-  z.preprocess((v) => (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), schema);
-const integerIn = (min: number, max: number, why?: string) => {
-  const error = `must be an integer from ${min} to ${max}${why ? ` (${why})` : ""}`;
-  return numeric(z.number({ error }).int({ error }).min(min, { error }).max(max, { error }));
-};
-const numberIn = (min: number, max: number) => {
-  const error = `must be a number from ${min} to ${max}`;
-  return numeric(z.number({ error }).min(min, { error }).max(max, { error }));
-};
 
 // max is bounded by the proxy's production slots: an instance past them would never get traffic.
 const prodFleet = z
@@ -109,12 +99,6 @@ const redis = z
   .strict()
   .refine((r) => r.nodeType === undefined || r.mode === "elasticache", { message: "nodeType applies only to mode elasticache" });
 
-/** Pulumi hands a YAML boolean over as the string "true" or "false". */
-const booleanFlag = z.preprocess(
-  (v) => (v === "true" ? true : v === "false" ? false : v),
-  z.boolean({ error: "must be true or false" }),
-);
-
 const common = {
   appVersion: z.string().regex(APP_VERSION, "must be a version label like 1.4.2 (letters, digits, . _ + -)"),
   instanceType: z.string().regex(INSTANCE_TYPE, "must be an EC2 instance type like t3.small").default(DEFAULT_INSTANCE_TYPE),
@@ -140,11 +124,24 @@ const canarySchema = z
   .object({
     role: z.literal("canary"),
     ...common,
-    canaryWeight: numeric(weightSchema(`must be ${WEIGHT_RULE}`)),
+    canaryWeight: numeric(weightSchema(`must be ${WEIGHT_RULE}`)).optional(),
     canaryCount: integerIn(1, CANARY_SLOTS, "the proxy's canary server slots").default(DEFAULT_CANARY_COUNT),
     prodStack: z.string().regex(STACK_REFERENCE, "must be the prod stack's fully qualified name <organization>/<project>/<stack>, e.g. my-org/aviary/prod (organization/aviary/prod on a DIY backend)"),
+    /** A progressive rollout; without it the canary keeps its fixed canaryWeight. */
+    rollout: rolloutSchema.optional(),
   })
-  .strict();
+  .strict()
+  // Checked even when other fields are invalid, so every problem is reported in one run.
+  .superRefine((c, ctx) => {
+    const message = canaryWeightProblem(c.canaryWeight, c.rollout);
+    if (message !== undefined) ctx.addIssue({ code: "custom", path: ["canaryWeight"], message });
+  }, { when: () => true })
+  // With a rollout the canary starts at its first step's weight.
+  .transform(({ canaryWeight, ...c }) => {
+    const weight = canaryWeight ?? c.rollout?.steps[0].weight;
+    if (weight === undefined) throw new InvariantError("canary config: neither canaryWeight nor rollout passed the canaryWeight rule");
+    return { ...c, canaryWeight: weight };
+  });
 
 const schema = z.discriminatedUnion("role", [prodSchema, canarySchema], {
   error: () => 'must be "prod" or "canary"',
@@ -229,8 +226,8 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
         }
         continue;
       }
-      const missing = received(input, issue.path) === "missing" && issue.code === "invalid_type";
-      const detail = missing ? "is required" : `${issue.message} (${received(input, issue.path)})`;
+      const got = received(input, issue.path);
+      const detail = got !== "missing" ? `${issue.message} (${got})` : issue.code === "invalid_type" ? "is required" : issue.message;
       problems.push(problem(issue.path, detail));
     }
   }

@@ -5,6 +5,9 @@ import { ALARM_CATALOGUE, ALARM_KEYS, type AlarmAction, type AlarmKey, alarmKeyO
 import type { AlarmState } from "../alarms/state";
 import { MAX_REASON, truncate } from "../bounds";
 import { InvariantError } from "../errors";
+import { abortedByAlarm, decideRollout, type RolloutAction, type RolloutCommand } from "../rollout/decide";
+import type { Judgement } from "../rollout/judge";
+import type { RolloutState } from "../rollout/model";
 
 /** One CloudWatch alarm state transition (what the SNS message carries). */
 export interface AlarmChange {
@@ -56,8 +59,8 @@ export interface ScalingPolicy {
 }
 
 /**
- * What the controller decides on. One kind per source; a new source (the next: rollout ticks and
- * rollout commands) is a new member here and a new case in decide().
+ * What the controller decides on. One kind per source; a new source is a new member here and a
+ * new case in decide().
  */
 export type ControllerEvent =
   /** CloudWatch: an alarm changed state (SNS record). */
@@ -67,7 +70,9 @@ export type ControllerEvent =
   /** A person's abort (the abort workflow): the canary off, weight kept, subscribers told. */
   | { kind: "manualAbort"; reason: string }
   /** A person's routing command (`aviary canary weight|on|off`, local mode's demo). */
-  | { kind: "routingCommand"; command: RoutingCommand };
+  | { kind: "routingCommand"; command: RoutingCommand }
+  /** A progressive rollout's start, tick or a person's rollout command (decided in core/rollout/decide.ts). */
+  | { kind: "rollout"; command: RolloutCommand };
 
 export type RoutingCommand =
   | { set: "weight"; weight: number }
@@ -85,15 +90,29 @@ export interface AlarmInput {
   canary: CanaryState;
   /** Current states of the scale-out alarms (from DescribeAlarms), when the caller fetched them. */
   liveStates?: Record<string, AlarmState>;
+  /** The stored rollout, when the caller read it: a canary rollback aborts an active one in the same write. */
+  rollout?: RolloutState | null;
 }
 
 /** A configuration invocation or a person's command: decided on the event alone. */
 export interface CommandInput {
-  event: Exclude<ControllerEvent, { kind: "alarm" }>;
+  event: Exclude<ControllerEvent, { kind: "alarm" | "rollout" }>;
   now: string;
 }
 
-export type DecisionInput = AlarmInput | CommandInput;
+/** A rollout command with the stored rollout it applies to (see core/rollout/decide.ts). */
+export interface RolloutEventInput {
+  event: Extract<ControllerEvent, { kind: "rollout" }>;
+  now: string;
+  /** As stored; null = no rollout. */
+  rollout: RolloutState | null;
+  /** For a tick at a step's end: the controller's verdict on the summed windows. */
+  judgement?: Judgement;
+  /** Who decides (recorded as the rollout's updatedBy); default "controller". */
+  by?: string;
+}
+
+export type DecisionInput = AlarmInput | CommandInput | RolloutEventInput;
 
 /** A routing change: weight and/or enabled, written as one change (a field left out is kept). */
 export interface SetRouting {
@@ -108,13 +127,22 @@ export type ControllerAction =
   | { type: "drainAndTerminate"; instanceIds: string[]; from: number; to: number }
   | SetRouting
   | { type: "rearmAlarm"; alarmName: string; reason: string }
-  | { type: "notify"; subject: string; message: string };
+  | { type: "notify"; subject: string; message: string }
+  /** writeRollout (the rollout and its routing in one write), scheduleTick, promote. */
+  | Exclude<RolloutAction, { type: "notify" }>;
 
-/** An action's name in logs and outcomes: a routing change is named for its effect. */
+const routingName = (r: { weight?: number; enabled?: boolean }): string =>
+  r.enabled === false ? "disableCanary" : r.weight === undefined ? "enableCanary" : "setCanaryWeight";
+
+/**
+ * An action's name in logs and outcomes: a routing change is named for its effect, a rollout write
+ * for the status it writes and its routing effect ("rolloutAborted+disableCanary").
+ */
 export function actionName(action: ControllerAction): string {
-  if (action.type !== "setRouting") return action.type;
-  if (action.enabled === false) return "disableCanary";
-  return action.weight === undefined ? "enableCanary" : "setCanaryWeight";
+  if (action.type === "setRouting") return routingName(action);
+  if (action.type !== "writeRollout") return action.type;
+  const status = action.rollout === null ? "Cleared" : action.rollout.status[0].toUpperCase() + action.rollout.status.slice(1);
+  return `rollout${status}${action.routing ? `+${routingName(action.routing)}` : ""}`;
 }
 
 /** What happens after the fleet/canary change and must not be lost: kept until delivered. */
@@ -182,6 +210,7 @@ export function decide(input: AlarmInput, policy: ScalingPolicy): AlarmDecision;
 export function decide(input: DecisionInput, policy?: ScalingPolicy): Decision;
 export function decide(input: DecisionInput, policy?: ScalingPolicy): Decision {
   if (isAlarmInput(input)) return decideAlarm(input, input.event.change, policy);
+  if (isRolloutInput(input)) return decideRollout({ ...input, command: input.event.command });
   const { event } = input;
   switch (event.kind) {
     case "canaryConfig":
@@ -195,6 +224,10 @@ export function decide(input: DecisionInput, policy?: ScalingPolicy): Decision {
 
 function isAlarmInput(input: DecisionInput): input is AlarmInput {
   return input.event.kind === "alarm";
+}
+
+function isRolloutInput(input: DecisionInput): input is RolloutEventInput {
+  return input.event.kind === "rollout";
 }
 
 function decideAlarm(input: AlarmInput, change: AlarmChange, policy: ScalingPolicy | undefined): AlarmDecision {
@@ -225,6 +258,27 @@ function decideAlarm(input: AlarmInput, change: AlarmChange, policy: ScalingPoli
   // A canary that misbehaved even once is turned off, even if the news arrives late: a person
   // re-enables it, so acting on a stale ALARM costs nothing but a look.
   if (rollsBackCanary(change)) {
+    // An active rollout is aborted with the canary off in one write, even if the canary is off
+    // already: it must not move the canary up again at its next step.
+    const aborted = abortedByAlarm(input.rollout, alarmReason(change), now);
+    if (aborted && input.rollout) {
+      return {
+        actions: [
+          { type: "writeRollout", rollout: aborted, routing: { enabled: false }, expectRevision: input.rollout.revision },
+          {
+            type: "notify",
+            subject: `Aviary: canary disabled, rollout aborted (${mapped.key})`,
+            message:
+              `The controller turned the canary off and aborted rollout ${aborted.id} (step ${aborted.step + 1} of ${aborted.plan.steps.length}, ${input.rollout.status}) at ${now} because alarm ${change.alarmName} entered ALARM.\n` +
+              `Reason: ${change.reason}\n` +
+              `Its weight (${canary.weight}%) is kept. After a fix, "npx aviary rollout retry" starts the rollout again from step 1.`,
+          },
+        ],
+        memory,
+        summary: `disable canary (weight ${canary.weight} kept); rollout ${aborted.id} aborted`,
+        evidence: { ...evidence, rolloutId: aborted.id, rolloutStatus: input.rollout.status },
+      };
+    }
     if (!canary.enabled) return none("canary already disabled");
     return {
       actions: [

@@ -7,7 +7,8 @@ import * as path from "node:path";
 import { buildControllerBundle } from "../../../lambda/bundle";
 import { tempDir } from "../../support/tempDir";
 
-const LIMIT_BYTES = 300_000;
+// ioredis, pino and zod/mini are most of it; the rollout decisions (core/rollout/decide.ts) add about 9 KB.
+const LIMIT_BYTES = 320_000;
 
 // Runs inside the plain node process: a malformed record is skipped without touching Redis or AWS,
 // and an invalid configuration invocation is rejected.
@@ -22,7 +23,7 @@ const { handler } = require("./index.js");
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-test("builds, stays under 300 KB, and runs in plain node with the runtime's AWS SDK", () => {
+test("builds, stays under 320 KB, and runs in plain node with the runtime's AWS SDK", () => {
   const { code, bytes } = buildControllerBundle();
   console.log(`controller bundle: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB)`);
   expect(bytes).toBeLessThanOrEqual(LIMIT_BYTES);

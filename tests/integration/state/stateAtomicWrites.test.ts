@@ -3,17 +3,19 @@
 // write goes on; a garbage canary weight is never silently turned into 0.
 import type Redis from "ioredis";
 import { booleanFlag } from "../../../core/flags/model";
-import { connect } from "../../../state/connection";
 import { recordControllerEvents } from "../../../state/controller";
 import { InvalidInputError } from "../../../core/errors";
 import { GarbageValueError, WrongTypeError } from "../../../state/errors";
 import { readEvents } from "../../../state/events";
 import { putFlag, readFlag } from "../../../state/flags";
-import { channels, keys } from "../../../state/keys";
+import { keys } from "../../../state/keys";
 import { deregisterBackend, drainBackend, listBackends, registerBackend } from "../../../state/registry";
 import { changeRouting, disableCanary, enableCanary, readRouting, setCanaryWeight, type RoutingChange } from "../../../state/routing";
 import { LAST_STREAM_ID } from "../../../state/writeScript";
 import { useRedis } from "../../support/useRedis";
+import { abortByJudge, writeRollout } from "../../../state/rollout";
+import { failing, rolloutState } from "../../support/rolloutFixtures";
+import { noticesDuring as noticesOf, snapshot as snapshotOf } from "../../support/redisWrites";
 
 const db = useRedis();
 
@@ -31,36 +33,15 @@ const writes: Record<string, { setup?: (r: Redis) => Promise<unknown>; run: (r: 
   deregister: { setup: (r) => registerBackend(r, prod), run: (r) => deregisterBackend(r, "prod-1", { by }) },
   drain: { setup: (r) => registerBackend(r, prod), run: (r) => drainBackend(r, "prod-1", { by }) },
   controller: { run: (r) => recordControllerEvents(r, [{ action: "scaleOut", by, reason: "test", detail: { to: "3" } }]) },
+  rollout: { run: (r) => writeRollout(r, rolloutState(), { weight: 5, enabled: true }, { by, reason: "start", expectRevision: null }) },
+  "judge abort": {
+    setup: (r) => writeRollout(r, rolloutState(), { weight: 5, enabled: true }, { by, reason: "start", expectRevision: null }),
+    run: (r) => abortByJudge(r, { rolloutId: rolloutState().id, step: 0, result: failing(0) }, { by: "agent proxy-1" }),
+  },
 };
 
-/** Every key with its type and DUMP bytes: equal snapshots mean nothing was written. */
-async function snapshot(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const key of (await db.redis.keys("*")).sort()) {
-    out[key] = `${await db.redis.type(key)} ${(await db.redis.dumpBuffer(key))?.toString("hex")}`;
-  }
-  return out;
-}
-
-/** Notices published on aviary:changes while `fn` runs (a sentinel publish marks the end). */
-async function noticesDuring(fn: () => Promise<unknown>): Promise<{ notices: string[]; error: unknown }> {
-  const sub = connect(db.server.url);
-  const seen: string[] = [];
-  let sentinel!: () => void;
-  const done = new Promise<void>((r) => (sentinel = r));
-  sub.on("message", (_c: string, m: string) => (m === "sentinel" ? sentinel() : seen.push(m)));
-  await sub.subscribe(channels.changes);
-  let error: unknown;
-  try {
-    await fn();
-  } catch (err) {
-    error = err;
-  }
-  await db.redis.publish(channels.changes, "sentinel");
-  await done;
-  sub.disconnect();
-  return { notices: seen, error };
-}
+const snapshot = (): Promise<Record<string, string>> => snapshotOf(db.redis);
+const noticesDuring = (fn: () => Promise<unknown>): Promise<{ notices: string[]; error: unknown }> => noticesOf(db, fn);
 
 describe("a wrong-type key is refused naming the key, and nothing is written", () => {
   test.each([

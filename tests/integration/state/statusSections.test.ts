@@ -9,6 +9,8 @@ import { startLocalStack, type LocalStack } from "../../../local/stack";
 import { keys } from "../../../state/keys";
 import { registerBackend } from "../../../state/registry";
 import { setCanaryWeight } from "../../../state/routing";
+import { writeRollout } from "../../../state/rollout";
+import { rolloutState } from "../../support/rolloutFixtures";
 import { startRedisServer } from "../../../harness/redisServer";
 import { tempDir } from "../../support/tempDir";
 import { testLogger } from "../../support/testLogger";
@@ -69,6 +71,21 @@ describe("aviary status", () => {
     expect(s.sections.backends).toEqual({ ok: false, problems: ['Redis key aviary:backends is a list of 1 item starting "p1", expected a set'] });
     expect(s.sections.routing.ok).toBe(true);
     expect(s.routing.canaryWeight).toBe(20);
+  });
+
+  test("a rollout is shown with its step; garbage in aviary:rollout breaks only its section", async () => {
+    await writeRollout(db.redis, rolloutState({ step: 1, reason: "step 1 passed" }), undefined, { by: "controller", reason: "next", expectRevision: null });
+    const shown = await cli(db.server.url, "status");
+    expect(shown.stdout).toContain("rollout: 2.0.0 progressing, step 2/3 at weight 25% (step 1 passed)\n");
+    await db.redis.set(keys.rollout, "{junk");
+    const broken = await cli(db.server.url, "status");
+    expect(broken.code).toBe(0);
+    expect(broken.stdout).toContain('rollout: unknown (rollout state unreadable: aviary:rollout: not JSON (5 characters starting "{junk"))');
+    expect(broken.stdout).toContain("canary: enabled, weight 20%");
+    const json = JSON.parse((await cli(db.server.url, "status", "--json")).stdout) as { sections: Record<string, Health>; rollout: unknown };
+    expect(json.sections.rollout).toEqual({ ok: false, problems: ['aviary:rollout: not JSON (5 characters starting "{junk")'] });
+    expect(json.sections.routing).toEqual({ ok: true, problems: [] });
+    expect(json.rollout).toBeNull();
   });
 
   test("Redis stopped: exit 1 with one line naming host:port, without the password", async () => {

@@ -69,7 +69,12 @@ function shape(actions: ControllerAction[]): string[] {
       case "drainAndTerminate":
         return `drainAndTerminate ${a.instanceIds.join(",")} ${a.from}->${a.to}`;
       case "setRouting":
+      case "writeRollout":
         return actionName(a);
+      case "scheduleTick":
+        return `scheduleTick ${a.at}`;
+      case "promote":
+        return `promote ${a.appVersion}`;
       case "rearmAlarm":
         return `rearm ${a.alarmName}`;
       case "notify":

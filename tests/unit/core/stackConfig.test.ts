@@ -66,6 +66,9 @@ const invalid: Case[] = [
   ["node type without elasticache", "prod", { "aviary:redis": json({ nodeType: "cache.t4g.small" }) }, /aviary:redis: nodeType applies only to mode elasticache/],
   ["misspelt redis key", "prod", { "aviary:redis": json({ mode: "elasticache", nodetype: "cache.t4g.small" }) }, /aviary:redis: unknown field "nodetype"/],
   ["layout keys on canary", "canary", { "aviary:redis": json({ mode: "elasticache" }) }, /aviary:redis: is not a key of the canary stack/],
+  ["rollout weights not increasing", "canary", { "aviary:rollout": json({ steps: [{ weight: 25, pauseSeconds: 60 }, { weight: 5, pauseSeconds: 60 }] }) }, /aviary:rollout\.steps\.1\.weight: must be greater than the previous step's weight \(25\)/],
+  ["canaryWeight contradicting the rollout", "canary", { "aviary:rollout": json({ steps: [{ weight: 5, pauseSeconds: 60 }] }) }, /aviary:canaryWeight: contradicts aviary:rollout, whose first step's weight is 5/],
+  ["rollout on prod", "prod", { "aviary:rollout": json({ steps: [{ weight: 5, pauseSeconds: 60 }] }) }, /aviary:rollout: is not a key of the prod stack/],
   ["structured key that is not an object", "prod", { "aviary:alerts": "oncall@example.com" }, /aviary:alerts: must be a YAML object/],
 ];
 

@@ -6,11 +6,14 @@ import type { ActivityFeed } from "./activity";
 import type { AppInstances } from "./appInstances";
 import type { LocalConfig } from "./config";
 import type { StackLifecycle } from "./lifecycle";
+import type { ProdVersion } from "./promotion";
 
 export interface ProdFleetOptions {
   life: StackLifecycle;
   apps: AppInstances;
   prod: LocalConfig["prod"];
+  /** What a launch starts: prod's appVersion until a promotion changes it. */
+  version: ProdVersion;
   appJs: string;
   activity: ActivityFeed;
   log: Logger;
@@ -24,7 +27,7 @@ export function prodFleet(o: ProdFleetOptions): LocalFleet {
   const fleet = new LocalFleet({
     min: prod.prodFleet.min,
     max: prod.prodFleet.max,
-    launch: (id, port) => apps.supervisor.spawn(id, process.execPath, [o.appJs], { env: apps.env(id, "prod", prod.appVersion, port) }),
+    launch: (id, port) => apps.supervisor.spawn(id, process.execPath, [o.appJs], { env: apps.env(id, "prod", o.version.current(), port) }),
     ready: async (id, port) => {
       await apps.healthy(id, port);
       // Start-up progress only; replacements later are activity events.

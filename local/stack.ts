@@ -30,6 +30,7 @@ import { StackLifecycle } from "./lifecycle";
 import { localController } from "./localController";
 import { Supervisor } from "./processes";
 import { prodFleet } from "./prodFleet";
+import { ProdVersion } from "./promotion";
 import type { RedisServer } from "../harness/redisServer";
 import { startCanaries } from "./startCanaries";
 import { startProxy } from "./startProxy";
@@ -117,7 +118,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
 
     // The controller first: the stack file's weight is its to write, before the agent reads routing.
     // Its alarms are the evaluator's, which starts once the fleet is up (no alarm reaches it before).
-    const fleet = prodFleet({ life, apps, prod, appJs, activity, log, progress });
+    const prodVersion = new ProdVersion(prod.appVersion);
+    const fleet = prodFleet({ life, apps, prod, version: prodVersion, appJs, activity, log, progress });
     const alarms = new LocalAlarms(() => evaluator, (t) => topic.publish(t));
     const controller = localController({ redis, fleet, alarms, notifier: new LocalNotifier(activity, log, prod.alerts), scaling: prod.scaling, periodFactor: o.periodFactor, log });
     const topic = new LocalAlarmTopic(controller, activity, log, [...prod.alerts.emails, ...prod.alerts.sms]);
@@ -148,7 +150,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       chartHistorySize(tickMs),
     );
     const betweenTicks = startTicks({ life, collector, evaluator, topic, tickMs, log });
-    const status = statusReader({ config, deployment: DEPLOYMENT, periodFactor: o.periodFactor, proxyUrl, socket: proxy.socket, redis, fleet, evaluator, collector, activity, betweenTicks });
+    const status = statusReader({ config, deployment: DEPLOYMENT, periodFactor: o.periodFactor, proxyUrl, socket: proxy.socket, redis, fleet, prodVersion, evaluator, collector, activity, betweenTicks });
 
     progress("dashboard");
     const dashboard: Dashboard = await startDashboard({

@@ -15,6 +15,7 @@ import { readSection, type SectionHealth } from "../state/section";
 import { backendsSection, eventsSection, flagsSection, routingSection } from "../state/statusSections";
 import type { Activity, ActivityFeed } from "./activity";
 import type { AlarmEvaluator } from "./alarmEvaluator";
+import type { ProdVersion } from "./promotion";
 import type { LocalConfig } from "./config";
 import { alarmView, type AlarmView } from "./dashboard/alarmView";
 import { rolloutView, type RolloutView } from "./dashboard/rolloutView";
@@ -73,6 +74,8 @@ export interface StatusSources {
   socket: string;
   redis: Redis;
   fleet: LocalFleet;
+  /** Production's version now (a promotion changes it). */
+  prodVersion: ProdVersion;
   evaluator: AlarmEvaluator;
   collector: LocalCollector;
   activity: ActivityFeed;
@@ -81,7 +84,7 @@ export interface StatusSources {
 }
 
 export function statusReader(s: StatusSources): () => Promise<LocalStatus> {
-  const { prod, canary } = s.config;
+  const { canary } = s.config;
   let snapshot = 0;
   const canaryThresholds = { canary5xxPct: canary.thresholds.canaryErrorRate, canaryP99Ms: canary.thresholds.canaryP99Ms };
   return () => s.betweenTicks(async () => {
@@ -107,7 +110,7 @@ export function statusReader(s: StatusSources): () => Promise<LocalStatus> {
       proxyUrl: s.proxyUrl,
       deployment: s.deployment,
       periodFactor: s.periodFactor,
-      versions: { prod: prod.appVersion, canary: canary.appVersion },
+      versions: { prod: s.prodVersion.current(), canary: canary.appVersion },
       sections: { routing: routing.health, backends: backends.health, flags: flags.health, events: events.health, proxy: proxy.health },
       routing: routing.value,
       split: splitView(history, routing.value, now, 10),

@@ -64,6 +64,21 @@ export class LocalFleet implements Fleet {
     await this.remove(i);
   }
 
+  /**
+   * Replaces every instance, one at a time, the new one serving before the old one goes, as an EC2
+   * Auto Scaling instance refresh with a minimum healthy percentage of 100 % does: capacity never
+   * drops. `launch` decides what the new ones run (a promotion changes the version it starts).
+   */
+  async replaceAll(): Promise<string[]> {
+    const old = [...this.instances];
+    const started: string[] = [];
+    for (const i of old) {
+      started.push(await this.launchOne());
+      await this.remove(i);
+    }
+    return started;
+  }
+
   /** pid of each running instance, for the CPU collector. */
   pids(): Map<string, number> {
     return new Map(this.instances.flatMap((i) => (i.process.proc.pid === undefined ? [] : [[i.id, i.process.proc.pid] as [string, number]])));

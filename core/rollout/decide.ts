@@ -41,6 +41,11 @@ export interface RolloutInput {
   now: string;
   /** Who decides, recorded as updatedBy (default "controller"). */
   by?: string;
+  /**
+   * Whether the deciding controller can carry out a promotion (on AWS: the prod stack has
+   * aviary:promote). Default true. Without it a passed rollout waits at promotable.
+   */
+  canPromote?: boolean;
 }
 
 export interface RolloutDecision {
@@ -96,8 +101,11 @@ interface Change {
 }
 
 /** The next stored rollout: the change applied, audit fields and revision moved on. */
-function next(r: RolloutState, change: Change, now: string, by: string): RolloutState {
-  return { ...r, ...change, reason: truncate(change.reason, MAX_REASON), updatedAt: now, updatedBy: by, revision: r.revision + 1 };
+function next(r: RolloutState, change: Change & { promoteRequested?: RolloutState["promoteRequested"] }, now: string, by: string): RolloutState {
+  const { promoteRequested: _asked, ...kept } = r;
+  // A request to promote lasts until the rollout ends (or a new request replaces it).
+  const asked = change.promoteRequested ?? (["aborted", "promoted"].includes(change.status) ? undefined : r.promoteRequested);
+  return { ...kept, ...change, ...(asked ? { promoteRequested: asked } : {}), reason: truncate(change.reason, MAX_REASON), updatedAt: now, updatedBy: by, revision: r.revision + 1 };
 }
 
 function write(from: RolloutState | null, rollout: RolloutState, routing?: { weight?: number; enabled?: boolean }): RolloutAction {
@@ -157,6 +165,7 @@ function decideTick(input: RolloutInput, by: string): RolloutDecision {
   const { rollout, now } = input;
   // A tick is a timer: late, repeated or for a rollout that moved on, it changes nothing.
   if (rollout === null) return { actions: [], summary: "tick: no rollout", evidence: { now } };
+  if (rollout.promoteRequested && ALLOWED.promote.includes(rollout.status)) return promoteAsked(input, rollout, rollout.promoteRequested, by);
   if (rollout.status !== "progressing") return { actions: [], summary: `tick: rollout ${rollout.id} is ${rollout.status}, nothing to do`, evidence: { rolloutId: rollout.id, now } };
   const endsAt = stepEndsAt(rollout);
   if (!tickNeedsJudgement(rollout, now)) {
@@ -207,7 +216,8 @@ function decideTick(input: RolloutInput, by: string): RolloutDecision {
     };
   }
   const all = `all ${rollout.plan.steps.length} steps passed (last: ${numbers})`;
-  if (rollout.plan.autoPromote) {
+  const canPromote = input.canPromote ?? true;
+  if (rollout.plan.autoPromote && canPromote) {
     const r = next(rollout, { status: "promoted", results, reason: `${all}; promoted automatically` }, now, by);
     return {
       actions: [
@@ -219,11 +229,12 @@ function decideTick(input: RolloutInput, by: string): RolloutDecision {
       evidence,
     };
   }
-  const r = next(rollout, { status: "promotable", results, reason: all }, now, by);
+  const cannot = rollout.plan.autoPromote ? `; autoPromote is on but ${NO_PROMOTER}` : "";
+  const r = next(rollout, { status: "promotable", results, reason: `${all}${cannot}` }, now, by);
   return {
     actions: [
       write(rollout, r),
-      notify(`rollout of ${rollout.appVersion} promotable`, `Rollout ${rollout.id}: ${all} at ${now}. The canary stays at ${stepWeight(rollout)} % until a person promotes it ("aviary rollout promote" or the promote workflow) or aborts it.`),
+      notify(`rollout of ${rollout.appVersion} promotable`, `Rollout ${rollout.id}: ${all} at ${now}${cannot}. The canary stays at ${stepWeight(rollout)} % until a person promotes it ("aviary rollout promote" or the promote workflow) or aborts it.`),
     ],
     summary: `rollout ${rollout.id}: all steps passed, promotable`,
     evidence,
@@ -267,20 +278,45 @@ function decidePersonCommand(input: RolloutInput, command: Extract<RolloutComman
       };
     }
     case "promote": {
-      const r = next(rollout, { status: "promoted", reason: `promoted by ${by} at ${name} (${rollout.status})` }, now, by);
-      return {
-        actions: [
-          write(rollout, r),
-          { type: "promote", appVersion: rollout.appVersion, rolloutId: rollout.id },
-          notify(`rollout of ${rollout.appVersion} promoted`, `${by} promoted rollout ${rollout.id} at ${now} from ${name} (${rollout.status}, ${rollout.results.length} step(s) judged): ${rollout.appVersion} goes to production.`),
-        ],
-        summary: `rollout ${rollout.id} promoted by ${by}`,
-        evidence,
-      };
+      // Recorded, not carried out: a person's command has no means to promote (the CLI holds no
+      // token and outlives no workflow); the controller's next tick does it (decideTick).
+      const r = next(rollout, { status: rollout.status, promoteRequested: { by, at: now }, reason: `promotion requested by ${by} at ${name} (${rollout.status}); the controller carries it out on its next tick` }, now, by);
+      return { actions: [write(rollout, r)], summary: `rollout ${rollout.id}: promotion requested by ${by}`, evidence };
     }
     case "retry":
       return begin(rollout, rollout.plan, rollout.appVersion, now, by, `retry by ${by} of aborted rollout ${rollout.id}`);
   }
+}
+
+const NO_PROMOTER = "this controller cannot promote (the prod stack has no aviary:promote): run the promote workflow";
+
+/** A tick on a rollout a person asked to promote: the promotion, or why it cannot happen here. */
+function promoteAsked(input: RolloutInput, rollout: RolloutState, asked: { by: string; at: string }, by: string): RolloutDecision {
+  const { now } = input;
+  const name = stepName(rollout);
+  const evidence = { rolloutId: rollout.id, promoteRequested: asked, from: rollout.status, now };
+  if (!(input.canPromote ?? true)) {
+    const r = next(rollout, { status: rollout.status, reason: `promotion requested by ${asked.by} at ${asked.at}, but ${NO_PROMOTER}` }, now, by);
+    const { promoteRequested: _dropped, ...unasked } = r;
+    return {
+      actions: [
+        write(rollout, unasked),
+        notify(`rollout of ${rollout.appVersion}: promotion not started`, `${asked.by} asked at ${asked.at} to promote rollout ${rollout.id}, but ${NO_PROMOTER} (.github/workflows/promote.yml).`),
+      ],
+      summary: `rollout ${rollout.id}: promotion requested, but this controller cannot promote`,
+      evidence,
+    };
+  }
+  const r = next(rollout, { status: "promoted", reason: `promoted at the request of ${asked.by} (${asked.at}) from ${name} (${rollout.status})` }, now, by);
+  return {
+    actions: [
+      write(rollout, r),
+      { type: "promote", appVersion: rollout.appVersion, rolloutId: rollout.id },
+      notify(`rollout of ${rollout.appVersion} promoted`, `${asked.by} asked to promote rollout ${rollout.id} at ${asked.at}; the controller started the promotion at ${now} from ${name} (${rollout.status}, ${rollout.results.length} step(s) judged): ${rollout.appVersion} goes to production.`),
+    ],
+    summary: `rollout ${rollout.id} promoted (asked by ${asked.by})`,
+    evidence,
+  };
 }
 
 /** The decision for one rollout command; InvalidInputError when the command is not allowed now. */

@@ -44,6 +44,11 @@ export interface RolloutState {
   stepStartedAt: string;
   /** Results of judged steps, oldest first. */
   results: StepResult[];
+  /**
+   * A person asked to promote (`aviary rollout promote`); the controller, which holds the means to
+   * (the promote workflow's token, local mode's fleet), carries it out on its next tick.
+   */
+  promoteRequested?: { by: string; at: string };
   /** Why the status is what it is (abort reason, pause reason, "all steps passed"…). */
   reason: string;
   updatedAt: string;

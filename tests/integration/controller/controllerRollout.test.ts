@@ -47,8 +47,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Every proxy's window for the current step: enough clean traffic on both sides for a pass. */
 const cleanWindows = async (step: number) => {
   const r = await stored();
-  await recordWindow(redis, r.id, step, "proxy-1", window(roleWindow(40_000, 0), roleWindow(40_000, 0)));
-  await recordWindow(redis, r.id, step, "proxy-2", window(roleWindow(40_000, 0), roleWindow(40_000, 0)));
+  await recordWindow(redis, r.id, step, r.stepStartedAt, "proxy-1", window(roleWindow(40_000, 0), roleWindow(40_000, 0)));
+  await recordWindow(redis, r.id, step, r.stepStartedAt, "proxy-2", window(roleWindow(40_000, 0), roleWindow(40_000, 0)));
 };
 const schedules = () => schedulerMock.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input);
 const notices = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input.Subject).filter(Boolean);

@@ -284,8 +284,7 @@ function decideAlarm(input: AlarmInput, change: AlarmChange, policy: ScalingPoli
     }
     // An agent's judge aborted the rollout (and turned the canary off): one notice per rollout.
     const judged = mapped.key === "canary-judge-abort" ? judgeAbortNotice(input.rollout) : undefined;
-    if (judged && judged.rolloutId === input.memory.judgeAbortNotified) return none(`canary already disabled; the judge's abort of rollout ${judged.rolloutId} was notified already`);
-    if (judged) {
+    if (judged && judged.rolloutId !== input.memory.judgeAbortNotified) {
       return {
         actions: [
           ...(canary.enabled ? [{ type: "setRouting" as const, enabled: false, reason: alarmReason(change) }] : []),
@@ -296,7 +295,7 @@ function decideAlarm(input: AlarmInput, change: AlarmChange, policy: ScalingPoli
         evidence: { ...evidence, rolloutId: judged.rolloutId, judgedBy: judged.judgedBy },
       };
     }
-    if (!canary.enabled) return none("canary already disabled");
+    if (!canary.enabled) return none(judged ? `canary already disabled; the judge's abort of rollout ${judged.rolloutId} was notified already` : "canary already disabled");
     return {
       actions: [
         { type: "setRouting", enabled: false, reason: alarmReason(change) },

@@ -1,5 +1,6 @@
 // The proxy's fast abort: while a rollout is progressing, every second the agent judges its own
-// window — HAProxy's per-role counters since it first saw the rollout's step (rolloutWindow.ts) —
+// window — HAProxy's per-role counters since it first saw this run of the rollout's step (a resume
+// starts the step again at a new stepStartedAt, and a new window with it; rolloutWindow.ts) —
 // with the plan's analysis (core/rollout/judge.ts, always valid however often it looks), and on a
 // fail turns the canary off itself through the state module (abortByJudge: idempotent, so several
 // proxies judging their own share may all call it). Every few seconds it records its window so the
@@ -43,13 +44,15 @@ export interface RolloutJudge {
 interface Watch {
   rolloutId: string;
   step: number;
+  stepStartedAt: string;
   baseline: CounterReading;
   recordedAt: number;
   /** Set once this proxy aborted the step: no second abort, no more looks. */
   aborted: boolean;
 }
 
-const watching = (w: Watch | undefined, r: RolloutState): boolean => w !== undefined && w.rolloutId === r.id && w.step === r.step;
+const watching = (w: Watch | undefined, r: RolloutState): boolean =>
+  w !== undefined && w.rolloutId === r.id && w.step === r.step && w.stepStartedAt === r.stepStartedAt;
 
 export function startRolloutJudge(o: RolloutJudgeOptions): RolloutJudge {
   const { logger, redis } = o;
@@ -71,7 +74,7 @@ export function startRolloutJudge(o: RolloutJudgeOptions): RolloutJudge {
   };
 
   async function record(w: Watch, window: JudgeInput, at: Date): Promise<void> {
-    await recordWindow(redis, w.rolloutId, w.step, o.proxyId, window);
+    await recordWindow(redis, w.rolloutId, w.step, w.stepStartedAt, o.proxyId, window);
     w.recordedAt = at.getTime();
   }
 
@@ -89,8 +92,8 @@ export function startRolloutJudge(o: RolloutJudgeOptions): RolloutJudge {
     const reading = await o.readCounters();
     const at = now();
     if (!watching(watch, state)) {
-      watch = { rolloutId: state.id, step: state.step, baseline: reading, recordedAt: at.getTime(), aborted: false };
-      logger.info({ rolloutId: state.id, step: state.step }, "judging the canary's window for this step");
+      watch = { rolloutId: state.id, step: state.step, stepStartedAt: state.stepStartedAt, baseline: reading, recordedAt: at.getTime(), aborted: false };
+      logger.info({ rolloutId: state.id, step: state.step, stepStartedAt: state.stepStartedAt }, "judging the canary's window for this step");
       return undefined;
     }
     const w = watch!;

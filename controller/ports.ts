@@ -83,8 +83,8 @@ export interface ControllerStore {
    * stored revision is not `expectRevision` (null: none stored).
    */
   writeRollout(next: RolloutState | null, routing: RoutingTarget | undefined, reason: string, expectRevision: number | null): Promise<RolloutWrite>;
-  /** Every proxy's window of a rollout step, summed; garbage entries are skipped (and named in `problems`). */
-  readWindows(rolloutId: string, step: number): Promise<{ sum: JudgeInput; proxies: number; problems: string[] }>;
+  /** Every proxy's window of this run of a rollout step (it started at stepStartedAt), summed; garbage entries are skipped (and named in `problems`). */
+  readWindows(rolloutId: string, step: number, stepStartedAt: string): Promise<{ sum: JudgeInput; proxies: number; problems: string[] }>;
   /** Registration times of the given backends (id → ISO), for instances the fleet cannot date. */
   registeredAt(ids: string[]): Promise<Record<string, string>>;
   /** Takes the backend out of the proxy; false if it is not registered. */

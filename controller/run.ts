@@ -331,7 +331,7 @@ async function decideRolloutAndApply(deps: RolloutDeps, command: RolloutCommand,
 
 /** The controller's verdict on the step: every proxy's window since it first saw the step, summed. */
 async function judgeStep(deps: RolloutDeps, rollout: RolloutState): Promise<Judgement> {
-  const windows = await deps.store.readWindows(rollout.id, rollout.step);
+  const windows = await deps.store.readWindows(rollout.id, rollout.step, rollout.stepStartedAt);
   if (windows.problems.length > 0) deps.logger.warn({ rolloutId: rollout.id, step: rollout.step, problems: windows.problems }, "skipped unreadable windows");
   return judge(windows.sum, rollout.plan.analysis);
 }

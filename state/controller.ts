@@ -9,12 +9,14 @@ import { PREVIEW_CHARS } from "./bounds";
 import { InvariantError } from "../core/errors";
 import { ConflictError, keyError, RedisKeyError } from "./errors";
 import { repairingType } from "./keyTypes";
+import { tokenSchema } from "./rolloutSchema";
 import { runWrite, storedReason, writeScript } from "./writeScript";
 
 export interface StoredControllerMemory {
   lastScaleOutAt?: string;
   lastScaleInAt?: string;
   alarms: Record<string, { state: AlarmState; at: string }>;
+  judgeAbortNotified?: string;
 }
 
 const ALARM_FIELD = "alarm:";
@@ -172,6 +174,9 @@ export async function readControllerMemory(redis: Redis): Promise<{ memory: Stor
     if (field === "lastScaleOutAt" || field === "lastScaleInAt") {
       if (validTime(value)) memory[field] = value;
       else problems.push(bad("an ISO 8601 time"));
+    } else if (field === "judgeAbortNotified") {
+      if (tokenSchema.safeParse(value).success) memory.judgeAbortNotified = value;
+      else problems.push(bad("a rollout id"));
     } else if (field.startsWith(ALARM_FIELD)) {
       const [state, at] = value.split(" ");
       if (isAlarmState(state) && validTime(at)) memory.alarms[field.slice(ALARM_FIELD.length)] = { state, at };
@@ -188,6 +193,7 @@ export async function writeControllerMemory(redis: Redis, memory: StoredControll
   const fields: string[] = [];
   if (memory.lastScaleOutAt) fields.push("lastScaleOutAt", memory.lastScaleOutAt);
   if (memory.lastScaleInAt) fields.push("lastScaleInAt", memory.lastScaleInAt);
+  if (memory.judgeAbortNotified) fields.push("judgeAbortNotified", memory.judgeAbortNotified);
   for (const [name, a] of Object.entries(memory.alarms)) fields.push(`${ALARM_FIELD}${name}`, `${a.state} ${a.at}`);
   const tx = redis.multi().del(keys.controller);
   if (fields.length > 0) tx.hset(keys.controller, ...fields);

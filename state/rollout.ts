@@ -300,13 +300,15 @@ function checkWindowKey(rolloutId: string, step: number): string {
 }
 
 /**
- * Stores one proxy's window for a step (counts since it first saw the step) and keeps the step's
- * windows a day from now. A window key of another type is replaced (`onRepair` says so).
+ * Stores one proxy's window for a step (counts since it first saw this run of the step: a resumed
+ * step starts again at a new stepStartedAt) and keeps the step's windows a day from now. A window
+ * key of another type is replaced (`onRepair` says so).
  */
 export async function recordWindow(
   redis: Redis,
   rolloutId: string,
   step: number,
+  stepStartedAt: string,
   proxyId: string,
   window: JudgeInput,
   onRepair: (problem: string) => void = () => undefined,
@@ -314,7 +316,7 @@ export async function recordWindow(
   const key = checkWindowKey(rolloutId, step);
   const proxy = tokenSchema.safeParse(proxyId);
   if (!proxy.success) throw new InvalidInputError(`Invalid proxy id: ${proxy.error.issues[0].message}`);
-  const entry = windowEntrySchema.safeParse({ canary: window?.canary, production: window?.production, at: new Date().toISOString() });
+  const entry = windowEntrySchema.safeParse({ canary: window?.canary, production: window?.production, stepStartedAt, at: new Date().toISOString() });
   if (!entry.success) throw new InvalidInputError(`Invalid window: ${issuesLine(entry.error.issues)}`);
   const json = JSON.stringify(entry.data);
   if (Buffer.byteLength(json) > MAX_WINDOW_JSON) throw new InvalidInputError(`Invalid window: its JSON is over ${MAX_WINDOW_JSON} bytes`);
@@ -343,10 +345,12 @@ async function readFields(redis: Redis, key: string): Promise<{ fields: [string,
 }
 
 /**
- * Every proxy's window of a step, summed (latency histograms bucket by bucket). A garbage entry
- * is skipped and named in `problems`; `proxies` counts the windows summed.
+ * Every proxy's window of a step, summed (latency histograms bucket by bucket). Given the step's
+ * stepStartedAt, only windows of that run of the step are summed: those of a run before a resume
+ * (a proxy that has not yet seen the resume) are left out, as counts the new window must not hold.
+ * A garbage entry is skipped and named in `problems`; `proxies` counts the windows summed.
  */
-export async function readWindows(redis: Redis, rolloutId: string, step: number): Promise<{ sum: JudgeInput; proxies: number; problems: string[] }> {
+export async function readWindows(redis: Redis, rolloutId: string, step: number, stepStartedAt?: string): Promise<{ sum: JudgeInput; proxies: number; problems: string[] }> {
   const key = checkWindowKey(rolloutId, step);
   const got = await readOfType(redis, key, "hash", () => readFields(redis, key));
   if ("problem" in got) return { sum: EMPTY_WINDOW, proxies: 0, problems: [got.problem] };
@@ -362,7 +366,7 @@ export async function readWindows(redis: Redis, rolloutId: string, step: number)
     }
     const entry = windowEntrySchema.safeParse(parsed.value);
     if (!entry.success) problems.push(`${field}: ${issuesLine(entry.error.issues)}; skipped`);
-    else valid.push({ proxy, window: { canary: entry.data.canary, production: entry.data.production } });
+    else if (stepStartedAt === undefined || entry.data.stepStartedAt === stepStartedAt) valid.push({ proxy, window: { canary: entry.data.canary, production: entry.data.production } });
   }
   const { sum, mismatched } = sumWindows(valid.map((v) => v.window));
   for (const i of mismatched) problems.push(`${key} field ${fieldName(valid[i].proxy)}: latency bounds differ from the other proxies'; skipped`);

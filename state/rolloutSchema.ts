@@ -118,5 +118,5 @@ const roleWindowSchema = strict({ requests: countSchema, errors5xx: countSchema,
   // Only said of valid counts (a bad count is named on its own).
   .check(z.refine((r) => !(r.requests >= 0) || r.errors5xx <= r.requests, { message: "must not exceed requests", path: ["errors5xx"] }));
 
-/** One proxy's window as stored in the window hash. */
-export const windowEntrySchema = strict({ canary: roleWindowSchema, production: roleWindowSchema, at: isoSchema });
+/** One proxy's window as stored in the window hash: its counts since the run of the step that started at stepStartedAt. */
+export const windowEntrySchema = strict({ canary: roleWindowSchema, production: roleWindowSchema, stepStartedAt: isoSchema, at: isoSchema });

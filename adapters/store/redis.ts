@@ -123,8 +123,8 @@ export class RedisControllerStore implements ControllerStore {
   writeRollout(next: RolloutState | null, routing: RoutingTarget | undefined, reason: string, expectRevision: number | null): Promise<RolloutWrite> {
     return writeRollout(this.redis, next, routing, { by: this.by, reason, expectRevision });
   }
-  async readWindows(rolloutId: string, step: number): Promise<{ sum: JudgeInput; proxies: number; problems: string[] }> {
-    const windows = await readWindows(this.redis, rolloutId, step);
+  async readWindows(rolloutId: string, step: number, stepStartedAt: string): Promise<{ sum: JudgeInput; proxies: number; problems: string[] }> {
+    const windows = await readWindows(this.redis, rolloutId, step, stepStartedAt);
     if (windows.problems.length > 0) this.onProblem(windows.problems);
     return windows;
   }

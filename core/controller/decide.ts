@@ -8,6 +8,7 @@ import { InvariantError } from "../errors";
 import { abortedByAlarm, decideRollout, type RolloutAction, type RolloutCommand } from "../rollout/decide";
 import type { Judgement } from "../rollout/judge";
 import type { RolloutState } from "../rollout/model";
+import { judgeAbortNotice } from "./judgeAbortNotice";
 
 /** One CloudWatch alarm state transition (what the SNS message carries). */
 export interface AlarmChange {
@@ -45,6 +46,8 @@ export interface ControllerMemory {
   lastScaleInAt?: string;
   /** Last transition seen per alarm name: detects stale (out-of-order) deliveries. */
   alarms: Record<string, AlarmMemory>;
+  /** The last rollout whose judge abort subscribers were told of: each proxy that aborts it raises the alarm again. */
+  judgeAbortNotified?: string;
 }
 
 export interface CanaryState {
@@ -281,7 +284,20 @@ function decideAlarm(input: AlarmInput, change: AlarmChange, policy: ScalingPoli
         evidence: { ...evidence, rolloutId: aborted.id, rolloutStatus: input.rollout.status },
       };
     }
-    if (!canary.enabled) return none("canary already disabled");
+    // An agent's judge aborted the rollout (and turned the canary off): one notice per rollout.
+    const judged = mapped.key === "canary-judge-abort" ? judgeAbortNotice(input.rollout) : undefined;
+    if (judged && judged.rolloutId !== input.memory.judgeAbortNotified) {
+      return {
+        actions: [
+          ...(canary.enabled ? [{ type: "setRouting" as const, enabled: false, reason: alarmReason(change) }] : []),
+          { type: "notify", subject: judged.subject, message: judged.message },
+        ],
+        memory: { ...memory, judgeAbortNotified: judged.rolloutId },
+        summary: `rollout ${judged.rolloutId} aborted by the judge in ${judged.judgedBy}; subscribers notified`,
+        evidence: { ...evidence, rolloutId: judged.rolloutId, judgedBy: judged.judgedBy },
+      };
+    }
+    if (!canary.enabled) return none(judged ? `canary already disabled; the judge's abort of rollout ${judged.rolloutId} was notified already` : "canary already disabled");
     return {
       actions: [
         { type: "setRouting", enabled: false, reason: alarmReason(change) },

@@ -124,6 +124,29 @@ test("a canary identical to production is not turned off, and its window is reco
   expect(windows.sum.canary.requests).toBeGreaterThan(DEFAULT_ANALYSIS.minRequests);
 });
 
+test("a resumed step is judged over a fresh window: counts from before the resume are not in it", async () => {
+  await start("resume@1");
+  // About ten seconds of the step's first run.
+  const firstRunEnds = Date.now() + 10_000;
+  while (Date.now() < firstRunEnds) await judge.nextLook();
+  const { state } = await readRollout(stack.redis);
+  // The rollout as pause-then-resume leaves it (same id and step, the step's clock restarted), in
+  // one write so that no look of the agent falls between the two.
+  const resumedAt = new Date().toISOString();
+  const sentBefore = await canaryRequests();
+  await writeRollout(stack.redis, { ...state!, stepStartedAt: resumedAt, reason: "test: resumed" }, undefined, { by: "test", reason: "test: resume", expectRevision: state!.revision });
+  let look;
+  while (!look) look = await judge.nextLook();
+  look = await judge.nextLook();
+  const sentSinceResume = (await canaryRequests()) - sentBefore;
+  expect(look?.errorRate.canary.requests).toBeGreaterThan(0);
+  expect(look!.errorRate.canary.requests).toBeLessThanOrEqual(sentSinceResume);
+  // The window it records for the controller is the new run's, and only that one is summed.
+  await until("the resumed step's window recorded", async () => (await readWindows(stack.redis, "resume@1", 0, resumedAt)).proxies === 1, 30_000);
+  const windows = await readWindows(stack.redis, "resume@1", 0, resumedAt);
+  expect(windows.sum.canary.requests).toBeLessThanOrEqual((await canaryRequests()) - sentBefore);
+});
+
 test("a canary 5 points worse under load is turned off by the agent, and HAProxy stops sending to it", async () => {
   await start("bad@1");
   canary.set({ errorRate: 0.05 });

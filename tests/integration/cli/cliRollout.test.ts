@@ -42,8 +42,8 @@ describe("rollout status", () => {
 
   test("steps, the current step's time left, and the live window summed over every proxy and judged", async () => {
     const r = await stored({}, 30_000);
-    await recordWindow(db.redis, r.id, 0, "proxy-a", window(roleWindow(600, 12), roleWindow(6000, 3)));
-    await recordWindow(db.redis, r.id, 0, "proxy-b", window(roleWindow(400, 8), roleWindow(4000, 2)));
+    await recordWindow(db.redis, r.id, 0, r.stepStartedAt, "proxy-a", window(roleWindow(600, 12), roleWindow(6000, 3)));
+    await recordWindow(db.redis, r.id, 0, r.stepStartedAt, "proxy-b", window(roleWindow(400, 8), roleWindow(4000, 2)));
     const res = await cli(["rollout", "status"]);
     expect(res.code).toBe(0);
     expect(res.stderr).toBe("");
@@ -60,7 +60,7 @@ describe("rollout status", () => {
 
   test("--json carries the rollout and the live judgement's numbers", async () => {
     const r = await stored();
-    await recordWindow(db.redis, r.id, 0, "proxy-a", window(roleWindow(600, 0), roleWindow(6000, 0)));
+    await recordWindow(db.redis, r.id, 0, r.stepStartedAt, "proxy-a", window(roleWindow(600, 0), roleWindow(6000, 0)));
     const res = await cli(["rollout", "status", "--json"]);
     expect(res.code).toBe(0);
     const report = JSON.parse(res.stdout);
@@ -92,7 +92,7 @@ describe("rollout status", () => {
     const done = cli(["rollout", "status", "--watch", "--interval", "1"], { signal: ac.signal, stdout: out, isTTY: true });
     await until("the first refresh", () => out.length >= 1, 20_000);
     expect(out[0]).toContain("live window, step 1: no proxy has recorded one yet");
-    await recordWindow(db.redis, r.id, 0, "proxy-a", window(roleWindow(300, 0), roleWindow(3000, 0)));
+    await recordWindow(db.redis, r.id, 0, r.stepStartedAt, "proxy-a", window(roleWindow(300, 0), roleWindow(3000, 0)));
     await until("a refresh with the window", () => out.some((b) => b.includes("live window, step 1 (1 proxy)")), 20_000);
     ac.abort();
     expect((await done).code).toBe(0);

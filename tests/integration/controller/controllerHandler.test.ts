@@ -22,6 +22,9 @@ import { readEvents } from "../../../state/events";
 import { keys } from "../../../state/keys";
 import { listBackends, registerBackend } from "../../../state/registry";
 import { readRouting, setCanaryWeight, disableCanary } from "../../../state/routing";
+import { abortByJudge, readRollout, writeRollout } from "../../../state/rollout";
+import { judgementReason } from "../../../core/rollout/judgementReason";
+import { failing, rolloutState } from "../../support/rolloutFixtures";
 import { startRedisServer, type RedisServer } from "../../../harness/redisServer";
 
 const REGION = "us-east-1";
@@ -749,5 +752,56 @@ describe("turning the canary off depends on nothing but the routing key", () => 
     expect(state).toMatchObject({ canaryEnabled: false, canaryWeight: 25 });
     expect(state?.reason).toHaveLength(MAX_REASON);
     expect(state?.reason).toMatch(/^manual abort: abort workflow run 42 by alice: checkout errors .*… \[cut from 1214 characters\]$/);
+  });
+});
+
+describe("an agent's judge abort reaches subscribers through the controller", () => {
+  /** A rollout at step 1 at weight 5, the canary on; then proxy-a's judge fails it (as the agent does). */
+  async function judgeAborted(): Promise<void> {
+    const r = rolloutState();
+    await writeRollout(redis, r, { weight: 5, enabled: true }, { by: "controller", reason: "started", expectRevision: null });
+    const done = await abortByJudge(redis, { rolloutId: r.id, step: 0, result: failing(0, "agent proxy-a") }, { by: "agent proxy-a" });
+    expect(done).toMatchObject({ turnedOff: true, aborted: true });
+  }
+
+  test("the canary-judge-abort alarm: one notice naming the rollout, the proxy that judged and its numbers", async () => {
+    await judgeAborted();
+    const result = await handler(alarm("canary-judge-abort"));
+    expect(result.outcomes[0]).toMatchObject({ status: "applied", actions: ["notify"] });
+    const notices = published();
+    expect(notices.map((p) => p.Subject)).toEqual(["Aviary: canary turned off by the judge, rollout aborted (2.0.0)"]);
+    expect(notices[0].Message).toContain("The canary judge in agent proxy-a failed the canary");
+    expect(notices[0].Message).toContain(`rollout ${rolloutState().id} is aborted at step 1 of 3 (weight 5%)`);
+    expect(notices[0].Message).toContain(judgementReason(failing(0).judgement));
+    // Nothing else moved: the canary stays off, the rollout as the judge left it.
+    expect((await readRouting(redis)).state).toMatchObject({ canaryEnabled: false, canaryWeight: 5 });
+    expect((await readRollout(redis)).state).toMatchObject({ status: "aborted", updatedBy: "agent proxy-a" });
+  });
+
+  test("SNS delivering the alarm twice, and a second proxy aborting the same rollout: still one notice", async () => {
+    await judgeAborted();
+    const first = alarm("canary-judge-abort", "ALARM", new Date(Date.now() - 60_000));
+    await handler(first);
+    expect((await handler(first)).outcomes[0]).toMatchObject({ status: "duplicate" });
+    // proxy-b's judge fails the same step too: the canary is off already, its alarm goes off again.
+    await abortByJudge(redis, { rolloutId: rolloutState().id, step: 0, result: failing(0, "agent proxy-b") }, { by: "agent proxy-b" });
+    await handler(alarm("canary-judge-abort", "OK", new Date(Date.now() - 30_000)));
+    const again = await handler(alarm("canary-judge-abort"));
+    expect(again.outcomes[0]).toMatchObject({ status: "applied", actions: [], summary: expect.stringMatching(/notified already/) });
+    expect(published().map((p) => p.Subject)).toEqual(["Aviary: canary turned off by the judge, rollout aborted (2.0.0)"]);
+  });
+
+  test("the abort of the next rollout is told again", async () => {
+    await judgeAborted();
+    await handler(alarm("canary-judge-abort", "ALARM", new Date(Date.now() - 60_000)));
+    const stored = (await readRollout(redis)).state!;
+    const next = rolloutState({ id: "2.0.1@2026-12-01T11:00:00.000Z", appVersion: "2.0.1" });
+    await writeRollout(redis, next, { weight: 5, enabled: true }, { by: "controller", reason: "started", expectRevision: stored.revision });
+    await abortByJudge(redis, { rolloutId: next.id, step: 0, result: failing(0, "agent proxy-b") }, { by: "agent proxy-b" });
+    await handler(alarm("canary-judge-abort", "OK", new Date(Date.now() - 30_000)));
+    await handler(alarm("canary-judge-abort"));
+    const notices = published();
+    expect(notices.map((p) => p.Subject)).toEqual(["Aviary: canary turned off by the judge, rollout aborted (2.0.0)", "Aviary: canary turned off by the judge, rollout aborted (2.0.1)"]);
+    expect(notices[1].Message).toContain(`agent proxy-b failed the canary`);
   });
 });

@@ -47,8 +47,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Every proxy's window for the current step: enough clean traffic on both sides for a pass. */
 const cleanWindows = async (step: number) => {
   const r = await stored();
-  await recordWindow(redis, r.id, step, "proxy-1", window(roleWindow(40_000, 0), roleWindow(40_000, 0)));
-  await recordWindow(redis, r.id, step, "proxy-2", window(roleWindow(40_000, 0), roleWindow(40_000, 0)));
+  await recordWindow(redis, r.id, step, r.stepStartedAt, "proxy-1", window(roleWindow(40_000, 0), roleWindow(40_000, 0)));
+  await recordWindow(redis, r.id, step, r.stepStartedAt, "proxy-2", window(roleWindow(40_000, 0), roleWindow(40_000, 0)));
 };
 const schedules = () => schedulerMock.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input);
 const notices = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input.Subject).filter(Boolean);
@@ -133,6 +133,25 @@ test("ticks: early re-schedules, stale is ignored, at the step's end the summed 
   expect(after.results[0].judgement.errorRate.canary.requests).toBe(80_000);
   expect((await readRouting(redis)).state).toMatchObject({ canaryWeight: 25, canaryEnabled: true });
   expect(schedules()).toHaveLength(3);
+});
+
+test("a resumed step is judged at its end on the windows of its new run only, not on those from before the pause", async () => {
+  await start(plan());
+  const before = await stored();
+  // A proxy saw a bad first run of the step (and was replaced before the resume, so its window stays).
+  await recordWindow(redis, before.id, 0, before.stepStartedAt, "proxy-gone", window(roleWindow(40_000, 4_000), roleWindow(40_000, 0)));
+  await invoke({ action: "rolloutCommand", command: { do: "pause", reason: "looking" }, by: "alice" });
+  await sleep(5);
+  await invoke({ action: "rolloutCommand", command: { do: "resume" }, by: "alice" });
+  const resumed = await stored();
+  expect(resumed.stepStartedAt).not.toBe(before.stepStartedAt);
+  await cleanWindows(0);
+  await sleep(1100);
+  await invoke({ action: "rolloutTick", rolloutId: resumed.id });
+  const after = await stored();
+  expect(after).toMatchObject({ status: "progressing", step: 1 });
+  expect(after.results).toEqual([expect.objectContaining({ step: 0, verdict: "pass", judgedBy: "controller" })]);
+  expect(after.results[0].judgement.errorRate.canary).toMatchObject({ requests: 80_000, errors5xx: 0 });
 });
 
 test("no traffic in the step: inconclusive pauses the rollout with the numbers; a person resumes it", async () => {

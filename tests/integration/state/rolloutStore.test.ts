@@ -38,11 +38,11 @@ describe("the controller store's rollout", () => {
 
   test("readWindows sums the step's windows and reports the garbage ones", async () => {
     const { store: s, problems } = store();
-    const id = rolloutState().id;
-    await recordWindow(db.redis, id, 0, "proxy-1", window(roleWindow(10, 1), roleWindow(100, 0)));
-    await recordWindow(db.redis, id, 0, "proxy-2", window(roleWindow(20, 0), roleWindow(200, 2)));
+    const { id, stepStartedAt } = rolloutState();
+    await recordWindow(db.redis, id, 0, stepStartedAt, "proxy-1", window(roleWindow(10, 1), roleWindow(100, 0)));
+    await recordWindow(db.redis, id, 0, stepStartedAt, "proxy-2", window(roleWindow(20, 0), roleWindow(200, 2)));
     await db.redis.hset(keys.rolloutWindow(id, 0), "proxy-3", "junk");
-    const r = await s.readWindows(id, 0);
+    const r = await s.readWindows(id, 0, stepStartedAt);
     expect(r.sum).toEqual(window(roleWindow(30, 1), roleWindow(300, 2)));
     expect(r.proxies).toBe(2);
     expect(problems).toEqual([`${keys.rolloutWindow(id, 0)} field "proxy-3": not JSON (4 characters starting "junk"); skipped`]);

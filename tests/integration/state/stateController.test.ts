@@ -142,6 +142,16 @@ describe("controller memory", () => {
     expect((await readControllerMemory(db.redis)).memory).toEqual({ alarms: {} });
   });
 
+  test("the rollout whose judge abort was notified is kept; one that is not an id is reported and left out", async () => {
+    const memory = { judgeAbortNotified: "2.0.0@2026-12-01T10:00:00.000Z", alarms: {} };
+    await writeControllerMemory(db.redis, memory);
+    expect(await readControllerMemory(db.redis)).toEqual({ memory, problems: [] });
+    await db.redis.hset(keys.controller, "judgeAbortNotified", "two words");
+    const read = await readControllerMemory(db.redis);
+    expect(read.memory).toEqual({ alarms: {} });
+    expect(read.problems).toEqual([expect.stringMatching(/^Redis key aviary:controller field judgeAbortNotified is a string of 9 bytes starting "two words", expected a rollout id; ignored$/)]);
+  });
+
   test("garbage fields are reported and left out, never returned", async () => {
     await db.redis.hset(keys.controller, {
       lastScaleOutAt: "yesterday",

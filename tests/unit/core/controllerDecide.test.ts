@@ -15,6 +15,9 @@ import {
   type CommandInput,
   type ScalingPolicy,
 } from "../../../core/controller/decide";
+import type { RolloutState } from "../../../core/rollout/model";
+import { judgementReason } from "../../../core/rollout/judgementReason";
+import { failing, rolloutState, stepResult, roleWindow, window } from "../../support/rolloutFixtures";
 
 const DEP = "aviary-prod";
 const name = (key: AlarmKey): string => `${DEP}-${key}`;
@@ -41,6 +44,7 @@ interface Overrides {
   canary?: Partial<AlarmInput["canary"]>;
   liveStates?: Record<string, AlarmState>;
   now?: string;
+  rollout?: RolloutState | null;
 }
 
 function input(c: AlarmChange, o: Overrides = {}): AlarmInput {
@@ -57,6 +61,7 @@ function input(c: AlarmChange, o: Overrides = {}): AlarmInput {
     memory: { alarms: {}, ...o.memory },
     canary: { enabled: true, weight: 25, ...o.canary },
     ...(o.liveStates ? { liveStates: o.liveStates } : {}),
+    ...(o.rollout !== undefined ? { rollout: o.rollout } : {}),
   };
 }
 
@@ -171,6 +176,52 @@ describe("decide: rules", () => {
   test("evidence names the facts the decision used", () => {
     const d = decide(input(change("prod-cpu-high"), { memory: { lastScaleOutAt: at(-10) } }), policy);
     expect(d.evidence).toMatchObject({ alarm: HIGH, key: "prod-cpu-high", transition: "OK -> ALARM", now: NOW, lastScaleOutAt: at(-10), fleet: { desired: 3, min: 2, max: 5, instances: 3 } });
+  });
+});
+
+describe("decide: the canary-judge-abort alarm", () => {
+  // As abortByJudge leaves it: aborted at step 2 by a proxy's judge, the canary off.
+  const judged = rolloutState({ status: "aborted", step: 1, results: [stepResult(0, window(roleWindow(40_000, 0), roleWindow(40_000, 0))), failing(1, "agent proxy-a")], reason: "judge at step 2", revision: 4 });
+  const ID = judged.id;
+  const off = { enabled: false };
+  const cases: [string, AlarmInput, string[], RegExp, string | undefined][] = [
+    ["an agent's abort: subscribers get one notice", input(change("canary-judge-abort"), { canary: off, rollout: judged }), ["notify"], new RegExp(`rollout ${ID} aborted by the judge in agent proxy-a`), ID],
+    ["a second proxy's abort of the same rollout: no second notice", input(change("canary-judge-abort"), { canary: off, rollout: judged, memory: { judgeAbortNotified: ID } }), [], /notified already/, ID],
+    ["the abort of a later rollout than the one notified: notified", input(change("canary-judge-abort"), { canary: off, rollout: judged, memory: { judgeAbortNotified: "1.9.0@2026-11-30T10:00:00.000Z" } }), ["notify"], /aborted by the judge/, ID],
+    ["notified already, and the canary turned on again meanwhile: off again, with the rollback's notice", input(change("canary-judge-abort"), { rollout: judged, memory: { judgeAbortNotified: ID } }), ["disableCanary", "notify"], /^disable canary \(weight 25 kept\)$/, ID],
+    ["the canary turned on again meanwhile: off again, and notified", input(change("canary-judge-abort"), { rollout: judged }), ["disableCanary", "notify"], /aborted by the judge/, ID],
+    ["a stale delivery of the alarm still notifies an abort not yet told", input(change("canary-judge-abort", "ALARM", at(-60)), { canary: off, rollout: judged, memory: { alarms: { [name("canary-judge-abort")]: { state: "OK", at: at(-30) } } } }), ["notify"], /aborted by the judge/, ID],
+    ["no stored rollout: as any canary alarm", input(change("canary-judge-abort"), { canary: off, rollout: null }), [], /^canary already disabled$/, undefined],
+    ["a rollout the controller aborted (not a judge in a proxy): as any canary alarm", input(change("canary-judge-abort"), { canary: off, rollout: { ...judged, results: [failing(1, "controller")] } }), [], /^canary already disabled$/, undefined],
+    ["the judge-abort alarm going OK: nothing", input(change("canary-judge-abort", "OK", at(-5), "ALARM"), { canary: off, rollout: judged }), [], /recorded OK/, undefined],
+    ["another canary alarm after the judge's abort: as before", input(change("canary-5xx-rate"), { canary: off, rollout: judged }), [], /^canary already disabled$/, undefined],
+  ];
+
+  test.each(cases)("%s", (_title, inp, expected, summary, notified) => {
+    const frozen = JSON.parse(JSON.stringify(inp)) as AlarmInput;
+    const d = decide(inp, policy);
+    expect(shape(d.actions)).toEqual(expected);
+    expect(d.summary).toMatch(summary);
+    expect(d.memory.judgeAbortNotified).toBe(notified);
+    expect(inp).toEqual(frozen);
+  });
+
+  test("the notice names the rollout, the proxy that judged and the judge's numbers", () => {
+    const d = decide(input(change("canary-judge-abort"), { canary: off, rollout: judged }), policy);
+    const notice = d.actions.find((a) => a.type === "notify");
+    expect(notice).toMatchObject({ subject: "Aviary: canary turned off by the judge, rollout aborted (2.0.0)" });
+    const message = notice?.type === "notify" ? notice.message : "";
+    expect(message).toContain(`agent proxy-a`);
+    expect(message).toContain(`rollout ${ID} is aborted at step 2 of 3`);
+    expect(message).toContain(`Numbers: ${judgementReason(failing(1).judgement)}`);
+    expect(message).toMatch(/canary 100\/1000 5xx \(10\.00 %\), production 0\/5000/);
+  });
+
+  test("two proxies' aborts of one rollout, each raising the alarm: one notice", () => {
+    const first = decide(input(change("canary-judge-abort", "ALARM", at(0)), { canary: off, rollout: judged }), policy);
+    const ok = decide({ ...input(change("canary-judge-abort", "OK", at(20), "ALARM"), { canary: off, rollout: judged }), memory: first.memory }, policy);
+    const second = decide({ ...input(change("canary-judge-abort", "ALARM", at(40)), { canary: off, rollout: judged }), memory: ok.memory }, policy);
+    expect([first, ok, second].flatMap((d) => d.actions).filter((a) => a.type === "notify")).toHaveLength(1);
   });
 });
 

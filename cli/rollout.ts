@@ -49,7 +49,7 @@ export async function readRolloutReport(redis: Redis, now: Date): Promise<Rollou
   const at = now.toISOString();
   const { state, problems } = await readRollout(redis);
   if (!isActive(state)) return { at, rollout: state, problems };
-  const windows = await readWindows(redis, state.id, state.step);
+  const windows = await readWindows(redis, state.id, state.step, state.stepStartedAt);
   const all = [...problems, ...windows.problems];
   if (windows.proxies === 0) return { at, rollout: state, problems: all };
   return { at, rollout: state, live: { step: state.step, proxies: windows.proxies, window: windows.sum, judgement: judge(windows.sum, state.plan.analysis) }, problems: all };

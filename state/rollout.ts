@@ -350,7 +350,7 @@ async function readFields(redis: Redis, key: string): Promise<{ fields: [string,
  * (a proxy that has not yet seen the resume) are left out, as counts the new window must not hold.
  * A garbage entry is skipped and named in `problems`; `proxies` counts the windows summed.
  */
-export async function readWindows(redis: Redis, rolloutId: string, step: number, stepStartedAt?: string): Promise<{ sum: JudgeInput; proxies: number; problems: string[] }> {
+export async function readWindows(redis: Redis, rolloutId: string, step: number, stepStartedAt: string): Promise<{ sum: JudgeInput; proxies: number; problems: string[] }> {
   const key = checkWindowKey(rolloutId, step);
   const got = await readOfType(redis, key, "hash", () => readFields(redis, key));
   if ("problem" in got) return { sum: EMPTY_WINDOW, proxies: 0, problems: [got.problem] };
@@ -366,7 +366,7 @@ export async function readWindows(redis: Redis, rolloutId: string, step: number,
     }
     const entry = windowEntrySchema.safeParse(parsed.value);
     if (!entry.success) problems.push(`${field}: ${issuesLine(entry.error.issues)}; skipped`);
-    else if (stepStartedAt === undefined || entry.data.stepStartedAt === stepStartedAt) valid.push({ proxy, window: { canary: entry.data.canary, production: entry.data.production } });
+    else if (entry.data.stepStartedAt === stepStartedAt) valid.push({ proxy, window: { canary: entry.data.canary, production: entry.data.production } });
   }
   const { sum, mismatched } = sumWindows(valid.map((v) => v.window));
   for (const i of mismatched) problems.push(`${key} field ${fieldName(valid[i].proxy)}: latency bounds differ from the other proxies'; skipped`);

@@ -119,7 +119,7 @@ test("a canary identical to production is not turned off, and its window is reco
   // The judge did look at a real window (not an empty one).
   expect(lastLook?.errorRate.canary.requests).toBeGreaterThan(DEFAULT_ANALYSIS.minRequests);
   expect(lastLook?.verdict).not.toBe("fail");
-  const windows = await readWindows(stack.redis, "same@1", 0);
+  const windows = await readWindows(stack.redis, "same@1", 0, state?.stepStartedAt ?? "");
   expect(windows.proxies).toBe(1);
   expect(windows.sum.canary.requests).toBeGreaterThan(DEFAULT_ANALYSIS.minRequests);
 });

@@ -123,7 +123,7 @@ export async function run(argv: readonly string[], io: Io, opts: RunOptions = {}
     out,
     err: (s) => void io.stderr.write(s),
     warn,
-    command: (command) => handleRollout(cliRolloutDeps(commandStore(db(), whoAmI(), repaired), command, (s) => void io.stderr.write(s)), command),
+    command: (command) => handleRollout(cliRolloutDeps(commandStore(db(), whoAmI(), repaired), (s) => void io.stderr.write(s)), command),
     isTTY: io.stdout.isTTY === true,
     signal: opts.signal ?? new AbortController().signal,
   });

@@ -10,7 +10,6 @@ import type Redis from "ioredis";
 import pino from "pino";
 import type { RolloutDeps } from "../controller/run";
 import type { ControllerStore, Notifier } from "../controller/ports";
-import { ConfigError } from "../core/errors";
 import { isActive, stepEndsAt, type RolloutCommand } from "../core/rollout/decide";
 import { judge, type JudgeInput, type Judgement } from "../core/rollout/judge";
 import type { RolloutState, StepResult } from "../core/rollout/model";
@@ -115,34 +114,18 @@ export function rolloutText(report: RolloutReport): string {
   return text;
 }
 
-/** The controller's payload for a command the CLI cannot run itself (lambda/alarmMessage.ts rolloutCommand). */
-export function lambdaPayload(command: RolloutCommand): string {
-  return JSON.stringify({ action: "rolloutCommand", command });
-}
-
 /**
- * What the CLI can do of a rollout decision: the write (through the store, under its user's name).
- * It has no AWS credentials and outlives no step, so it can neither schedule a step's wake-up
- * (resume, retry) nor dispatch a promotion: those go before the write, so refusing them writes
- * nothing, and the message says how to send the command to the controller, which can. Notices
- * are printed, not sent (as for `canary off` from the CLI).
+ * What the CLI does of a rollout decision: the write (through the store, under its user's name).
+ * A person's command needs nothing else: a promotion it asks for and a wake-up at the step's end
+ * are the controller's to carry out on its next tick (its heartbeat, local mode's tick loop).
+ * Notices are printed, not sent (as for `canary off` from the CLI).
  */
-export function cliRolloutDeps(store: ControllerStore, command: RolloutCommand, err: (s: string) => void): RolloutDeps {
-  const refuse = (what: string) => async (): Promise<never> => {
-    throw new ConfigError(`rollout ${command.do} needs ${what}, which the CLI cannot do; nothing was changed. Send it to the controller: ` +
-      `aws lambda invoke --function-name "$(pulumi stack output -s prod controllerFunctionName)" --cli-binary-format raw-in-base64-out --payload '${lambdaPayload(command)}' out.json`);
-  };
+export function cliRolloutDeps(store: ControllerStore, err: (s: string) => void): RolloutDeps {
   const notifier: Notifier = {
     notify: async (subject) => err(`aviary: not sent to subscribers (the CLI publishes nothing): ${subject}\n`),
     text: async (line) => err(`aviary: not sent to SMS subscribers: ${line}\n`),
   };
-  return {
-    store,
-    notifier,
-    logger: pino({ level: "warn", base: undefined }, { write: (s: string) => err(s) }),
-    scheduler: { wakeAt: refuse("a wake-up at the step's end") },
-    promoter: { promote: refuse("the promote workflow dispatched") },
-  };
+  return { store, notifier, logger: pino({ level: "warn", base: undefined }, { write: (s: string) => err(s) }) };
 }
 
 /** Registers `aviary rollout …` on the program. */

@@ -267,8 +267,12 @@ export async function handleRoutingCommand(deps: Pick<ControllerDeps, "store" | 
 
 type WriteRollout = Extract<ControllerAction, { type: "writeRollout" }>;
 
-/** What handleRollout needs: the store, notices, and the two rollout ports. */
-export type RolloutDeps = Pick<ControllerDeps, "store" | "notifier" | "logger" | "clock"> & { scheduler: Scheduler; promoter: Promoter };
+/**
+ * What handleRollout needs: the store, notices, and the two rollout ports. A person's command needs
+ * neither port (the CLI has neither: no AWS credentials, no token): without a scheduler a wake-up is
+ * left to the controller's heartbeat; without a promoter the decision never asks for a promotion.
+ */
+export type RolloutDeps = Pick<ControllerDeps, "store" | "notifier" | "logger" | "clock"> & { scheduler?: Scheduler; promoter?: Promoter };
 
 export interface RolloutOutcome {
   summary: string;
@@ -317,7 +321,7 @@ async function decideRolloutAndApply(deps: RolloutDeps, command: RolloutCommand,
     return { summary, actions: [] };
   }
   const judgement = command.do === "tick" && tickNeedsJudgement(stored, now) && stored ? await judgeStep(deps, stored) : undefined;
-  const decision = decide({ event: { kind: "rollout", command }, now, rollout: stored, ...(judgement ? { judgement } : {}), ...(request.by ? { by: request.by } : {}) });
+  const decision = decide({ event: { kind: "rollout", command }, now, rollout: stored, canPromote: deps.promoter !== undefined, ...(judgement ? { judgement } : {}), ...(request.by ? { by: request.by } : {}) });
   logger.info({ command: command.do, decision: decision.summary, actions: decision.actions.map(actionName), evidence: decision.evidence }, "rollout decision");
   await applyRolloutActions(deps, decision, command);
   return { summary: decision.summary, actions: decision.actions.map(actionName) };
@@ -353,12 +357,17 @@ async function applyRolloutActions(deps: RolloutDeps, decision: Decision, comman
   const records: ActionRecord[] = [];
   for (const action of decision.actions) {
     if (action.type === "promote") {
+      if (!deps.promoter) throw new InvariantError(`rollout ${command.do}: decided a promotion without a promoter (decide was told canPromote false)`);
       await deps.promoter.promote(action.appVersion, action.rolloutId);
       records.push({ action: "promote", reason: decision.summary, detail: { rolloutId: action.rolloutId, appVersion: action.appVersion } });
     }
   }
   for (const action of decision.actions) {
     if (action.type === "scheduleTick") {
+      if (!deps.scheduler) {
+        deps.logger.debug({ rolloutId: action.rolloutId, at: action.at }, "no scheduler here: the controller's heartbeat ticks the step's end");
+        continue;
+      }
       await deps.scheduler.wakeAt(action.rolloutId, action.at);
       records.push({ action: "scheduleTick", reason: decision.summary, detail: { rolloutId: action.rolloutId, at: action.at } });
     }

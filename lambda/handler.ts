@@ -97,25 +97,19 @@ function depsFromEnv(): ControllerDeps {
   return deps;
 }
 
-/** GitHub's promote workflow when the prod stack has aviary:promote; else a promoter that says what is missing. */
-function promoterFromEnv(): Promoter {
+/** GitHub's promote workflow when the prod stack has aviary:promote; else none (a passed rollout then waits at promotable). */
+function promoterFromEnv(): Promoter | undefined {
   const repository = process.env.PROMOTE_REPOSITORY;
   const parameter = process.env.PROMOTE_TOKEN_PARAMETER;
-  if (!repository || !parameter) {
-    return {
-      promote: async (appVersion) => {
-        throw new ConfigError(`controller: cannot promote ${appVersion}: the prod stack has no aviary:promote (repository and token); run the promote workflow by hand`);
-      },
-    };
-  }
+  if (!repository || !parameter) return undefined;
   return new GithubPromoter({ repository, ref: process.env.PROMOTE_REF || "main" }, ssmSecureString(new SSMClient({}), parameter));
 }
 
 /** The deps a rollout command needs; a controller built without its two rollout ports refuses one. */
 function rolloutDeps(deps: ControllerDeps): RolloutDeps {
   const { scheduler, promoter } = deps;
-  if (!scheduler || !promoter) throw new ConfigError("controller: rollout commands need SCHEDULE_GROUP, FUNCTION_ARN and SCHEDULER_ROLE_ARN (deploy the prod stack with this release)");
-  return { ...deps, scheduler, promoter };
+  if (!scheduler) throw new ConfigError("controller: rollout commands need SCHEDULE_GROUP, FUNCTION_ARN and SCHEDULER_ROLE_ARN (deploy the prod stack with this release)");
+  return { ...deps, scheduler, ...(promoter ? { promoter } : {}) };
 }
 
 /** Closes the Redis connection (tests, local mode); the next invocation reconnects. */

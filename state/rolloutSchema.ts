@@ -99,6 +99,7 @@ export const rolloutStateSchema = strict({
   step: intIn(0, MAX_STEPS - 1),
   stepStartedAt: isoSchema,
   results: z.array(stepResultSchema).check(z.maxLength(MAX_RESULTS, `must have at most ${MAX_RESULTS} results`)),
+  promoteRequested: z.optional(strict({ by: text(200), at: isoSchema })),
   reason: reasonSchema,
   updatedAt: isoSchema,
   updatedBy: text(200),

@@ -110,6 +110,8 @@ export interface RolloutEventInput {
   judgement?: Judgement;
   /** Who decides (recorded as the rollout's updatedBy); default "controller". */
   by?: string;
+  /** Whether this controller can carry out a promotion (see RolloutInput.canPromote). */
+  canPromote?: boolean;
 }
 
 export type DecisionInput = AlarmInput | CommandInput | RolloutEventInput;

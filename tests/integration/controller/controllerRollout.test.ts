@@ -211,13 +211,16 @@ test("garbage in aviary:rollout: a tick moves nothing; an abort still turns the 
   expect(await redis.get(keys.rollout)).toBe("{not json");
 });
 
-test("without aviary:promote on the prod stack, a promotion is refused naming it, and nothing is written", async () => {
+test("without aviary:promote on the prod stack, a requested promotion is not started: the tick drops it and tells subscribers how to promote", async () => {
   delete process.env.PROMOTE_REPOSITORY;
   delete process.env.PROMOTE_TOKEN_PARAMETER;
   await closeController();
   await start(plan());
   const r = await stored();
-  await expect(invoke({ action: "rolloutCommand", command: { do: "promote" }, by: "carol" })).rejects.toThrow(/no aviary:promote/);
-  expect(await stored()).toEqual(r);
+  await invoke({ action: "rolloutCommand", command: { do: "promote" }, by: "carol" });
+  await invoke({ action: "rolloutTick", rolloutId: r.id });
+  expect(await stored()).toMatchObject({ status: "progressing", reason: expect.stringContaining("the prod stack has no aviary:promote") });
+  expect((await stored()).promoteRequested).toBeUndefined();
+  expect(notices()).toContain("Aviary: rollout of 2.0.0: promotion not started");
   expect(fetchSpy).not.toHaveBeenCalled();
 });

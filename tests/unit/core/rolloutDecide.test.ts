@@ -174,10 +174,11 @@ const EXPECTED: Record<Person["do"], Partial<Record<RolloutStatus, string[]>>> =
     paused: ["write aborted step 0 enabled false expect 4", "notify"],
     promotable: ["write aborted step 0 enabled false expect 4", "notify"],
   },
+  // Recorded only: the controller's next tick carries it out (see "a promotion a person asked for").
   promote: {
-    progressing: ["write promoted step 0 expect 4", "promote 1.5.0", "notify"],
-    paused: ["write promoted step 0 expect 4", "promote 1.5.0", "notify"],
-    promotable: ["write promoted step 0 expect 4", "promote 1.5.0", "notify"],
+    progressing: ["write progressing step 0 expect 4"],
+    paused: ["write paused step 0 expect 4"],
+    promotable: ["write promotable step 0 expect 4"],
   },
   retry: { aborted: ["write progressing step 0 weight 5 enabled true expect 4", `tick ${at(150)}`, "notify"] },
   setWeight: { progressing: ["write paused step 0 weight 2 expect 4"], paused: ["write paused step 0 weight 2 expect 4"] },
@@ -327,4 +328,42 @@ describe("property: a decision never lifts the canary above the step it is on", 
     expect(writes).toBeGreaterThan(2000);
     expect(stepsReached).toBeGreaterThan(200);
   });
+});
+
+describe("a promotion a person asked for", () => {
+  const asked = (status: RolloutStatus): RolloutState => written(run({ do: "promote" }, state({ status }), at(30), undefined, "carol"));
+
+  test.each<RolloutStatus>(["progressing", "paused", "promotable"])("is recorded with who and when, the status kept (%s)", (status) => {
+    expect(asked(status)).toMatchObject({ status, promoteRequested: { by: "carol", at: at(30) }, reason: expect.stringContaining("promotion requested by carol") });
+  });
+
+  test.each<RolloutStatus>(["progressing", "paused", "promotable"])("the controller's next tick promotes a %s rollout: the promote action, promoted, a notice naming who asked", (status) => {
+    const d = run({ do: "tick" }, asked(status), at(31));
+    expect(shape(d.actions)).toEqual(["write promoted step 0 expect 5", "promote 1.5.0", "notify"]);
+    expect(written(d).promoteRequested).toBeUndefined();
+    expect(notice(d)).toContain(`carol asked to promote rollout 1.5.0@${T0} at ${at(30)}`);
+  });
+
+  test("a controller that cannot promote drops the request and says how to promote instead", () => {
+    const d = decideRollout({ command: { do: "tick" }, rollout: asked("promotable"), now: at(31), canPromote: false });
+    expect(shape(d.actions)).toEqual(["write promotable step 0 expect 5", "notify"]);
+    expect(written(d).promoteRequested).toBeUndefined();
+    expect(notice(d)).toMatch(/cannot promote \(the prod stack has no aviary:promote\): run the promote workflow/);
+    // And the next tick has nothing to do.
+    expect(decideRollout({ command: { do: "tick" }, rollout: written(d), now: at(32), canPromote: false }).actions).toEqual([]);
+  });
+
+  test("an abort after the request ends it: the tick then promotes nothing", () => {
+    const aborted = written(run({ do: "abort", reason: "changed my mind" }, asked("progressing"), at(31), undefined, "dave"));
+    expect(aborted.promoteRequested).toBeUndefined();
+    expect(run({ do: "tick" }, aborted, at(32)).actions).toEqual([]);
+  });
+});
+
+test("the last step passes with autoPromote on a controller that cannot promote: promotable, and the reason says why", () => {
+  const last = state({ step: 2, stepStartedAt: at(0), plan: { ...state().plan, autoPromote: true } });
+  const end = at(last.plan.steps[2].pauseSeconds);
+  const d = decideRollout({ command: { do: "tick" }, rollout: last, now: end, judgement: PASS, canPromote: false });
+  expect(shape(d.actions)).toEqual(["write promotable step 2 expect 4", "notify"]);
+  expect(written(d).reason).toMatch(/autoPromote is on but this controller cannot promote/);
 });

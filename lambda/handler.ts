@@ -1,5 +1,6 @@
 // Controller Lambda entry point: SNS records carrying CloudWatch alarm state changes, and the
-// configuration invocations (the canary stack's weight, the abort workflow's canary off).
+// configuration invocations (the canary stack's weight or rollout start, the abort workflow's canary
+// off, a person's rollout command, and rollout ticks from the step-end schedules and the heartbeat).
 // The work itself is controller/run.ts.
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";

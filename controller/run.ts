@@ -322,7 +322,9 @@ async function decideRolloutAndApply(deps: RolloutDeps, command: RolloutCommand,
   }
   const judgement = command.do === "tick" && tickNeedsJudgement(stored, now) && stored ? await judgeStep(deps, stored) : undefined;
   const decision = decide({ event: { kind: "rollout", command }, now, rollout: stored, canPromote: deps.promoter !== undefined, ...(judgement ? { judgement } : {}), ...(request.by ? { by: request.by } : {}) });
-  logger.info({ command: command.do, decision: decision.summary, actions: decision.actions.map(actionName), evidence: decision.evidence }, "rollout decision");
+  // A heartbeat's tick that changes nothing (most of them) is not news.
+  const level = decision.actions.length === 0 && command.do === "tick" ? "debug" : "info";
+  logger[level]({ command: command.do, decision: decision.summary, actions: decision.actions.map(actionName), evidence: decision.evidence }, "rollout decision");
   await applyRolloutActions(deps, decision, command);
   return { summary: decision.summary, actions: decision.actions.map(actionName) };
 }

@@ -3,12 +3,19 @@
 // is printed with timings. Traffic goes to 127.0.0.1 only and stops at the end.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { NotFoundError, TimeoutError } from "../core/errors";
+import type Redis from "ioredis";
+import { InvariantError, NotFoundError, TimeoutError } from "../core/errors";
+import { cliRolloutDeps } from "../cli/rollout";
+import type { RolloutCommand } from "../core/rollout/decide";
+import { DEFAULT_ANALYSIS } from "../core/rollout/judge";
+import { judgementReason } from "../core/rollout/judgementReason";
+import type { RolloutPlan, RolloutState, StepResult } from "../core/rollout/model";
+import { readRollout } from "../state/rollout";
 import { connect } from "../state/connection";
 import type { FlagDefinition } from "../core/flags/model";
 import { updateFlag } from "../state/flags";
 import { commandStore } from "../adapters/store/redis";
-import { handleRoutingCommand } from "../controller/run";
+import { handleRollout, handleRoutingCommand } from "../controller/run";
 import { setBooleanFlag } from "./flags";
 import { Load } from "../harness/load";
 import { LOCAL_STATE_FILE, type LocalStateFile } from "../discovery/localStateFile";
@@ -120,10 +127,87 @@ async function main(): Promise<void> {
       return f.desired < high.desired ? f : undefined;
     });
     say(`   scaled in to desired ${scaledIn.desired} after ${secs(Date.now() - inAt)} (prod-cpu-low → controller drained and removed the newest instance)`);
-    say("done. The canary stays off until a person turns it on: `bin/aviary canary on`.");
+
+    // 6. A good release through every step of a rollout, judged against production, to promotion.
+    load.setConcurrency(3);
+    await goodRelease(redis, status, canaryVersion);
+
+    // 7. A subtly bad release: 2 % errors (under the 5 % alarm) that the proxy's judge catches.
+    await badRelease(redis, load, canaryVersion);
+    say("done. The canary stays off until a person retries it: `bin/aviary rollout retry` (or turns it on: `bin/aviary canary on`).");
   } finally {
     await load.stop();
     redis.disconnect();
+  }
+}
+
+/** The demo's rollouts, in local seconds (they are not scaled again): long enough for a sound verdict at the demo's load. */
+const GOOD_PLAN: RolloutPlan = { steps: [{ weight: 20, pauseSeconds: 40 }, { weight: 50, pauseSeconds: 20 }], analysis: { ...DEFAULT_ANALYSIS, latencyQuantile: 0.95 }, autoPromote: true };
+const BAD_PLAN: RolloutPlan = { ...GOOD_PLAN, steps: [{ weight: 20, pauseSeconds: 60 }], autoPromote: false };
+
+const rolloutCommand = (redis: Redis, command: RolloutCommand) => handleRollout(cliRolloutDeps(commandStore(redis, BY), () => undefined), command);
+const readable = async (redis: Redis): Promise<RolloutState | undefined> => (await readRollout(redis)).state ?? undefined;
+const verdictLine = (r: StepResult): string => `step ${r.step + 1} at ${r.weight} %: ${r.verdict} (judged by ${r.judgedBy}) — ${judgementReason(r.judgement)}`;
+
+async function goodRelease(redis: Redis, status: () => Promise<LocalStatus>, version: string): Promise<void> {
+  say(`6. a good release: rollout of ${version} in ${GOOD_PLAN.steps.length} steps (${GOOD_PLAN.steps.map((st) => `${st.weight} % for ${st.pauseSeconds} s`).join(", ")}), autoPromote`);
+  const started = Date.now();
+  await rolloutCommand(redis, { do: "start", plan: GOOD_PLAN, appVersion: version });
+  let shown = 0;
+  let resumes = 0;
+  const end = await waitFor("the rollout to finish", 240_000, async () => {
+    const r = await readable(redis);
+    if (!r) return undefined;
+    for (; shown < r.results.length; shown++) say(`   ${verdictLine(r.results[shown])}`);
+    // Too few requests for a sound verdict pauses the rollout; the demo gives it one more window.
+    if (r.status === "paused" && resumes < 2) {
+      resumes++;
+      say("   not enough evidence yet: resuming over a fresh window");
+      await rolloutCommand(redis, { do: "resume" });
+      return undefined;
+    }
+    return ["promoted", "aborted", "paused"].includes(r.status) ? r : undefined;
+  });
+  if (end.status !== "promoted") throw new InvariantError(`the good release ended ${end.status}: ${end.reason}`);
+  say(`   promoted after ${secs(Date.now() - started)}; production moves to ${version} one instance at a time`);
+  const moved = await waitFor("production on the canary's version", 120_000, async () => {
+    const s = await status();
+    return s.versions.prod === version && s.routing?.canaryWeight === 0 ? s : undefined;
+  });
+  say(`   production runs ${moved.versions.prod} (${moved.fleet.instances.length} instances); canary drained to 0 %`);
+}
+
+async function badRelease(redis: Redis, load: Load, version: string): Promise<void> {
+  say("7. a subtly bad release: the canary fails 2 % of its requests, production none (the 5 % alarm would never fire)");
+  await updateFlag(redis, "demo-error-rate", (cur) => {
+    if (!cur) throw new NotFoundError("flag demo-error-rate is missing (the local runner creates it)");
+    return { ...cur, enabled: true, variants: { ...cur.variants, subtle: 2 }, rules: [{ attribute: "role", op: "equals", value: "canary", variant: "subtle" }] };
+  }, { by: BY, reason: "demo: a subtly bad canary", cause: "set" });
+  let firstError: number | undefined;
+  let lastError = 0;
+  let errors = 0;
+  const stop = load.onSample((sample) => {
+    if (sample.status < 500) return;
+    firstError ??= sample.at;
+    lastError = sample.at;
+    errors++;
+  });
+  try {
+    await rolloutCommand(redis, { do: "start", plan: BAD_PLAN, appVersion: version });
+    const aborted = await waitFor("the judge to abort the rollout", 120_000, async () => {
+      const r = await readable(redis);
+      return r?.status === "aborted" ? r : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const last = aborted.results.at(-1);
+    if (last) say(`   ${verdictLine(last)}`);
+    if (firstError !== undefined) say(`   first error → last error: ${secs(lastError - firstError)}; ${errors} failed requests in all; canary off (${aborted.reason})`);
+  } finally {
+    stop();
+    await updateFlag(redis, "demo-error-rate", (cur) => {
+      if (!cur) throw new NotFoundError("flag demo-error-rate is missing (the local runner creates it)");
+      return { ...cur, rules: [] };
+    }, { by: BY, reason: "demo: fault removed", cause: "set" });
   }
 }
 

@@ -15,6 +15,8 @@ export interface KeptState {
 /** The config values the runner wrote into Redis, as applied at the last start. */
 export interface AppliedConfig {
   canaryWeight: number;
+  /** The rollout start last sent (plan and version, as JSON), when the canary stack has aviary:rollout. */
+  rollout?: string;
 }
 
 const APPLIED = "applied.json";
@@ -40,7 +42,8 @@ export function openKeptState(stateDir: string, fresh: boolean): KeptState {
 export function readApplied(dataDir: string): AppliedConfig | undefined {
   try {
     const a = JSON.parse(fs.readFileSync(path.join(dataDir, APPLIED), "utf8")) as Partial<AppliedConfig>;
-    return typeof a.canaryWeight === "number" ? { canaryWeight: a.canaryWeight } : undefined;
+    if (typeof a.canaryWeight !== "number") return undefined;
+    return typeof a.rollout === "string" ? { canaryWeight: a.canaryWeight, rollout: a.rollout } : { canaryWeight: a.canaryWeight };
   } catch {
     return undefined;
   }

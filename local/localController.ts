@@ -4,7 +4,7 @@
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { RedisControllerStore } from "../adapters/store/redis";
-import type { Alarms, Fleet, Notifier } from "../controller/ports";
+import type { Alarms, Fleet, Notifier, Promoter, Scheduler } from "../controller/ports";
 import { logComponent } from "../core/logComponent";
 import { createHandler, type Handler } from "../lambda/handler";
 import type { LocalConfig } from "./config";
@@ -14,6 +14,10 @@ export interface LocalControllerOptions {
   fleet: Fleet;
   alarms: Alarms;
   notifier: Notifier;
+  /** Wakes the controller at a rollout step's end (local/rolloutClock.ts). */
+  scheduler: Scheduler;
+  /** Moves production to the canary's version (local/promotion.ts). */
+  promoter: Promoter;
   scaling: LocalConfig["prod"]["scaling"];
   periodFactor: number;
   log: Logger;
@@ -25,6 +29,8 @@ export function localController(o: LocalControllerOptions): Handler {
     fleet: o.fleet,
     notifier: o.notifier,
     alarms: o.alarms,
+    scheduler: o.scheduler,
+    promoter: o.promoter,
     store,
     policy: {
       step: o.scaling.step,

@@ -30,7 +30,9 @@ import { StackLifecycle } from "./lifecycle";
 import { localController } from "./localController";
 import { Supervisor } from "./processes";
 import { prodFleet } from "./prodFleet";
-import { ProdVersion } from "./promotion";
+import { localPromotion, ProdVersion } from "./promotion";
+import { rolloutClock } from "./rolloutClock";
+import { LocalPromoter } from "../adapters/promoter/local";
 import type { RedisServer } from "../harness/redisServer";
 import { startCanaries } from "./startCanaries";
 import { startProxy } from "./startProxy";
@@ -121,9 +123,11 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const prodVersion = new ProdVersion(prod.appVersion);
     const fleet = prodFleet({ life, apps, prod, version: prodVersion, appJs, activity, log, progress });
     const alarms = new LocalAlarms(() => evaluator, (t) => topic.publish(t));
-    const controller = localController({ redis, fleet, alarms, notifier: new LocalNotifier(activity, log, prod.alerts), scaling: prod.scaling, periodFactor: o.periodFactor, log });
+    const clock = rolloutClock({ life, redis, controller: () => controller, log });
+    const promoter = new LocalPromoter(localPromotion({ version: prodVersion, fleet, controller: () => controller, activity, log }));
+    const controller = localController({ redis, fleet, alarms, notifier: new LocalNotifier(activity, log, prod.alerts), scheduler: clock.scheduler, promoter, scaling: prod.scaling, periodFactor: o.periodFactor, log });
     const topic = new LocalAlarmTopic(controller, activity, log, [...prod.alerts.emails, ...prod.alerts.sms]);
-    await applyCanaryConfig(controller, redis, canary, kept);
+    await applyCanaryConfig(controller, redis, canary, kept, o.periodFactor);
     await ensureFlags(redis, BY);
 
     progress("haproxy and the agent");
@@ -164,6 +168,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     life.onStop(() => dashboard.close());
     progress("waiting for the agent to put the fleet into haproxy");
     await waitUntilUp(redis, fleet, config, proxy.socket);
+    clock.start();
     activity.add("runner", "local stack up", `proxy ${proxyUrl}, ${prod.prodFleet.desired} prod ${prod.appVersion} + ${canary.canaryCount} canary ${canary.appVersion} at ${canary.canaryWeight}%`);
 
     return { config, proxyUrl, adminUrl: dashboard.url, redisUrl: redisServer.url, redis, redisServer, processes: supervisor, haproxy: proxy.haproxy, controller, fleet, evaluator, activity, collector, status, stop: life.stop };

@@ -6,7 +6,7 @@ import { readStackFile } from "../../../config/stackFile";
 import type { ConfigInvocation, Handler, SnsEvent } from "../../../lambda/handler";
 import { parseConfigInvocation } from "../../../lambda/alarmMessage";
 import { applyCanaryConfig } from "../../../local/applyCanaryConfig";
-import { loadLocalConfig } from "../../../local/config";
+import { DEFAULT_PERIOD_FACTOR, loadLocalConfig } from "../../../local/config";
 import { PROD_STACK_OUTPUTS } from "../../../harness/prodOutputs";
 import { runUnderMocks } from "../../../harness/pulumiMocks";
 import { useRedis } from "../../support/useRedis";
@@ -30,7 +30,7 @@ test("local mode hands the controller exactly the invocation the canary stack's 
   const awsInput: unknown = JSON.parse(input);
 
   const { controller, received } = recordingController();
-  await applyCanaryConfig(controller, db.redis, loadLocalConfig(ROOT).canary, undefined);
+  await applyCanaryConfig(controller, db.redis, loadLocalConfig(ROOT).canary, undefined, DEFAULT_PERIOD_FACTOR);
 
   expect(received).toEqual([awsInput]);
   // And it is one the controller accepts.

@@ -91,6 +91,8 @@ export const REPLACEMENT_RULES: Readonly<Record<string, ReplacementRule>> = {
     source: `${TF}s3/bucket_server_side_encryption_configuration.go`,
   },
   // Tags are the only update; deleting a group deletes the schedules in it.
+  // target, schedule_expression and flexible_time_window are an UpdateSchedule in place.
+  "aws:scheduler/schedule:Schedule": { forceNew: ["name", "namePrefix", "groupName"], source: `${TF}scheduler/schedule.go` },
   "aws:scheduler/scheduleGroup:ScheduleGroup": { forceNew: ["name", "namePrefix"], source: `${TF}scheduler/schedule_group.go` },
   "aws:sns/topic:Topic": { forceNew: ["name", "namePrefix", "fifoTopic"], source: `${TF}sns/topic.go` },
   "aws:sns/topicPolicy:TopicPolicy": { forceNew: ["arn"], source: `${TF}sns/topic_policy.go` },

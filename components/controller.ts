@@ -11,6 +11,7 @@ import { SmsTopic } from "./smsTopic";
 import { InvalidInputError } from "../core/errors";
 import type { Statement as PolicyStatement } from "../awsRules/kmsKeyAccess";
 import { PromoteToken, promoteTokenReaderPath } from "./promoteToken";
+import { ControllerHeartbeat } from "./controllerHeartbeat";
 import { RolloutScheduler } from "./rolloutScheduler";
 
 export interface ControllerArgs {
@@ -204,6 +205,9 @@ export class Controller extends pulumi.ComponentResource {
       deadLetterConfig: { targetArn: dlq.arn },
       loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
     }, { parent: this, dependsOn: [logGroup, rolePolicy, vpcAccess] });
+
+    // Ticks the controller every minute, once the function and the role's invoke policy exist.
+    new ControllerHeartbeat(`${name}-heartbeat`, { groupName: scheduler.groupName, functionArn, roleArn: scheduler.roleArn }, { parent: this, dependsOn: [fn, scheduler] });
 
     new aws.lambda.Permission(`${name}-sns`, {
       action: "lambda:InvokeFunction",

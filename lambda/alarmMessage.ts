@@ -66,10 +66,13 @@ const startRolloutSchema = z.object({
   tf: lifecycle,
 });
 
-/** A rollout step's pause ended: the one-time schedule the controller created (adapters/scheduler/aws.ts). */
+/**
+ * Time passed: a one-time schedule at a step's end names its rollout (adapters/scheduler/aws.ts); the
+ * heartbeat (components/controllerHeartbeat.ts) names none and ticks the stored one.
+ */
 const rolloutTickSchema = z.object({
   action: z.literal("rolloutTick"),
-  rolloutId: tokenSchema,
+  rolloutId: z.optional(tokenSchema),
 });
 
 /** A person's rollout command (like the abort workflow's canaryOff), by whom it names. */

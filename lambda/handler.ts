@@ -1,5 +1,6 @@
 // Controller Lambda entry point: SNS records carrying CloudWatch alarm state changes, and the
-// configuration invocations (the canary stack's weight, the abort workflow's canary off).
+// configuration invocations (the canary stack's weight or rollout start, the abort workflow's canary
+// off, a person's rollout command, and rollout ticks from the step-end schedules and the heartbeat).
 // The work itself is controller/run.ts.
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
@@ -187,15 +188,39 @@ async function handleConfig(event: unknown, getDeps: () => ControllerDeps, logge
       return done("rollout", summary);
     }
     case "rolloutTick": {
-      const { summary, actions } = await handleRollout(rolloutDeps(getDeps()), { do: "tick" }, { rolloutId: config.rolloutId });
-      if (actions.length > 0) await sendSms(getDeps(), logger, configSms(summary));
+      const { summary, actions } = await handleRollout(rolloutDeps(getDeps()), { do: "tick" }, config.rolloutId ? { rolloutId: config.rolloutId } : {});
+      // The heartbeat ticks every minute: only a tick that changed something is worth a text.
+      if (changedSomething(actions)) await sendSms(getDeps(), logger, configSms(summary));
       return done("rollout", summary);
     }
     case "rolloutCommand": {
-      const { summary } = await handleRollout(rolloutDeps(getDeps()), config.command as RolloutCommand, config.by ? { by: config.by } : {});
+      const deps = rolloutDeps(getDeps());
+      const command = await handleRollout(deps, config.command as RolloutCommand, config.by ? { by: config.by } : {});
+      const tick = config.command.do === "abort" ? undefined : await tickAfterCommand(deps, logger);
+      const summary = tick && (tick.failed || changedSomething(tick.actions)) ? `${command.summary}; ${tick.summary}` : command.summary;
       await sendSms(getDeps(), logger, configSms(summary));
       return done("rollout", summary);
     }
+  }
+}
+
+/** A tick's actions beyond re-scheduling the step's end: a write, a promotion or a notice. */
+function changedSomething(actions: readonly string[]): boolean {
+  return actions.some((a) => a !== "scheduleTick");
+}
+
+/**
+ * A person's command decides only the stored rollout; what it asks for (a promotion, the resumed
+ * step's wake-up) is the controller's next tick, run here at once rather than at the next
+ * heartbeat. The command already stands, so a failed tick is reported, not thrown: the heartbeat
+ * ticks again within a minute. An abort needs no tick (and must not wait for the lock a tick takes).
+ */
+async function tickAfterCommand(deps: RolloutDeps, logger: Logger): Promise<{ summary: string; actions: string[]; failed?: true }> {
+  try {
+    return await handleRollout(deps, { do: "tick" });
+  } catch (e) {
+    logger.error({ err: (e as Error).message }, "the tick after a rollout command failed; the heartbeat ticks again within a minute");
+    return { summary: `the tick that carries it out failed (${(e as Error).message}); the heartbeat ticks again within a minute`, actions: [], failed: true };
   }
 }
 

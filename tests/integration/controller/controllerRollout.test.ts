@@ -6,6 +6,9 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import type Redis from "ioredis";
+import { RedisControllerStore } from "../../../adapters/store/redis";
+import { cliRolloutDeps } from "../../../cli/rollout";
+import { handleRollout } from "../../../controller/run";
 import { DEFAULT_ANALYSIS } from "../../../core/rollout/judge";
 import type { RolloutPlan } from "../../../core/rollout/model";
 import { closeController, handler, type SnsEvent } from "../../../lambda/handler";
@@ -52,6 +55,15 @@ const cleanWindows = async (step: number) => {
 };
 const schedules = () => schedulerMock.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input);
 const notices = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input.Subject).filter(Boolean);
+const texts = () => snsMock.commandCalls(PublishCommand).filter((c) => c.args[0].input.TopicArn === process.env.SMS_TOPIC_ARN).map((c) => c.args[0].input.Message);
+/** What the heartbeat schedule sends (components/controllerHeartbeat.ts). */
+const heartbeat = () => invoke({ action: "rolloutTick" });
+/** The controller's log lines written while `run` runs. */
+const logLines = async (run: () => Promise<unknown>): Promise<{ level: number; msg: string }[]> => {
+  const from = stdout.mock.calls.length;
+  await run();
+  return stdout.mock.calls.slice(from).map((c) => JSON.parse(String(c[0])));
+};
 
 afterAll(() => closeController());
 
@@ -242,4 +254,87 @@ test("without aviary:promote on the prod stack, a requested promotion is not sta
   expect((await stored()).promoteRequested).toBeUndefined();
   expect(notices()).toContain("Aviary: rollout of 2.0.0: promotion not started");
   expect(fetchSpy).not.toHaveBeenCalled();
+});
+
+describe("the heartbeat (a tick naming no rollout, every minute)", () => {
+  test("with no rollout it is cheap and quiet: nothing logged at info or above, no write, no schedule, nothing published", async () => {
+    await heartbeat(); // the first invocation connects
+    const events = await redis.xlen(keys.events);
+    const lines = await logLines(heartbeat);
+    expect(lines.filter((l) => l.level >= 30)).toEqual([]);
+    expect(await redis.get(keys.rollout)).toBeNull();
+    expect(await redis.xlen(keys.events)).toBe(events);
+    expect(schedules()).toEqual([]);
+    expect(snsMock.commandCalls(PublishCommand)).toEqual([]);
+  });
+
+  test("during a step's pause it re-schedules the step's end and texts nobody", async () => {
+    await start(plan({ steps: [{ weight: 5, pauseSeconds: 600 }] }));
+    const r = await stored();
+    const published = snsMock.commandCalls(PublishCommand).length;
+    const lines = await logLines(heartbeat);
+    expect(lines.filter((l) => l.level >= 30)).toEqual([expect.objectContaining({ level: 30, msg: "rollout decision" })]);
+    expect(await stored()).toEqual(r);
+    // The same wake-up as the start's (same rollout and minute): Scheduler answers ConflictException for a second one.
+    expect(schedules().map((x) => x.Name)).toEqual([schedules()[0].Name, schedules()[0].Name]);
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(published);
+  });
+
+  test("a step's end is judged by the heartbeat when its one-time schedule is lost, and that move is texted", async () => {
+    await start(plan());
+    await cleanWindows(0);
+    await sleep(1100);
+    const out = await heartbeat();
+    expect(await stored()).toMatchObject({ status: "progressing", step: 1 });
+    expect(texts()).toContainEqual(expect.stringContaining(out.outcomes[0].summary));
+  });
+
+  test("a promotion asked from the CLI (a Redis write, no AWS credentials) is carried out by the next heartbeat", async () => {
+    await start(plan());
+    const cli = cliRolloutDeps(new RedisControllerStore(redis, "alice", { ttlMs: 5_000, waitMs: 1_000 }), () => undefined);
+    await handleRollout(cli, { do: "promote" }, { by: "alice" });
+    expect(await stored()).toMatchObject({ status: "progressing", promoteRequested: { by: "alice" } });
+    expect(fetchSpy).not.toHaveBeenCalled();
+
+    await heartbeat();
+    expect(await stored()).toMatchObject({ status: "promoted", reason: expect.stringContaining("alice") });
+    expect(fetchSpy).toHaveBeenCalledTimes(1);
+    expect(notices()).toContain("Aviary: rollout of 2.0.0 promoted");
+  });
+});
+
+describe("a rollout command through the Lambda (aws lambda invoke) is followed by a tick in the same invocation", () => {
+  test("promote: the workflow is dispatched and the rollout promoted before the invocation returns", async () => {
+    await start(plan());
+    const r = await stored();
+    const out = await invoke({ action: "rolloutCommand", command: { do: "promote" }, by: "carol" });
+    expect(await stored()).toMatchObject({ status: "promoted" });
+    expect(fetchSpy).toHaveBeenCalledTimes(1);
+    expect(JSON.parse(String((fetchSpy.mock.calls[0] as [string, RequestInit])[1].body)).inputs).toEqual({ appVersion: "2.0.0", rolloutId: r.id });
+    expect(out.outcomes[0].summary).toBe(`rollout ${r.id}: promotion requested by carol; rollout ${r.id} promoted (asked by carol)`);
+  });
+
+  test("resume: one wake-up for the resumed step's end (the tick asks again for the same schedule), and the one text is the command's", async () => {
+    await start(plan({ steps: [{ weight: 5, pauseSeconds: 600 }] }));
+    const r = await stored();
+    await invoke({ action: "rolloutCommand", command: { do: "pause", reason: "look at the logs" }, by: "alice" });
+    expect(await stored()).toMatchObject({ status: "paused" });
+    const scheduled = schedules().length;
+    const sent = texts().length;
+    const out = await invoke({ action: "rolloutCommand", command: { do: "resume" }, by: "alice" });
+    expect(await stored()).toMatchObject({ status: "progressing" });
+    const wakeUps = schedules().slice(scheduled);
+    expect(wakeUps.length).toBeGreaterThan(0);
+    expect(new Set(wakeUps.map((w) => w.Name)).size).toBe(1);
+    expect(wakeUps[0].Target!.Input).toBe(JSON.stringify({ action: "rolloutTick", rolloutId: r.id }));
+    expect(texts().slice(sent)).toEqual([expect.stringContaining(out.outcomes[0].summary)]);
+  });
+
+  test("a failed tick after the command does not undo or fail it: the command stands and the summary says the heartbeat ticks again", async () => {
+    fetchSpy.mockImplementation(async () => new Response(JSON.stringify({ message: "Bad credentials" }), { status: 401 }));
+    await start(plan());
+    const out = await invoke({ action: "rolloutCommand", command: { do: "promote" }, by: "carol" });
+    expect(out.outcomes[0].summary).toMatch(/promotion requested by carol; the tick that carries it out failed \(.*401.*\); the heartbeat ticks again within a minute/);
+    expect(await stored()).toMatchObject({ status: "progressing", promoteRequested: { by: "carol" } });
+  });
 });

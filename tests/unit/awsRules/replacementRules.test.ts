@@ -26,6 +26,10 @@ test.each([
   ["aws:ssm/parameter:Parameter", { value: "a" }, { value: "b" }, {}, "update"],
   ["aws:ssm/parameter:Parameter", { value: "a" }, { value: "a" }, { replaceOnChanges: ["value"] }, "same"],
   ["aws:ssm/parameter:Parameter", { value: "a", region: "us-east-1" }, { value: "a", region: "us-west-2" }, {}, "replace"],
+  ["aws:scheduler/schedule:Schedule", { name: "h", scheduleExpression: "rate(1 minute)" }, { name: "h", scheduleExpression: "rate(5 minutes)" }, {}, "update"],
+  ["aws:scheduler/schedule:Schedule", { name: "h", target: { arn: "a", input: "{}" } }, { name: "h", target: { arn: "b", input: "{}" } }, {}, "update"],
+  ["aws:scheduler/schedule:Schedule", { name: "h", groupName: "g1" }, { name: "h", groupName: "g2" }, {}, "replace"],
+  ["aws:scheduler/schedule:Schedule", { name: "h" }, { name: "i" }, {}, "replace"],
 ] as const)("%s %j -> %j %j: %s", (type, before, after, opts, step) => {
   expect(diffResource(type, before, after, opts).step).toBe(step);
 });

@@ -9,6 +9,8 @@ import { checkPolicies } from "../../../policy/check";
 import { mockArn, runUnderMocks, type MockRun, type Registered } from "../../../harness/pulumiMocks";
 import { iamAllows, kmsAllows, type PolicyDocument } from "../../../awsRules/kmsKeyAccess";
 import { SCHEDULER_NAME } from "../../../awsRules/oneTimeSchedule";
+import { ratePeriodSeconds, retryPolicyProblems } from "../../../awsRules/recurringSchedule";
+import { parseConfigInvocation } from "../../../lambda/alarmMessage";
 import { readerRolePath } from "../../../components/secretsKey";
 import { planChange } from "../../support/changeImpact";
 
@@ -82,6 +84,62 @@ describe.each([["without aviary:promote", () => plain], ["with aviary:promote", 
     expect(pass("scheduler.amazonaws.com", mockArn("aws:iam/role:Role", "controller"))).toBe(false);
     expect(checkPolicies(run.resources)).toEqual([]);
   });
+});
+
+describe.each([["without aviary:promote", () => plain], ["with aviary:promote", () => promoting]])("the heartbeat, %s", (_, runOf) => {
+  const heartbeat = (run: MockRun<unknown>) => run.one("aws:scheduler/schedule:Schedule");
+
+  test("ticks every minute, on the minute (no flexible window), and no delivery is retried into the next one", () => {
+    const { inputs } = heartbeat(runOf());
+    expect(inputs.scheduleExpression).toBe("rate(1 minute)");
+    expect(ratePeriodSeconds(inputs.scheduleExpression)).toBe(60);
+    expect(inputs.flexibleTimeWindow).toEqual({ mode: "OFF" });
+    expect(inputs.state ?? "ENABLED").toBe("ENABLED");
+    expect(retryPolicyProblems(inputs.target.retryPolicy)).toEqual([]);
+    expect(inputs.target.retryPolicy.maximumRetryAttempts).toBe(0);
+  });
+
+  test("lives in the rollout group under a valid name, so the execution role's trust (SourceArn = the group) admits it", () => {
+    const run = runOf();
+    const { inputs } = heartbeat(run);
+    expect(inputs.groupName).toBe(groupName(run));
+    expect(inputs.name).toMatch(SCHEDULER_NAME);
+    // Not a name the controller's one-time schedules can take.
+    expect(inputs.name).not.toMatch(/^rollout-/);
+    const trust = JSON.parse(named(run, "aws:iam/role:Role", "controller-rollout-invoke").inputs.assumeRolePolicy);
+    expect(trust.Statement[0].Condition.ArnEquals["aws:SourceArn"]).toBe(`arn:aws:scheduler:us-east-1:${ACCOUNT}:schedule-group/${inputs.groupName}`);
+  });
+
+  test("invokes the controller function through the execution role, which may invoke it", () => {
+    const run = runOf();
+    const { target } = heartbeat(run).inputs;
+    expect(target.arn).toBe(env(run).FUNCTION_ARN);
+    expect(target.roleArn).toBe(executionRoleArn(run));
+    expect(iamAllows([policyOf(run, "controller-rollout-invoke")], "lambda:InvokeFunction", target.arn)).toBe(true);
+  });
+
+  test("sends a tick the Lambda accepts, naming no rollout (the stored one)", () => {
+    const input = JSON.parse(heartbeat(runOf()).inputs.target.input);
+    expect(parseConfigInvocation(input)).toEqual({ action: "rolloutTick" });
+  });
+
+  test("the controller's role cannot change or delete it (it may only create schedules)", () => {
+    const run = runOf();
+    const arn = scheduleArn(groupName(run), heartbeat(run).inputs.name);
+    for (const action of ["scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]) expect(iamAllows([policyOf(run, "controller")], action, arn)).toBe(false);
+  });
+});
+
+test("adding the heartbeat creates its schedule and replaces or updates nothing that exists", async () => {
+  const heartbeatModule = "../../../components/controllerHeartbeat";
+  const plan = await planChange(
+    { stack: "prod", config, setup: () => jest.doMock(heartbeatModule, () => ({ ControllerHeartbeat: class {} })) },
+    { stack: "prod", config, setup: () => jest.dontMock(heartbeatModule) },
+  );
+  expect(plan.created).toEqual(["aws:scheduler/schedule:Schedule::controller-heartbeat"]);
+  expect(plan.replaced).toEqual([]);
+  expect(plan.updated).toEqual([]);
+  expect(plan.deleted).toEqual([]);
 });
 
 describe("the promote token", () => {

@@ -134,6 +134,7 @@ const ofProtocol = (protocol: string) => subscriptions.filter((s) => s.inputs.pr
 test("the program declares the alarms of both stacks and subscribes every aviary:alerts address", () => {
   expect(alarms.map((a) => a.inputs.name).sort()).toEqual([
     "aviary-prod-canary-5xx-rate",
+    "aviary-prod-canary-judge-abort",
     "aviary-prod-canary-p99-latency",
     "aviary-prod-prod-cpu-high",
     "aviary-prod-prod-cpu-low",

@@ -98,14 +98,17 @@ interface Change {
   step?: number;
   stepStartedAt?: string;
   results?: StepResult[];
+  /** A person's request to promote, or null to drop the one stored. */
+  promoteRequested?: RolloutState["promoteRequested"] | null;
 }
 
 /** The next stored rollout: the change applied, audit fields and revision moved on. */
-function next(r: RolloutState, change: Change & { promoteRequested?: RolloutState["promoteRequested"] }, now: string, by: string): RolloutState {
-  const { promoteRequested: _asked, ...kept } = r;
-  // A request to promote lasts until the rollout ends (or a new request replaces it).
-  const asked = change.promoteRequested ?? (["aborted", "promoted"].includes(change.status) ? undefined : r.promoteRequested);
-  return { ...kept, ...change, ...(asked ? { promoteRequested: asked } : {}), reason: truncate(change.reason, MAX_REASON), updatedAt: now, updatedBy: by, revision: r.revision + 1 };
+function next(r: RolloutState, change: Change, now: string, by: string): RolloutState {
+  const { promoteRequested: _stored, ...kept } = r;
+  const { promoteRequested: asked, ...rest } = change;
+  // A request to promote lasts until it is dropped or replaced, or the rollout ends.
+  const request = asked === null || ["aborted", "promoted"].includes(change.status) ? undefined : asked ?? r.promoteRequested;
+  return { ...kept, ...rest, ...(request ? { promoteRequested: request } : {}), reason: truncate(change.reason, MAX_REASON), updatedAt: now, updatedBy: by, revision: r.revision + 1 };
 }
 
 function write(from: RolloutState | null, rollout: RolloutState, routing?: { weight?: number; enabled?: boolean }): RolloutAction {
@@ -296,11 +299,10 @@ function promoteAsked(input: RolloutInput, rollout: RolloutState, asked: { by: s
   const name = stepName(rollout);
   const evidence = { rolloutId: rollout.id, promoteRequested: asked, from: rollout.status, now };
   if (!(input.canPromote ?? true)) {
-    const r = next(rollout, { status: rollout.status, reason: `promotion requested by ${asked.by} at ${asked.at}, but ${NO_PROMOTER}` }, now, by);
-    const { promoteRequested: _dropped, ...unasked } = r;
+    const r = next(rollout, { status: rollout.status, promoteRequested: null, reason: `promotion requested by ${asked.by} at ${asked.at}, but ${NO_PROMOTER}` }, now, by);
     return {
       actions: [
-        write(rollout, unasked),
+        write(rollout, r),
         notify(`rollout of ${rollout.appVersion}: promotion not started`, `${asked.by} asked at ${asked.at} to promote rollout ${rollout.id}, but ${NO_PROMOTER} (.github/workflows/promote.yml).`),
       ],
       summary: `rollout ${rollout.id}: promotion requested, but this controller cannot promote`,

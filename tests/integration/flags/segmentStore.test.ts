@@ -1,6 +1,7 @@
 // Segment storage in a real redis-server: validation on write and read, audit events, notices,
 // compare-and-set, refusing to delete a segment flags use, refusing flags that name a missing one.
 import type Redis from "ioredis";
+import { run } from "../../../cli/main";
 import { booleanFlag, type FlagDefinition, type SegmentDefinitionInput } from "../../../core/flags/model";
 import { InvalidInputError, NotFoundError } from "../../../core/errors";
 import { connect, subscribeChanges } from "../../../state/connection";
@@ -68,6 +69,15 @@ describe("store", () => {
     } finally {
       await close();
     }
+  });
+
+  test("aviary events lists segment changes like any other", async () => {
+    await putSegment(db.redis, beta, { by, reason: "launch" });
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await run(["events"], { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } }, { env: { REDIS_URL: db.server.url } });
+    expect({ code, stderr: err.join("") }).toEqual({ code: 0, stderr: "" });
+    expect(out.join("")).toMatch(/^\S+ \S+ segment by=alice reason="launch" cause=define name=beta version=1 change=created segment, 1 conditions \(any\)/);
   });
 
   test("defaults fill in: a segment of included keys only", async () => {
@@ -244,6 +254,11 @@ describe("deleting a segment", () => {
     const change = await deleteSegment(db.redis, "junk", { by });
     expect(change.old).toBeUndefined();
     expect(await db.redis.exists(keys.segment("junk"))).toBe(0);
+    await db.redis.sadd(keys.segments, "hashed");
+    await db.redis.hset(keys.segment("hashed"), "name", "hashed");
+    await deleteSegment(db.redis, "hashed", { by });
+    expect(await db.redis.exists(keys.segment("hashed"))).toBe(0);
+    expect(await db.redis.smembers(keys.segments)).toEqual([]);
   });
 
   test("racing deletes and flag writes never leave a flag naming a deleted segment", async () => {

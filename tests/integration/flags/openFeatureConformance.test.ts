@@ -390,14 +390,17 @@ describe("contextMerging.feature: API → transaction → client → invocation 
 });
 
 describe("events (section 5) and status (2.8)", () => {
-  test("5.3.1, 2.8.2 (SDK 1.23 legacy path, appendix E): READY handlers run exactly once for initialize; 5.2.3 details name the provider", async () => {
+  test("5.3.1, 2.8.2 (SDK 1.23 legacy path, appendix E): READY handlers run exactly once for initialize, and no CONFIGURATION_CHANGED; 5.2.3 details name the provider", async () => {
     const domain = `conformance-events-${++domains}`;
     const client = OpenFeature.getClient(domain);
     const readies: unknown[] = [];
+    const changes: unknown[] = [];
     client.addHandler(ProviderEvents.Ready, (d) => readies.push(d));
+    client.addHandler(ProviderEvents.ConfigurationChanged, (d) => changes.push(d));
     await OpenFeature.setProviderAndWait(domain, provider(server.url));
     await new Promise((r) => setTimeout(r, 200));
     expect(readies).toEqual([expect.objectContaining({ providerName: "aviary-redis", domain })]);
+    expect(changes).toEqual([]); // loading the flags is initialization, not a configuration change
     // 5.3.3: a handler attached once READY runs at once.
     let late = 0;
     client.addHandler(ProviderEvents.Ready, () => late++);

@@ -12,7 +12,7 @@ import type { AviaryEvent } from "../state/events";
 import type { RoutingState } from "../state/routing";
 import { readRollout } from "../state/rollout";
 import { readSection, type SectionHealth } from "../state/section";
-import { backendsSection, eventsSection, flagsSection, routingSection } from "../state/statusSections";
+import { backendsSection, eventsSection, flagsSection, routingSection, segmentsSection } from "../state/statusSections";
 import type { Activity, ActivityFeed } from "./activity";
 import type { AlarmEvaluator } from "./alarmEvaluator";
 import type { ProdVersion } from "./promotion";
@@ -21,7 +21,6 @@ import { alarmView, type AlarmView } from "./dashboard/alarmView";
 import { rolloutView, type RolloutView } from "./dashboard/rolloutView";
 import { chartSeries, type ChartSeries } from "./dashboard/series";
 import { splitView, type SplitView } from "./dashboard/split";
-import { readSegments } from "../state/segments";
 import { describeFlags, describeSegments, type FlagSummary, type SegmentSummary } from "./flags";
 
 /** The dashboard chart's span and bucket. */
@@ -94,10 +93,7 @@ export function statusReader(s: StatusSources): () => Promise<LocalStatus> {
       routingSection(s.redis),
       backendsSection(s.redis),
       flagsSection(s.redis),
-      readSection(async () => {
-        const r = await readSegments(s.redis);
-        return { value: r.segments, problems: r.problems };
-      }, []),
+      segmentsSection(s.redis),
       eventsSection(s.redis, 30),
       readSection(async () => ({ value: await proxyServers(s.socket), problems: [] }), undefined),
       s.fleet.describe(),

@@ -49,7 +49,7 @@ describe("local mode's JSON flag and segment", () => {
     ["a domain that only contains example.com", { targetingKey: "eve", email: "eve@example.com.evil.test" }, "standard", "DEFAULT"],
     ["an email that is not a string is no match", { targetingKey: "num", email: 42 }, "standard", "DEFAULT"],
     ["nobody we know anything about", {}, "standard", "DEFAULT"],
-  ])("%s → %s (%s)", (_name, ctx, variant, reason) => {
+  ])("%s (%j) → %s, %s", (_name, ctx, variant, reason) => {
     expect(served(ctx)).toMatchObject({ variant, reason });
   });
 

@@ -11,6 +11,8 @@ export const MAX_EVENT_FIELD = 4000;
 export const MAX_EVENT_FIELDS = 64;
 /** Largest stored flag definition (its JSON); every app parses every flag on every change. */
 export const MAX_FLAG_JSON = 64 * 1024;
+/** Largest stored segment definition (its JSON); every app parses every segment on every change. About 6000 UUID keys fit. */
+export const MAX_SEGMENT_JSON = 256 * 1024;
 /** Longest change notice a subscriber parses (real ones are under 200 characters). */
 export const MAX_NOTICE = 1024;
 /** Longest problem or error line a reader logs or shows (a message may quote a bad value). */

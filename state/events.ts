@@ -6,10 +6,10 @@ import { keyError, WrongTypeError } from "./errors";
 import { describeKey } from "./keyTypes";
 import { keys } from "./keys";
 
-export type EventKind = "routing" | "backend" | "flag" | "controller" | "rollout";
+export type EventKind = "routing" | "backend" | "flag" | "segment" | "controller" | "rollout";
 
 /** Every kind a stored event or a change notice may carry (readers drop anything else). */
-export const EVENT_KINDS: readonly EventKind[] = ["routing", "backend", "flag", "controller", "rollout"];
+export const EVENT_KINDS: readonly EventKind[] = ["routing", "backend", "flag", "segment", "controller", "rollout"];
 
 /** One audit event as stored in `aviary:events`. */
 export interface AviaryEvent {
@@ -25,7 +25,7 @@ export interface AviaryEvent {
 export interface ChangeNotice {
   kind: EventKind;
   eventId: string;
-  /** Backend id for kind "backend"; flag key for kind "flag". */
+  /** Backend id for kind "backend"; flag key for kind "flag"; segment name for kind "segment". */
   id?: string;
 }
 

@@ -1,78 +1,49 @@
 /**
  * Feature-flag definitions in Redis: `aviary:flag:<key>` (JSON, see core/flags/model.ts) indexed by the
  * `aviary:flags` set. Validated on write (nothing stored on error) and on read (garbage reported in
- * `problems`, never returned). Each write is one Lua script: compare-and-set + index + event + notice.
+ * `problems`, never returned). Each write is one Lua script: compare-and-set + index + event + notice,
+ * refused when a rule names a segment that does not exist.
  */
 import type Redis from "ioredis";
-import * as z from "zod";
-import { flagDefinitionSchema, flagKeySchema, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type StoredFlag } from "../core/flags/model";
+import { flagDefinitionSchema, flagKeySchema, segmentsUsed, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type FlagRule, type StoredFlag } from "../core/flags/model";
 import { issuesLine } from "../core/validation/issues";
-import { MAX_FLAG_JSON, preview } from "./bounds";
-import { InvalidInputError, InvariantError } from "../core/errors";
-import { ConflictError } from "./errors";
+import { MAX_FLAG_JSON } from "./bounds";
+import { InvalidInputError } from "../core/errors";
+import { changeOptions, checkName, documentWriteScript, parseStored, readDocument, readDocuments, storeDocument, withCurrent, type ChangeOptions, type DocumentChange, type DocumentStore } from "./documents";
 import { keys } from "./keys";
-import { runWrite, storedReason, writeScript } from "./writeScript";
 
-export interface FlagChangeOptions {
-  by: string;
-  reason?: string;
-}
-
-export interface FlagChange {
-  eventId: string;
-  old: StoredFlag | undefined;
-  new: StoredFlag;
-  /** Human-readable list of what changed, as recorded in the event. */
-  summary: string;
-  /** What the write found broken and fixed on the way (e.g. a blocked event stream moved aside). */
-  repairs: string[];
-}
+export type FlagChangeOptions = ChangeOptions;
+export type FlagChange = DocumentChange<StoredFlag>;
 
 /** A definition or key that fails validation: nothing was written. */
 export class FlagValidationError extends InvalidInputError {}
 
+const FLAGS: DocumentStore<StoredFlag> = {
+  kind: "flag",
+  idField: "key",
+  key: keys.flag,
+  index: keys.flags,
+  maxJson: MAX_FLAG_JSON,
+  nameSchema: flagKeySchema,
+  storedSchema: storedFlagSchema,
+  nameOf: (f) => f.key,
+  invalid: (message) => new FlagValidationError(message),
+};
+
 /** Throws a FlagValidationError naming `key` if it is not a valid flag key. */
 export function checkFlagKey(key: string): void {
-  const k = flagKeySchema.safeParse(key);
-  if (!k.success) throw new FlagValidationError(`Invalid flag key ${JSON.stringify(key)}: ${k.error.issues[0].message}`);
+  checkName(FLAGS, key);
 }
-
-const bySchema = z.string().trim().min(1).max(200);
-/** Stand-in for a key holding a non-string type, so compare-and-set still detects races on it. */
-const WRONG_TYPE = "\u0000wrongtype";
 
 /** Parses one stored definition; returns a problem string instead of throwing on garbage. */
 export function parseStoredFlag(key: string, raw: string): StoredFlag | string {
-  if (raw.length > MAX_FLAG_JSON) return `${keys.flag(key)}: over the ${MAX_FLAG_JSON}-character limit (${preview(raw)})`;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return `${keys.flag(key)}: not JSON`;
-  }
-  const parsed = storedFlagSchema.safeParse(json);
-  if (!parsed.success) return `${keys.flag(key)} ${issuesLine(parsed.error.issues)}`;
-  if (parsed.data.key !== key) return `${keys.flag(key)} key: field says ${preview(parsed.data.key)}`;
-  return parsed.data;
-}
-
-async function readRaw(redis: Redis, key: string): Promise<string | undefined> {
-  try {
-    return (await redis.get(keys.flag(key))) ?? undefined;
-  } catch (err) {
-    if (/WRONGTYPE/.test((err as Error).message)) return WRONG_TYPE;
-    throw err;
-  }
+  return parseStored(FLAGS, key, raw);
 }
 
 /** One flag; `flag` is undefined when absent or garbage (then `problems` says why). */
 export async function readFlag(redis: Redis, key: string): Promise<{ flag: StoredFlag | undefined; problems: string[] }> {
-  checkFlagKey(key);
-  const raw = await readRaw(redis, key);
-  if (raw === undefined) return { flag: undefined, problems: [] };
-  if (raw === WRONG_TYPE) return { flag: undefined, problems: [`${keys.flag(key)}: not a string value`] };
-  const parsed = parseStoredFlag(key, raw);
-  return typeof parsed === "string" ? { flag: undefined, problems: [parsed] } : { flag: parsed, problems: [] };
+  const { doc, problems } = await readDocument(redis, FLAGS, key);
+  return { flag: doc, problems };
 }
 
 /**
@@ -80,76 +51,50 @@ export async function readFlag(redis: Redis, key: string): Promise<{ flag: Store
  * them, so a cache can keep its last good version of exactly those).
  */
 export async function readFlags(redis: Redis): Promise<{ flags: StoredFlag[]; problems: string[]; invalidKeys: string[] }> {
-  const members = (await redis.smembers(keys.flags)).sort();
-  const problems: string[] = [];
-  const invalidKeys: string[] = [];
-  const valid = members.filter((m) => {
-    const ok = flagKeySchema.safeParse(m).success;
-    if (!ok) problems.push(`${keys.flags}: invalid member ${JSON.stringify(m)}`);
-    return ok;
-  });
-  if (valid.length === 0) return { flags: [], problems, invalidKeys };
-  const pipeline = redis.pipeline();
-  for (const key of valid) pipeline.get(keys.flag(key));
-  const replies = (await pipeline.exec()) ?? [];
-  const flags: StoredFlag[] = [];
-  valid.forEach((key, i) => {
-    const [err, raw] = replies[i] ?? [new InvariantError("no reply"), null];
-    if (err) {
-      problems.push(`${keys.flag(key)}: ${err.message}`);
-      invalidKeys.push(key);
-      return;
-    }
-    if (raw === null) return; // indexed but never written (or deleted by hand): nothing to serve
-    const parsed = parseStoredFlag(key, raw as string);
-    if (typeof parsed === "string") {
-      problems.push(parsed);
-      invalidKeys.push(key);
-    } else {
-      flags.push(parsed);
-    }
-  });
-  return { flags, problems, invalidKeys };
+  const { docs, problems, invalidNames } = await readDocuments(redis, FLAGS);
+  return { flags: docs, problems, invalidKeys: invalidNames };
 }
 
-// Compare-and-set on the raw value; a definition of the wrong type is moved aside (the write
-// replaces the whole value anyway), an index of the wrong type is refused.
-const WRITE_SCRIPT = writeScript({
-  keys: [
-    { name: "flag", type: "string", onWrongType: "set-aside" },
-    { name: "index", type: "set" },
-  ],
-  prepare: `
-local cur = ''
-if W.flag then cur = '\\0wrongtype' elseif redis.call('EXISTS', K.flag) == 1 then cur = redis.call('GET', K.flag) end
-if cur ~= P.expected then return noop('conflict') end
-event('flag', P.by, P.reason, {'cause', P.cause, 'key', P.key, 'version', P.version, 'change', P.summary}, {kind = 'flag', id = P.key})
-`,
-  mutate: `
-redis.call('SET', K.flag, P.json)
-redis.call('SADD', K.index, P.key)
-`,
-});
+// R[1] is the segment index, R[1 + i] the key of P.segments[i]: each must be indexed and exist.
+const WRITE_SCRIPT = documentWriteScript(FLAGS, `
+if #P.segments > 0 then
+  local t = key_type(R[1])
+  if t ~= 'none' and t ~= 'set' then return refuse_wrong_type(R[1], t, 'set') end
+  local missing = {}
+  for i, name in ipairs(P.segments) do
+    if t == 'none' or redis.call('SISMEMBER', R[1], name) == 0 or redis.call('EXISTS', R[i + 1]) == 0 then table.insert(missing, name) end
+  end
+  if #missing > 0 then return noop({missing = missing}) end
+end
+`);
 
-const FIELDS = ["type", "enabled", "defaultVariant", "variants", "rules", "rollout", "description", "owner"] as const;
+const FIELDS = ["type", "enabled", "defaultVariant", "variants", "rollout", "description", "owner", "metadata"] as const;
 
-/** "field old → new" for each field that differs; "created …" for a new flag. */
+const show = (v: unknown): string => (v === undefined ? "none" : typeof v === "string" ? v : JSON.stringify(v));
+
+/** "rule 2 added: …", "rule 1 changed: … → …", "rule 3 removed: …" for each position that differs. */
+function rulesChange(old: readonly FlagRule[], next: readonly FlagRule[]): string[] {
+  const parts: string[] = [];
+  for (let i = 0; i < Math.max(old.length, next.length); i++) {
+    const [a, b] = [old[i], next[i]];
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    if (a === undefined) parts.push(`rule ${i + 1} added: ${show(b)}`);
+    else if (b === undefined) parts.push(`rule ${i + 1} removed: ${show(a)}`);
+    else parts.push(`rule ${i + 1} changed: ${show(a)} → ${show(b)}`);
+  }
+  return parts;
+}
+
+/** "field old → new" for each field that differs, rules one by one; "created …" for a new flag. */
 export function summarize(old: FlagDefinition | undefined, next: FlagDefinition): string {
-  const show = (v: unknown): string => (v === undefined ? "none" : typeof v === "string" ? v : JSON.stringify(v));
   if (old === undefined) {
     const rollout = next.rollout ? `, rollout ${next.rollout.percentage}% → ${next.rollout.variant}` : "";
-    return `created ${next.type} flag, default ${next.defaultVariant}, ${next.enabled ? "enabled" : "disabled"}${rollout}`;
+    const rules = next.rules.length > 0 ? `, ${next.rules.length} rule${next.rules.length === 1 ? "" : "s"}` : "";
+    return `created ${next.type} flag, default ${next.defaultVariant}, ${next.enabled ? "enabled" : "disabled"}${rollout}${rules}`;
   }
-  const parts = FIELDS.filter((f) => JSON.stringify(old[f]) !== JSON.stringify(next[f])).map(
-    (f) => `${f} ${show(old[f])} → ${show(next[f])}`,
-  );
+  const parts = FIELDS.filter((f) => JSON.stringify(old[f]) !== JSON.stringify(next[f])).map((f) => `${f} ${show(old[f])} → ${show(next[f])}`);
+  parts.push(...rulesChange(old.rules, next.rules));
   return parts.length === 0 ? "no change" : parts.join("; ");
-}
-
-function validateOpts(opts: FlagChangeOptions): { by: string; reason: string } {
-  const by = bySchema.safeParse(opts?.by);
-  if (!by.success) throw new FlagValidationError(`Invalid by: ${by.error.issues[0].message} (who made the change is required)`);
-  return { by: by.data, reason: storedReason(opts.reason) };
 }
 
 /** Validates a definition; throws one error naming every bad field. */
@@ -162,10 +107,21 @@ export function validateFlagDefinition(input: unknown): FlagDefinition {
   return parsed.data;
 }
 
+/** Where `segment` is first used in `def`'s rules, as a field path (rules.2.conditions.0.segment). */
+function segmentPath(def: FlagDefinition, segment: string): string {
+  for (const [i, rule] of def.rules.entries()) {
+    const j = rule.conditions.findIndex((c) => "segment" in c && c.segment === segment);
+    if (j >= 0) return `rules.${i}.conditions.${j}.segment`;
+  }
+  return "rules";
+}
+
 /**
  * Read-modify-write of one flag: `mutate` gets the current valid definition (undefined if absent
  * or garbage) and returns the new one, which is validated before anything is written. Retries when
- * another writer got in between (compare-and-set on the raw value).
+ * another writer got in between (compare-and-set on the raw value). Segments the new definition
+ * names that the current one does not must exist (checked in the same script); a flag that keeps
+ * using a segment someone removed by hand can still be changed (a kill is never blocked).
  */
 export async function updateFlag(
   redis: Redis,
@@ -174,32 +130,30 @@ export async function updateFlag(
   opts: FlagChangeOptions & { cause: string },
 ): Promise<FlagChange> {
   checkFlagKey(key);
-  const { by, reason } = validateOpts(opts);
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const raw = await readRaw(redis, key);
-    const parsedOld = raw === undefined || raw === WRONG_TYPE ? undefined : parseStoredFlag(key, raw);
-    const old = typeof parsedOld === "string" ? undefined : parsedOld;
-    const current = old === undefined ? undefined : toDefinition(old);
-    const next = validateFlagDefinition(mutate(current));
+  const { by, reason } = changeOptions(FLAGS, opts);
+  return withCurrent(redis, FLAGS, key, async (current) => {
+    const def = current.old === undefined ? undefined : toDefinition(current.old);
+    const next = validateFlagDefinition(mutate(def));
     if (next.key !== key) throw new FlagValidationError(`Invalid flag "${key}": key: definition says ${JSON.stringify(next.key)}`);
-    const stored: StoredFlag = { ...next, updatedBy: by, updatedAt: new Date().toISOString(), version: (old?.version ?? 0) + 1 };
-    const json = JSON.stringify(stored);
-    if (json.length > MAX_FLAG_JSON) throw new FlagValidationError(`Invalid flag "${key}": its definition is ${json.length} characters, over the ${MAX_FLAG_JSON}-character limit`);
-    const summary = summarize(current, next);
-    const outcome = await runWrite(redis, WRITE_SCRIPT, [keys.flag(key), keys.flags], {
-      expected: raw ?? "",
-      json,
-      key,
+    const had = new Set(def === undefined ? [] : segmentsUsed(def));
+    const added = segmentsUsed(next).filter((s) => !had.has(s));
+    const result = await storeDocument(redis, FLAGS, {
+      script: WRITE_SCRIPT,
+      name: key,
+      def: next,
+      current,
       by,
       reason,
-      at: stored.updatedAt,
       cause: opts.cause,
-      summary,
-      version: String(stored.version),
+      summary: summarize(def, next),
+      params: { segments: added },
+      readKeys: [keys.segments, ...added.map(keys.segment)],
     });
-    if (outcome.status === "ok") return { eventId: outcome.eventIds[0], old, new: stored, summary, repairs: outcome.repairs };
-  }
-  throw new ConflictError(`flag "${key}" is being changed concurrently; try again`);
+    if (result === "conflict" || "eventId" in result) return result;
+    const { missing } = result.refused as { missing: string[] };
+    const problems = missing.map((s) => `${segmentPath(next, s)}: segment "${s}" does not exist (create it with aviary flags segment set ${s} …)`);
+    throw new FlagValidationError(`Invalid flag "${key}": ${problems.join("; ")}`);
+  });
 }
 
 /** Creates or replaces a whole definition. */

@@ -18,6 +18,7 @@ export const KEY_FAMILIES = {
   routing: { keys: [{ key: keys.routing, type: "hash" }] },
   backends: { keys: [{ key: keys.backends, type: "set" }], items: { index: keys.backends, key: keys.backend, type: "hash" } },
   flags: { keys: [{ key: keys.flags, type: "set" }], items: { index: keys.flags, key: keys.flag, type: "string" } },
+  segments: { keys: [{ key: keys.segments, type: "set" }], items: { index: keys.segments, key: keys.segment, type: "string" } },
   events: { keys: [{ key: keys.events, type: "stream" }] },
   rollout: { keys: [{ key: keys.rollout, type: "string" }] },
 } as const satisfies Record<string, KeyFamily>;

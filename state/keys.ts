@@ -27,6 +27,10 @@ export const keys = {
   flag: (key: string): string => `${PREFIX}flag:${key}`,
   /** Set of flag keys; a key whose definition is missing is skipped on read. */
   flags: `${PREFIX}flags`,
+  /** One segment definition as JSON (see core/flags/model.ts), referred to by flag rules. */
+  segment: (name: string): string => `${PREFIX}segment:${name}`,
+  /** Set of segment names; a name whose definition is missing is skipped on read. */
+  segments: `${PREFIX}segments`,
   /** String: JSON of the running rollout's RolloutState (core/rollout/model.ts); absent = no rollout. */
   rollout: `${PREFIX}rollout`,
   /**

@@ -3,7 +3,8 @@
 import type Redis from "ioredis";
 import { readEvents, type AviaryEvent } from "./events";
 import { readFlags } from "./flags";
-import type { StoredFlag } from "../core/flags/model";
+import { readSegments } from "./segments";
+import type { StoredFlag, StoredSegment } from "../core/flags/model";
 import { KEY_FAMILIES } from "./keyTypes";
 import { listBackends, type Backend } from "./registry";
 import { readRouting, type RoutingState } from "./routing";
@@ -41,6 +42,14 @@ export function flagsSection(redis: Redis): Promise<Section<StoredFlag[]>> {
     const r = await readFlags(redis);
     return { value: r.flags, problems: r.problems };
   }, [], { redis, family: KEY_FAMILIES.flags });
+}
+
+/** Valid segments; a bad definition is left out and named, a bad index empties the list. */
+export function segmentsSection(redis: Redis): Promise<Section<StoredSegment[]>> {
+  return readSection(async () => {
+    const r = await readSegments(redis);
+    return { value: r.segments, problems: r.problems };
+  }, [], { redis, family: KEY_FAMILIES.segments });
 }
 
 /** The latest `count` events, oldest first. */

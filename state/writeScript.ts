@@ -41,6 +41,8 @@ const EVENTS_ACCEPTING = `a stream below the last possible ID (${LAST_STREAM_ID}
 /**
  * Lua available to `prepare` and `mutate`:
  * - `K.events`, `K.<name>`: the keys; `P`: the params table (JSON-decoded); `P.at`: ISO time.
+ * - `R`: the list of keys the script only reads (`readKeys` of runWrite, any number; check their
+ *   type before use, `return refuse_wrong_type(key, t, expected)` refuses naming one).
  * - `W.<name>`: what a key with onWrongType "set-aside" holds when it is of another type
  *   ({type, size, prefix}; it is moved aside before `mutate`; do not read it).
  * - `event(kind, by, reason, detail, notice)`: queue one event (detail a flat list) and its notice.
@@ -61,12 +63,17 @@ ${names}
 local maxlen, channel, P = ARGV[1], ARGV[2], cjson.decode(ARGV[3])
 local repairs, queued, W, result = {}, {}, {}, {}
 local SPECS = {${specs}}
+local R = {}
+for i = #SPECS + 2, #KEYS do table.insert(R, KEYS[i]) end
 ${LUA_BAD_KEY}
 local function key_type(key) return redis.call('TYPE', key)['ok'] end
+local function refuse_wrong_type(key, t, expected)
+  return cjson.encode({status = 'wrongtype', key = key, found = describe_key(key, t), expected = expected})
+end
 for _, s in ipairs(SPECS) do
   local t = key_type(K[s[1]])
   if t ~= 'none' and t ~= s[2] and s[2] ~= 'any' then
-    if s[3] == 'refuse' then return cjson.encode({status = 'wrongtype', key = K[s[1]], found = describe_key(K[s[1]], t), expected = s[2]}) end
+    if s[3] == 'refuse' then return refuse_wrong_type(K[s[1]], t, s[2]) end
     W[s[1]] = describe_key(K[s[1]], t)
   end
 end
@@ -154,15 +161,23 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : [])
 
 /**
  * Runs a script built by writeScript: `keyValues` in the order of its KeySpecs (the event stream
- * is added first), `params` as P. Throws WrongTypeError / GarbageValueError when nothing was written.
+ * is added first), `params` as P, `readKeys` as R. Throws WrongTypeError / GarbageValueError when
+ * nothing was written.
  */
-export async function runWrite<R>(redis: Redis, script: WriteScript, keyValues: readonly string[], params: Record<string, unknown>): Promise<WriteOutcome<R>> {
+export async function runWrite<R>(
+  redis: Redis,
+  script: WriteScript,
+  keyValues: readonly string[],
+  params: Record<string, unknown>,
+  readKeys: readonly string[] = [],
+): Promise<WriteOutcome<R>> {
   if (keyValues.length !== script.keys.length) throw new InvariantError(`runWrite: ${script.keys.length} keys expected, got ${keyValues.length}`);
   const raw = (await redis.eval(
     script.source,
-    keyValues.length + 1,
+    keyValues.length + readKeys.length + 1,
     keys.events,
     ...keyValues,
+    ...readKeys,
     EVENTS_MAXLEN,
     channels.changes,
     JSON.stringify({ at: new Date().toISOString(), ...params }),

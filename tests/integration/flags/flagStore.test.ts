@@ -184,7 +184,7 @@ describe("aviary flags CLI", () => {
     const res = await cli(["flags", "set", "demo-error-rate", "--rule", "version=2.0.0,2.0.1:high"]);
     expect(res.code).toBe(0);
     const { flag } = await readFlag(redis, "demo-error-rate");
-    expect(flag).toMatchObject({ type: "number", rules: [{ attribute: "version", op: "in", values: ["2.0.0", "2.0.1"], variant: "high" }] });
+    expect(flag).toMatchObject({ type: "number", rules: [{ match: "all", conditions: [{ attribute: "version", op: "in", values: ["2.0.0", "2.0.1"] }], variant: "high" }] });
   });
 
   test.each<[string, string[], RegExp]>([

@@ -181,6 +181,11 @@ export interface DocumentChange<S, N = S> {
   repairs: string[];
 }
 
+/** A field's value in a change summary: strings as they are, "none" for absent, anything else as JSON. */
+export function showValue(v: unknown): string {
+  return v === undefined ? "none" : typeof v === "string" ? v : JSON.stringify(v);
+}
+
 /** Who made a change, and why. */
 export interface ChangeOptions {
   by: string;

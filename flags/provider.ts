@@ -1,17 +1,23 @@
 /**
- * Aviary's OpenFeature provider: flags live in memory (no Redis round trip per evaluation), change
- * notices on `aviary:changes` re-read the changed flag at once, a periodic full reload is the safety
- * net, and the last-known-good set survives Redis outages (in memory and in an optional snapshot
- * file for restarts). Events: READY, CONFIGURATION_CHANGED, STALE (Redis lost, serving last known
- * good), ERROR (nothing to serve: evaluations return the code default).
+ * Aviary's OpenFeature provider: flags and segments live in memory (no Redis round trip per
+ * evaluation), change notices on `aviary:changes` re-read the changed flag or segment at once, a
+ * periodic full reload is the safety net, and the last-known-good set survives Redis outages (in
+ * memory and in an optional snapshot file for restarts).
+ *
+ * Status (spec 2.8, 5.3.5): initialize resolves when there is something to serve and rejects
+ * otherwise; an unusable REDIS_URL rejects with ProviderFatalError (status FATAL, no retries), an
+ * unreachable Redis with an ordinary error (status ERROR, retried). @openfeature/server-sdk 1.23
+ * has no marker for providers that emit their own initialize events (spec appendix E), so it emits
+ * READY / ERROR for initialize itself; emitting them here too would run every handler twice.
+ * Every later transition is the provider's own event: STALE when Redis is lost (serving last known
+ * good), READY when it is back, CONFIGURATION_CHANGED with the keys whose evaluation may differ.
  */
 import {
   ErrorCode,
   OpenFeatureEventEmitter,
   ProviderEvents,
-  StandardResolutionReasons,
+  ProviderFatalError,
   type EvaluationContext,
-  type FlagMetadata,
   type JsonValue,
   type Provider,
   type ResolutionDetails,
@@ -19,12 +25,13 @@ import {
 import type Redis from "ioredis";
 import type { RedisOptions } from "ioredis";
 import type { Logger } from "pino";
-import { UnreachableError } from "../core/errors";
-import { connect, subscribeChanges } from "../state/connection";
+import { InvalidInputError, UnreachableError } from "../core/errors";
+import { connect, parseRedisUrl, subscribeChanges } from "../state/connection";
 import type { ChangeNotice } from "../state/events";
 import { readFlag, readFlags } from "../state/flags";
-import { compileFlag, evaluate, type CompiledFlag } from "../core/flags/evaluate";
-import type { FlagValue, StoredFlag } from "../core/flags/model";
+import { readSegment, readSegments } from "../state/segments";
+import { FlagSet } from "./flagSet";
+import { errorDetails, resolveSlot, type RequestedType } from "./resolution";
 import { readSnapshot, writeSnapshot } from "./snapshot";
 
 export interface AviaryFlagProviderOptions {
@@ -41,29 +48,22 @@ export interface AviaryFlagProviderOptions {
   redis?: RedisOptions;
 }
 
-/** live: in sync with Redis; stale: serving last known good; empty: nothing loaded yet. */
-export type ProviderHealth = "live" | "stale" | "empty";
-
-interface Entry {
-  compiled: CompiledFlag;
-  stored: StoredFlag;
-  metadata: FlagMetadata;
-}
-
-type Scalar = "boolean" | "string" | "number";
+/** live: in sync with Redis; stale: serving last known good; empty: nothing loaded yet; fatal: unusable configuration. */
+export type ProviderHealth = "live" | "stale" | "empty" | "fatal";
 
 export class AviaryFlagProvider implements Provider {
   readonly metadata = { name: "aviary-redis" } as const;
   readonly runsOn = "server" as const;
   readonly events = new OpenFeatureEventEmitter();
 
-  private flags = new Map<string, Entry>();
+  private set = new FlagSet();
   private health: ProviderHealth = "empty";
+  private fatalMessage = "";
   private redis: Redis | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** Every Redis read and map update runs in this chain, so a slow full reload never overwrites a newer single-flag read. */
+  /** Every Redis read and set update runs in this chain, so a slow full reload never overwrites a newer single-key read. */
   private queue: Promise<void> = Promise.resolve();
   private lastSnapshot = "";
   private closed = false;
@@ -78,9 +78,23 @@ export class AviaryFlagProvider implements Provider {
     return this.health;
   }
 
+  private get url(): string | undefined {
+    return this.opts.redisUrl ?? process.env.REDIS_URL;
+  }
+
   async initialize(): Promise<void> {
-    // A missing or malformed URL is a configuration error, not an outage: fail without retrying.
-    this.redis = connect(this.opts.redisUrl ?? process.env.REDIS_URL, { logger: this.opts.logger, redis: this.opts.redis });
+    this.closed = false;
+    try {
+      parseRedisUrl(this.url);
+    } catch (err) {
+      if (!(err instanceof InvalidInputError)) throw err;
+      // A missing or malformed URL cannot fix itself: FATAL, and no retries.
+      this.health = "fatal";
+      this.fatalMessage = err.message;
+      this.opts.logger?.error({ err: err.message }, "flags: unusable configuration");
+      throw new ProviderFatalError(err.message);
+    }
+    this.redis = connect(this.url, { logger: this.opts.logger, redis: this.opts.redis });
     try {
       await this.subscribe();
       await this.enqueue(() => this.reloadAll());
@@ -90,8 +104,8 @@ export class AviaryFlagProvider implements Provider {
       this.opts.logger?.warn({ err: (err as Error).message }, "flags: redis unavailable at start");
       await this.loadSnapshotFile();
       this.scheduleRetry();
-      if (this.flags.size === 0) {
-        // Rejecting makes the SDK emit ERROR; evaluations return the code default until recovery.
+      if (this.set.size === 0) {
+        // Recoverable: the SDK reports ERROR, evaluations return the code default until recovery.
         throw new UnreachableError(`${message}; no snapshot to fall back to`);
       }
       this.health = "stale";
@@ -107,15 +121,20 @@ export class AviaryFlagProvider implements Provider {
     }
   }
 
+  /** Shutdown (spec 2.5): idempotent; afterwards the provider is uninitialized and may be initialized again. */
   async onClose(): Promise<void> {
     this.closed = true;
     clearInterval(this.reloadTimer);
     clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     await this.unsubscribe?.();
     this.unsubscribe = undefined;
     await this.queue;
     if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
     this.redis = undefined;
+    this.set = new FlagSet();
+    this.health = "empty";
+    this.lastSnapshot = "";
   }
 
   resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: EvaluationContext): Promise<ResolutionDetails<boolean>> {
@@ -126,41 +145,24 @@ export class AviaryFlagProvider implements Provider {
     return Promise.resolve(this.resolve(flagKey, defaultValue, context, "string"));
   }
 
+  /** Answers `number` (float) and `integer` flags; an integer flag always yields an integer. */
   resolveNumberEvaluation(flagKey: string, defaultValue: number, context: EvaluationContext): Promise<ResolutionDetails<number>> {
     return Promise.resolve(this.resolve(flagKey, defaultValue, context, "number"));
   }
 
-  /** Aviary flags are boolean, string or number: an object evaluation is always a type mismatch. */
-  resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T): Promise<ResolutionDetails<T>> {
-    const entry = this.flags.get(flagKey);
-    return Promise.resolve(
-      entry === undefined
-        ? this.notFound(flagKey, defaultValue)
-        : { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.TYPE_MISMATCH, errorMessage: `flag "${flagKey}" is a ${entry.stored.type} flag, not an object` },
-    );
+  /** Answers `object` flags (a JSON object or array; the same frozen value to every caller). */
+  resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext): Promise<ResolutionDetails<T>> {
+    return Promise.resolve(this.resolve(flagKey, defaultValue, context, "object"));
   }
 
   /** Synchronous evaluation from memory: what the resolve* methods wrap (and what the benchmark times). */
-  resolve<T extends FlagValue>(flagKey: string, defaultValue: T, context: EvaluationContext, type: Scalar): ResolutionDetails<T> {
-    const entry = this.flags.get(flagKey);
-    if (entry === undefined) return this.notFound(flagKey, defaultValue);
-    if (entry.stored.type !== type) {
-      return {
-        value: defaultValue,
-        reason: StandardResolutionReasons.ERROR,
-        errorCode: ErrorCode.TYPE_MISMATCH,
-        errorMessage: `flag "${flagKey}" is a ${entry.stored.type} flag, asked for ${type}`,
-      };
+  resolve<T>(flagKey: string, defaultValue: T, context: EvaluationContext, type: RequestedType): ResolutionDetails<T> {
+    if (this.health === "fatal") return errorDetails(defaultValue, ErrorCode.PROVIDER_FATAL, this.fatalMessage);
+    const slot = this.set.slot(flagKey);
+    if (slot === undefined && this.health === "empty") {
+      return errorDetails(defaultValue, ErrorCode.PROVIDER_NOT_READY, "no flags loaded yet (Redis unreachable, no snapshot)");
     }
-    const e = evaluate(entry.compiled, context);
-    if ("useCallerDefault" in e) return { value: defaultValue, reason: StandardResolutionReasons.DISABLED, flagMetadata: entry.metadata };
-    return { value: e.value as T, variant: e.variant, reason: e.reason, flagMetadata: entry.metadata };
-  }
-
-  private notFound<T>(flagKey: string, defaultValue: T): ResolutionDetails<T> {
-    return this.health === "empty"
-      ? { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.PROVIDER_NOT_READY, errorMessage: "no flags loaded yet (Redis unreachable, no snapshot)" }
-      : { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.FLAG_NOT_FOUND, errorMessage: `flag "${flagKey}" not found` };
+    return resolveSlot(flagKey, slot, type, defaultValue, context, this.set.segmentLookup);
   }
 
   private enqueue<T>(op: () => Promise<T>): Promise<T> {
@@ -174,7 +176,7 @@ export class AviaryFlagProvider implements Provider {
 
   private async subscribe(): Promise<void> {
     if (this.unsubscribe || this.closed) return;
-    this.unsubscribe = await subscribeChanges(this.opts.redisUrl ?? process.env.REDIS_URL, (n) => this.onNotice(n), {
+    this.unsubscribe = await subscribeChanges(this.url, (n) => this.onNotice(n), {
       logger: this.opts.logger,
       redis: this.opts.redis,
       onProblem: (p) => this.opts.logger?.warn({ problem: p }, "flags: bad change notice"),
@@ -183,50 +185,63 @@ export class AviaryFlagProvider implements Provider {
   }
 
   private onNotice(notice: ChangeNotice): void {
-    if (notice.kind !== "flag" || notice.id === undefined) return;
-    const key = notice.id;
-    void this.enqueue(() => this.refreshOne(key)).catch((err: Error) => this.markStale(`re-reading flag ${key}: ${err.message}`));
+    const id = notice.id;
+    if (id === undefined) return;
+    if (notice.kind === "flag") {
+      void this.enqueue(() => this.refreshFlag(id)).catch((err: Error) => this.markStale(`re-reading flag ${id}: ${err.message}`));
+    } else if (notice.kind === "segment") {
+      void this.enqueue(() => this.refreshSegment(id)).catch((err: Error) => this.markStale(`re-reading segment ${id}: ${err.message}`));
+    }
   }
 
-  /** Re-reads one flag after a notice: new value, removal, or garbage (kept last good). */
-  private async refreshOne(key: string): Promise<void> {
+  /** Re-reads one flag after a notice: new value, removal, or garbage (last good kept, else PARSE_ERROR). */
+  private async refreshFlag(key: string): Promise<void> {
     if (!this.redis || this.closed) return;
     const { flag, problems } = await readFlag(this.redis, key);
     if (problems.length > 0) {
-      this.opts.logger?.warn({ problems }, "flags: ignoring invalid flag definition; keeping last good");
+      const kept = !this.set.markUnreadable(key, problems.join("; "));
+      this.opts.logger?.warn({ problems, key }, kept ? "flags: ignoring invalid flag definition; keeping last good" : "flags: invalid flag definition and no last good one");
       return;
     }
-    if (flag === undefined) {
-      if (!this.flags.delete(key)) return;
-    } else {
-      this.flags.set(key, entryOf(flag));
-    }
-    this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: [key] });
+    this.changed(flag === undefined ? this.set.removeFlag(key) : this.set.putFlag(flag));
     await this.persist();
   }
 
-  /** Replaces the whole set from Redis; garbage entries keep their last good version. */
-  private async reloadAll(): Promise<void> {
+  /** Re-reads one segment after a notice; every flag that uses it may evaluate differently. */
+  private async refreshSegment(name: string): Promise<void> {
     if (!this.redis || this.closed) return;
-    const { flags, problems, invalidKeys } = await readFlags(this.redis);
-    if (problems.length > 0) this.opts.logger?.warn({ problems }, "flags: ignoring invalid flag definitions; keeping last good");
-    // An empty set while we hold flags almost always means Redis lost its data: keep serving.
-    if (flags.length === 0 && problems.length === 0 && this.flags.size > 0) {
-      this.opts.logger?.warn({ kept: this.flags.size }, "flags: redis has no flags; keeping last known good");
+    const { segment, problems } = await readSegment(this.redis, name);
+    if (problems.length > 0) {
+      this.opts.logger?.warn({ problems, segment: name }, "flags: ignoring invalid segment definition; keeping last good");
       return;
     }
-    const next = new Map<string, Entry>();
-    for (const f of flags) {
-      const prev = this.flags.get(f.key);
-      next.set(f.key, prev !== undefined && prev.stored.version === f.version && prev.stored.updatedAt === f.updatedAt ? prev : entryOf(f));
+    this.changed(segment === undefined ? this.set.removeSegment(name) : this.set.putSegment(segment));
+    await this.persist();
+  }
+
+  private changed(flagsChanged: string[]): void {
+    if (flagsChanged.length > 0) this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged });
+  }
+
+  /** Replaces flags and segments from Redis; garbage entries keep their last good version. */
+  private async reloadAll(): Promise<void> {
+    const redis = this.redis;
+    if (!redis || this.closed) return;
+    const [flagRead, segmentRead] = await Promise.all([readFlags(redis), readSegments(redis)]);
+    const problems = [...flagRead.problems, ...segmentRead.problems];
+    if (problems.length > 0) this.opts.logger?.warn({ problems }, "flags: ignoring invalid definitions; keeping last good");
+    // An empty Redis while we hold flags almost always means Redis lost its data: keep serving.
+    if (flagRead.flags.length === 0 && problems.length === 0 && this.set.size > 0) {
+      this.opts.logger?.warn({ kept: this.set.size }, "flags: redis has no flags; keeping last known good");
+      return;
     }
-    for (const key of invalidKeys) {
-      const prev = this.flags.get(key);
-      if (prev) next.set(key, prev);
+    const invalidFlags = new Map<string, string>();
+    for (const key of flagRead.invalidKeys) {
+      // Only a key without a last good version needs its own problem (its PARSE_ERROR message).
+      const slot = this.set.slot(key);
+      invalidFlags.set(key, slot !== undefined && "flag" in slot ? "" : (await readFlag(redis, key)).problems.join("; "));
     }
-    const changed = [...new Set([...this.flags.keys(), ...next.keys()])].filter((k) => this.flags.get(k) !== next.get(k));
-    this.flags = next;
-    if (changed.length > 0) this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: changed.sort() });
+    this.changed(this.set.replace({ flags: flagRead.flags, invalidFlags, segments: segmentRead.segments, invalidSegments: segmentRead.invalidNames }));
     await this.persist();
   }
 
@@ -260,9 +275,9 @@ export class AviaryFlagProvider implements Provider {
       try {
         await this.subscribe();
         await this.enqueue(() => this.reloadAll());
-        if (this.health !== "live") {
+        if (this.health !== "live" && !this.closed) {
           this.health = "live";
-          this.opts.logger?.info({ flags: this.flags.size }, "flags: resynced with redis");
+          this.opts.logger?.info({ flags: this.set.size }, "flags: resynced with redis");
           this.events.emit(ProviderEvents.Ready, { message: "resynced with redis" });
         }
       } catch (err) {
@@ -278,29 +293,21 @@ export class AviaryFlagProvider implements Provider {
     const { snapshot, problems } = await readSnapshot(file);
     if (problems.length > 0) this.opts.logger?.warn({ problems }, "flags: snapshot problems");
     if (!snapshot) return;
-    for (const f of snapshot.flags) this.flags.set(f.key, entryOf(f));
-    this.opts.logger?.info({ flags: snapshot.flags.length, savedAt: snapshot.savedAt }, "flags: loaded snapshot");
+    this.set.replace({ flags: snapshot.flags, invalidFlags: new Map(), segments: snapshot.segments, invalidSegments: [] });
+    this.opts.logger?.info({ flags: snapshot.flags.length, segments: snapshot.segments.length, savedAt: snapshot.savedAt }, "flags: loaded snapshot");
   }
 
   private async persist(): Promise<void> {
     const file = this.opts.snapshotFile;
     if (file === undefined) return;
-    const flags = [...this.flags.values()].map((e) => e.stored).sort((a, b) => a.key.localeCompare(b.key));
-    const body = JSON.stringify(flags);
+    const contents = this.set.contents();
+    const body = JSON.stringify(contents);
     if (body === this.lastSnapshot) return;
     try {
-      await writeSnapshot(file, flags);
+      await writeSnapshot(file, contents);
       this.lastSnapshot = body;
     } catch (err) {
       this.opts.logger?.warn({ err: (err as Error).message, file }, "flags: could not write snapshot");
     }
   }
-}
-
-function entryOf(stored: StoredFlag): Entry {
-  return {
-    stored,
-    compiled: compileFlag(stored),
-    metadata: Object.freeze({ version: stored.version, updatedAt: stored.updatedAt, owner: stored.owner }),
-  };
 }

@@ -27,6 +27,7 @@ export function parseRedisUrl(url: string | undefined): URL {
     throw new InvalidInputError(`REDIS_URL has protocol "${parsed.protocol}": ${USAGE}`);
   }
   if (parsed.hostname === "") throw new InvalidInputError(`REDIS_URL has no host: ${USAGE}`);
+  if (parsed.port === "0") throw new InvalidInputError(`REDIS_URL has port 0: ${USAGE}`);
   return parsed;
 }
 

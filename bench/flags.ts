@@ -20,13 +20,15 @@ import { pct } from "./stats";
 
 const ROUNDS = rounds(5, 1);
 const CHANGES = rounds(200, 20);
-const RULE_CALLS = rounds(500_000, 50_000);
+// Many short rounds: on shared cores the best of them is the one least disturbed by other work.
+const RULE_ROUNDS = rounds(100, 10);
+const RULE_CALLS = 20_000;
 
-/** Best ns/call over ROUNDS rounds of n calls (after one warm-up round): other load only adds time. */
-function timeSync(n: number, fn: (i: number) => unknown): number {
+/** Best ns/call over `times` rounds of n calls (after one warm-up round): other load only adds time. */
+function timeSync(n: number, fn: (i: number) => unknown, times = ROUNDS): number {
   const rounds: number[] = [];
   let sink = 0;
-  for (let r = 0; r <= ROUNDS; r++) {
+  for (let r = 0; r <= times; r++) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) if (fn(i)) sink++;
     const ns = Number(process.hrtime.bigint() - t0) / n;
@@ -63,6 +65,7 @@ function benchRules(log: (line: string) => void): string {
     { op: "inSegment", segment: "beta-testers" },
   ];
   const flagOf = (rules: FlagRuleInput[]) => compileFlag(flagDefinitionSchema.parse({ ...booleanFlag("bench-rules", "bench"), rules }));
+  const none = flagOf([]);
   const all = flagOf([{ match: "all", conditions: five, variant: "on" }]);
   const any = flagOf([{ match: "any", conditions: five, variant: "on" }]);
   const fifty = flagOf(Array.from({ length: 50 }, (_, i): FlagRuleInput => ({ conditions: [{ attribute: "plan", op: "equals", value: i === 49 ? "pro" : `plan-${i}` }, { attribute: "age", op: "gte", value: 18 }], variant: "on" })));
@@ -70,6 +73,8 @@ function benchRules(log: (line: string) => void): string {
   const users = Array.from({ length: 1024 }, (_, i) => ({ targetingKey: `user-${i}`, plan: i % 2 === 0 ? "pro" : "team", age: 18 + (i % 50), email: `user-${i}@example.com`, version: versions[i & 7], country: "NL" }));
   // Every condition holds but the segment, which is tested last: the most work a miss costs.
   const outside = users.map((u) => ({ ...u, country: "US" }));
+  // Versions never seen before (4,096 distinct, more than the evaluator keeps parsed): a parse on every call.
+  const fresh = Array.from({ length: 4096 }, (_, i) => ({ ...users[i & 1023], version: `2.${i}.${i & 7}` }));
   // Only the last condition holds: an any-rule's most work.
   const lastOnly = users.map((u) => ({ ...u, plan: "free", age: 12, email: `${u.targetingKey}@elsewhere.org`, version: "1.0.0" }));
   const check = (name: string, served: boolean): void => {
@@ -79,35 +84,40 @@ function benchRules(log: (line: string) => void): string {
   check("any-rule", evaluate(any, lastOnly[3], segments).ruleIndex === 0 && evaluate(fifty, users[4], segments).ruleIndex === 49);
 
   log("flags: timing the pure evaluator on rules …");
-  const allHit = timeSync(RULE_CALLS, (i) => evaluate(all, users[i & 1023], segments).reason);
-  const allMiss = timeSync(RULE_CALLS, (i) => evaluate(all, outside[i & 1023], segments).reason);
-  const anyLast = timeSync(RULE_CALLS, (i) => evaluate(any, lastOnly[i & 1023], segments).reason);
-  const fiftyLast = timeSync(RULE_CALLS, (i) => evaluate(fifty, users[i & 1023], segments).reason);
+  const noRules = timeSync(RULE_CALLS, (i) => evaluate(none, users[i & 1023], segments).reason, RULE_ROUNDS);
+  const allHit = timeSync(RULE_CALLS, (i) => evaluate(all, users[i & 1023], segments).reason, RULE_ROUNDS);
+  const allMiss = timeSync(RULE_CALLS, (i) => evaluate(all, outside[i & 1023], segments).reason, RULE_ROUNDS);
+  const allFresh = timeSync(RULE_CALLS, (i) => evaluate(all, fresh[i & 4095], segments).reason, RULE_ROUNDS);
+  const anyLast = timeSync(RULE_CALLS, (i) => evaluate(any, lastOnly[i & 1023], segments).reason, RULE_ROUNDS);
+  const fiftyLast = timeSync(RULE_CALLS, (i) => evaluate(fifty, users[i & 1023], segments).reason, RULE_ROUNDS);
   const target = parseSemver("2.1.0")!;
   const targetPkg = new semver.SemVer("2.1.0");
-  const ownParse = timeSync(RULE_CALLS, (i) => compareSemver(parseSemver(versions[i & 7])!, target) >= 0);
-  const pkgParse = timeSync(RULE_CALLS, (i) => semver.gte(versions[i & 7], targetPkg));
+  const ownParse = timeSync(RULE_CALLS, (i) => compareSemver(parseSemver(versions[i & 7])!, target) >= 0, RULE_ROUNDS);
+  const pkgParse = timeSync(RULE_CALLS, (i) => semver.gte(versions[i & 7], targetPkg), RULE_ROUNDS);
   const parsed = versions.map((v) => parseSemver(v)!);
   const parsedPkg = versions.map((v) => new semver.SemVer(v));
-  const ownCompare = timeSync(RULE_CALLS * 4, (i) => compareSemver(parsed[i & 7], parsed[(i >> 3) & 7]) >= 0);
-  const pkgCompare = timeSync(RULE_CALLS * 4, (i) => parsedPkg[i & 7].compare(parsedPkg[(i >> 3) & 7]) >= 0);
-  log(`flags: 5-condition rule ${fmt(allHit)} matching, ${fmt(allMiss)} not; semver ${fmt(ownParse)} own, ${fmt(pkgParse)} package`);
+  const ownCompare = timeSync(RULE_CALLS * 4, (i) => compareSemver(parsed[i & 7], parsed[(i >> 3) & 7]) >= 0, RULE_ROUNDS);
+  const pkgCompare = timeSync(RULE_CALLS * 4, (i) => parsedPkg[i & 7].compare(parsedPkg[(i >> 3) & 7]) >= 0, RULE_ROUNDS);
+  const worst = Math.max(allHit, allMiss, allFresh);
+  log(`flags: 5-condition rule ${fmt(allHit)} matching, ${fmt(allMiss)} not, ${fmt(allFresh)} with unseen versions; semver ${fmt(ownParse)} own, ${fmt(pkgParse)} package`);
   return `### Rule evaluation (the pure evaluator, \`evaluate\` in core/flags/evaluate.ts)
 
-Each call evaluates one flag for one of 1,024 users (different targetingKeys, attribute values and versions), with a segment lookup; best of ${ROUNDS} rounds of ${RULE_CALLS.toLocaleString("en")} calls. The 5 conditions: \`plan in [pro, team, enterprise]\`, \`age >= 18\`, \`email ends with @example.com\`, \`version >= 2.1.0\` (semver), \`in segment beta-testers\` (a segment of 2 included keys, 1 excluded, \`country in [NL, BE, DE, FR]\`).
+Each call evaluates one flag for one of 1,024 users (different targetingKeys, attribute values and versions), with a segment lookup; best of ${RULE_ROUNDS} rounds of ${RULE_CALLS.toLocaleString("en")} calls (short rounds, so that the best is one other work on the cores did not disturb). The 5 conditions: \`plan in [pro, team, enterprise]\`, \`age >= 18\`, \`email ends with @example.com\`, \`version >= 2.1.0\` (semver), \`in segment beta-testers\` (a segment of 2 included keys, 1 excluded, \`country in [NL, BE, DE, FR]\`).
 
 | rule | per evaluation |
 |---|---|
+| no rules (static flag): the evaluator's own floor | ${fmt(noRules)} |
 | 5-condition all-rule, matching (all 5 tested) | **${fmt(allHit)}** |
 | 5-condition all-rule, not matching (the segment, tested last, fails: all 5 tested) | **${fmt(allMiss)}** |
+| 5-condition all-rule, matching, every version text unseen (4,096 distinct: parsed on every call) | **${fmt(allFresh)}** |
 | 5-condition any-rule, only the last condition holds (all 5 tested) | ${fmt(anyLast)} |
 | 50 rules of 2 conditions (\`plan = …\`, \`age >= 18\`), only the last matches | ${fmt(fiftyLast)} |
 
-Target ≤ 1 µs for a 5-condition rule: ${ok(Math.max(allHit, allMiss) <= 1000)} (${fmt(Math.max(allHit, allMiss))} at worst).
+Target ≤ 1 µs for a 5-condition rule: ${ok(worst <= 1000)} (${fmt(worst)} at worst). A context's version is parsed once per distinct text (up to 1,024 kept), since an app reports few versions; the row with unseen versions is the cost without that.
 
 | semver comparison | own (core/flags/semver.ts) | \`semver\` package ${semverVersion} |
 |---|---|---|
-| a context's version text against a rule's parsed version (parse + compare, what a condition does) | **${fmt(ownParse)}** | ${fmt(pkgParse)} (\`semver.gte(text, new SemVer(...))\`) |
+| a version text against a rule's parsed version (parse + compare, what a condition does on an unseen version) | **${fmt(ownParse)}** | ${fmt(pkgParse)} (\`semver.gte(text, new SemVer(...))\`) |
 | two parsed versions | ${fmt(ownCompare)} | ${fmt(pkgCompare)} (\`SemVer#compare\`) |
 
 `;

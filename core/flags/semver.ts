@@ -17,7 +17,7 @@ export interface Semver {
 }
 
 /** Longer text is never a version (also keeps a huge context value from being scanned). */
-const MAX_LENGTH = 256;
+export const MAX_SEMVER_LENGTH = 256;
 const RELEASE: readonly (number | string)[] = Object.freeze([]);
 const INVALID = -1;
 const [DOT, HYPHEN, PLUS, ZERO, NINE, V] = [".", "-", "+", "0", "9", "v"].map((c) => c.charCodeAt(0));
@@ -80,7 +80,7 @@ function prereleaseIdentifier(text: string, start: number, end: number): number 
  * Number.MAX_SAFE_INTEGER (it could not be ordered exactly).
  */
 export function parseSemver(text: string): Semver | undefined {
-  if (typeof text !== "string" || text.length > MAX_LENGTH) return undefined;
+  if (typeof text !== "string" || text.length > MAX_SEMVER_LENGTH) return undefined;
   const s = new Scanner(text);
   s.take(V);
   const major = s.number();

@@ -4,6 +4,7 @@
 import { compileCondition, compileConditions, type EvaluationContext, type SegmentLookup } from "../../../core/flags/conditions";
 import { compileSegment } from "../../../core/flags/evaluate";
 import { conditionSchema, segmentDefinitionSchema, type Condition } from "../../../core/flags/model";
+import { compareSemver, parseSemver } from "../../../core/flags/semver";
 
 const MISSING = Symbol("missing");
 const HUGE = `${"x".repeat(1_000_000)}@example.com`;
@@ -242,4 +243,12 @@ describe("segments", () => {
     expect(inSeg("beta", { targetingKey: "u1" }, undefined)).toEqual([false, false]);
     expect(inSeg("beta", { targetingKey: "u1" }, new Map())).toEqual([false, false]);
   });
+});
+
+test("a semver test answers the same for a version seen before, past any number of distinct versions", () => {
+  const gte = compileCondition({ attribute: "a", op: "semverGte", value: "2.1.0" });
+  const texts = Array.from({ length: 5_000 }, (_, i) => `${i % 4}.${(i * 7) % 13}.${i}${i % 3 === 0 ? `-rc.${i % 5}` : ""}`);
+  const expected = texts.map((t) => compareSemver(parseSemver(t)!, parseSemver("2.1.0")!) >= 0);
+  expect(new Set(expected).size).toBe(2);
+  for (let pass = 0; pass < 3; pass++) expect(texts.map((t) => gte(ctxWith(t), undefined))).toEqual(expected);
 });

@@ -1,14 +1,22 @@
 /**
  * Pure flag evaluation. Order (first that applies wins):
  *   1. disabled (kill switch)             → no variant: the caller's own default value, DISABLED
- *   2. targeting rules, in order          → rule's variant, TARGETING_MATCH
+ *   2. targeting rules, in order          → the first rule whose conditions hold (all / any) and,
+ *      when it has a percentage, whose bucket < percentage·100 → its variant: TARGETING_MATCH, or
+ *      SPLIT with a percentage. A rule with a percentage needs a targetingKey; a rule that does not
+ *      match falls through to the next one.
  *   3. rollout, user bucket < percent·100 → rollout variant, SPLIT (outside: defaultVariant, SPLIT)
  *      rollout without a targetingKey    → defaultVariant, DEFAULT (no stable identity to bucket)
  *   4. no rules and no rollout            → defaultVariant, STATIC; otherwise DEFAULT
- * Results are precomputed per flag, so an evaluation allocates nothing.
+ * Rules and flag rollout use the same bucket, so raising either percentage only adds users.
+ * Conditions (conditions.ts) never throw, whatever the context holds. Results are precomputed per
+ * flag, so an evaluation allocates next to nothing.
  */
+import { compileConditions, type CompiledSegment, type ConditionTest, type EvaluationContext, type SegmentLookup } from "./conditions";
 import { murmur3 } from "./hash";
-import { BUCKETS, type FlagDefinition, type FlagValue } from "./model";
+import { BUCKETS, type FlagDefinition, type FlagValue, type JsonValue, type SegmentDefinition } from "./model";
+
+export type { CompiledSegment, EvaluationContext, SegmentLookup } from "./conditions";
 
 /** The OpenFeature standard reasons this evaluator produces. */
 export type EvaluationReason = "STATIC" | "DEFAULT" | "TARGETING_MATCH" | "SPLIT" | "DISABLED";
@@ -18,6 +26,8 @@ export interface VariantEvaluation {
   readonly value: FlagValue;
   readonly variant: string;
   readonly reason: Exclude<EvaluationReason, "DISABLED">;
+  /** Which rule (index into the flag's rules) served it; absent when no rule did. */
+  readonly ruleIndex?: number;
 }
 
 /**
@@ -35,12 +45,10 @@ export type Evaluation = VariantEvaluation | CallerDefaultEvaluation;
 
 const DISABLED: CallerDefaultEvaluation = Object.freeze({ reason: "DISABLED", useCallerDefault: true });
 
-/** OpenFeature-style evaluation context: targetingKey plus flat attributes. */
-export type EvaluationContext = Readonly<Record<string, unknown>> & { readonly targetingKey?: string };
-
 interface CompiledRule {
-  readonly attribute: string;
-  readonly matches: (value: unknown) => boolean;
+  readonly holds: ConditionTest;
+  /** Buckets below this are served; undefined = every user the conditions hold for. */
+  readonly threshold: number | undefined;
   readonly result: VariantEvaluation;
 }
 
@@ -57,48 +65,76 @@ export function bucketOf(flagKey: string, targetingKey: string): number {
   return murmur3(`${flagKey}/${targetingKey}`) % BUCKETS;
 }
 
-function result(def: FlagDefinition, variant: string, reason: VariantEvaluation["reason"]): VariantEvaluation {
-  return Object.freeze({ value: def.variants[variant], variant, reason });
-}
+const thresholdOf = (percentage: number): number => Math.round(percentage * 100);
 
-/** Attribute values compare strictly (no "1" == 1), matching what the operator wrote. */
-function isScalar(v: unknown): v is string | number | boolean {
-  return typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+/** A deep-frozen copy, so a caller changing a served object value cannot change the flag. */
+function frozen(value: FlagValue): FlagValue {
+  if (typeof value !== "object") return value;
+  const deepFreeze = (v: JsonValue): JsonValue => {
+    if (typeof v === "object" && v !== null) for (const child of Object.values(v)) deepFreeze(child);
+    return Object.freeze(v) as JsonValue;
+  };
+  return deepFreeze(structuredClone(value)) as FlagValue;
 }
 
 /** Prepares a validated definition for fast repeated evaluation. */
 export function compileFlag(def: FlagDefinition): CompiledFlag {
-  const rules = def.rules.map((r): CompiledRule => {
-    if (r.op === "equals") {
-      const expected = r.value;
-      return { attribute: r.attribute, matches: (v) => v === expected, result: result(def, r.variant, "TARGETING_MATCH") };
-    }
-    const set = new Set<string | number | boolean>(r.values);
-    return { attribute: r.attribute, matches: (v) => isScalar(v) && set.has(v), result: result(def, r.variant, "TARGETING_MATCH") };
-  });
+  const values = new Map(Object.entries(def.variants).map(([name, value]) => [name, frozen(value)]));
+  const result = (variant: string, reason: VariantEvaluation["reason"], ruleIndex?: number): VariantEvaluation =>
+    Object.freeze(ruleIndex === undefined ? { value: values.get(variant)!, variant, reason } : { value: values.get(variant)!, variant, reason, ruleIndex });
+  const rules = def.rules.map(
+    (r, i): CompiledRule => ({
+      holds: compileConditions(r.match, r.conditions),
+      threshold: r.percentage === undefined ? undefined : thresholdOf(r.percentage),
+      result: result(r.variant, r.percentage === undefined ? "TARGETING_MATCH" : "SPLIT", i),
+    }),
+  );
   return Object.freeze({
     definition: def,
     rules,
-    threshold: def.rollout === undefined ? undefined : Math.round(def.rollout.percentage * 100),
+    threshold: def.rollout === undefined ? undefined : thresholdOf(def.rollout.percentage),
     results: {
-      static: result(def, def.defaultVariant, "STATIC"),
-      fallback: result(def, def.defaultVariant, "DEFAULT"),
-      splitIn: def.rollout === undefined ? undefined : result(def, def.rollout.variant, "SPLIT"),
-      splitOut: result(def, def.defaultVariant, "SPLIT"),
+      static: result(def.defaultVariant, "STATIC"),
+      fallback: result(def.defaultVariant, "DEFAULT"),
+      splitIn: def.rollout === undefined ? undefined : result(def.rollout.variant, "SPLIT"),
+      splitOut: result(def.defaultVariant, "SPLIT"),
     },
   });
 }
 
-export function evaluate(flag: CompiledFlag, ctx: EvaluationContext): Evaluation {
+/** Prepares a validated segment for the lookup evaluations test rules' inSegment conditions against. */
+export function compileSegment(seg: SegmentDefinition): CompiledSegment {
+  const included = new Set(seg.included);
+  const excluded = new Set(seg.excluded);
+  const holds = compileConditions(seg.match, seg.conditions);
+  const contains = (ctx: EvaluationContext): boolean => {
+    const tk = ctx.targetingKey;
+    const known = typeof tk === "string";
+    if (known && excluded.has(tk)) return false;
+    return (known && included.has(tk)) || holds(ctx, undefined);
+  };
+  return Object.freeze({ name: seg.name, contains });
+}
+
+const NO_BUCKET = -1;
+
+export function evaluate(flag: CompiledFlag, ctx: EvaluationContext, segments?: SegmentLookup): Evaluation {
   const { results } = flag;
   if (!flag.definition.enabled) return DISABLED;
+  const tk = ctx.targetingKey;
+  const keyed = typeof tk === "string" && tk !== "";
+  let bucket = NO_BUCKET;
   for (const rule of flag.rules) {
-    if (rule.matches(ctx[rule.attribute])) return rule.result;
+    if (!rule.holds(ctx, segments)) continue;
+    if (rule.threshold === undefined) return rule.result;
+    if (!keyed) continue;
+    if (bucket === NO_BUCKET) bucket = bucketOf(flag.definition.key, tk);
+    if (bucket < rule.threshold) return rule.result;
   }
   if (flag.threshold !== undefined && results.splitIn !== undefined) {
-    const tk = ctx.targetingKey;
-    if (typeof tk !== "string" || tk === "") return results.fallback;
-    return bucketOf(flag.definition.key, tk) < flag.threshold ? results.splitIn : results.splitOut;
+    if (!keyed) return results.fallback;
+    if (bucket === NO_BUCKET) bucket = bucketOf(flag.definition.key, tk);
+    return bucket < flag.threshold ? results.splitIn : results.splitOut;
   }
   return flag.rules.length === 0 ? results.static : results.fallback;
 }

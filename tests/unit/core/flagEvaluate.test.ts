@@ -1,11 +1,12 @@
 // Spec-level tests of the pure flag model and evaluator (no Redis).
 import { bucketOf, compileFlag, evaluate, type Evaluation, type EvaluationContext } from "../../../core/flags/evaluate";
 import { murmur3 } from "../../../core/flags/hash";
-import { booleanFlag, flagDefinitionSchema, type FlagDefinition } from "../../../core/flags/model";
+import { booleanFlag, flagDefinitionSchema, type FlagDefinition, type FlagDefinitionInput } from "../../../core/flags/model";
 
 const base = booleanFlag("newcheckout", "team-checkout");
-const flag = (patch: Partial<FlagDefinition>): FlagDefinition => flagDefinitionSchema.parse({ ...base, ...patch });
-const run = (patch: Partial<FlagDefinition>, ctx: EvaluationContext) => evaluate(compileFlag(flag(patch)), ctx);
+// Rules written in the legacy single-attribute shape still parse (normalised to conditions).
+const flag = (patch: Partial<FlagDefinitionInput>): FlagDefinition => flagDefinitionSchema.parse({ ...base, ...patch });
+const run = (patch: Partial<FlagDefinitionInput>, ctx: EvaluationContext) => evaluate(compileFlag(flag(patch)), ctx);
 
 test("murmur3 matches the reference x86_32 vectors", () => {
   expect(murmur3("")).toBe(0);
@@ -30,16 +31,16 @@ test.each([
 describe("evaluation order and reasons", () => {
   const everyone = { percentage: 100, variant: "on" };
   const ruleOn = { attribute: "country", op: "equals" as const, value: "NL", variant: "on" };
-  test.each<[string, Partial<FlagDefinition>, EvaluationContext, Evaluation]>([
+  test.each<[string, Partial<FlagDefinitionInput>, EvaluationContext, Evaluation]>([
     ["no rules, no rollout → STATIC default", {}, { targetingKey: "u1" }, { value: false, variant: "off", reason: "STATIC" }],
     ["default variant on → STATIC on", { defaultVariant: "on" }, {}, { value: true, variant: "on", reason: "STATIC" }],
-    ["equals rule matches → TARGETING_MATCH", { rules: [ruleOn] }, { country: "NL" }, { value: true, variant: "on", reason: "TARGETING_MATCH" }],
+    ["equals rule matches → TARGETING_MATCH", { rules: [ruleOn] }, { country: "NL" }, { value: true, variant: "on", reason: "TARGETING_MATCH", ruleIndex: 0 }],
     ["equals rule does not match → DEFAULT", { rules: [ruleOn] }, { country: "BE" }, { value: false, variant: "off", reason: "DEFAULT" }],
     ["equals is strict: 1 is not \"1\"", { rules: [{ attribute: "tier", op: "equals", value: 1, variant: "on" }] }, { tier: "1" }, { value: false, variant: "off", reason: "DEFAULT" }],
-    ["in-list rule", { rules: [{ attribute: "email", op: "in", values: ["a@x.io", "b@x.io"], variant: "on" }] }, { email: "b@x.io" }, { value: true, variant: "on", reason: "TARGETING_MATCH" }],
+    ["in-list rule", { rules: [{ attribute: "email", op: "in", values: ["a@x.io", "b@x.io"], variant: "on" }] }, { email: "b@x.io" }, { value: true, variant: "on", reason: "TARGETING_MATCH", ruleIndex: 0 }],
     ["in-list rule, not listed", { rules: [{ attribute: "email", op: "in", values: ["a@x.io"], variant: "on" }] }, { email: "c@x.io" }, { value: false, variant: "off", reason: "DEFAULT" }],
-    ["rule on targetingKey", { rules: [{ attribute: "targetingKey", op: "equals", value: "vip", variant: "on" }] }, { targetingKey: "vip" }, { value: true, variant: "on", reason: "TARGETING_MATCH" }],
-    ["rule beats rollout", { rules: [{ attribute: "country", op: "equals", value: "NL", variant: "off" }], rollout: everyone }, { targetingKey: "u1", country: "NL" }, { value: false, variant: "off", reason: "TARGETING_MATCH" }],
+    ["rule on targetingKey", { rules: [{ attribute: "targetingKey", op: "equals", value: "vip", variant: "on" }] }, { targetingKey: "vip" }, { value: true, variant: "on", reason: "TARGETING_MATCH", ruleIndex: 0 }],
+    ["rule beats rollout", { rules: [{ attribute: "country", op: "equals", value: "NL", variant: "off" }], rollout: everyone }, { targetingKey: "u1", country: "NL" }, { value: false, variant: "off", reason: "TARGETING_MATCH", ruleIndex: 0 }],
     ["rollout 100% → SPLIT in", { rollout: everyone }, { targetingKey: "u1" }, { value: true, variant: "on", reason: "SPLIT" }],
     ["rollout 0% → SPLIT out (default)", { rollout: { percentage: 0, variant: "on" } }, { targetingKey: "u1" }, { value: false, variant: "off", reason: "SPLIT" }],
     ["rollout without targetingKey → DEFAULT", { rollout: everyone }, {}, { value: false, variant: "off", reason: "DEFAULT" }],
@@ -77,7 +78,7 @@ describe("evaluation order and reasons", () => {
       owner: "design",
     });
     const f = compileFlag(def);
-    expect(evaluate(f, { plan: "pro" })).toEqual({ value: "#0f0", variant: "green", reason: "TARGETING_MATCH" });
+    expect(evaluate(f, { plan: "pro" })).toEqual({ value: "#0f0", variant: "green", reason: "TARGETING_MATCH", ruleIndex: 0 });
     expect(evaluate(f, { plan: "free" })).toEqual({ value: "#00f", variant: "blue", reason: "DEFAULT" });
   });
 
@@ -146,7 +147,7 @@ describe("definition validation", () => {
     ["bad key", { key: "Bad Key" }, /key: must be 1-64 chars/],
     ["no owner", { owner: " " }, /owner: is required/],
     ["no variants", { variants: {}, defaultVariant: "on" }, /variants: must have 1 to 20 variants/],
-    ["empty in-list", { rules: [{ attribute: "a", op: "in", values: [], variant: "on" }] }, /rules\.0\.values/],
+    ["empty in-list", { rules: [{ match: "all", conditions: [{ attribute: "a", op: "in", values: [] }], variant: "on" }] }, /rules\.0\.conditions\.0\.values/],
   ])("%s is refused with the field named", (_name, patch, message) => {
     const r = flagDefinitionSchema.safeParse({ ...base, ...patch });
     expect(r.success).toBe(false);

@@ -142,6 +142,8 @@ test("the old --rule attr=value:variant still works and stores new-shape rules",
     { match: "all", conditions: [{ attribute: "plan", op: "in", values: ["pro", "team"] }], variant: "on" },
     { match: "all", conditions: [{ attribute: "country", op: "equals", value: "NL" }], variant: "on" },
   ]);
+  expect((await cli("flags", "rule", "list", "new-ui")).stdout).toBe("1  if plan is one of pro, team → on\n   plan in [pro, team]\n2  if country is NL → on\n   country = NL\n");
+  expect((await cli("flags", "get", "new-ui")).stdout).toContain("1  if plan is one of pro, team → on\n");
 });
 
 test("segment set/get/list/delete; a rule uses it; delete refused while in use, naming the flags", async () => {

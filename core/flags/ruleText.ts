@@ -223,7 +223,7 @@ export function parseRuleText(text: string): { match: MatchMode; conditions: Con
   const parsed = new Parser(tokenize(text)).rule();
   const problems = parsed.conditions.flatMap((c, i) =>
     describeIssues(conditionIssues(c), {
-      name: (path) => `condition ${i + 1} (${conditionText(c)})${path.length === 0 ? "" : ` ${path.map(String).join(".")}`}`,
+      name: (path) => `condition ${i + 1} (${phrase(c, AS_TEXT)})${path.length === 0 ? "" : ` ${path.map(String).join(".")}`}`,
       separator: ": ",
     }),
   );
@@ -244,57 +244,56 @@ function scalarText(v: Scalar): string {
   return typeof v === "string" ? textOf(v) : typeof v === "number" ? numberText(v) : String(v);
 }
 
-const SYMBOL_OF = {
-  equals: "=", notEquals: "!=", lt: "<", lte: "<=", gt: ">", gte: ">=",
-  semverEq: "=", semverNe: "!=", semverLt: "<", semverLte: "<=", semverGt: ">", semverGte: ">=",
-  startsWith: "starts with", endsWith: "ends with", contains: "contains",
-  notStartsWith: "not starts with", notEndsWith: "not ends with", notContains: "not contains",
+/** Each attribute operator as rule text and in words. */
+const OP_PHRASES = {
+  equals: ["=", "is"], notEquals: ["!=", "is not"],
+  lt: ["<", "is less than"], lte: ["<=", "is at most"], gt: [">", "is more than"], gte: [">=", "is at least"],
+  semverEq: ["=", "is"], semverNe: ["!=", "is not"],
+  semverLt: ["<", "is before"], semverLte: ["<=", "is at most"], semverGt: [">", "is after"], semverGte: [">=", "is at least"],
+  startsWith: ["starts with", "starts with"], endsWith: ["ends with", "ends with"], contains: ["contains", "contains"],
+  notStartsWith: ["not starts with", "does not start with"], notEndsWith: ["not ends with", "does not end with"], notContains: ["not contains", "does not contain"],
 } as const;
 
-function conditionText(c: Condition): string {
+/** How a condition is written: as rule text (parses back) or in words (for people). */
+interface Phrasing {
+  /** 0: rule text, 1: words (the columns of OP_PHRASES). */
+  readonly form: 0 | 1;
+  readonly in: string;
+  readonly notIn: string;
+  readonly list: (values: string[]) => string;
+}
+const AS_TEXT: Phrasing = { form: 0, in: "in", notIn: "not in", list: (values) => `[${values.join(", ")}]` };
+const IN_WORDS: Phrasing = { form: 1, in: "is one of", notIn: "is none of", list: (values) => values.join(", ") };
+
+function phrase(c: Condition, p: Phrasing): string {
   if ("segment" in c) return `${c.op === "inSegment" ? "in" : "not in"} segment ${textOf(c.segment)}`;
   const attr = textOf(c.attribute);
-  if ("values" in c) return `${attr} ${c.op === "in" ? "in" : "not in"} [${c.values.map(scalarText).join(", ")}]`;
+  if ("values" in c) return `${attr} ${c.op === "in" ? p.in : p.notIn} ${p.list(c.values.map(scalarText))}`;
   // A semver op's value is a semver: written bare it parses back to the semver op.
   const value = c.op.startsWith("semver") ? String(c.value) : scalarText(c.value);
-  return `${attr} ${SYMBOL_OF[c.op]} ${value}`;
+  return `${attr} ${OP_PHRASES[c.op][p.form]} ${value}`;
+}
+
+function phraseAll(match: MatchMode, conditions: readonly Condition[], p: Phrasing): string {
+  return conditions.map((c) => phrase(c, p)).join(match === "any" ? " or " : " and ");
 }
 
 /** Rule text that parseRuleText reads back as the same conditions. */
 export function ruleText(rule: { match: MatchMode; conditions: readonly Condition[] }): string {
-  return rule.conditions.map(conditionText).join(rule.match === "any" ? " or " : " and ");
-}
-
-const WORDS_OF = {
-  equals: "is", notEquals: "is not", lt: "is less than", lte: "is at most", gt: "is more than", gte: "is at least",
-  semverEq: "is", semverNe: "is not", semverLt: "is before", semverLte: "is at most", semverGt: "is after", semverGte: "is at least",
-  startsWith: "starts with", endsWith: "ends with", contains: "contains",
-  notStartsWith: "does not start with", notEndsWith: "does not end with", notContains: "does not contain",
-} as const;
-
-function conditionInWords(c: Condition): string {
-  if ("segment" in c) return `${c.op === "inSegment" ? "in" : "not in"} segment ${c.segment}`;
-  const attr = textOf(c.attribute);
-  if ("values" in c) return `${attr} ${c.op === "in" ? "is one of" : "is none of"} ${c.values.map(scalarText).join(", ")}`;
-  const value = c.op.startsWith("semver") ? String(c.value) : scalarText(c.value);
-  return `${attr} ${WORDS_OF[c.op]} ${value}`;
-}
-
-function conditionsInWords(match: MatchMode, conditions: readonly Condition[]): string {
-  return conditions.map(conditionInWords).join(match === "any" ? " or " : " and ");
+  return phraseAll(rule.match, rule.conditions, AS_TEXT);
 }
 
 /** For people: `if plan is one of pro, team and version is at least 2.1.0 → on (20 % of them)`. */
 export function ruleInWords(rule: FlagRule): string {
   const share = rule.percentage === undefined ? "" : ` (${rule.percentage} % of them)`;
-  return `if ${conditionsInWords(rule.match, rule.conditions)} → ${rule.variant}${share}`;
+  return `if ${phraseAll(rule.match, rule.conditions, IN_WORDS)} → ${rule.variant}${share}`;
 }
 
 /** For people: who is in the segment, e.g. `users alice, bob, and users where plan is pro; never carol`. */
 export function segmentInWords(seg: SegmentDefinition): string {
   const parts = [
     ...(seg.included.length === 0 ? [] : [`users ${seg.included.map(textOf).join(", ")}`]),
-    ...(seg.conditions.length === 0 ? [] : [`users where ${conditionsInWords(seg.match, seg.conditions)}`]),
+    ...(seg.conditions.length === 0 ? [] : [`users where ${phraseAll(seg.match, seg.conditions, IN_WORDS)}`]),
   ];
   const who = parts.length === 0 ? "no users" : parts.join(", and ");
   return seg.excluded.length === 0 ? who : `${who}; never ${seg.excluded.map(textOf).join(", ")}`;

@@ -19,15 +19,8 @@ export type FlagChange = DocumentChange<StoredFlag>;
 export class FlagValidationError extends InvalidInputError {}
 
 const FLAGS: DocumentStore<StoredFlag> = {
-  kind: "flag",
-  idField: "key",
-  key: keys.flag,
-  index: keys.flags,
-  maxJson: MAX_FLAG_JSON,
-  nameSchema: flagKeySchema,
-  storedSchema: storedFlagSchema,
-  nameOf: (f) => f.key,
-  invalid: (message) => new FlagValidationError(message),
+  kind: "flag", idField: "key", key: keys.flag, index: keys.flags, maxJson: MAX_FLAG_JSON,
+  nameSchema: flagKeySchema, storedSchema: storedFlagSchema, nameOf: (f) => f.key, invalid: (message) => new FlagValidationError(message),
 };
 
 /** Throws a FlagValidationError naming `key` if it is not a valid flag key. */

@@ -32,15 +32,8 @@ export class SegmentInUseError extends InvalidInputError {
 }
 
 const SEGMENTS: DocumentStore<StoredSegment> = {
-  kind: "segment",
-  idField: "name",
-  key: keys.segment,
-  index: keys.segments,
-  maxJson: MAX_SEGMENT_JSON,
-  nameSchema: segmentNameSchema,
-  storedSchema: storedSegmentSchema,
-  nameOf: (s) => s.name,
-  invalid: (message) => new SegmentValidationError(message),
+  kind: "segment", idField: "name", key: keys.segment, index: keys.segments, maxJson: MAX_SEGMENT_JSON,
+  nameSchema: segmentNameSchema, storedSchema: storedSegmentSchema, nameOf: (s) => s.name, invalid: (message) => new SegmentValidationError(message),
 };
 
 /** One segment; `segment` is undefined when absent or garbage (then `problems` says why). */
@@ -94,12 +87,7 @@ const WRITE_SCRIPT = documentWriteScript(SEGMENTS);
  * absent or garbage) and returns the new one, validated before anything is written. Retries when
  * another writer got in between (compare-and-set on the raw value).
  */
-export async function updateSegment(
-  redis: Redis,
-  name: string,
-  mutate: (current: SegmentDefinition | undefined) => SegmentDefinitionInput,
-  opts: SegmentChangeOptions & { cause: string },
-): Promise<SegmentChange> {
+export async function updateSegment(redis: Redis, name: string, mutate: (current: SegmentDefinition | undefined) => SegmentDefinitionInput, opts: SegmentChangeOptions & { cause: string }): Promise<SegmentChange> {
   checkName(SEGMENTS, name);
   const { by, reason } = changeOptions(SEGMENTS, opts);
   return withCurrent(redis, SEGMENTS, name, async (current) => {

@@ -1,13 +1,15 @@
 // Segment storage in a real redis-server: validation on write and read, audit events, notices,
 // compare-and-set, refusing to delete a segment flags use, refusing flags that name a missing one.
 import type Redis from "ioredis";
+import { run } from "../../../cli/main";
+import { compileFlag, compileSegment, evaluate } from "../../../core/flags/evaluate";
 import { booleanFlag, type FlagDefinition, type SegmentDefinitionInput } from "../../../core/flags/model";
 import { InvalidInputError, NotFoundError } from "../../../core/errors";
 import { connect, subscribeChanges } from "../../../state/connection";
 import { readEvents, type ChangeNotice } from "../../../state/events";
-import { FlagValidationError, putFlag, readFlag, updateFlag } from "../../../state/flags";
+import { FlagValidationError, putFlag, readFlag, toDefinition, updateFlag } from "../../../state/flags";
 import { keys } from "../../../state/keys";
-import { deleteSegment, putSegment, readSegment, readSegments, SegmentInUseError, SegmentValidationError, updateSegment, validateSegmentDefinition } from "../../../state/segments";
+import { deleteSegment, putSegment, readSegment, readSegments, SegmentInUseError, SegmentValidationError, toSegmentDefinition, updateSegment, validateSegmentDefinition } from "../../../state/segments";
 import { segmentsSection } from "../../../state/statusSections";
 import { noticesDuring, snapshot } from "../../support/redisWrites";
 import { useRedis } from "../../support/useRedis";
@@ -68,6 +70,28 @@ describe("store", () => {
     } finally {
       await close();
     }
+  });
+
+  test("aviary events lists segment changes like any other", async () => {
+    await putSegment(db.redis, beta, { by, reason: "launch" });
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await run(["events"], { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } }, { env: { REDIS_URL: db.server.url } });
+    expect({ code, stderr: err.join("") }).toEqual({ code: 0, stderr: "" });
+    expect(out.join("")).toMatch(/^\S+ \S+ segment by=alice reason="launch" cause=define name=beta version=1 change=created segment, 1 conditions \(any\)/);
+  });
+
+  test("what the store reads back is what evaluation uses: a rule on a stored segment targets its members", async () => {
+    await putSegment(db.redis, beta, { by });
+    await putFlag(db.redis, { ...booleanFlag("checkout", "web"), rules: [{ match: "all", conditions: [{ op: "inSegment", segment: "beta" }], variant: "on" }] }, { by });
+    const { segments } = await readSegments(db.redis);
+    const lookup = new Map(segments.map((seg) => [seg.name, compileSegment(toSegmentDefinition(seg))]));
+    const flag = compileFlag(toDefinition((await readFlag(db.redis, "checkout")).flag!));
+    const variant = (ctx: Record<string, string>): string | undefined => {
+      const e = evaluate(flag, ctx, lookup);
+      return "variant" in e ? e.variant : undefined;
+    };
+    expect([variant({ targetingKey: "user-1" }), variant({ targetingKey: "u", email: "a@example.com" }), variant({ targetingKey: "user-9", email: "a@example.com" }), variant({ targetingKey: "u" })]).toEqual(["on", "on", "off", "off"]);
   });
 
   test("defaults fill in: a segment of included keys only", async () => {
@@ -244,6 +268,11 @@ describe("deleting a segment", () => {
     const change = await deleteSegment(db.redis, "junk", { by });
     expect(change.old).toBeUndefined();
     expect(await db.redis.exists(keys.segment("junk"))).toBe(0);
+    await db.redis.sadd(keys.segments, "hashed");
+    await db.redis.hset(keys.segment("hashed"), "name", "hashed");
+    await deleteSegment(db.redis, "hashed", { by });
+    expect(await db.redis.exists(keys.segment("hashed"))).toBe(0);
+    expect(await db.redis.smembers(keys.segments)).toEqual([]);
   });
 
   test("racing deletes and flag writes never leave a flag naming a deleted segment", async () => {

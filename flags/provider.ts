@@ -241,7 +241,9 @@ export class AviaryFlagProvider implements Provider {
       const slot = this.set.slot(key);
       invalidFlags.set(key, slot !== undefined && "flag" in slot ? "" : (await readFlag(redis, key)).problems.join("; "));
     }
-    this.changed(this.set.replace({ flags: flagRead.flags, invalidFlags, segments: segmentRead.segments, invalidSegments: segmentRead.invalidNames }));
+    const changed = this.set.replace({ flags: flagRead.flags, invalidFlags, segments: segmentRead.segments, invalidSegments: segmentRead.invalidNames });
+    // The first load is not a change: nothing was served before (READY says the flags are there).
+    if (this.health !== "empty") this.changed(changed);
     await this.persist();
   }
 

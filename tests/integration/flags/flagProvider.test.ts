@@ -1,14 +1,17 @@
 // The OpenFeature provider against a real redis-server: in-memory evaluation, live updates from the
-// CLI, garbage ignored, Redis outages (STALE / ERROR, snapshot file), resync.
+// CLI, object / integer / float flags, the flag's own metadata, segments (notices, reloads, the
+// snapshot), garbage (last good kept, else PARSE_ERROR), unusable configuration (FATAL), Redis
+// outages (STALE / ERROR, snapshot file), resync.
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { ErrorCode, OpenFeature, ProviderEvents, ProviderStatus, type Client } from "@openfeature/server-sdk";
+import { ErrorCode, OpenFeature, ProviderEvents, ProviderFatalError, ProviderStatus, type Client } from "@openfeature/server-sdk";
 import type Redis from "ioredis";
 import { run } from "../../../cli/main";
-import { booleanFlag } from "../../../core/flags/model";
+import { booleanFlag, type FlagDefinition, type SegmentDefinitionInput } from "../../../core/flags/model";
 import { AviaryFlagProvider } from "../../../flags/provider";
 import { connect } from "../../../state/connection";
 import { putFlag } from "../../../state/flags";
+import { putSegment } from "../../../state/segments";
 import { channels, keys } from "../../../state/keys";
 import { until } from "../../../harness/until";
 import { startRedisServer, type RedisServer } from "../../../harness/redisServer";
@@ -45,7 +48,7 @@ interface Started {
 }
 
 /** Binds a new provider to its own OpenFeature domain and records the events the app would see. */
-function start(opts: { snapshotFile?: string; reloadIntervalMs?: number } = {}): Started {
+function start(opts: { snapshotFile?: string; reloadIntervalMs?: number; redisUrl?: string } = {}): Started {
   const domain = `test-${++domainCounter}`;
   const provider = new AviaryFlagProvider({ redisUrl: server.url, retryIntervalMs: 200, ...opts });
   const client = OpenFeature.getClient(domain);
@@ -74,7 +77,8 @@ describe("with Redis up", () => {
     const { client, ready } = start();
     await ready;
     const on = await client.getBooleanDetails("hiddenfeature", false);
-    expect(on).toMatchObject({ value: true, variant: "on", reason: "STATIC", flagMetadata: { version: 2, owner: "web" } });
+    expect(on).toMatchObject({ value: true, variant: "on", reason: "STATIC" });
+    expect(on.flagMetadata).toEqual({}); // the flag has no metadata of its own: none is invented
     expect(on.errorCode).toBeUndefined();
     expect(await client.getStringDetails("theme", "?", { plan: "pro" })).toMatchObject({ value: "#0f0", variant: "green", reason: "TARGETING_MATCH" });
     expect(await client.getStringDetails("theme", "?", { plan: "free" })).toMatchObject({ value: "#00f", variant: "blue", reason: "DEFAULT" });
@@ -96,7 +100,7 @@ describe("with Redis up", () => {
     expect(await cli(["flags", "kill", "killme", "--reason", "test"])).toBe(0);
     await until("kill to arrive", async () => (await client.getBooleanDetails("killme", false)).reason === "DISABLED", 15_000);
     const killed = await client.getBooleanDetails("killme", false, { targetingKey: "u1" });
-    expect(killed).toMatchObject({ value: false, reason: "DISABLED", flagMetadata: { owner: expect.any(String) } });
+    expect(killed).toMatchObject({ value: false, reason: "DISABLED" });
     expect(killed.variant).toBeUndefined();
     expect(killed.errorCode).toBeUndefined();
     // The code's own default, whatever it is, for every type.
@@ -159,16 +163,144 @@ describe("with Redis up", () => {
   });
 });
 
+describe("flag types, metadata, segments, garbage, configuration", () => {
+  const beta: SegmentDefinitionInput = { name: "beta", match: "any", conditions: [{ attribute: "email", op: "endsWith", value: "@example.com" }], included: ["vip-1"] };
+  /** A flag whose one rule serves `on` to the members of `segment`. */
+  const usingSegment = (key: string, segment: string): FlagDefinition => ({
+    ...booleanFlag(key, "growth"),
+    rules: [{ match: "all", conditions: [{ op: "inSegment", segment }], variant: "on" }],
+  });
+
+  beforeAll(async () => {
+    await redis.flushall();
+    await putFlag(redis, { key: "layout", type: "object", enabled: true, variants: { compact: { cols: 2, dense: true }, wide: [{ cols: 4 }, "hero"] }, defaultVariant: "compact", rules: [{ match: "all", conditions: [{ attribute: "plan", op: "equals", value: "pro" }], variant: "wide" }], owner: "design" }, { by: "t" });
+    await putFlag(redis, { key: "batch-size", type: "integer", enabled: true, variants: { small: 10, large: 500 }, defaultVariant: "small", owner: "infra", metadata: { team: "infra", ticket: 42, reviewed: true } }, { by: "t" });
+    await putFlag(redis, { key: "sample-rate", type: "number", enabled: true, variants: { low: 0.25, high: 0.75 }, defaultVariant: "low", owner: "infra" }, { by: "t" });
+    await putFlag(redis, booleanFlag("plain", "web"), { by: "t" });
+    await putSegment(redis, beta, { by: "t" });
+    await putFlag(redis, usingSegment("beta-banner", "beta"), { by: "t" });
+    await putFlag(redis, usingSegment("beta-search", "beta"), { by: "t" });
+  });
+
+  test("object flags resolve through resolveObjectEvaluation (value, variant, reason); TYPE_MISMATCH both ways", async () => {
+    const { client, ready } = start();
+    await ready;
+    expect(await client.getObjectDetails("layout", {})).toMatchObject({ value: { cols: 2, dense: true }, variant: "compact", reason: "DEFAULT" });
+    expect(await client.getObjectDetails("layout", {}, { plan: "pro" })).toMatchObject({ value: [{ cols: 4 }, "hero"], variant: "wide", reason: "TARGETING_MATCH" });
+    expect(await client.getBooleanDetails("layout", false)).toMatchObject({ value: false, reason: "ERROR", errorCode: ErrorCode.TYPE_MISMATCH, errorMessage: expect.stringContaining("object flag") });
+    expect(await client.getObjectDetails("plain", { a: 1 })).toMatchObject({ value: { a: 1 }, reason: "ERROR", errorCode: ErrorCode.TYPE_MISMATCH });
+    expect(await client.getNumberDetails("layout", 3)).toMatchObject({ value: 3, errorCode: ErrorCode.TYPE_MISMATCH });
+  });
+
+  test("integer and float flags both answer the number method; an integer flag always yields an integer", async () => {
+    const { client, ready } = start();
+    await ready;
+    const size = await client.getNumberDetails("batch-size", 2.5);
+    expect(size).toMatchObject({ value: 10, variant: "small", reason: "STATIC" });
+    expect(Number.isInteger(size.value)).toBe(true);
+    expect(await client.getNumberDetails("sample-rate", 1)).toMatchObject({ value: 0.25, variant: "low" });
+    expect(await client.getStringDetails("batch-size", "x")).toMatchObject({ value: "x", errorCode: ErrorCode.TYPE_MISMATCH });
+  });
+
+  test("metadata is the flag's own, and empty for a flag that has none", async () => {
+    const { client, ready } = start();
+    await ready;
+    expect((await client.getNumberDetails("batch-size", 1)).flagMetadata).toEqual({ team: "infra", ticket: 42, reviewed: true });
+    expect((await client.getBooleanDetails("plain", false)).flagMetadata).toEqual({});
+  });
+
+  test("segments: rules match members; a segment change re-reads it at once and names every flag that uses it", async () => {
+    const { client, events, ready } = start({ reloadIntervalMs: 60_000 });
+    await ready;
+    expect(await client.getBooleanDetails("beta-banner", false, { email: "a@example.com" })).toMatchObject({ value: true, reason: "TARGETING_MATCH" });
+    expect(await client.getBooleanDetails("beta-banner", false, { targetingKey: "vip-1" })).toMatchObject({ value: true, reason: "TARGETING_MATCH" });
+    expect(await client.getBooleanDetails("beta-banner", false, { email: "a@other.test" })).toMatchObject({ value: false, reason: "DEFAULT" });
+    const t0 = performance.now();
+    await putSegment(redis, { ...beta, conditions: [{ attribute: "email", op: "endsWith", value: "@other.test" }] }, { by: "t" });
+    await until("segment change", () => events.some((e) => e.type === ProviderEvents.ConfigurationChanged), 15_000);
+    const change = events.find((e) => e.type === ProviderEvents.ConfigurationChanged)!;
+    expect(change.flagsChanged).toEqual(["beta-banner", "beta-search"]);
+    console.log(`segment change → CONFIGURATION_CHANGED in ${(change.at - t0).toFixed(1)} ms`);
+    expect(await client.getBooleanValue("beta-search", false, { email: "a@other.test" })).toBe(true);
+    expect(await client.getBooleanValue("beta-search", false, { email: "a@example.com" })).toBe(false);
+  });
+
+  test("a garbage segment keeps its last good version (notice and periodic reload)", async () => {
+    const { provider, ready } = start({ reloadIntervalMs: 100 });
+    await ready;
+    const member = { email: "a@other.test" };
+    expect(provider.resolve("beta-banner", false, member, "boolean").value).toBe(true);
+    const good = await redis.get(keys.segment("beta"));
+    await redis.set(keys.segment("beta"), JSON.stringify({ name: "beta", conditions: "all of them" }));
+    await redis.publish(channels.changes, JSON.stringify({ kind: "segment", id: "beta", eventId: "0-1" }));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(provider.resolve("beta-banner", false, member, "boolean")).toMatchObject({ value: true, reason: "TARGETING_MATCH" });
+    await redis.set(keys.segment("beta"), good!);
+  });
+
+  test("a stored flag that is garbage with no last good version resolves to PARSE_ERROR naming the problem; with one it keeps serving", async () => {
+    const { client, ready } = start({ reloadIntervalMs: 60_000 });
+    await ready;
+    await redis.sadd(keys.flags, "broken");
+    await redis.set(keys.flag("broken"), "{not json");
+    await redis.publish(channels.changes, JSON.stringify({ kind: "flag", id: "broken", eventId: "0-2" }));
+    await until("PARSE_ERROR", async () => (await client.getBooleanDetails("broken", true)).errorCode === ErrorCode.PARSE_ERROR, 15_000);
+    expect(await client.getBooleanDetails("broken", true)).toMatchObject({ value: true, reason: "ERROR", errorMessage: expect.stringMatching(/broken.*not JSON/) });
+    // A provider starting now finds it on its full read: the same answer, not FLAG_NOT_FOUND.
+    const later = start();
+    await later.ready;
+    await redis.set(keys.flag("broken"), JSON.stringify({ key: "broken", type: "boolean", enabled: true, variants: { on: "yes" } }));
+    const reread = start();
+    await reread.ready;
+    expect(await later.client.getBooleanDetails("broken", false)).toMatchObject({ value: false, errorCode: ErrorCode.PARSE_ERROR });
+    expect(await reread.client.getBooleanDetails("broken", false)).toMatchObject({ errorCode: ErrorCode.PARSE_ERROR, errorMessage: expect.stringMatching(/broken defaultVariant: .*expected string/) });
+    // Fixed through the store: served again.
+    await putFlag(redis, booleanFlag("broken", "web"), { by: "t" });
+    await until("fixed", async () => (await client.getBooleanDetails("broken", true)).variant === "off", 15_000);
+    // Broken again after a good version: the good one stays.
+    await redis.set(keys.flag("broken"), "{not json");
+    await redis.publish(channels.changes, JSON.stringify({ kind: "flag", id: "broken", eventId: "0-3" }));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await client.getBooleanDetails("broken", true)).toMatchObject({ value: false, variant: "off", reason: "STATIC" });
+    await redis.del(keys.flag("broken"));
+    await redis.srem(keys.flags, "broken");
+  });
+
+  test.each([
+    ["not set", ""],
+    ["no scheme separator", "redis//x"],
+    ["another protocol", "http://x"],
+    ["port out of range", "redis://x:99999"],
+    ["port not a number", "redis://x:abc"],
+    ["port 0", "redis://x:0"],
+  ])("an unusable REDIS_URL (%s) is FATAL: initialize rejects with PROVIDER_FATAL, no retries, evaluations say PROVIDER_FATAL", async (_why, url) => {
+    const { client, provider, events, ready } = start({ redisUrl: url });
+    const err: unknown = await ready.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderFatalError);
+    expect(err).toMatchObject({ code: ErrorCode.PROVIDER_FATAL, message: expect.stringContaining("REDIS_URL") });
+    expect(client.providerStatus).toBe(ProviderStatus.FATAL);
+    expect(provider.state).toBe("fatal");
+    expect(await client.getBooleanDetails("plain", true)).toMatchObject({ value: true, reason: "ERROR", errorCode: ErrorCode.PROVIDER_FATAL });
+    expect(provider.resolve("plain", true, {}, "boolean")).toMatchObject({ value: true, errorCode: ErrorCode.PROVIDER_FATAL, errorMessage: expect.stringContaining("REDIS_URL") });
+    await new Promise((r) => setTimeout(r, 500)); // no retry ever turns it READY
+    expect(events.map((e) => e.type)).toEqual([ProviderEvents.Error]);
+  });
+});
+
 describe("Redis outage", () => {
   test("STALE + last known good, restart from the snapshot file, ERROR without one, resync when Redis is back", async () => {
     await redis.flushall();
     await cli(["flags", "set", "hiddenfeature", "on"]);
     await cli(["flags", "rollout", "newcheckout", "50"]);
+    await putSegment(redis, { name: "staff", included: ["u-staff"] }, { by: "t" });
+    await putFlag(redis, { ...booleanFlag("staff-tools", "web"), rules: [{ match: "all", conditions: [{ op: "inSegment", segment: "staff" }], variant: "on" }] }, { by: "t" });
     const snapshotFile = path.join(dir, "flags.json");
     const a = start({ snapshotFile, reloadIntervalMs: 200 });
     await a.ready;
     await until("snapshot file", () => existsSync(snapshotFile), 15_000);
-    expect((JSON.parse(readFileSync(snapshotFile, "utf8")) as { flags: { key: string }[] }).flags.map((f) => f.key)).toEqual(["hiddenfeature", "newcheckout"]);
+    const saved = JSON.parse(readFileSync(snapshotFile, "utf8")) as { flags: { key: string }[]; segments: { name: string }[] };
+    expect(saved.flags.map((f) => f.key)).toEqual(["hiddenfeature", "newcheckout", "staff-tools"]);
+    expect(saved.segments.map((s) => s.name)).toEqual(["staff"]);
     const users = Array.from({ length: 200 }, (_, i) => `u${i}`);
     const expected = await Promise.all(users.map((u) => a.client.getBooleanValue("newcheckout", false, { targetingKey: u })));
 
@@ -190,6 +322,8 @@ describe("Redis outage", () => {
     await b.ready; // READY from the snapshot …
     await until("STALE after snapshot start", () => b.events.some((e) => e.type === ProviderEvents.Stale), 15_000);
     expect(await b.client.getBooleanDetails("hiddenfeature", false)).toMatchObject({ value: true, variant: "on", reason: "STATIC" });
+    // The snapshot carries segments: rules that use them still match after the restart.
+    expect(await b.client.getBooleanDetails("staff-tools", false, { targetingKey: "u-staff" })).toMatchObject({ value: true, reason: "TARGETING_MATCH" });
     expect(await Promise.all(users.map((u) => b.client.getBooleanValue("newcheckout", false, { targetingKey: u })))).toEqual(expected);
 
     // Nothing at all (no Redis, no snapshot): ERROR, and the code default.

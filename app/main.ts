@@ -1,7 +1,8 @@
 /**
  * The Aviary sample app that the prod fleet and the canary run: `/`, `/healthz`, `/work?ms=N` (CPU
  * work for load demos), `/hiddenfeature`
- * (404 unless flag `hiddenfeature` is on for this request), header `x-aviary-version`, self-
+ * (404 unless flag `hiddenfeature` is on for this request), `/banner` (JSON flag `banner` for this
+ * request, the code's default when flags are unavailable), header `x-aviary-version`, self-
  * registration + heartbeat in the backend registry, graceful shutdown on SIGTERM (deregister,
  * drain, exit), and demo-only fault injection switched by flags when AVIARY_DEMO_FAULTS=on (the
  * local stack; on AWS only with aviary:demoFaults true). Scope them to one version with a targeting
@@ -24,6 +25,7 @@ import { connect } from "../state/connection";
 import { deregisterBackend, heartbeat, registerBackend } from "../state/registry";
 import { logComponent } from "../core/logComponent";
 import { ConfigError } from "../core/errors";
+import { BANNER_FLAG, DEFAULT_BANNER, bannerOf, requestContext, type BannerAnswer } from "./banner";
 
 export interface AppConfig {
   version: string;
@@ -111,17 +113,26 @@ export interface HandlerOptions {
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
-function userOf(req: http.IncomingMessage, url: URL): string | undefined {
-  const header = req.headers["x-aviary-user"];
-  const fromHeader = Array.isArray(header) ? header[0] : header;
-  return fromHeader || url.searchParams.get("user") || undefined;
-}
-
 export function createHandler(opts: HandlerOptions): Handler {
   const { version, role, instanceId, flags, provider } = opts;
   const faultContext: EvaluationContext = { targetingKey: instanceId, version, role, instance: instanceId };
   const faults = provider !== undefined && opts.faults !== false;
   const faultValue = (key: string): number => provider?.resolve(key, 0, faultContext, "number").value ?? 0;
+
+  const baseContext: EvaluationContext = { version, role, instance: instanceId };
+
+  async function serveBanner(ctx: EvaluationContext, res: http.ServerResponse): Promise<void> {
+    const details = flags === undefined ? undefined : await flags.getObjectDetails(BANNER_FLAG, { ...DEFAULT_BANNER }, ctx);
+    const served = details === undefined ? DEFAULT_BANNER : bannerOf(details.value);
+    if (details !== undefined && served === undefined) opts.logger?.warn({ flag: BANNER_FLAG, variant: details.variant }, "banner flag value is not {text, color}; using the code default");
+    const body: BannerAnswer = {
+      banner: served ?? DEFAULT_BANNER,
+      variant: served === undefined ? null : (details?.variant ?? null),
+      reason: details?.reason ?? "no flags",
+      ...(details?.errorCode === undefined ? {} : { errorCode: details.errorCode }),
+    };
+    res.writeHead(200, { "content-type": "application/json" }).end(`${JSON.stringify(body)}\n`);
+  }
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     res.setHeader("x-aviary-version", version);
@@ -161,11 +172,11 @@ export function createHandler(opts: HandlerOptions): Handler {
       while (performance.now() < end) spins++;
       res.writeHead(200).end(`worked ${ms} ms (${spins} spins)\n`);
     } else if (url.pathname === "/hiddenfeature") {
-      const user = userOf(req, url);
-      const ctx: EvaluationContext = { version, role, instance: instanceId, ...(user === undefined ? {} : { targetingKey: user }) };
-      const on = flags !== undefined && (await flags.getBooleanValue("hiddenfeature", false, ctx));
+      const on = flags !== undefined && (await flags.getBooleanValue("hiddenfeature", false, requestContext(req.headers, url, baseContext)));
       if (on) res.writeHead(200).end(`hidden feature (aviary ${version})\n`);
       else res.writeHead(404).end("not found\n");
+    } else if (url.pathname === "/banner") {
+      await serveBanner(requestContext(req.headers, url, baseContext), res);
     } else {
       res.writeHead(404).end("not found\n");
     }

@@ -1,15 +1,19 @@
 /**
- * `aviary flags …`: list, get, set, rollout, kill, unkill, history. Every change goes through
- * state/flags.ts (validated, audited with who/what/why, published to running SDKs).
+ * `aviary flags …`: list, get, set, rollout, rule add/remove/list, kill, unkill, history, and the
+ * segment commands (cli/segments.ts). Every change goes through state/flags.ts (validated, audited
+ * with who/what/why, published to running SDKs).
  */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type Redis from "ioredis";
-import { booleanFlag, percentageSchema, type FlagDefinition, type FlagRule, type StoredFlag } from "../core/flags/model";
+import { booleanFlag, percentageSchema, type Condition, type FlagDefinition, type FlagRule, type StoredFlag } from "../core/flags/model";
+import { parseRuleText, ruleInWords } from "../core/flags/ruleText";
 import { readEvents } from "../state/events";
 import { checkFlagKey, readFlag, readFlags, updateFlag, validateFlagDefinition, type FlagChange } from "../state/flags";
 import { checkReason, parseIntArg, table, UsageError, whoAmI } from "./common";
 import { NotFoundError } from "../core/errors";
+import { describeFlag, flagRows, rulesText } from "./flagText";
+import { addSegmentCommands } from "./segments";
 
 export interface FlagCommandContext {
   db: () => Redis;
@@ -22,38 +26,14 @@ export interface FlagCommandContext {
 
 const BOOLEAN_WORDS: Record<string, boolean> = { on: true, true: true, off: false, false: false };
 
-function rolloutText(f: FlagDefinition): string {
-  return f.rollout === undefined ? "-" : `${f.rollout.percentage}% → ${f.rollout.variant}`;
-}
-
-function flagRows(flags: StoredFlag[]): string[][] {
-  return [
-    ["KEY", "TYPE", "STATE", "DEFAULT", "ROLLOUT", "RULES", "OWNER"],
-    ...flags.map((f) => [f.key, f.type, f.enabled ? "enabled" : "KILLED", f.defaultVariant, rolloutText(f), String(f.rules.length), f.owner]),
-  ];
-}
-
-function describeFlag(f: StoredFlag): string {
-  const lines = [
-    `${f.key} (${f.type}) ${f.enabled ? "enabled" : "KILLED: every evaluation returns the caller's code default"}`,
-    `  default:   ${f.defaultVariant} = ${JSON.stringify(f.variants[f.defaultVariant])}`,
-    `  variants:  ${Object.entries(f.variants).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}`,
-    `  rollout:   ${rolloutText(f)}`,
-    ...f.rules.map((r, i) => `  rule ${i + 1}:    ${r.attribute} ${r.op === "equals" ? `== ${JSON.stringify(r.value)}` : `in ${JSON.stringify(r.values)}`} → ${r.variant}`),
-    `  owner:     ${f.owner}`,
-    ...(f.description === "" ? [] : [`  about:     ${f.description}`]),
-    `  changed:   ${f.updatedAt} by ${f.updatedBy} (version ${f.version})`,
-  ];
-  return lines.join("\n") + "\n";
-}
-
 /** `attr=value:variant` (equals) or `attr=v1,v2:variant` (in list); values are strings. */
 export function parseRule(spec: string): FlagRule {
   const m = /^([^=]+)=(.*):([^:]+)$/.exec(spec);
   if (!m || m[2] === "") throw new UsageError(`invalid --rule ${JSON.stringify(spec)}: use attribute=value:variant or attribute=v1,v2:variant`);
   const [, attribute, raw, variant] = m;
   const values = raw.split(",");
-  return values.length === 1 ? { attribute, op: "equals", value: values[0], variant } : { attribute, op: "in", values, variant };
+  const condition: Condition = values.length === 1 ? { attribute, op: "equals", value: values[0] } : { attribute, op: "in", values };
+  return { match: "all", conditions: [condition], variant };
 }
 
 function parsePercent(raw: string): number {
@@ -98,7 +78,17 @@ function printChange(ctx: FlagCommandContext, c: FlagChange): void {
 
 export function addFlagCommands(program: Command, ctx: FlagCommandContext): void {
   const { db, out, warn, setCode } = ctx;
-  const flags = program.command("flags").description("feature flags: list, inspect, change, audit");
+  const flags = program.command("flags").description("feature flags and segments: list, inspect, change, audit");
+
+  /** The stored flag, or undefined (garbage: warned about, exit 1); absent is a NotFoundError. */
+  const readExisting = async (key: string): Promise<StoredFlag | undefined> => {
+    checkFlagKey(key);
+    const { flag, problems } = await readFlag(db(), key);
+    warn(problems);
+    if (!flag && problems.length === 0) throw new NotFoundError(`flag "${key}" does not exist`);
+    if (!flag) setCode(1); // garbage: reported above, nothing valid to show
+    return flag;
+  };
 
   flags
     .command("list")
@@ -116,15 +106,8 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
     .argument("<key>")
     .option("--json", "print JSON")
     .action(async (key: string, o: { json?: boolean }) => {
-      checkFlagKey(key);
-      const { flag, problems } = await readFlag(db(), key);
-      warn(problems);
-      if (!flag) {
-        if (problems.length === 0) throw new NotFoundError(`flag "${key}" does not exist`);
-        setCode(1); // garbage: reported above, nothing valid to show
-        return;
-      }
-      out(o.json ? JSON.stringify(flag, null, 2) + "\n" : describeFlag(flag));
+      const flag = await readExisting(key);
+      if (flag) out(o.json ? JSON.stringify(flag, null, 2) + "\n" : describeFlag(flag));
     });
 
   flags
@@ -206,6 +189,73 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
       printChange(ctx, change);
     });
 
+  const rule = flags.command("rule").description("targeting rules in the rule language, checked in order (the first match wins)");
+
+  rule
+    .command("add")
+    .description("add a rule: users for whom the expression holds get --variant, e.g. 'plan in [pro, team] and version >= 2.1.0'")
+    .argument("<key>")
+    .argument("<expression>", "conditions joined with and (all hold) or with or (any holds)")
+    .requiredOption("--variant <name>", "variant served when the rule matches; on/off/true/false for boolean flags")
+    .option("--percentage <P>", "serve it only to this stable share of the matching users (0-100, up to 2 decimals); the others fall through")
+    .option("--name <label>", "a label shown with the rule")
+    .option("--position <N>", "the new rule's number (1 is checked first); default: after the others")
+    .option("--reason <text>", "why, recorded in the audit log")
+    .action(async (key: string, expression: string, o: { variant: string; percentage?: string; name?: string; position?: string; reason?: string }) => {
+      checkFlagKey(key);
+      const { match, conditions } = parseRuleText(expression);
+      const percentage = o.percentage === undefined ? undefined : parsePercent(o.percentage);
+      const position = o.position === undefined ? undefined : parseIntArg("position", o.position, 1, 10000);
+      let added: { rule: FlagRule; number: number } | undefined;
+      const change = await updateFlag(
+        db(),
+        key,
+        (current) => {
+          if (current === undefined) throw new UsageError(`flag "${key}" does not exist: create it first with "set ${key} on|off" or --file <definition.json>`);
+          const count = current.rules.length;
+          const at = position === undefined ? count : position - 1;
+          if (at > count) throw new UsageError(`invalid position ${position}: flag "${key}" has ${count} rules, so the new rule can be number 1 to ${count + 1}`);
+          const next: FlagRule = { ...(o.name === undefined ? {} : { name: o.name }), match, conditions, variant: variantFor(current, o.variant), ...(percentage === undefined ? {} : { percentage }) };
+          added = { rule: next, number: at + 1 };
+          return { ...current, rules: [...current.rules.slice(0, at), next, ...current.rules.slice(at)] };
+        },
+        { by: whoAmI(), reason: o.reason, cause: "rule-add" },
+      );
+      printChange(ctx, change);
+      if (added) out(`rule ${added.number}: ${ruleInWords(added.rule)}\n`);
+    });
+
+  rule
+    .command("remove")
+    .description("remove one rule; the rules after it move up one number")
+    .argument("<key>")
+    .argument("<number>", "the rule's number as `flags rule list` shows it")
+    .option("--reason <text>", "why, recorded in the audit log")
+    .action(async (key: string, raw: string, o: { reason?: string }) => {
+      checkFlagKey(key);
+      const number = parseIntArg("rule number", raw, 1, 10000);
+      const change = await updateFlag(
+        db(),
+        key,
+        (current) => {
+          if (current === undefined) throw new UsageError(`flag "${key}" does not exist`);
+          if (number > current.rules.length) throw new UsageError(`flag "${key}" has ${current.rules.length} rules: there is no rule ${number}`);
+          return { ...current, rules: current.rules.filter((_, i) => i !== number - 1) };
+        },
+        { by: whoAmI(), reason: o.reason, cause: "rule-remove" },
+      );
+      printChange(ctx, change);
+    });
+
+  rule
+    .command("list")
+    .description("a flag's rules in order: number, in words, and the expression")
+    .argument("<key>")
+    .action(async (key: string) => {
+      const flag = await readExisting(key);
+      if (flag) out(rulesText(flag));
+    });
+
   // Kill and un-kill: the same audited switch of `enabled`, arguments checked before connecting.
   const killSwitch = async (key: string, reason: string, enabled: boolean): Promise<void> => {
     checkFlagKey(key);
@@ -260,4 +310,6 @@ export function addFlagCommands(program: Command, ctx: FlagCommandContext): void
         out(`${e.at} ${e.detail.cause ?? "?"} by=${e.by}${reason} v${e.detail.version ?? "?"}: ${e.detail.change ?? ""}\n`);
       }
     });
+
+  addSegmentCommands(flags, ctx);
 }

@@ -20,6 +20,7 @@ import { setBooleanFlag } from "./flags";
 import { Load } from "../harness/load";
 import { LOCAL_STATE_FILE, type LocalStateFile } from "../discovery/localStateFile";
 import type { LocalStatus } from "./status";
+import { BETA_TESTER, OUTSIDER, bannerFor, bannerLine } from "./bannerProbe";
 
 const BY = "demo";
 const t0 = Date.now();
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     await setBooleanFlag(redis, "hiddenfeature", true, BY, "demo: show the hidden feature");
     await waitFor("/hiddenfeature to answer 200", 10_000, async () => ((await fetch(`${local.proxyUrl}/hiddenfeature`)).status === 200 ? true : undefined));
     say(`   /hiddenfeature answers 200 through the proxy ${secs(Date.now() - flagAt)} after the change`);
+    await showBanner(local.proxyUrl);
 
     // 3. Load up until the fleet scales out.
     const before = (await status()).fleet;
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
       if (s.version === canaryVersion) lastCanaryAnswer = s.at;
       if (s.version === canaryVersion && s.status >= 500 && firstCanaryError === undefined) firstCanaryError = s.at;
     });
-    await updateFlag(redis, "demo-error-rate", faultRules([{ attribute: "version", op: "equals", value: canaryVersion, variant: "on" }]), { by: BY, reason: "demo: break the canary", cause: "set" });
+    await updateFlag(redis, "demo-error-rate", faultRules([{ match: "all", conditions: [{ attribute: "version", op: "equals", value: canaryVersion }], variant: "on" }]), { by: BY, reason: "demo: break the canary", cause: "set" });
     const off = await waitFor("the controller to disable the canary", 60_000, async () => {
       const s = await status();
       return s.routing && !s.routing.canaryEnabled ? s : undefined;
@@ -139,6 +141,12 @@ async function main(): Promise<void> {
     await load.stop();
     redis.disconnect();
   }
+}
+
+/** The JSON flag and the segment: a beta tester gets the beta banner, anyone else the standard one. */
+async function showBanner(proxyUrl: string): Promise<void> {
+  say("   JSON flag banner, rule `in segment beta-testers` (email ends with @example.com, or an invited tester):");
+  for (const person of [BETA_TESTER, OUTSIDER]) say(`   ${bannerLine(person, await bannerFor(proxyUrl, person))}`);
 }
 
 /** The demo's rollouts, in local seconds (they are not scaled again): long enough for a sound verdict at the demo's load. */
@@ -181,7 +189,7 @@ async function badRelease(redis: Redis, load: Load, version: string): Promise<vo
   say("7. a subtly bad release: the canary fails 2 % of its requests, production none (the 5 % alarm would never fire)");
   await updateFlag(redis, "demo-error-rate", (cur) => {
     if (!cur) throw new NotFoundError("flag demo-error-rate is missing (the local runner creates it)");
-    return { ...cur, enabled: true, variants: { ...cur.variants, subtle: 2 }, rules: [{ attribute: "role", op: "equals", value: "canary", variant: "subtle" }] };
+    return { ...cur, enabled: true, variants: { ...cur.variants, subtle: 2 }, rules: [{ match: "all", conditions: [{ attribute: "role", op: "equals", value: "canary" }], variant: "subtle" }] };
   }, { by: BY, reason: "demo: a subtly bad canary", cause: "set" });
   let firstError: number | undefined;
   let lastError = 0;

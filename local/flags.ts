@@ -1,9 +1,45 @@
-// The flags local mode starts with (created only when absent, so a developer's changes survive
-// while the stack runs), the dashboard's view of them, and its on/off toggle.
+// The flags and segment local mode starts with (created only when absent, so a developer's changes
+// survive while the stack runs), the dashboard's view of them, and its on/off toggle.
 import type Redis from "ioredis";
-import { booleanFlag, type FlagDefinition, type StoredFlag } from "../core/flags/model";
+import { booleanFlag, segmentsUsed, type FlagDefinition, type SegmentDefinition, type StoredFlag, type StoredSegment } from "../core/flags/model";
+import { ruleInWords, segmentInWords } from "../core/flags/ruleText";
 import { putFlag, readFlags, updateFlag } from "../state/flags";
+import { putSegment, readSegments } from "../state/segments";
 import { InvalidInputError, NotFoundError } from "../core/errors";
+
+/** The segment the sample app's banner targets: anyone with an @example.com email, plus named testers. */
+export function startingSegments(): SegmentDefinition[] {
+  return [
+    {
+      name: "beta-testers",
+      description: "People who try features first: our own @example.com accounts and invited testers",
+      match: "any",
+      conditions: [{ attribute: "email", op: "endsWith", value: "@example.com" }],
+      included: ["tester-1", "tester-2"],
+      excluded: [],
+    },
+  ];
+}
+
+/** The sample app's JSON flag (its /banner route): beta testers see the beta banner, and a fifth of pro users. */
+function bannerFlag(owner: string): FlagDefinition {
+  return {
+    key: "banner",
+    type: "object",
+    enabled: true,
+    variants: {
+      standard: { text: "Welcome to Aviary", color: "#2563eb" },
+      beta: { text: "You are trying the new checkout (beta)", color: "#d97706" },
+    },
+    defaultVariant: "standard",
+    rules: [
+      { name: "beta testers", match: "all", conditions: [{ op: "inSegment", segment: "beta-testers" }], variant: "beta" },
+      { name: "a fifth of pro users", match: "all", conditions: [{ attribute: "plan", op: "equals", value: "pro" }], variant: "beta", percentage: 20 },
+    ],
+    description: "The sample app's /banner (a JSON flag): what the banner says and its colour",
+    owner,
+  };
+}
 
 /** The sample app's flag, and the demo's fault flags (numbers; a rule `version equals X` scopes them). */
 export function startingFlags(owner: string): FlagDefinition[] {
@@ -19,13 +55,19 @@ export function startingFlags(owner: string): FlagDefinition[] {
   });
   return [
     { ...booleanFlag("hiddenfeature", owner), description: "Serves /hiddenfeature (404 while off)" },
+    bannerFlag(owner),
     fault("demo-error-rate", "Demo only: % of requests the app answers with 500", 50),
     fault("demo-latency-ms", "Demo only: delay added to every response, ms", 2000),
     fault("demo-memory-growth-mb", "Demo only: MB of memory retained per second", 16),
   ];
 }
 
+/** Segments first: a flag whose rules name a missing segment is refused. */
 export async function ensureFlags(redis: Redis, by: string): Promise<void> {
+  const segments = new Set((await readSegments(redis)).segments.map((s) => s.name));
+  for (const def of startingSegments()) {
+    if (!segments.has(def.name)) await putSegment(redis, def, { by, reason: "local mode starting segments" });
+  }
   const existing = new Set((await readFlags(redis)).flags.map((f) => f.key));
   for (const def of startingFlags(by)) {
     if (!existing.has(def.key)) await putFlag(redis, def, { by, reason: "local mode starting flags" });
@@ -43,6 +85,10 @@ export interface FlagSummary {
   /** Boolean flags: what a request without matching rules or rollout gets (false while killed). */
   on: boolean;
   summary: string;
+  /** Each rule in words, in evaluation order. */
+  rules: string[];
+  /** Object flags: each variant's value as pretty JSON (shown read-only; changed with the CLI). */
+  json?: { variant: string; text: string }[];
   /** Absent for a live non-boolean flag (changed with the CLI). */
   action?: FlagAction;
   description: string;
@@ -52,8 +98,8 @@ export interface FlagSummary {
 
 function summarize(f: StoredFlag): string {
   if (!f.enabled) return "KILLED: every request gets the code's default value";
-  const parts = [`serves ${f.defaultVariant} (${JSON.stringify(f.variants[f.defaultVariant])})`];
-  for (const r of f.rules) parts.push(`${r.attribute} ${r.op === "equals" ? `= ${JSON.stringify(r.value)}` : `in ${JSON.stringify(r.values)}`} → ${r.variant}`);
+  // An object's value is in the JSON view, not on this line.
+  const parts = [f.type === "object" ? `serves ${f.defaultVariant}` : `serves ${f.defaultVariant} (${JSON.stringify(f.variants[f.defaultVariant])})`];
   if (f.rollout) parts.push(`${f.rollout.percentage}% → ${f.rollout.variant}`);
   return parts.join("; ");
 }
@@ -75,6 +121,8 @@ export function describeFlags(flags: readonly StoredFlag[]): FlagSummary[] {
         killed: !f.enabled,
         on,
         summary: summarize(f),
+        rules: f.rules.map(ruleInWords),
+        ...(f.type === "object" ? { json: Object.entries(f.variants).map(([variant, v]) => ({ variant, text: JSON.stringify(v, null, 2) })) } : {}),
         ...(action === undefined ? {} : { action }),
         description: f.description,
         owner: f.owner,
@@ -82,6 +130,30 @@ export function describeFlags(flags: readonly StoredFlag[]): FlagSummary[] {
       };
     })
     .sort((a, b) => a.key.localeCompare(b.key));
+}
+
+export interface SegmentSummary {
+  name: string;
+  description: string;
+  inWords: string;
+  /** How many targetingKeys are always in it, and never. */
+  included: number;
+  excluded: number;
+  /** The flags whose rules use it. */
+  usedBy: string[];
+}
+
+export function describeSegments(segments: readonly StoredSegment[], flags: readonly StoredFlag[]): SegmentSummary[] {
+  return segments
+    .map((s) => ({
+      name: s.name,
+      description: s.description,
+      inWords: segmentInWords(s),
+      included: s.included.length,
+      excluded: s.excluded.length,
+      usedBy: flags.filter((f) => segmentsUsed(f).includes(s.name)).map((f) => f.key).sort(),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Like `aviary flags set <key> on|off`: serve that variant by default, lifting a kill. */

@@ -12,7 +12,7 @@ import type { AviaryEvent } from "../state/events";
 import type { RoutingState } from "../state/routing";
 import { readRollout } from "../state/rollout";
 import { readSection, type SectionHealth } from "../state/section";
-import { backendsSection, eventsSection, flagsSection, routingSection } from "../state/statusSections";
+import { backendsSection, eventsSection, flagsSection, routingSection, segmentsSection } from "../state/statusSections";
 import type { Activity, ActivityFeed } from "./activity";
 import type { AlarmEvaluator } from "./alarmEvaluator";
 import type { ProdVersion } from "./promotion";
@@ -21,7 +21,7 @@ import { alarmView, type AlarmView } from "./dashboard/alarmView";
 import { rolloutView, type RolloutView } from "./dashboard/rolloutView";
 import { chartSeries, type ChartSeries } from "./dashboard/series";
 import { splitView, type SplitView } from "./dashboard/split";
-import { describeFlags, type FlagSummary } from "./flags";
+import { describeFlags, describeSegments, type FlagSummary, type SegmentSummary } from "./flags";
 
 /** The dashboard chart's span and bucket. */
 const CHART_WINDOW_SECONDS = 300;
@@ -41,13 +41,14 @@ export interface LocalStatus {
   periodFactor: number;
   versions: { prod: string; canary: string };
   /** Which parts could be read: a broken one names its key and shows as empty (routing: null). */
-  sections: Record<"routing" | "backends" | "flags" | "events" | "proxy", SectionHealth>;
+  sections: Record<"routing" | "backends" | "flags" | "segments" | "events" | "proxy", SectionHealth>;
   routing: RoutingState | null;
   split: SplitView;
   /** proxyWeight: the HAProxy server weight the agent applied (null when not in the proxy). */
   backends: { id: string; role: string; version: string; address: string; draining: boolean; proxyStatus: string; proxyWeight: number | null }[];
   fleet: FleetState;
   flags: FlagSummary[];
+  segments: SegmentSummary[];
   alarms: AlarmView[];
   activity: Activity[];
   events: AviaryEvent[];
@@ -88,10 +89,11 @@ export function statusReader(s: StatusSources): () => Promise<LocalStatus> {
   let snapshot = 0;
   const canaryThresholds = { canary5xxPct: canary.thresholds.canaryErrorRate, canaryP99Ms: canary.thresholds.canaryP99Ms };
   return () => s.betweenTicks(async () => {
-    const [routing, backends, flags, events, proxy, fleetState, rollout] = await Promise.all([
+    const [routing, backends, flags, segments, events, proxy, fleetState, rollout] = await Promise.all([
       routingSection(s.redis),
       backendsSection(s.redis),
       flagsSection(s.redis),
+      segmentsSection(s.redis),
       eventsSection(s.redis, 30),
       readSection(async () => ({ value: await proxyServers(s.socket), problems: [] }), undefined),
       s.fleet.describe(),
@@ -111,7 +113,7 @@ export function statusReader(s: StatusSources): () => Promise<LocalStatus> {
       deployment: s.deployment,
       periodFactor: s.periodFactor,
       versions: { prod: s.prodVersion.current(), canary: canary.appVersion },
-      sections: { routing: routing.health, backends: backends.health, flags: flags.health, events: events.health, proxy: proxy.health },
+      sections: { routing: routing.health, backends: backends.health, flags: flags.health, segments: segments.health, events: events.health, proxy: proxy.health },
       routing: routing.value,
       split: splitView(history, routing.value, now, 10),
       backends: backends.value.map((b) => {
@@ -120,6 +122,7 @@ export function statusReader(s: StatusSources): () => Promise<LocalStatus> {
       }),
       fleet: fleetState,
       flags: describeFlags(flags.value),
+      segments: describeSegments(segments.value, flags.value),
       alarms: s.evaluator.states().map((a) => alarmView(a, fleetState)),
       activity: s.activity.recent(50),
       events: events.value,

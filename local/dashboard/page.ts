@@ -33,7 +33,11 @@ export const PAGE_HTML = `<!doctype html>
   </section>
   <section>
     <h2>Feature flags</h2>
-    <table data-testid="flags"><thead><tr><th>flag</th><th>state</th><th></th></tr></thead><tbody></tbody></table>
+    <table data-testid="flags"><thead><tr><th>flag</th><th>state, rules and values</th><th></th></tr></thead><tbody></tbody></table>
+  </section>
+  <section>
+    <h2>Segments</h2>
+    <table data-testid="segments"><thead><tr><th>segment</th><th>who is in it</th><th>included</th><th>used by</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
     <h2>Alarms</h2>
@@ -95,6 +99,8 @@ th { color: var(--muted); font-weight: 500; }
 .muted { color: var(--muted); }
 button { cursor: pointer; border: 1px solid #d1d5db; background: #fff; border-radius: 6px; padding: 2px 10px; }
 .chart { min-height: 200px; }
+ol.rules { margin: 4px 0 0; max-height: none; }
+pre.json { margin: 4px 0 0; padding: 4px 6px; background: #f1f5f9; border-radius: 4px; font-size: 12px; max-height: 200px; overflow: auto; white-space: pre-wrap; }
 .wide { grid-column: 1 / -1; }
 ol { margin: 0; padding-left: 18px; max-height: 260px; overflow: auto; }
 li { margin: 2px 0; }

@@ -41,7 +41,10 @@ function render(s) {
   $("#fleet").textContent = "Production fleet: " + s.fleet.instances.length + " running, desired " + s.fleet.desired + " (min " + s.fleet.min + ", max " + s.fleet.max + ")";
   $("[data-testid=flags] tbody").innerHTML = s.flags.map((f) =>
     '<tr data-flag="' + esc(f.key) + '" data-killed="' + f.killed + '"><td><b>' + esc(f.key) + '</b><br><span class="muted">' + esc(f.description) + "</span></td><td>" +
-    (f.killed ? '<span class="pill off">KILLED</span> ' : "") + esc(f.summary) + "</td><td>" + flagAction(f) + "</td></tr>").join("");
+    (f.killed ? '<span class="pill off">KILLED</span> ' : "") + esc(f.summary) + flagRules(f) + flagJson(f) + "</td><td>" + flagAction(f) + "</td></tr>").join("");
+  $("[data-testid=segments] tbody").innerHTML = s.segments.map((g) =>
+    '<tr data-segment="' + esc(g.name) + '"><td><b>' + esc(g.name) + '</b><br><span class="muted">' + esc(g.description) + '</span></td><td class="in-words">' + esc(g.inWords) +
+    "</td><td>" + g.included + (g.excluded > 0 ? ' <span class="muted">(' + g.excluded + " excluded)</span>" : "") + "</td><td>" + esc(g.usedBy.join(", ")) + "</td></tr>").join("");
   $("[data-testid=alarms] tbody").innerHTML = s.alarms.map((a) =>
     '<tr data-alarm="' + esc(a.key) + '" data-state="' + esc(a.state) + '" data-tone="' + esc(a.tone) + '"><td>' + esc(a.key) + '</td><td><span class="pill ' + esc(a.tone) + '">' + esc(a.state) + "</span>" +
     (a.note ? '<br><span class="muted">' + esc(a.note) + "</span>" : "") + "</td><td>" +
@@ -82,6 +85,17 @@ function renderRollout(r) {
   $("[data-testid=rollout-steps]").innerHTML = r.steps.map((st) =>
     '<li class="' + st.phase + '" data-step="' + st.index + '" data-phase="' + st.phase + '"><b>Step ' + (st.index + 1) + "</b> · " + st.weight + "% · pause " + st.pauseSeconds + " s" +
     (st.phase === "current" ? ' <span class="pill ' + esc(r.status) + '">' + esc(r.status) + "</span>" + (r.secondsLeft === null ? "" : " " + r.secondsLeft + " s left") : "") + st.verdicts.map(verdictHtml).join("") + "</li>").join("");
+}
+
+// A flag's rules in words, in the order they are tried, and an object flag's values as read-only
+// JSON (escaped: a value is data, never markup).
+function flagRules(f) {
+  if (f.rules.length === 0) return "";
+  return '<ol class="rules" data-testid="flag-rules">' + f.rules.map((r) => "<li>" + esc(r) + "</li>").join("") + "</ol>";
+}
+function flagJson(f) {
+  if (!f.json) return "";
+  return f.json.map((j) => '<div class="muted">' + esc(j.variant) + '</div><pre class="json" data-testid="flag-json" data-variant="' + esc(j.variant) + '">' + esc(j.text) + "</pre>").join("");
 }
 
 // One button per flag, as the status decided: a killed flag offers only its un-kill.

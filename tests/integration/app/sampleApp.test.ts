@@ -6,7 +6,9 @@ import path from "node:path";
 import type Redis from "ioredis";
 import { run } from "../../../cli/main";
 import { connect } from "../../../state/connection";
-import { putFlag } from "../../../state/flags";
+import { putFlag, updateFlag } from "../../../state/flags";
+import { ensureFlags } from "../../../local/flags";
+import { DEFAULT_BANNER, type BannerAnswer } from "../../../app/banner";
 import { listBackends } from "../../../state/registry";
 import { freePort } from "../../../harness/freePort";
 import { bundleApp } from "../../../release/bundles";
@@ -54,7 +56,6 @@ const FAULTS_ON = { AVIARY_DEMO_FAULTS: "on" };
 function spawnApp(id: string, version: string, role: "prod" | "canary", p: number, extraEnv: Record<string, string>): App {
   const proc = spawn(process.execPath, [bundle], {
     env: {
-      ...extraEnv,
       PATH: process.env.PATH,
       REDIS_URL: server.url,
       PORT: String(p),
@@ -67,6 +68,7 @@ function spawnApp(id: string, version: string, role: "prod" | "canary", p: numbe
       AVIARY_HEARTBEAT_MS: "200",
       AVIARY_TTL_SECONDS: "2",
       AVIARY_DRAIN_DELAY_MS: "200",
+      ...extraEnv,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -159,6 +161,53 @@ test("after set on then kill, /hiddenfeature behaves as the code's default (off)
   await until("/hiddenfeature back on", async () => (await get(app, "/hiddenfeature")).status === 200, 15_000);
   expect(await statuses()).toEqual(users.map(() => 200));
   expect(errorsOf(app)).toEqual([]);
+});
+
+describe("/banner: the JSON flag through getObjectValue, with a context from the request", () => {
+  const banner = async (app: App, headers: Record<string, string> = {}): Promise<BannerAnswer> => {
+    const r = await get(app, "/banner", headers);
+    expect(r.status).toBe(200);
+    return JSON.parse(r.body) as BannerAnswer;
+  };
+  const beta = { "x-aviary-user": "ana", "x-aviary-email": "ana@example.com" };
+
+  test("local mode's flag and segment: beta testers (by email or invited key) get the beta banner, others the standard one", async () => {
+    await ensureFlags(redis, "test");
+    const app = await startApp("prod-j", "1.4.2", "prod");
+    const tester = await banner(app, beta);
+    expect(tester).toMatchObject({ variant: "beta", reason: "TARGETING_MATCH" });
+    expect(tester.banner).toEqual({ text: expect.stringMatching(/beta/), color: expect.stringMatching(/^#[0-9a-f]{6}$/) });
+    expect(await banner(app, { "x-aviary-user": "tester-1" })).toMatchObject({ variant: "beta", reason: "TARGETING_MATCH" });
+    expect(await banner(app, { "x-aviary-user": "bob", "x-aviary-email": "bob@elsewhere.org" })).toMatchObject({ variant: "standard", reason: "DEFAULT" });
+    expect(await banner(app)).toMatchObject({ variant: "standard", reason: "DEFAULT" });
+    // A fifth of pro users, stable per user, as a split.
+    const pro = await Promise.all(Array.from({ length: 60 }, async (_, i) => (await banner(app, { "x-aviary-user": `p${i}`, "x-aviary-plan": "pro" })).variant));
+    expect(pro.filter((v) => v === "beta").length).toBeGreaterThan(2);
+    expect(pro.filter((v) => v === "standard").length).toBeGreaterThan(30);
+
+    // Killed: every request gets the code's default, with reason DISABLED.
+    expect(await cli("flags", "kill", "banner", "--reason", "test")).toBe(0);
+    await until("banner killed", async () => (await banner(app, beta)).reason === "DISABLED", 15_000);
+    expect(await banner(app, beta)).toEqual({ banner: DEFAULT_BANNER, variant: null, reason: "DISABLED" });
+    expect(errorsOf(app)).toEqual([]);
+  });
+
+  test("a served value that is not {text, color} is not shown: the code's default, and a warning", async () => {
+    await ensureFlags(redis, "test");
+    const app = await startApp("prod-m", "1.4.2", "prod");
+    await updateFlag(redis, "banner", (f) => ({ ...f!, variants: { ...f!.variants, beta: { text: "<b>no colour</b>" } } }), { by: "test", reason: "bad shape", cause: "set" });
+    await until("bad value served", async () => (await banner(app, beta)).banner.text === DEFAULT_BANNER.text, 15_000);
+    expect(await banner(app, beta)).toMatchObject({ banner: DEFAULT_BANNER, variant: null, reason: "TARGETING_MATCH" });
+    expect(app.logs.some((l) => l.msg === "banner flag value is not {text, color}; using the code default")).toBe(true);
+    expect(errorsOf(app)).toEqual([]);
+  });
+
+  test("without Redis (no flags) and without the flag, the code's default", async () => {
+    const alone = await startApp("prod-n", "1.4.2", "prod", undefined, { REDIS_URL: "" });
+    expect(await banner(alone, beta)).toEqual({ banner: DEFAULT_BANNER, variant: null, reason: "no flags" });
+    const app = await startApp("prod-o", "1.4.2", "prod");
+    expect(await banner(app, beta)).toEqual({ banner: DEFAULT_BANNER, variant: null, reason: "ERROR", errorCode: "FLAG_NOT_FOUND" });
+  });
 });
 
 test("fault flags scoped to one version break only the canary", async () => {

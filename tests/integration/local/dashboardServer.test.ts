@@ -2,8 +2,10 @@
 // The dashboard server and page with a scripted status (no stack): only its own loopback origin
 // can read or write it (raw HTTP and DNS rebinding simulated in Chromium), the charts have a time
 // axis, a legend, the alarm thresholds and event markers, the rollout panel shows the plan's steps
-// and the verdicts' numbers, the page loads nothing from another origin under its CSP, and a stale
-// snapshot never replaces a newer one.
+// and the verdicts' numbers, the flags panel shows each rule in words and an object flag's values as
+// read-only JSON (escaped: markup in a value stays text), the segments panel what each segment is,
+// the page loads nothing from another origin under its CSP, and a stale snapshot never replaces a
+// newer one.
 import { REPO_ROOT } from "../../support/repoRoot";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -26,6 +28,8 @@ import type { RolloutState } from "../../../core/rollout/model";
 import { rolloutView } from "../../../local/dashboard/rolloutView";
 import type { AviaryEvent } from "../../../state/events";
 import { guardedPage } from "../../support/guardedPage";
+import { storedFlagSchema, storedSegmentSchema } from "../../../core/flags/model";
+import { describeFlags, describeSegments } from "../../../local/flags";
 import { progressingRollout } from "../../support/progressingRollout";
 
 const logger = pino({ level: "silent" });
@@ -37,6 +41,25 @@ let browser: Browser;
 /** What the scripted status reports as the stored rollout (null: none). */
 let rollout: RolloutState | null = null;
 const rolloutStarted = new Date(Date.now() - 60_000);
+
+const bookkeeping = { updatedBy: "dev", updatedAt: "2026-01-01T00:00:00.000Z", version: 3 };
+/** A JSON value written to break out of the page, were it ever put in as markup. */
+const HOSTILE = '</pre><img src=x data-injected="1"><script>window.injected = true</script>';
+const storedFlags = [
+  storedFlagSchema.parse({
+    key: "banner", type: "object", enabled: true, owner: "web", description: "the banner",
+    variants: { standard: { text: "Welcome", color: "#2563eb" }, beta: { text: HOSTILE, color: "#d97706", tags: ["a", "b"] } },
+    defaultVariant: "standard",
+    rules: [
+      { match: "all", conditions: [{ op: "inSegment", segment: "beta-testers" }], variant: "beta" },
+      { match: "all", conditions: [{ attribute: "plan", op: "in", values: ["pro", "team"] }, { attribute: "version", op: "semverGte", value: "2.1.0" }], variant: "beta", percentage: 20 },
+    ],
+    ...bookkeeping,
+  }),
+];
+const storedSegments = [
+  storedSegmentSchema.parse({ name: "beta-testers", description: "try things first", match: "any", conditions: [{ attribute: "email", op: "endsWith", value: "@example.com" }], included: ["t1", "t2"], excluded: [], ...bookkeeping }),
+];
 
 function fakeStatus(): LocalStatus {
   const now = Date.now();
@@ -56,8 +79,8 @@ function fakeStatus(): LocalStatus {
   serial += 1;
   return {
     snapshot: serial, at: new Date(now).toISOString(), proxyUrl: "http://127.0.0.1:1", deployment: "local", periodFactor: 10, versions: { prod: "1.0.0", canary: "1.1.0" },
-    sections: { routing: { ok: true }, backends: { ok: true }, flags: { ok: true }, events: { ok: true }, proxy: { ok: true } } as unknown as LocalStatus["sections"],
-    routing, split: splitView(points, routing, now, 10), backends: [], fleet, flags: [], alarms: ev.states().map((a) => alarmView(a, fleet)), activity: [], events,
+    sections: { routing: { ok: true }, backends: { ok: true }, flags: { ok: true }, segments: { ok: true }, events: { ok: true }, proxy: { ok: true } } as unknown as LocalStatus["sections"],
+    routing, split: splitView(points, routing, now, 10), backends: [], fleet, flags: describeFlags(storedFlags), segments: describeSegments(storedSegments, storedFlags), alarms: ev.states().map((a) => alarmView(a, fleet)), activity: [], events,
     chart: chartSeries(points, now, { windowSeconds: 300, stepSeconds: 2, thresholds: { canary5xxPct: 5, canaryP99Ms: 1500 }, routing, events, activity: [] }),
     rollout: rolloutView({ state: rollout, problems: [] }, now),
   };
@@ -270,6 +293,40 @@ test("Chromium: the rollout panel shows the plan's steps, the current one with i
   } finally {
     rollout = null;
   }
+}, 60_000);
+
+test("Chromium: each flag's rules in words, an object flag's values as read-only JSON with markup kept as text, and the segments panel", async () => {
+  const { page, foreign, violations } = await guardedPage(browser, dashboard.url);
+  await page.goto(dashboard.url);
+  const row = page.locator("[data-testid=flags] tr[data-flag=banner]");
+  await row.waitFor();
+  const rules = await row.locator("[data-testid=flag-rules] > li").allInnerTexts();
+  expect(rules).toHaveLength(2);
+  expect(rules[0]).toMatch(/segment beta-testers.*→ beta/);
+  expect(rules[1]).toMatch(/plan.*pro, team.*version.*2\.1\.0.*→ beta.*20 %/);
+  // The JSON view is the value, pretty-printed, as text: the markup in it made no element and ran nothing.
+  const json = row.locator("[data-testid=flag-json]");
+  await expect(json.evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.variant, e.textContent]))).resolves.toEqual([
+    ["standard", JSON.stringify({ text: "Welcome", color: "#2563eb" }, null, 2)],
+    ["beta", JSON.stringify({ text: HOSTILE, color: "#d97706", tags: ["a", "b"] }, null, 2)],
+  ]);
+  await expect(page.locator("[data-injected]").count()).resolves.toBe(0);
+  await expect(row.locator("script, img").count()).resolves.toBe(0);
+  expect(await page.evaluate(() => (window as unknown as { injected?: boolean }).injected)).toBeUndefined();
+  // Read-only: nothing in the view can be edited, and a live object flag offers no button.
+  await expect(json.first().evaluate((e) => (e as HTMLElement).isContentEditable)).resolves.toBe(false);
+  await expect(row.locator("button, input, textarea").count()).resolves.toBe(0);
+
+  const seg = page.locator("[data-testid=segments] tr[data-segment=beta-testers]");
+  const cells = await seg.locator("td").allInnerTexts();
+  expect(cells[0]).toMatch(/beta-testers\s+try things first/);
+  expect(cells[1]).toMatch(/email.*@example\.com/);
+  expect(cells[2]).toBe("2");
+  expect(cells[3]).toBe("banner");
+  expect(await violations()).toEqual([]);
+  expect(foreign()).toEqual([]);
+  await page.screenshot({ path: path.join(REPO_ROOT, "test-output", "dashboard-flags.png"), fullPage: true });
+  await page.close();
 }, 60_000);
 
 test("Chromium: every panel is from the newest snapshot; a late older one is ignored", async () => {

@@ -11,6 +11,7 @@ import { Load } from "../../../harness/load";
 import { startLocalStack, type LocalStack } from "../../../local/stack";
 import type { LocalStatus } from "../../../local/status";
 import { setBooleanFlag } from "../../../local/flags";
+import { BETA_TESTER, OUTSIDER, bannerFor, bannerLine } from "../../../local/bannerProbe";
 import { updateFlag } from "../../../state/flags";
 import { readEvents } from "../../../state/events";
 import { readRouting } from "../../../state/routing";
@@ -206,6 +207,18 @@ describe("dashboard in headless Chromium", () => {
     await page.click("button[data-unkill=hiddenfeature]");
     await until("hiddenfeature on again via un-kill", async () => (await fetch(`${stack.proxyUrl}/hiddenfeature`)).status === 200, 15_000);
     await page.waitForSelector("[data-testid=flags] tr[data-flag=hiddenfeature][data-killed=false] button[data-toggle=hiddenfeature][data-on=false]");
+
+    // The JSON flag and its segment, as the demo shows them: through the proxy a beta tester gets the
+    // beta banner, someone outside the segment the standard one; the page shows the rule in words,
+    // the values as JSON and the segment.
+    const tester = await bannerFor(stack.proxyUrl, BETA_TESTER);
+    expect(tester).toMatchObject({ variant: "beta", reason: "TARGETING_MATCH" });
+    expect(await bannerFor(stack.proxyUrl, OUTSIDER)).toMatchObject({ variant: "standard", reason: "DEFAULT" });
+    expect(bannerLine(BETA_TESTER, tester)).toBe(`as ana@example.com (a beta tester): beta (TARGETING_MATCH) "${tester.banner.text}"`);
+    const bannerRow = page.locator("[data-testid=flags] tr[data-flag=banner]");
+    await expect(bannerRow.locator("[data-testid=flag-rules] > li").first().innerText()).resolves.toMatch(/segment beta-testers.*→ beta/);
+    await expect(bannerRow.locator("[data-testid=flag-json][data-variant=beta]").innerText()).resolves.toContain(`"text": "${tester.banner.text}"`);
+    await expect(page.locator("[data-testid=segments] tr[data-segment=beta-testers]").innerText()).resolves.toMatch(/@example\.com[\s\S]*banner/);
 
     // The rollback of the previous test is in the action log.
     await expect(page.locator("[data-testid=actions]").innerText()).resolves.toMatch(/canary-5xx-rate → ALARM/);

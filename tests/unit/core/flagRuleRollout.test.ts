@@ -10,20 +10,9 @@ const pro: FlagRuleInput = { conditions: [{ attribute: "plan", op: "equals", val
 const withPercentage = (percentage: number): FlagRuleInput => ({ ...pro, percentage });
 
 describe("rules in order", () => {
-  const theme = compileFlag(
-    flagDefinitionSchema.parse({
-      key: "theme",
-      type: "string",
-      enabled: true,
-      variants: { blue: "#00f", green: "#0f0", red: "#f00" },
-      defaultVariant: "blue",
-      rules: [
-        { name: "adult pros", match: "all", conditions: [{ attribute: "plan", op: "equals", value: "pro" }, { attribute: "age", op: "gte", value: 18 }], variant: "green" },
-        { match: "any", conditions: [{ attribute: "plan", op: "equals", value: "pro" }, { attribute: "country", op: "equals", value: "NL" }], variant: "red" },
-      ],
-      owner: "design",
-    }),
-  );
+  const adultPros: FlagRuleInput = { name: "adult pros", match: "all", conditions: [{ attribute: "plan", op: "equals", value: "pro" }, { attribute: "age", op: "gte", value: 18 }], variant: "green" };
+  const prosOrDutch: FlagRuleInput = { match: "any", conditions: [{ attribute: "plan", op: "equals", value: "pro" }, { attribute: "country", op: "equals", value: "NL" }], variant: "red" };
+  const theme = compileFlag(define({ type: "string", variants: { blue: "#00f", green: "#0f0", red: "#f00" }, defaultVariant: "blue", rules: [adultPros, prosOrDutch] }));
   test.each<[string, EvaluationContext, string, string, number | undefined]>([
     ["both rules match: the first wins", { plan: "pro", age: 30 }, "green", "TARGETING_MATCH", 0],
     ["only the second (any: plan)", { plan: "pro", age: 12 }, "red", "TARGETING_MATCH", 1],

@@ -15,7 +15,7 @@
  * deleted segment never widens a rule.
  */
 import type { AttributeCondition, Condition, MatchMode, Scalar } from "./model";
-import { compareSemver, parseSemver, type Semver } from "./semver";
+import { compareSemver, MAX_SEMVER_LENGTH, parseSemver, type Semver } from "./semver";
 
 /** OpenFeature-style evaluation context: targetingKey plus flat attributes. */
 export type EvaluationContext = Readonly<Record<string, unknown>> & { readonly targetingKey?: string };
@@ -44,9 +44,23 @@ function isFiniteNumber(v: unknown): v is number {
   return typeof v === "number" && Number.isFinite(v);
 }
 
+/**
+ * Context versions already parsed, by text (null: not a version). An app reports few distinct
+ * versions, so most semver tests skip the parse; bounded, and emptied when full.
+ */
+const parsedVersions = new Map<string, Semver | null>();
+const PARSED_VERSIONS_MAX = 1024;
+
 /** The version an attribute holds: undefined when it is not a string or not a valid version. */
 function versionOf(v: unknown): Semver | undefined {
-  return typeof v === "string" ? parseSemver(v) : undefined;
+  if (typeof v !== "string" || v.length > MAX_SEMVER_LENGTH) return undefined;
+  let parsed = parsedVersions.get(v);
+  if (parsed === undefined) {
+    if (parsedVersions.size >= PARSED_VERSIONS_MAX) parsedVersions.clear();
+    parsed = parseSemver(v) ?? null;
+    parsedVersions.set(v, parsed);
+  }
+  return parsed ?? undefined;
 }
 
 function equality(attribute: string, expected: Scalar, negated: boolean): ConditionTest {

@@ -39,6 +39,7 @@ export interface CallerDefaultEvaluation {
   readonly useCallerDefault: true;
   readonly value?: undefined;
   readonly variant?: undefined;
+  readonly ruleIndex?: undefined;
 }
 
 export type Evaluation = VariantEvaluation | CallerDefaultEvaluation;

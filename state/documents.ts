@@ -37,6 +37,7 @@ export interface DocumentStore<S extends Bookkeeping> {
 
 /** Stand-in for a key holding a non-string type, so compare-and-set still detects races on it. */
 const WRONG_TYPE = "\u0000wrongtype";
+const bySchema = z.string().trim().min(1).max(200);
 
 /** Throws the store's validation error if `name` is not a valid name. */
 export function checkName<S extends Bookkeeping>(store: DocumentStore<S>, name: string): void {
@@ -142,8 +143,6 @@ redis.call('SADD', K.index, P.name)
   });
 }
 
-const bySchema = z.string().trim().min(1).max(200);
-
 /** What one attempt of a read-modify-write sees: the raw value (for compare-and-set) and the valid document. */
 export interface Current<S> {
   /** The raw value, "" when absent (compared inside the script). */
@@ -181,6 +180,11 @@ export interface DocumentChange<S, N = S> {
   repairs: string[];
 }
 
+/** A field's value in a change summary: strings as they are, "none" for absent, anything else as JSON. */
+export function showValue(v: unknown): string {
+  return v === undefined ? "none" : typeof v === "string" ? v : JSON.stringify(v);
+}
+
 /** Who made a change, and why. */
 export interface ChangeOptions {
   by: string;
@@ -199,13 +203,13 @@ export function changeOptions<S extends Bookkeeping>(store: DocumentStore<S>, op
  * documentWriteScript): bookkeeping added, size checked, compare-and-set run. Returns the change,
  * "conflict", or the script's other noop result for the caller to turn into an error.
  */
-export async function storeDocument<D, S extends Bookkeeping>(
+export async function storeDocument<S extends Bookkeeping>(
   redis: Redis,
   store: DocumentStore<S>,
   write: {
     script: WriteScript;
     name: string;
-    def: D;
+    def: Omit<S, keyof Bookkeeping>;
     current: Current<S>;
     by: string;
     reason: string;
@@ -216,7 +220,7 @@ export async function storeDocument<D, S extends Bookkeeping>(
   },
 ): Promise<DocumentChange<S> | { refused: unknown } | "conflict"> {
   const { name, current } = write;
-  const stored = { ...write.def, updatedBy: write.by, updatedAt: new Date().toISOString(), version: (current.old?.version ?? 0) + 1 } as unknown as S;
+  const stored = { ...write.def, updatedBy: write.by, updatedAt: new Date().toISOString(), version: (current.old?.version ?? 0) + 1 } as S;
   const json = JSON.stringify(stored);
   if (json.length > store.maxJson) {
     throw store.invalid(`Invalid ${store.kind} "${name}": its definition is ${json.length} characters, over the ${store.maxJson}-character limit`);

@@ -9,7 +9,7 @@ import { flagDefinitionSchema, flagKeySchema, segmentsUsed, storedFlagSchema, ty
 import { issuesLine } from "../core/validation/issues";
 import { MAX_FLAG_JSON } from "./bounds";
 import { InvalidInputError } from "../core/errors";
-import { changeOptions, checkName, documentWriteScript, parseStored, readDocument, readDocuments, storeDocument, withCurrent, type ChangeOptions, type DocumentChange, type DocumentStore } from "./documents";
+import { changeOptions, checkName, showValue, documentWriteScript, parseStored, readDocument, readDocuments, storeDocument, withCurrent, type ChangeOptions, type DocumentChange, type DocumentStore } from "./documents";
 import { keys } from "./keys";
 
 export type FlagChangeOptions = ChangeOptions;
@@ -19,15 +19,8 @@ export type FlagChange = DocumentChange<StoredFlag>;
 export class FlagValidationError extends InvalidInputError {}
 
 const FLAGS: DocumentStore<StoredFlag> = {
-  kind: "flag",
-  idField: "key",
-  key: keys.flag,
-  index: keys.flags,
-  maxJson: MAX_FLAG_JSON,
-  nameSchema: flagKeySchema,
-  storedSchema: storedFlagSchema,
-  nameOf: (f) => f.key,
-  invalid: (message) => new FlagValidationError(message),
+  kind: "flag", idField: "key", key: keys.flag, index: keys.flags, maxJson: MAX_FLAG_JSON,
+  nameSchema: flagKeySchema, storedSchema: storedFlagSchema, nameOf: (f) => f.key, invalid: (message) => new FlagValidationError(message),
 };
 
 /** Throws a FlagValidationError naming `key` if it is not a valid flag key. */
@@ -70,17 +63,15 @@ end
 
 const FIELDS = ["type", "enabled", "defaultVariant", "variants", "rollout", "description", "owner", "metadata"] as const;
 
-const show = (v: unknown): string => (v === undefined ? "none" : typeof v === "string" ? v : JSON.stringify(v));
-
 /** "rule 2 added: …", "rule 1 changed: … → …", "rule 3 removed: …" for each position that differs. */
 function rulesChange(old: readonly FlagRule[], next: readonly FlagRule[]): string[] {
   const parts: string[] = [];
   for (let i = 0; i < Math.max(old.length, next.length); i++) {
     const [a, b] = [old[i], next[i]];
     if (JSON.stringify(a) === JSON.stringify(b)) continue;
-    if (a === undefined) parts.push(`rule ${i + 1} added: ${show(b)}`);
-    else if (b === undefined) parts.push(`rule ${i + 1} removed: ${show(a)}`);
-    else parts.push(`rule ${i + 1} changed: ${show(a)} → ${show(b)}`);
+    if (a === undefined) parts.push(`rule ${i + 1} added: ${showValue(b)}`);
+    else if (b === undefined) parts.push(`rule ${i + 1} removed: ${showValue(a)}`);
+    else parts.push(`rule ${i + 1} changed: ${showValue(a)} → ${showValue(b)}`);
   }
   return parts;
 }
@@ -92,7 +83,7 @@ export function summarize(old: FlagDefinition | undefined, next: FlagDefinition)
     const rules = next.rules.length > 0 ? `, ${next.rules.length} rule${next.rules.length === 1 ? "" : "s"}` : "";
     return `created ${next.type} flag, default ${next.defaultVariant}, ${next.enabled ? "enabled" : "disabled"}${rollout}${rules}`;
   }
-  const parts = FIELDS.filter((f) => JSON.stringify(old[f]) !== JSON.stringify(next[f])).map((f) => `${f} ${show(old[f])} → ${show(next[f])}`);
+  const parts = FIELDS.filter((f) => JSON.stringify(old[f]) !== JSON.stringify(next[f])).map((f) => `${f} ${showValue(old[f])} → ${showValue(next[f])}`);
   parts.push(...rulesChange(old.rules, next.rules));
   return parts.length === 0 ? "no change" : parts.join("; ");
 }

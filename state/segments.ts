@@ -6,11 +6,11 @@
  * while a flag's rules use the segment (checked in the same script).
  */
 import type Redis from "ioredis";
-import { segmentDefinitionSchema, segmentNameSchema, storedSegmentSchema, type SegmentDefinition, type SegmentDefinitionInput, type StoredSegment } from "../core/flags/model";
-import { issuesLine } from "../core/validation/issues";
+import { SEGMENT_OPS, segmentDefinitionSchema, segmentNameSchema, storedSegmentSchema, type SegmentDefinition, type SegmentDefinitionInput, type StoredSegment } from "../core/flags/model";
+import { issuesLine, type Issue } from "../core/validation/issues";
 import { InvalidInputError, InvariantError, NotFoundError } from "../core/errors";
 import { MAX_SEGMENT_JSON } from "./bounds";
-import { changeOptions, checkName, documentWriteScript, readDocument, readDocuments, storeDocument, withCurrent, type ChangeOptions, type DocumentChange, type DocumentStore } from "./documents";
+import { changeOptions, checkName, showValue, documentWriteScript, readDocument, readDocuments, storeDocument, withCurrent, type ChangeOptions, type DocumentChange, type DocumentStore } from "./documents";
 import { keys } from "./keys";
 import { runWrite, writeScript } from "./writeScript";
 
@@ -32,15 +32,8 @@ export class SegmentInUseError extends InvalidInputError {
 }
 
 const SEGMENTS: DocumentStore<StoredSegment> = {
-  kind: "segment",
-  idField: "name",
-  key: keys.segment,
-  index: keys.segments,
-  maxJson: MAX_SEGMENT_JSON,
-  nameSchema: segmentNameSchema,
-  storedSchema: storedSegmentSchema,
-  nameOf: (s) => s.name,
-  invalid: (message) => new SegmentValidationError(message),
+  kind: "segment", idField: "name", key: keys.segment, index: keys.segments, maxJson: MAX_SEGMENT_JSON,
+  nameSchema: segmentNameSchema, storedSchema: storedSegmentSchema, nameOf: (s) => s.name, invalid: (message) => new SegmentValidationError(message),
 };
 
 /** One segment; `segment` is undefined when absent or garbage (then `problems` says why). */
@@ -58,12 +51,22 @@ export async function readSegments(redis: Redis): Promise<{ segments: StoredSegm
   return { segments: docs, problems, invalidNames };
 }
 
+const SEGMENT_IN_SEGMENT = "a segment is made of attribute tests only: it cannot use another segment (inSegment / notInSegment)";
+
+/** zod's "Invalid input" for a condition, said plainly when the condition tests a segment. */
+function plainIssue(input: unknown, issue: Issue): Issue {
+  const [field, i] = issue.path;
+  if (field !== "conditions" || issue.path.length !== 2 || typeof i !== "number") return issue;
+  const op = (input as { conditions: { op?: unknown }[] }).conditions[i]?.op;
+  return (SEGMENT_OPS as readonly unknown[]).includes(op) ? { path: issue.path, message: SEGMENT_IN_SEGMENT } : issue;
+}
+
 /** Validates a definition; throws one error naming every bad field. */
 export function validateSegmentDefinition(input: unknown): SegmentDefinition {
   const parsed = segmentDefinitionSchema.safeParse(input);
   if (!parsed.success) {
     const name = typeof input === "object" && input !== null && "name" in input ? ` ${JSON.stringify((input as { name: unknown }).name)}` : "";
-    throw new SegmentValidationError(`Invalid segment${name}: ${issuesLine(parsed.error.issues)}`);
+    throw new SegmentValidationError(`Invalid segment${name}: ${issuesLine(parsed.error.issues.map((issue) => plainIssue(input, issue)))}`);
   }
   return parsed.data;
 }
@@ -73,7 +76,7 @@ const FIELDS = ["description", "match", "conditions", "included", "excluded"] as
 /** "field old → new" for each field that differs; "created …" for a new segment. */
 export function summarizeSegment(old: SegmentDefinition | undefined, next: SegmentDefinition): string {
   if (old === undefined) return `created segment, ${next.conditions.length} conditions (${next.match}), ${next.included.length} included, ${next.excluded.length} excluded`;
-  const parts = FIELDS.filter((f) => JSON.stringify(old[f]) !== JSON.stringify(next[f])).map((f) => `${f} ${JSON.stringify(old[f])} → ${JSON.stringify(next[f])}`);
+  const parts = FIELDS.filter((f) => JSON.stringify(old[f]) !== JSON.stringify(next[f])).map((f) => `${f} ${showValue(old[f])} → ${showValue(next[f])}`);
   return parts.length === 0 ? "no change" : parts.join("; ");
 }
 
@@ -84,12 +87,7 @@ const WRITE_SCRIPT = documentWriteScript(SEGMENTS);
  * absent or garbage) and returns the new one, validated before anything is written. Retries when
  * another writer got in between (compare-and-set on the raw value).
  */
-export async function updateSegment(
-  redis: Redis,
-  name: string,
-  mutate: (current: SegmentDefinition | undefined) => SegmentDefinitionInput,
-  opts: SegmentChangeOptions & { cause: string },
-): Promise<SegmentChange> {
+export async function updateSegment(redis: Redis, name: string, mutate: (current: SegmentDefinition | undefined) => SegmentDefinitionInput, opts: SegmentChangeOptions & { cause: string }): Promise<SegmentChange> {
   checkName(SEGMENTS, name);
   const { by, reason } = changeOptions(SEGMENTS, opts);
   return withCurrent(redis, SEGMENTS, name, async (current) => {

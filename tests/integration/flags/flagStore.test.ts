@@ -3,10 +3,10 @@ import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type Redis from "ioredis";
 import { run } from "../../../cli/main";
-import { booleanFlag } from "../../../core/flags/model";
+import { booleanFlag, type FlagDefinition } from "../../../core/flags/model";
 import { connect, subscribeChanges } from "../../../state/connection";
 import { readEvents, type ChangeNotice } from "../../../state/events";
-import { putFlag, readFlag, readFlags, updateFlag } from "../../../state/flags";
+import { putFlag, readFlag, readFlags, summarize, updateFlag } from "../../../state/flags";
 import { keys } from "../../../state/keys";
 import { startRedisServer, type RedisServer } from "../../../harness/redisServer";
 import { tempDir } from "../../support/tempDir";
@@ -115,6 +115,46 @@ describe("store", () => {
     expect((await readFlag(redis, "wrongtype")).flag?.key).toBe("wrongtype");
   });
 
+  test("a flag stored in the legacy rule shape still reads, as conditions; the next write stores the new shape", async () => {
+    const legacy = {
+      ...booleanFlag("legacy", "web"),
+      rules: [
+        { attribute: "country", op: "equals", value: "NL", variant: "on" },
+        { attribute: "plan", op: "in", values: ["pro", "team"], variant: "on" },
+      ],
+      updatedBy: "old-cli",
+      updatedAt: "2025-01-01T00:00:00.000Z",
+      version: 3,
+    };
+    await redis.set(keys.flag("legacy"), JSON.stringify(legacy));
+    await redis.sadd(keys.flags, "legacy");
+    const rules = [
+      { match: "all", conditions: [{ attribute: "country", op: "equals", value: "NL" }], variant: "on" },
+      { match: "all", conditions: [{ attribute: "plan", op: "in", values: ["pro", "team"] }], variant: "on" },
+    ];
+    expect(await readFlag(redis, "legacy")).toEqual({ flag: { ...legacy, rules, description: "" }, problems: [] });
+    expect((await readFlags(redis)).flags.map((f) => f.rules)).toEqual([rules]);
+    const kill = await updateFlag(redis, "legacy", (cur) => ({ ...cur!, enabled: false }), { by: "t", cause: "kill" });
+    expect(kill.summary).toBe("enabled true → false");
+    expect(JSON.parse((await redis.get(keys.flag("legacy")))!)).toMatchObject({ rules, version: 4 });
+  });
+
+  test("object flags, the team's metadata and rules of conditions round-trip", async () => {
+    const def = {
+      key: "checkout-config",
+      type: "object" as const,
+      enabled: true,
+      variants: { small: { steps: ["cart", "pay"], retries: 2 }, large: [{ step: "cart" }, { step: "review" }] },
+      defaultVariant: "small",
+      rules: [{ name: "pro in NL", match: "all" as const, conditions: [{ attribute: "plan", op: "in" as const, values: ["pro"] }, { attribute: "version", op: "semverGte" as const, value: "2.1.0" }], variant: "large", percentage: 20 }],
+      description: "",
+      owner: "web",
+      metadata: { team: "checkout", ticket: 42, reviewed: true },
+    };
+    await putFlag(redis, def, { by: "t" });
+    expect((await readFlag(redis, "checkout-config")).flag).toEqual({ ...def, updatedBy: "t", updatedAt: expect.any(String), version: 1 });
+  });
+
   test("20 concurrent updates: no lost update (compare-and-set)", async () => {
     await putFlag(redis, booleanFlag("race", "me"), { by: "t" });
     const clients = Array.from({ length: 4 }, () => connect(server.url));
@@ -131,6 +171,29 @@ describe("store", () => {
     } finally {
       await Promise.all(clients.map((c) => c.quit()));
     }
+  });
+});
+
+describe("summarize", () => {
+  const base: FlagDefinition = booleanFlag("f", "web");
+  const rule = (value: string, percentage?: number): FlagDefinition["rules"][number] => ({
+    match: "all",
+    conditions: [{ attribute: "plan", op: "equals", value }],
+    variant: "on",
+    ...(percentage === undefined ? {} : { percentage }),
+  });
+  test.each<[string, FlagDefinition | undefined, FlagDefinition, string]>([
+    ["created", undefined, base, "created boolean flag, default off, enabled"],
+    ["created with rules and a rollout", undefined, { ...base, rules: [rule("pro")], rollout: { percentage: 5, variant: "on" } }, "created boolean flag, default off, enabled, rollout 5% → on, 1 rule"],
+    ["no change", base, base, "no change"],
+    ["metadata added", base, { ...base, metadata: { team: "web" } }, 'metadata none → {"team":"web"}'],
+    ["metadata removed", { ...base, metadata: { team: "web" } }, base, 'metadata {"team":"web"} → none'],
+    ["a rule added", { ...base, rules: [rule("pro")] }, { ...base, rules: [rule("pro"), rule("team")] }, `rule 2 added: ${JSON.stringify(rule("team"))}`],
+    ["a rule removed", { ...base, rules: [rule("pro"), rule("team")] }, { ...base, rules: [rule("pro")] }, `rule 2 removed: ${JSON.stringify(rule("team"))}`],
+    ["a rule's percentage raised", { ...base, rules: [rule("pro", 10)] }, { ...base, rules: [rule("pro", 20)] }, `rule 1 changed: ${JSON.stringify(rule("pro", 10))} → ${JSON.stringify(rule("pro", 20))}`],
+    ["rules and a kill together", { ...base, rules: [rule("pro")] }, { ...base, enabled: false, rules: [] }, `enabled true → false; rule 1 removed: ${JSON.stringify(rule("pro"))}`],
+  ])("%s", (_label, old, next, text) => {
+    expect(summarize(old, next)).toBe(text);
   });
 });
 

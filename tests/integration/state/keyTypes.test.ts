@@ -72,4 +72,13 @@ describe("on a real redis-server", () => {
     expect(await findWrongTypes(db.redis, KEY_FAMILIES.events)).toEqual([`Redis key aviary:events is a string of 1048576 bytes starting "${"y".repeat(40)}", expected a stream`]);
     expect(await findWrongTypes(db.redis, KEY_FAMILIES.routing)).toEqual([]);
   });
+
+  test("segments: the index and each indexed definition are checked", async () => {
+    await db.redis.sadd(keys.segments, "beta", "gone");
+    await db.redis.hset(keys.segment("beta"), "name", "beta");
+    expect(await findWrongTypes(db.redis, KEY_FAMILIES.segments)).toEqual(['Redis key aviary:segment:beta is a hash of 1 field starting "name", expected a string']);
+    await db.redis.del(keys.segments);
+    await db.redis.rpush(keys.segments, "beta");
+    expect(await findWrongTypes(db.redis, KEY_FAMILIES.segments)).toEqual(['Redis key aviary:segments is a list of 1 item starting "beta", expected a set']);
+  });
 });

@@ -212,7 +212,7 @@ describe("events and connection", () => {
   });
 
   test("keys all live under the aviary: prefix", () => {
-    for (const k of [keys.routing, keys.backends, keys.events, keys.backend("x"), keys.dedupe("m"), keys.flagPrefix, channels.changes]) {
+    for (const k of [keys.routing, keys.backends, keys.events, keys.backend("x"), keys.dedupe("m"), keys.flagPrefix, keys.segment("s"), keys.segments, channels.changes]) {
       expect(k.startsWith("aviary:")).toBe(true);
     }
   });

@@ -8,6 +8,7 @@ import { InvalidInputError } from "../../../core/errors";
 import { GarbageValueError, WrongTypeError } from "../../../state/errors";
 import { readEvents } from "../../../state/events";
 import { putFlag, readFlag } from "../../../state/flags";
+import { deleteSegment, putSegment, readSegment } from "../../../state/segments";
 import { keys } from "../../../state/keys";
 import { deregisterBackend, drainBackend, listBackends, registerBackend } from "../../../state/registry";
 import { changeRouting, disableCanary, enableCanary, readRouting, setCanaryWeight, type RoutingChange } from "../../../state/routing";
@@ -22,6 +23,9 @@ const db = useRedis();
 const by = "test";
 const prod = { id: "prod-1", role: "prod" as const, address: "127.0.0.1:9001", version: "1.0.0", ttlSeconds: 60 };
 
+const segment = { name: "beta", included: ["u1"] };
+const flagUsingSegment = { ...booleanFlag("f1", "me"), rules: [{ match: "all" as const, conditions: [{ op: "inSegment" as const, segment: "beta" }], variant: "on" }] };
+
 /** Each write, with the state it needs first (a registered backend for deregister/drain). */
 const writes: Record<string, { setup?: (r: Redis) => Promise<unknown>; run: (r: Redis) => Promise<unknown> }> = {
   weight: { run: (r) => setCanaryWeight(r, 20, { by }) },
@@ -29,6 +33,9 @@ const writes: Record<string, { setup?: (r: Redis) => Promise<unknown>; run: (r: 
   disable: { run: (r) => disableCanary(r, { by, reason: "test" }) },
   "weight+enable": { run: (r) => changeRouting(r, { weight: 20, enabled: true }, { by }) },
   flag: { run: (r) => putFlag(r, booleanFlag("f1", "me"), { by }) },
+  "flag using a segment": { setup: (r) => putSegment(r, segment, { by }), run: (r) => putFlag(r, flagUsingSegment, { by }) },
+  segment: { run: (r) => putSegment(r, segment, { by }) },
+  "segment delete": { setup: (r) => putSegment(r, segment, { by }), run: (r) => deleteSegment(r, "beta", { by }) },
   register: { run: (r) => registerBackend(r, prod) },
   deregister: { setup: (r) => registerBackend(r, prod), run: (r) => deregisterBackend(r, "prod-1", { by }) },
   drain: { setup: (r) => registerBackend(r, prod), run: (r) => drainBackend(r, "prod-1", { by }) },
@@ -49,6 +56,10 @@ describe("a wrong-type key is refused naming the key, and nothing is written", (
     ["enable", keys.routing, "hash"],
     ["weight+enable", keys.routing, "hash"],
     ["flag", keys.flags, "set"],
+    ["flag using a segment", keys.segments, "set"],
+    ["segment", keys.segments, "set"],
+    ["segment delete", keys.segments, "set"],
+    ["segment delete", keys.flags, "set"],
     ["register", keys.backends, "set"],
     ["deregister", keys.backends, "set"],
     ["drain", keys.backend("prod-1"), "hash"],
@@ -133,6 +144,13 @@ describe("keys a write replaces whole are moved aside, never refused", () => {
     const change = await putFlag(db.redis, booleanFlag("f1", "me"), { by });
     expect(change.repairs).toEqual([expect.stringMatching(/^Redis key aviary:flag:f1 is a hash of 1 field starting "enabled", expected a string; repaired \(moved to aviary:corrupt:flag:f1:\d{13}\)$/)]);
     expect((await readFlag(db.redis, "f1")).flag?.key).toBe("f1");
+  });
+
+  test("a segment definition of the wrong type", async () => {
+    await db.redis.sadd(keys.segment("beta"), "u1");
+    const change = await putSegment(db.redis, segment, { by });
+    expect(change.repairs).toEqual([expect.stringMatching(/^Redis key aviary:segment:beta is a set of 1 member starting "u1", expected a string; repaired \(moved to aviary:corrupt:segment:beta:\d{13}\)$/)]);
+    expect((await readSegment(db.redis, "beta")).segment?.included).toEqual(["u1"]);
   });
 
   test("a backend entry of the wrong type", async () => {

@@ -9,6 +9,7 @@ import { ConflictError, GarbageValueError, RedisKeyError, StateError, WrongTypeE
 import { RedisUnreachableError } from "../../../state/unreachable";
 import { parseChangeNotice, parseEntry, readEvents } from "../../../state/events";
 import { FlagValidationError } from "../../../state/flags";
+import { SegmentInUseError, SegmentValidationError } from "../../../state/segments";
 import { channels, keys } from "../../../state/keys";
 import { useRedis } from "../../support/useRedis";
 
@@ -52,6 +53,7 @@ describe("parseEntry", () => {
   const at = "2025-01-01T00:00:00.000Z";
   test.each([
     ["valid", ["kind", "flag", "at", at, "by", "me", "d:key", "x"], { kind: "flag", by: "me", detail: { key: "x" } }, []],
+    ["a segment event", ["kind", "segment", "at", at, "by", "me", "d:name", "beta"], { kind: "segment", by: "me", detail: { name: "beta" } }, []],
     ["bad kind, shown as a prefix", ["kind", "k".repeat(100_000), "at", at, "by", "me"], undefined, [/kind cut to 4000 characters: 100000 characters starting "k{40}"$/, /invalid kind 4000 characters starting "k{40}"$/]],
     ["missing at", ["kind", "flag", "by", "me"], undefined, [/invalid at missing/]],
     ["missing by", ["kind", "flag", "at", at], undefined, [/invalid by missing/]],
@@ -77,6 +79,7 @@ describe("parseChangeNotice", () => {
   test.each([
     ["routing", '{"kind":"routing","eventId":"1-1"}', { kind: "routing", eventId: "1-1" }],
     ["flag with id", '{"kind":"flag","eventId":"1-1","id":"f"}', { kind: "flag", eventId: "1-1", id: "f" }],
+    ["segment with name", '{"kind":"segment","eventId":"1-1","id":"beta"}', { kind: "segment", eventId: "1-1", id: "beta" }],
     ["unknown fields dropped", '{"kind":"backend","eventId":"1-1","x":1}', { kind: "backend", eventId: "1-1" }],
     ["not JSON", "{{{", /not JSON/],
     ["null", "null", /missing kind\/eventId/],
@@ -104,6 +107,8 @@ describe("typed errors pick the CLI's exit code", () => {
     ["usage", 2, new UsageError("x")],
     ["invalid input", 2, new InvalidInputError("x")],
     ["invalid flag", 2, new FlagValidationError("x")],
+    ["invalid segment", 2, new SegmentValidationError("x")],
+    ["segment in use", 2, new SegmentInUseError("beta", ["checkout"])],
     ["REDIS_URL missing", 2, thrownBy(() => parseRedisUrl(""))],
     ["wrong type", 3, new WrongTypeError("aviary:routing", { type: "string" }, "hash")],
     ["garbage value", 3, new GarbageValueError({ key: "aviary:routing", field: "canaryWeight", found: { type: "string", size: 1, prefix: "x" }, expected: "an integer 0..100" }, "set a weight")],

@@ -67,6 +67,18 @@ test("the issue's example: and joins conditions (match all), or joins them as ma
   });
 });
 
+/** The RuleSyntaxError that parsing `text` throws. */
+function refusalOf(text: string): RuleSyntaxError {
+  let thrown: unknown;
+  try {
+    parseRuleText(text);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(RuleSyntaxError);
+  return thrown as RuleSyntaxError;
+}
+
 describe("text that does not parse names the column, what was expected and what was found", () => {
   test.each<[string, string]>([
     ["", 'at column 1: expected an attribute name, "in segment" or "not in segment", found end of text'],
@@ -95,29 +107,16 @@ describe("text that does not parse names the column, what was expected and what 
       'at column 17: found "or" after "and": one rule joins all its conditions with "and" or all with "or"; put the other part in a segment (aviary flags segment set) or in a second rule',
     ],
   ])("%j", (text, problem) => {
-    let thrown: unknown;
-    try {
-      parseRuleText(text);
-    } catch (err) {
-      thrown = err;
-    }
-    expect(thrown).toBeInstanceOf(RuleSyntaxError);
+    const thrown = refusalOf(text);
     expect(thrown).toBeInstanceOf(InvalidInputError);
-    expect((thrown as RuleSyntaxError).problems).toEqual([problem]);
-    expect((thrown as Error).message).toBe(`invalid rule: ${problem}`);
+    expect(thrown.problems).toEqual([problem]);
+    expect(thrown.message).toBe(`invalid rule: ${problem}`);
   });
 });
 
 test("text that parses is validated like a stored rule: one problem per bad condition, each named", () => {
   const long = "x".repeat(257);
-  let thrown: unknown;
-  try {
-    parseRuleText(`in segment Beta and plan = ok and age >= 1e999 and note = "${long}"`);
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(RuleSyntaxError);
-  const problems = (thrown as RuleSyntaxError).problems;
+  const problems = refusalOf(`in segment Beta and plan = ok and age >= 1e999 and note = "${long}"`).problems;
   expect(problems).toHaveLength(3);
   expect(problems[0]).toBe("condition 1 (in segment Beta) segment: must be 1-64 chars of a-z 0-9 . _ - (starting with a letter or digit)");
   expect(problems[1]).toMatch(/^condition 3 \(age >= Infinity\) value: .*Infinity/);

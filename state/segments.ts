@@ -53,12 +53,12 @@ export async function readSegments(redis: Redis): Promise<{ segments: StoredSegm
 
 const SEGMENT_IN_SEGMENT = "a segment is made of attribute tests only: it cannot use another segment (inSegment / notInSegment)";
 
-/** zod's "Invalid input" for a condition, said plainly when the condition tests a segment. */
+/** zod's "Invalid discriminator value" for a condition's op, said plainly when the condition tests a segment. */
 function plainIssue(input: unknown, issue: Issue): Issue {
-  const [field, i] = issue.path;
-  if (field !== "conditions" || issue.path.length !== 2 || typeof i !== "number") return issue;
+  const [field, i, leaf] = issue.path;
+  if (field !== "conditions" || issue.path.length !== 3 || typeof i !== "number" || leaf !== "op") return issue;
   const op = (input as { conditions: { op?: unknown }[] }).conditions[i]?.op;
-  return (SEGMENT_OPS as readonly unknown[]).includes(op) ? { path: issue.path, message: SEGMENT_IN_SEGMENT } : issue;
+  return (SEGMENT_OPS as readonly unknown[]).includes(op) ? { path: ["conditions", i], message: SEGMENT_IN_SEGMENT } : issue;
 }
 
 /** Validates a definition; throws one error naming every bad field. */

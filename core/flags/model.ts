@@ -34,7 +34,7 @@ export const attributeSchema = z
   .max(128)
   // eslint-disable-next-line no-control-regex
   .regex(/^[^\u0000-\u001f\u007f]+$/, "must not contain control characters");
-const scalarSchema = z.union([z.string().max(256), z.number().finite(), z.boolean()]);
+const scalarSchema = z.union([z.string().max(256), z.number().finite(), z.boolean()], { error: "must be a string of at most 256 characters, a finite number, true or false" });
 export type Scalar = z.output<typeof scalarSchema>;
 
 export const percentageSchema = z
@@ -64,10 +64,12 @@ const attributeConditions = [
 ] as const;
 const segmentCondition = z.strictObject({ op: z.enum(SEGMENT_OPS), segment: segmentNameSchema });
 
+// Discriminated by `op`, so a bad condition is reported field by field (`value: expected number`)
+// rather than as a union that matched nothing.
 /** A test on one context attribute (what segments are made of). */
-export const attributeConditionSchema = z.union(attributeConditions);
+export const attributeConditionSchema = z.discriminatedUnion("op", attributeConditions);
 /** A test on one context attribute, or membership of a named segment (what rules are made of). */
-export const conditionSchema = z.union([...attributeConditions, segmentCondition]);
+export const conditionSchema = z.discriminatedUnion("op", [...attributeConditions, segmentCondition]);
 
 export const MATCH_MODES = ["all", "any"] as const;
 export type MatchMode = (typeof MATCH_MODES)[number];
@@ -87,19 +89,17 @@ const ruleFields = {
 };
 const ruleSchema = z.strictObject(ruleFields);
 
-/** Rules as stored before conditions existed: one attribute, equals or in. Read and normalised. */
-const legacyRuleSchema = z
-  .union([
-    z.strictObject({ attribute: attributeSchema, op: z.literal("equals"), value: scalarSchema, variant: variantNameSchema }),
-    z.strictObject({ attribute: attributeSchema, op: z.literal("in"), values: z.array(scalarSchema).min(1).max(1000), variant: variantNameSchema }),
-  ])
-  .transform((r): z.output<typeof ruleSchema> => ({
-    match: "all",
-    conditions: [r.op === "equals" ? { attribute: r.attribute, op: r.op, value: r.value } : { attribute: r.attribute, op: r.op, values: r.values }],
-    variant: r.variant,
-  }));
-
-const anyRuleSchema = z.union([ruleSchema, legacyRuleSchema]);
+/**
+ * Rules as stored before conditions existed: `{attribute, op: equals|in, value(s), variant}`. They
+ * are read as a one-condition rule, so their problems are reported like any other rule's.
+ */
+type LegacyRule = { attribute: string; op: "equals" | "in"; value?: Scalar; values?: Scalar[]; variant: string };
+function fromLegacy(input: unknown): unknown {
+  if (typeof input !== "object" || input === null || "conditions" in input || !("attribute" in input)) return input;
+  const { variant, ...condition } = input as Record<string, unknown>;
+  return { match: "all", conditions: [condition], variant };
+}
+const anyRuleSchema = z.preprocess(fromLegacy, ruleSchema) as z.ZodType<z.output<typeof ruleSchema>, z.input<typeof ruleSchema> | LegacyRule>;
 
 const rolloutSchema = z.strictObject({ percentage: percentageSchema, variant: variantNameSchema });
 

@@ -118,7 +118,7 @@ describe("store", () => {
     expect((err as Error).message).toBe(
       'Invalid segment "beta": match: Invalid option: expected one of "all"|"any"; ' +
         "conditions.0: a segment is made of attribute tests only: it cannot use another segment (inSegment / notInSegment); " +
-        "conditions.1: Invalid input; included.0: Too small: expected string to have >=1 characters; " +
+        "conditions.1.value: Invalid input: expected number, received string; included.0: Too small: expected string to have >=1 characters; " +
         '(root): Unrecognized key: "colour"',
     );
     const before = await snapshot(db.redis);

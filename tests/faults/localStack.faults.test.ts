@@ -13,6 +13,7 @@ import { startLocalStack, type LocalStack } from "../../local/stack";
 import { until } from "../../harness/until";
 import { readEvents } from "../../state/events";
 import { readFlags } from "../../state/flags";
+import { readSegments } from "../../state/segments";
 import { keys } from "../../state/keys";
 import { listBackends } from "../../state/registry";
 import { enableCanary, readRouting, setCanaryWeight } from "../../state/routing";
@@ -37,12 +38,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** What must survive every fault: the event ids written so far and every flag's definition. */
+/** What must survive every fault: the event ids written so far and every flag's and segment's definition. */
 interface Snapshot { eventIds: string[]; flags: string }
 async function snapshot(): Promise<Snapshot> {
   const { events } = await readEvents(stack.redis, { count: 10_000 });
   const { flags } = await readFlags(stack.redis);
-  return { eventIds: events.map((e) => e.id), flags: JSON.stringify(flags) };
+  const { segments } = await readSegments(stack.redis);
+  return { eventIds: events.map((e) => e.id), flags: JSON.stringify({ flags, segments }) };
 }
 async function intact(before: Snapshot): Promise<string> {
   const after = await snapshot();
@@ -51,7 +53,7 @@ async function intact(before: Snapshot): Promise<string> {
   const flagsSame = after.flags === before.flags;
   expect(lost).toBe(0);
   expect(after.flags).toBe(before.flags);
-  return `${before.eventIds.length} earlier events kept, ${lost} lost; flags ${flagsSame ? "unchanged" : "CHANGED"}`;
+  return `${before.eventIds.length} earlier events kept, ${lost} lost; flags and segments ${flagsSame ? "unchanged" : "CHANGED"}`;
 }
 
 const canaryVersion = (): string => stack.config.canary.appVersion;
@@ -237,7 +239,7 @@ test("garbage in every Redis key family: reported, never acted on; traffic unaff
     const io = { stdout: { write: () => true }, stderr: { write: (s: string) => void (err += s) } };
     return { code: await run(argv, io, { env: { ...process.env, REDIS_URL: stack.redisUrl } }), err };
   };
-  const row = await underLoad("garbage in routing, backends, flags, events, controller, lock, follow-ups, dedupe", async (load) => {
+  const row = await underLoad("garbage in routing, backends, flags, segments, events, controller, lock, follow-ups, dedupe", async (load) => {
     const snapshotBefore = await snapshot();
     const r = stack.redis;
     await r.hset(keys.routing, "canaryWeight", "banana", "canaryEnabled", "maybe");
@@ -245,6 +247,8 @@ test("garbage in every Redis key family: reported, never acted on; traffic unaff
     await r.hset(keys.backend("ghost"), "role", "router", "address", "not-an-address");
     await r.sadd(keys.flags, "junk");
     await r.set(keys.flag("junk"), "{not json");
+    await r.sadd(keys.segments, "junk-segment");
+    await r.set(keys.segment("junk-segment"), "[1,2");
     await r.xadd(keys.events, "*", "garbage", "1");
     await r.hset(keys.controller, "lastScaleOutAt", "yesterday", "alarm:x", "??");
     await r.hset(keys.controllerFollowUps, "m-garbage", "{bad");
@@ -260,6 +264,7 @@ test("garbage in every Redis key family: reported, never acted on; traffic unaff
     expect(status.code).toBe(0);
     expect(status.err).toMatch(/aviary:routing/);
     expect((await cli("flags", "list")).err).toMatch(/junk/);
+    expect((await cli("flags", "segment", "list")).err).toMatch(/junk-segment/);
     // The controller still decides (garbage memory/follow-ups dropped, the unexpiring lock removed).
     const ok = await stack.controller(alarmEvent("prod-cpu-low", "OK", "ALARM", Date.now(), `fault-garbage-${Date.now()}`));
     expect(ok.processed).toBe(1);
@@ -270,6 +275,8 @@ test("garbage in every Redis key family: reported, never acted on; traffic unaff
     await r.srem(keys.backends, "ghost");
     await r.del(keys.backend("ghost"), keys.flag("junk"), keys.dedupe("garbage"));
     await r.srem(keys.flags, "junk");
+    await r.del(keys.segment("junk-segment"));
+    await r.srem(keys.segments, "junk-segment");
     const fixed = (await readRouting(r)).state;
     expect(fixed).toMatchObject({ canaryWeight: stack.config.canary.canaryWeight });
     return { snapshotBefore, after: `agent kept the last split (${during.byVersion[canaryVersion()] ?? 0}/${during.total} canary); CLI status exit 0 with the routing section reported broken; controller decided (lock freed); routing repaired by one weight write` };

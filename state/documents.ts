@@ -33,6 +33,8 @@ export interface DocumentStore<S extends Bookkeeping> {
   nameOf: (doc: S) => string;
   /** The typed error for invalid input to this store (nothing written). */
   invalid: (message: string) => InvalidInputError;
+  /** What is written as JSON, when it differs from the document itself (read back, it parses to the same). */
+  storedForm?: (doc: S) => unknown;
 }
 
 /** Stand-in for a key holding a non-string type, so compare-and-set still detects races on it. */
@@ -221,7 +223,7 @@ export async function storeDocument<S extends Bookkeeping>(
 ): Promise<DocumentChange<S> | { refused: unknown } | "conflict"> {
   const { name, current } = write;
   const stored = { ...write.def, updatedBy: write.by, updatedAt: new Date().toISOString(), version: (current.old?.version ?? 0) + 1 } as S;
-  const json = JSON.stringify(stored);
+  const json = JSON.stringify(store.storedForm ? store.storedForm(stored) : stored);
   if (json.length > store.maxJson) {
     throw store.invalid(`Invalid ${store.kind} "${name}": its definition is ${json.length} characters, over the ${store.maxJson}-character limit`);
   }

@@ -5,7 +5,7 @@
  * refused when a rule names a segment that does not exist.
  */
 import type Redis from "ioredis";
-import { flagDefinitionSchema, flagKeySchema, segmentsUsed, storedFlagSchema, type FlagDefinition, type FlagDefinitionInput, type FlagRule, type StoredFlag } from "../core/flags/model";
+import { flagDefinitionSchema, flagKeySchema, segmentsUsed, storedFlagSchema, storedForm, type FlagDefinition, type FlagDefinitionInput, type FlagRule, type StoredFlag } from "../core/flags/model";
 import { issuesLine } from "../core/validation/issues";
 import { MAX_FLAG_JSON } from "./bounds";
 import { InvalidInputError } from "../core/errors";
@@ -21,6 +21,7 @@ export class FlagValidationError extends InvalidInputError {}
 const FLAGS: DocumentStore<StoredFlag> = {
   kind: "flag", idField: "key", key: keys.flag, index: keys.flags, maxJson: MAX_FLAG_JSON,
   nameSchema: flagKeySchema, storedSchema: storedFlagSchema, nameOf: (f) => f.key, invalid: (message) => new FlagValidationError(message),
+  storedForm,
 };
 
 /** Throws a FlagValidationError naming `key` if it is not a valid flag key. */

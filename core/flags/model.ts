@@ -224,6 +224,26 @@ export type SegmentDefinition = z.output<typeof segmentDefinitionSchema>;
 export type SegmentDefinitionInput = z.input<typeof segmentDefinitionSchema>;
 export type StoredSegment = z.output<typeof storedSegmentSchema>;
 
+/**
+ * The JSON a flag is stored as: each rule that the previous release's reader can express (one
+ * `equals` or `in` condition, no name, no percentage) in that reader's shape, so apps not yet
+ * upgraded keep reading the flag, its kill switch included; every other rule as it is (those apps
+ * then keep their last good version of the flag). Reading either shape gives the same flag.
+ */
+export function storedForm(flag: StoredFlag): unknown {
+  if (!flag.rules.some(isLegacyExpressible)) return flag;
+  return { ...flag, rules: flag.rules.map((r) => (isLegacyExpressible(r) ? legacyShape(r) : r)) };
+}
+
+function isLegacyExpressible(r: FlagRule): boolean {
+  return r.conditions.length === 1 && r.name === undefined && r.percentage === undefined && (r.conditions[0].op === "equals" || r.conditions[0].op === "in");
+}
+
+function legacyShape(r: FlagRule): LegacyRule {
+  const c = r.conditions[0] as { attribute: string; op: "equals"; value: Scalar } | { attribute: string; op: "in"; values: Scalar[] };
+  return c.op === "equals" ? { attribute: c.attribute, op: "equals", value: c.value, variant: r.variant } : { attribute: c.attribute, op: "in", values: c.values, variant: r.variant };
+}
+
 /** The segments a flag's rules refer to, each once, in order of first use. */
 export function segmentsUsed(def: Pick<FlagDefinition, "rules">): string[] {
   const names = new Set<string>();

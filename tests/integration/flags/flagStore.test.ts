@@ -10,6 +10,7 @@ import { putFlag, readFlag, readFlags, summarize, updateFlag } from "../../../st
 import { keys } from "../../../state/keys";
 import { startRedisServer, type RedisServer } from "../../../harness/redisServer";
 import { tempDir } from "../../support/tempDir";
+import { previousStoredFlagSchema } from "../../support/previousFlagReader";
 
 let server: RedisServer;
 let redis: Redis;
@@ -54,6 +55,29 @@ describe("store", () => {
     const big = { ...booleanFlag("big", "web"), description: "d".repeat(70 * 1024) };
     await expect(putFlag(redis, big, { by: "alice" })).rejects.toThrow(/over the 65536-character limit|description/);
     expect(await everything()).toEqual({ keys: [], events: 0 });
+  });
+
+  // Apps still on the previous release read flags during an upgrade (a canary of this release runs
+  // beside a fleet of the last one): a flag whose rules they can express must stay readable to them,
+  // so that a kill from the new CLI reaches them too.
+  test("a flag with one-condition equals/in rules stays readable to the previous release's apps, its kill included", async () => {
+    const rules = [
+      { match: "all" as const, conditions: [{ attribute: "country", op: "equals" as const, value: "NL" }], variant: "on" },
+      { match: "all" as const, conditions: [{ attribute: "plan", op: "in" as const, values: ["pro", "team"] }], variant: "on" },
+    ];
+    await putFlag(redis, { ...booleanFlag("checkout", "web"), rules }, { by: "alice" });
+    await updateFlag(redis, "checkout", (cur) => ({ ...cur!, enabled: false }), { by: "oncall", reason: "incident", cause: "kill" });
+    const raw = JSON.parse((await redis.get(keys.flag("checkout")))!);
+    const previous = previousStoredFlagSchema.safeParse(raw);
+    expect(previous.success ? previous.data : previous.error.issues).toMatchObject({ enabled: false, rules: [{ attribute: "country", op: "equals", value: "NL", variant: "on" }, { attribute: "plan", op: "in", values: ["pro", "team"], variant: "on" }] });
+    // This release reads the same JSON as the rules it wrote.
+    expect((await readFlag(redis, "checkout")).flag).toMatchObject({ enabled: false, rules });
+
+    // A rule the previous release cannot express is stored as it is (those apps keep their last good version).
+    await updateFlag(redis, "checkout", (cur) => ({ ...cur!, rules: [...rules, { match: "all", conditions: [{ attribute: "age", op: "gte", value: 18 }], variant: "on" }] }), { by: "alice", cause: "set" });
+    const mixed = JSON.parse((await redis.get(keys.flag("checkout")))!);
+    expect(mixed.rules[2]).toEqual({ match: "all", conditions: [{ attribute: "age", op: "gte", value: 18 }], variant: "on" });
+    expect(previousStoredFlagSchema.safeParse(mixed).success).toBe(false);
   });
 
   test("put → read roundtrip, one event and one notice per write", async () => {
@@ -115,7 +139,7 @@ describe("store", () => {
     expect((await readFlag(redis, "wrongtype")).flag?.key).toBe("wrongtype");
   });
 
-  test("a flag stored in the legacy rule shape still reads, as conditions; the next write stores the new shape", async () => {
+  test("a flag stored in the legacy rule shape still reads, as conditions; the next write keeps the shape its rules fit", async () => {
     const legacy = {
       ...booleanFlag("legacy", "web"),
       rules: [
@@ -136,7 +160,7 @@ describe("store", () => {
     expect((await readFlags(redis)).flags.map((f) => f.rules)).toEqual([rules]);
     const kill = await updateFlag(redis, "legacy", (cur) => ({ ...cur!, enabled: false }), { by: "t", cause: "kill" });
     expect(kill.summary).toBe("enabled true → false");
-    expect(JSON.parse((await redis.get(keys.flag("legacy")))!)).toMatchObject({ rules, version: 4 });
+    expect(JSON.parse((await redis.get(keys.flag("legacy")))!)).toMatchObject({ rules: legacy.rules, enabled: false, version: 4 });
   });
 
   test("object flags, the team's metadata and rules of conditions round-trip", async () => {

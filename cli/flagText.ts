@@ -1,6 +1,6 @@
 // How `aviary flags …` prints flags, rules and segments for people: rules in words with the
 // expression that `flags rule add` takes, object values as indented JSON.
-import { segmentsUsed, type FlagDefinition, type FlagRule, type FlagValue, type StoredFlag, type StoredSegment } from "../core/flags/model";
+import { flagsUsing, type FlagDefinition, type FlagRule, type FlagValue, type StoredFlag, type StoredSegment } from "../core/flags/model";
 import { ruleInWords, ruleText, segmentInWords } from "../core/flags/ruleText";
 
 export function flagRolloutText(f: FlagDefinition): string {
@@ -50,11 +50,6 @@ export function describeFlag(f: StoredFlag): string {
     `  changed:   ${f.updatedAt} by ${f.updatedBy} (version ${f.version})`,
   ];
   return lines.join("\n") + "\n";
-}
-
-/** The flags whose rules name `segment`. */
-export function flagsUsing(segment: string, flags: readonly StoredFlag[]): string[] {
-  return flags.filter((f) => segmentsUsed(f).includes(segment)).map((f) => f.key);
 }
 
 function conditionsText(s: StoredSegment): string {

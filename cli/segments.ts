@@ -5,13 +5,13 @@
  */
 import type { Command } from "commander";
 import { NotFoundError } from "../core/errors";
-import { segmentNameSchema, type AttributeCondition, type MatchMode, type SegmentDefinitionInput } from "../core/flags/model";
+import { flagsUsing, segmentNameSchema, type AttributeCondition, type MatchMode, type SegmentDefinitionInput } from "../core/flags/model";
 import { parseRuleText, segmentInWords } from "../core/flags/ruleText";
 import { readFlags } from "../state/flags";
 import { deleteSegment, readSegment, readSegments, updateSegment, type SegmentChange } from "../state/segments";
 import { checkReason, table, UsageError, whoAmI } from "./common";
 import type { FlagCommandContext } from "./flags";
-import { describeSegment, flagsUsing, segmentRows } from "./flagText";
+import { describeSegment, segmentRows } from "./flagText";
 
 function checkSegmentName(name: string): void {
   const parsed = segmentNameSchema.safeParse(name);

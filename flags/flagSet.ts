@@ -6,7 +6,7 @@
  */
 import type { FlagMetadata } from "@openfeature/server-sdk";
 import { compileFlag, compileSegment, type CompiledFlag, type SegmentLookup } from "../core/flags/evaluate";
-import { segmentsUsed, type JsonValue, type StoredFlag, type StoredSegment } from "../core/flags/model";
+import { flagsUsing, type StoredFlag, type StoredSegment } from "../core/flags/model";
 
 export interface LoadedFlag {
   readonly stored: StoredFlag;
@@ -27,15 +27,8 @@ export interface FullRead {
   invalidSegments: readonly string[];
 }
 
-/** Every evaluation hands out the same variant object: frozen, so no caller can change it for the next. */
-function deepFreeze(v: JsonValue): void {
-  if (typeof v !== "object" || v === null || Object.isFrozen(v)) return;
-  for (const child of Object.values(v)) deepFreeze(child);
-  Object.freeze(v);
-}
-
+/** Served object values are frozen copies made by compileFlag, so no caller can change them for the next. */
 export function loadFlag(stored: StoredFlag): LoadedFlag {
-  for (const value of Object.values(stored.variants)) deepFreeze(value);
   return {
     stored,
     compiled: compileFlag(stored),
@@ -107,10 +100,7 @@ export class FlagSet {
 
   /** Keys of the flags whose rules name `segment`, sorted. */
   usersOf(segment: string): string[] {
-    return [...this.flags.values()]
-      .filter((f) => segmentsUsed(f.stored).includes(segment))
-      .map((f) => f.stored.key)
-      .sort();
+    return flagsUsing(segment, [...this.flags.values()].map((f) => f.stored));
   }
 
   /**

@@ -1,7 +1,7 @@
 // The flags and segment local mode starts with (created only when absent, so a developer's changes
 // survive while the stack runs), the dashboard's view of them, and its on/off toggle.
 import type Redis from "ioredis";
-import { booleanFlag, segmentsUsed, type FlagDefinition, type SegmentDefinition, type StoredFlag, type StoredSegment } from "../core/flags/model";
+import { booleanFlag, flagsUsing, type FlagDefinition, type SegmentDefinition, type StoredFlag, type StoredSegment } from "../core/flags/model";
 import { ruleInWords, segmentInWords } from "../core/flags/ruleText";
 import { putFlag, readFlags, updateFlag } from "../state/flags";
 import { putSegment, readSegments } from "../state/segments";
@@ -151,7 +151,7 @@ export function describeSegments(segments: readonly StoredSegment[], flags: read
       inWords: segmentInWords(s),
       included: s.included.length,
       excluded: s.excluded.length,
-      usedBy: flags.filter((f) => segmentsUsed(f).includes(s.name)).map((f) => f.key).sort(),
+      usedBy: flagsUsing(s.name, flags),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -251,6 +251,14 @@ export function segmentsUsed(def: Pick<FlagDefinition, "rules">): string[] {
   return [...names];
 }
 
+/** Keys of the flags whose rules name `segment`, sorted. */
+export function flagsUsing(segment: string, flags: readonly Pick<FlagDefinition, "key" | "rules">[]): string[] {
+  return flags
+    .filter((f) => segmentsUsed(f).includes(segment))
+    .map((f) => f.key)
+    .sort();
+}
+
 /** The usual boolean flag: variants on/off, off by default, owned by `owner`. */
 export function booleanFlag(key: string, owner: string): FlagDefinition {
   return { key, type: "boolean", enabled: true, variants: { on: true, off: false }, defaultVariant: "off", rules: [], description: "", owner };

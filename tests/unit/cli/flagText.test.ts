@@ -1,9 +1,9 @@
 // `aviary flags get`, `flags rule list` and `flags segment get/list` as people read them, and the
 // segment command's pure argument helpers.
 import { InvalidInputError } from "../../../core/errors";
-import { booleanFlag, type StoredFlag, type StoredSegment } from "../../../core/flags/model";
+import { booleanFlag, flagsUsing, type StoredFlag, type StoredSegment } from "../../../core/flags/model";
 import { parseRuleText } from "../../../core/flags/ruleText";
-import { describeFlag, describeSegment, flagsUsing, rulesText, segmentRows } from "../../../cli/flagText";
+import { describeFlag, describeSegment, rulesText, segmentRows } from "../../../cli/flagText";
 import { keyList, segmentConditions } from "../../../cli/segments";
 
 const BOOK = { updatedBy: "cli:me@host", updatedAt: "2026-12-01T10:00:00.000Z", version: 3 };

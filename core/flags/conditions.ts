@@ -114,7 +114,7 @@ const SEMVER_HOLDS: Record<"semverEq" | "semverNe" | "semverLt" | "semverLte" | 
 
 function version(attribute: string, op: keyof typeof SEMVER_HOLDS, value: string): ConditionTest {
   const expected = parseSemver(value);
-  // The schema's pattern accepts numbers beyond 2^53, which cannot be ordered exactly: never holds.
+  // A value the schema refuses (e.g. a number beyond 2^53, which cannot be ordered exactly): never holds.
   if (expected === undefined) return NEVER;
   const holds = SEMVER_HOLDS[op];
   return (ctx) => {

@@ -4,6 +4,7 @@
  * core/flags/evaluate.ts evaluates them.
  */
 import * as z from "zod";
+import { MAX_SEMVER_LENGTH, parseSemver } from "./semver";
 
 /** `number` is any finite number (a float); `integer` only safe integers; `object` any JSON object or array. */
 export const FLAG_TYPES = ["boolean", "string", "number", "integer", "object"] as const;
@@ -43,10 +44,11 @@ export const percentageSchema = z
   .max(100)
   .refine((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-6, "must have at most 2 decimals");
 
-/** MAJOR.MINOR.PATCH with optional -prerelease and +build (semver.org 2.0.0), an optional leading v. */
-export const SEMVER_PATTERN =
-  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
-const semverSchema = z.string().max(256).regex(SEMVER_PATTERN, "must be a semantic version like 2.1.0 or 3.0.0-beta.1");
+/** MAJOR.MINOR.PATCH with optional -prerelease and +build (semver.org 2.0.0), an optional leading v: what evaluation can order. */
+const semverSchema = z
+  .string()
+  .max(MAX_SEMVER_LENGTH)
+  .refine((s) => parseSemver(s) !== undefined, "must be a semantic version like 2.1.0 or 3.0.0-beta.1");
 
 export const EQUALITY_OPS = ["equals", "notEquals"] as const;
 export const LIST_OPS = ["in", "notIn"] as const;

@@ -17,7 +17,8 @@
  */
 import { InvalidInputError } from "../errors";
 import { describeIssues, type Issue } from "../validation/issues";
-import { conditionSchema, SEMVER_PATTERN, type Condition, type FlagRule, type MatchMode, type Scalar, type SegmentDefinition } from "./model";
+import { conditionSchema, type Condition, type FlagRule, type MatchMode, type Scalar, type SegmentDefinition } from "./model";
+import { parseSemver } from "./semver";
 
 /** Rule text that does not parse, or parses to conditions that are invalid: one problem per line. */
 export class RuleSyntaxError extends InvalidInputError {
@@ -82,7 +83,7 @@ function tokenize(text: string): Token[] {
 
 const isWord = (t: Token, keyword: string): boolean => t.kind === "word" && t.text.toLowerCase() === keyword;
 const isSymbol = (t: Token, symbol: string): boolean => t.kind === "symbol" && t.text === symbol;
-const isSemver = (s: string): boolean => SEMVER_PATTERN.test(s);
+const isSemver = (s: string): boolean => parseSemver(s) !== undefined;
 
 /** A value as written: bare numbers and true/false are typed, everything else is a string. */
 function scalarOf(t: Token): Scalar {

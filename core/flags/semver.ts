@@ -29,7 +29,7 @@ const isIdentifierChar = (c: number): boolean => isDigit(c) || c === HYPHEN || (
 /**
  * A scan of one version text: a position and what was read. Hand-written rather than a regular
  * expression, since evaluation parses the context's version on every call (the bench shows the
- * difference); the tests hold it to model.ts's SEMVER_PATTERN on generated strings.
+ * difference); the tests hold it to the `semver` package on generated strings.
  */
 class Scanner {
   at = 0;

@@ -115,11 +115,11 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 export function createHandler(opts: HandlerOptions): Handler {
   const { version, role, instanceId, flags, provider } = opts;
-  const faultContext: EvaluationContext = { targetingKey: instanceId, version, role, instance: instanceId };
+  /** What every request's context carries: this instance. */
+  const baseContext: EvaluationContext = { version, role, instance: instanceId };
+  const faultContext: EvaluationContext = { ...baseContext, targetingKey: instanceId };
   const faults = provider !== undefined && opts.faults !== false;
   const faultValue = (key: string): number => provider?.resolve(key, 0, faultContext, "number").value ?? 0;
-
-  const baseContext: EvaluationContext = { version, role, instance: instanceId };
 
   async function serveBanner(ctx: EvaluationContext, res: http.ServerResponse): Promise<void> {
     const details = flags === undefined ? undefined : await flags.getObjectDetails(BANNER_FLAG, { ...DEFAULT_BANNER }, ctx);
